@@ -1,0 +1,30 @@
+package io.vmrdma.api;
+
+import java.util.Optional;
+
+import org.osgi.annotation.versioning.ProviderType;
+
+/**
+ * One vmrdma node: the protocol engine running in the dom0 of one host.
+ *
+ * <p>Registered by the engine while it runs. Every accessor answers from state the engine already holds, so
+ * calling it from the console never blocks the data path.
+ */
+@ProviderType
+public interface Node {
+
+    /** Version of the wire and guest protocols this node speaks; peers with another version are refused. */
+    int PROTOCOL_VERSION = 1;
+
+    /** The cluster-wide id of this node, from configuration ({@code io.vmrdma.engine}, {@code nodeId}). */
+    int nodeId();
+
+    /** The NIC binding frames leave through, by its {@link io.vmrdma.api.nic.NicPort#binding() binding name}, if one is bound. */
+    Optional<String> nicBinding();
+
+    /** The Xen access in use: {@code "sim"}, {@code "native"}, or empty when none is bound. */
+    Optional<String> hypervisor();
+
+    /** The ordering scheduler policy in charge, by name, if one is. */
+    Optional<String> activePolicy();
+}

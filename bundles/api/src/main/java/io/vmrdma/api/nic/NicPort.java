@@ -1,0 +1,74 @@
+package io.vmrdma.api.nic;
+
+import org.osgi.annotation.versioning.ConsumerType;
+
+/**
+ * A NIC driver binding: one port on one link, carrying vmrdma frames.
+ *
+ * <p>Driven entirely by the engine's duty cycle (see the package documentation): {@link #poll} hands received
+ * frames to the engine in a batch; sending is claim, write, commit, and a {@link #flush} per batch so that a
+ * binding can use sendmmsg or a PACKET_MMAP transmit ring. A port is used by one thread at a time; it has no
+ * thread of its own unless its documentation says why.
+ *
+ * <p>Registered as an OSGi service with the {@link #BINDING_PROPERTY} property. The engine binds it dynamically:
+ * while no port is bound, the engine's retransmission and retry timers pause (a missing binding is not a lost
+ * peer).
+ */
+@ConsumerType
+public interface NicPort {
+
+    /** Service property naming the binding ({@code "packet"}, {@code "udp"}, {@code "loopback"}). */
+    String BINDING_PROPERTY = "vmrdma.nic.binding";
+
+    /** Smallest MTU a binding may report. */
+    int MIN_MTU = 1500;
+
+    /** Largest MTU a binding may report (an IPv4 datagram or a veth jumbo frame). */
+    int MAX_MTU = 65535;
+
+    /** The binding's name, the value of {@link #BINDING_PROPERTY}. */
+    String binding();
+
+    /** The interface (or socket) this port sends through, for people: {@code "veth0"}, {@code "[::1]:4791"}. */
+    String interfaceName();
+
+    /** This port's own address on the link. */
+    LinkAddress address();
+
+    /**
+     * The largest vmrdma frame, header included, this port carries: the link MTU less any encapsulation the
+     * binding adds. Between {@link #MIN_MTU} minus encapsulation and {@link #MAX_MTU}; may change when the link
+     * does, so the engine reads it when it segments a new message.
+     */
+    int mtu();
+
+    /** Whether the link can carry frames now. */
+    LinkState linkState();
+
+    /**
+     * Hands up to {@code frameLimit} received frames to {@code handler}, one call each, in arrival order, and
+     * returns how many it handed over (0 when none were waiting). Never blocks.
+     */
+    int poll(FrameHandler handler, int frameLimit);
+
+    /**
+     * Claims room for one outgoing frame of up to {@code length} bytes addressed to {@code destination}.
+     * On success the window is lent through {@code claim} and must be committed or aborted before the next claim.
+     *
+     * @return false when the transmit ring or batch is full; the engine flushes and retries later
+     * @throws IllegalArgumentException if {@code length} exceeds {@link #mtu()}
+     */
+    boolean tryClaim(LinkAddress destination, int length, FrameClaim claim);
+
+    /** Queues the claimed frame, trimmed to {@code length} bytes (at most the claimed length), for the next flush. */
+    void commit(FrameClaim claim, int length);
+
+    /** Gives a claimed window back without sending anything. */
+    void abort(FrameClaim claim);
+
+    /**
+     * Puts every committed frame on the wire (one system call for the batch where the binding can) and returns
+     * how many were handed to the link.
+     */
+    int flush();
+}

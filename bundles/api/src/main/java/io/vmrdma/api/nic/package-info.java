@@ -1,0 +1,24 @@
+/**
+ * The contract between the protocol engine and a NIC driver binding ({@code nic.packet}, {@code nic.udp},
+ * {@code nic.loopback}).
+ *
+ * <h2>Who calls whom</h2>
+ * A binding has no thread of its own: the engine's duty cycle calls {@link io.vmrdma.api.nic.NicPort#poll} to
+ * receive a batch and {@link io.vmrdma.api.nic.NicPort#tryClaim} / {@link io.vmrdma.api.nic.NicPort#commit} /
+ * {@link io.vmrdma.api.nic.NicPort#flush} to send one. A port is used by one engine thread at a time.
+ *
+ * <h2>Who owns the buffers</h2>
+ * The binding owns every frame buffer (its PACKET_MMAP ring, its datagram staging area). It lends the engine a
+ * window into one for the length of a callback or a claim and never touches the window while it is lent. The
+ * engine copies payload straight between guest memory and that window, so a frame is written once.
+ *
+ * <h2>Hot swap</h2>
+ * A binding's bundle may stop at any time. It unregisters its {@code NicPort} service first; the engine, in its
+ * unbind, stops using the port and releases every window before the binding frees its buffers.
+ */
+@Export
+@Version("0.1.0")
+package io.vmrdma.api.nic;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;

@@ -1,0 +1,2 @@
+/** The engine's implementation; nothing here is exported. */
+package io.vmrdma.engine.internal;

@@ -1,0 +1,177 @@
+package io.vmrdma.nic.loopback.internal;
+
+import java.nio.ByteBuffer;
+
+import io.vmrdma.api.nic.FrameClaim;
+import io.vmrdma.api.nic.FrameHandler;
+import io.vmrdma.api.nic.LinkAddress;
+import io.vmrdma.api.nic.LinkState;
+import io.vmrdma.api.nic.NicPort;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.MessageHandler;
+import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.Designate;
+
+/**
+ * A NIC port on a {@link LoopbackWire}. A frame is written once, straight into the destination's inbox, and
+ * read in place from there, so the wire costs one copy (the engine's) per frame.
+ *
+ * <p>Each inbox record is {@code [source port: int32][frame length: int32][frame]}; the frame length may be
+ * shorter than the claimed record when the engine commits less than it claimed.
+ */
+@Component(service = NicPort.class, configurationPid = "io.vmrdma.nic.loopback",
+        property = NicPort.BINDING_PROPERTY + "=loopback")
+@Designate(ocd = LoopbackConfig.class)
+public final class LoopbackPort implements NicPort, AutoCloseable {
+
+    private static final int FRAME_MSG_TYPE = 1;
+    private static final int SOURCE_OFFSET = 0;
+    private static final int LENGTH_OFFSET = 4;
+    private static final int HEADER_LENGTH = 8;
+
+    private final LoopbackWire wire;
+    private final int port;
+    private final int mtu;
+    private final ManyToOneRingBuffer inbox;
+    private final Receiver receiver = new Receiver();
+    private ManyToOneRingBuffer claimedInbox;
+    private int committedSinceFlush;
+
+    @Activate
+    public LoopbackPort(LoopbackConfig config) {
+        this(LoopbackWire.shared(), config.port(), config.mtu(), config.inboxBytes());
+    }
+
+    /** A port attached to {@code wire} at {@code port}. */
+    public LoopbackPort(LoopbackWire wire, int port, int mtu, int inboxBytes) {
+        if (mtu < MIN_MTU || mtu > MAX_MTU) {
+            throw new IllegalArgumentException("MTU must be " + MIN_MTU + " to " + MAX_MTU + ", not " + mtu);
+        }
+        this.wire = wire;
+        this.port = port;
+        this.mtu = mtu;
+        this.inbox = wire.attach(port, inboxBytes);
+        if (inbox.maxMsgLength() < mtu + HEADER_LENGTH) {
+            wire.detach(port, inbox);
+            throw new IllegalArgumentException("inbox of " + inboxBytes + " bytes cannot hold a frame of " + mtu);
+        }
+    }
+
+    /** Detaches from the wire. DS calls this only after the service is unregistered, so no engine still uses it. */
+    @Deactivate
+    @Override
+    public void close() {
+        wire.detach(port, inbox);
+    }
+
+    @Override
+    public String binding() {
+        return "loopback";
+    }
+
+    @Override
+    public String interfaceName() {
+        return "loopback:" + port;
+    }
+
+    @Override
+    public LinkAddress address() {
+        return wire.address(port);
+    }
+
+    @Override
+    public int mtu() {
+        return mtu;
+    }
+
+    @Override
+    public LinkState linkState() {
+        return LinkState.UP;
+    }
+
+    @Override
+    public int poll(FrameHandler handler, int frameLimit) {
+        receiver.handler = handler;
+        try {
+            return inbox.read(receiver, frameLimit);
+        } finally {
+            receiver.handler = null;
+        }
+    }
+
+    @Override
+    public boolean tryClaim(LinkAddress destination, int length, FrameClaim claim) {
+        if (length < 0 || length > mtu) {
+            throw new IllegalArgumentException("frame of " + length + " bytes does not fit MTU " + mtu);
+        }
+        int destPort = wire.portOf(destination);
+        ManyToOneRingBuffer destInbox = destPort < 0 ? null : wire.inbox(destPort);
+        if (destInbox == null) {
+            return false;
+        }
+        int index = destInbox.tryClaim(FRAME_MSG_TYPE, length + HEADER_LENGTH);
+        if (index < 0) {
+            return false;
+        }
+        MutableDirectBuffer buffer = destInbox.buffer();
+        buffer.putInt(index + SOURCE_OFFSET, port);
+        buffer.putInt(index + LENGTH_OFFSET, length);
+        claimedInbox = destInbox;
+        claim.lend(buffer.byteBuffer(), index + HEADER_LENGTH, length, index);
+        return true;
+    }
+
+    @Override
+    public void commit(FrameClaim claim, int length) {
+        ManyToOneRingBuffer destInbox = takeClaimedInbox(claim);
+        int index = (int) claim.token();
+        if (length < 0 || length > claim.capacity()) {
+            destInbox.abort(index);
+            claim.reset();
+            throw new IllegalArgumentException("committed " + length + " bytes of a " + claim.capacity() + "-byte claim");
+        }
+        destInbox.buffer().putInt(index + LENGTH_OFFSET, length);
+        destInbox.commit(index);
+        committedSinceFlush++;
+        claim.reset();
+    }
+
+    @Override
+    public void abort(FrameClaim claim) {
+        takeClaimedInbox(claim).abort((int) claim.token());
+        claim.reset();
+    }
+
+    @Override
+    public int flush() {
+        int flushed = committedSinceFlush;
+        committedSinceFlush = 0;
+        return flushed;
+    }
+
+    /** The inbox of the outstanding claim; it stays valid even if its port detached since (frames then go nowhere). */
+    private ManyToOneRingBuffer takeClaimedInbox(FrameClaim claim) {
+        ManyToOneRingBuffer destInbox = claimedInbox;
+        if (destInbox == null || !claim.isLent()) {
+            throw new IllegalStateException("no frame is claimed");
+        }
+        claimedInbox = null;
+        return destInbox;
+    }
+
+    /** Adapts inbox records to the engine's handler without allocating. */
+    private final class Receiver implements MessageHandler {
+        FrameHandler handler;
+
+        @Override
+        public void onMessage(int msgTypeId, MutableDirectBuffer buffer, int index, int length) {
+            int source = buffer.getInt(index + SOURCE_OFFSET);
+            int frameLength = buffer.getInt(index + LENGTH_OFFSET);
+            ByteBuffer bytes = buffer.byteBuffer();
+            handler.onFrame(bytes, index + HEADER_LENGTH, frameLength, wire.address(source));
+        }
+    }
+}

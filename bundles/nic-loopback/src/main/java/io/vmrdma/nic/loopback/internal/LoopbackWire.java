@@ -1,0 +1,84 @@
+package io.vmrdma.nic.loopback.internal;
+
+import java.nio.ByteBuffer;
+import java.util.concurrent.atomic.AtomicReferenceArray;
+
+import io.vmrdma.api.nic.LinkAddress;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
+import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
+
+/**
+ * An in-memory link segment: every attached port has an inbox (a many-to-one ring buffer over direct memory) that
+ * any other port of the same wire may write frames into. Addresses are 16-bit port numbers.
+ */
+public final class LoopbackWire {
+
+    /** Highest port number plus one. */
+    public static final int MAX_PORTS = 1024;
+
+    private static final LoopbackWire SHARED = new LoopbackWire();
+
+    private final AtomicReferenceArray<ManyToOneRingBuffer> inboxes = new AtomicReferenceArray<>(MAX_PORTS);
+    private final LinkAddress[] addresses = new LinkAddress[MAX_PORTS];
+
+    public LoopbackWire() {
+        for (int i = 0; i < MAX_PORTS; i++) {
+            addresses[i] = LinkAddress.of((byte) (i >>> 8), (byte) i);
+        }
+    }
+
+    /** The wire every loopback port of this JVM attaches to unless given another. */
+    public static LoopbackWire shared() {
+        return SHARED;
+    }
+
+    /** The address of port {@code port}. */
+    public LinkAddress address(int port) {
+        return addresses[checkPort(port)];
+    }
+
+    /** The port number of an address on this wire, or -1 when it is not one. */
+    public int portOf(LinkAddress address) {
+        if (address.length() != 2) {
+            return -1;
+        }
+        int port = (address.byteAt(0) & 0xFF) << 8 | address.byteAt(1) & 0xFF;
+        return port < MAX_PORTS ? port : -1;
+    }
+
+    /**
+     * Attaches port {@code port} with an inbox of {@code inboxBytes} (a power of two).
+     *
+     * @throws IllegalStateException when the port is taken
+     */
+    ManyToOneRingBuffer attach(int port, int inboxBytes) {
+        checkPort(port);
+        if (Integer.bitCount(inboxBytes) != 1) {
+            throw new IllegalArgumentException("inbox size must be a power of two, not " + inboxBytes);
+        }
+        ByteBuffer memory = ByteBuffer.allocateDirect(inboxBytes + RingBufferDescriptor.TRAILER_LENGTH);
+        ManyToOneRingBuffer inbox = new ManyToOneRingBuffer(new UnsafeBuffer(memory));
+        if (!inboxes.compareAndSet(port, null, inbox)) {
+            throw new IllegalStateException("loopback port " + port + " is already attached");
+        }
+        return inbox;
+    }
+
+    /** Detaches a port; frames sent to it from now on are dropped. */
+    void detach(int port, ManyToOneRingBuffer inbox) {
+        inboxes.compareAndSet(port, inbox, null);
+    }
+
+    /** The inbox of {@code port}, or null when nothing is attached there. */
+    ManyToOneRingBuffer inbox(int port) {
+        return inboxes.get(port);
+    }
+
+    private static int checkPort(int port) {
+        if (port < 0 || port >= MAX_PORTS) {
+            throw new IllegalArgumentException("loopback port out of range 0.." + (MAX_PORTS - 1) + ": " + port);
+        }
+        return port;
+    }
+}

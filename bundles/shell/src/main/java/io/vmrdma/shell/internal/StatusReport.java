@@ -1,0 +1,64 @@
+package io.vmrdma.shell.internal;
+
+import java.io.PrintStream;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Optional;
+
+import io.vmrdma.api.Node;
+import org.apache.karaf.shell.support.table.ShellTable;
+import org.osgi.framework.Bundle;
+
+/** Renders {@code vmrdma:status}: the node's four facts, then the vmrdma bundles. */
+final class StatusReport {
+
+    static final String NONE = "none";
+    private static final String BUNDLE_PREFIX = "io.vmrdma.";
+
+    private StatusReport() {
+    }
+
+    static void print(Node node, Bundle[] bundles, PrintStream out) {
+        ShellTable facts = new ShellTable().noHeaders();
+        facts.column("fact");
+        facts.column("value");
+        if (node == null) {
+            facts.addRow().addContent("Engine", "not running (bundle io.vmrdma.engine is not active)");
+        } else {
+            facts.addRow().addContent("Node id", node.nodeId());
+            facts.addRow().addContent("Protocol", Node.PROTOCOL_VERSION);
+            facts.addRow().addContent("NIC binding", orNone(node.nicBinding()));
+            facts.addRow().addContent("Xen backend", orNone(node.hypervisor()));
+            facts.addRow().addContent("Policy", orNone(node.activePolicy()));
+        }
+        facts.print(out);
+        out.println();
+
+        ShellTable table = new ShellTable();
+        table.column("Bundle");
+        table.column("State");
+        table.column("Version");
+        Arrays.stream(bundles)
+                .filter(b -> b.getSymbolicName() != null && b.getSymbolicName().startsWith(BUNDLE_PREFIX))
+                .sorted(Comparator.comparing(Bundle::getSymbolicName))
+                .forEach(b -> table.addRow().addContent(b.getSymbolicName(), stateName(b.getState()),
+                        b.getVersion()));
+        table.print(out);
+    }
+
+    private static String orNone(Optional<String> value) {
+        return value.orElse(NONE);
+    }
+
+    static String stateName(int state) {
+        return switch (state) {
+            case Bundle.UNINSTALLED -> "Uninstalled";
+            case Bundle.INSTALLED -> "Installed";
+            case Bundle.RESOLVED -> "Resolved";
+            case Bundle.STARTING -> "Starting";
+            case Bundle.STOPPING -> "Stopping";
+            case Bundle.ACTIVE -> "Active";
+            default -> "Unknown(" + state + ")";
+        };
+    }
+}

@@ -1,0 +1,87 @@
+package io.vmrdma.shell.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.lang.reflect.Proxy;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+
+import io.vmrdma.api.Node;
+import org.junit.jupiter.api.Test;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.Version;
+
+class StatusReportTest {
+
+    private static Bundle bundle(String name, int state) {
+        return (Bundle) Proxy.newProxyInstance(Bundle.class.getClassLoader(), new Class<?>[] {Bundle.class},
+                (proxy, method, args) -> switch (method.getName()) {
+                    case "getSymbolicName" -> name;
+                    case "getState" -> state;
+                    case "getVersion" -> Version.parseVersion("0.1.0");
+                    default -> throw new UnsupportedOperationException(method.getName());
+                });
+    }
+
+    private static Node node(Optional<String> nic, Optional<String> xen, Optional<String> policy) {
+        return new Node() {
+            @Override
+            public int nodeId() {
+                return 7;
+            }
+
+            @Override
+            public Optional<String> nicBinding() {
+                return nic;
+            }
+
+            @Override
+            public Optional<String> hypervisor() {
+                return xen;
+            }
+
+            @Override
+            public Optional<String> activePolicy() {
+                return policy;
+            }
+        };
+    }
+
+    private static String render(Node node, Bundle... bundles) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        StatusReport.print(node, bundles, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void showsTheFourFactsAndOnlyVmrdmaBundles() {
+        String out = render(node(Optional.of("loopback"), Optional.of("sim"), Optional.of("drr")),
+                bundle("io.vmrdma.engine", Bundle.ACTIVE), bundle("org.apache.felix.scr", Bundle.ACTIVE),
+                bundle("io.vmrdma.api", Bundle.RESOLVED));
+        assertThat(out).containsPattern("Node id\\s+\\S\\s+7")
+                .containsPattern("NIC binding\\s+\\S\\s+loopback")
+                .containsPattern("Xen backend\\s+\\S\\s+sim")
+                .containsPattern("Policy\\s+\\S\\s+drr")
+                .containsPattern("io.vmrdma.api\\s+\\S\\s+Resolved\\s+\\S\\s+0.1.0")
+                .containsPattern("io.vmrdma.engine\\s+\\S\\s+Active")
+                .doesNotContain("felix");
+        assertThat(out.indexOf("io.vmrdma.api")).isLessThan(out.indexOf("io.vmrdma.engine"));
+    }
+
+    @Test
+    void saysNoneForWhatIsNotBound() {
+        String out = render(node(Optional.empty(), Optional.empty(), Optional.empty()));
+        assertThat(out).containsPattern("NIC binding\\s+\\S\\s+none")
+                .containsPattern("Xen backend\\s+\\S\\s+none")
+                .containsPattern("Policy\\s+\\S\\s+none");
+    }
+
+    @Test
+    void saysSoWhenTheEngineIsNotRunning() {
+        assertThat(render(null, bundle("io.vmrdma.engine", Bundle.RESOLVED)))
+                .contains("not running")
+                .containsPattern("io.vmrdma.engine\\s+\\S\\s+Resolved");
+    }
+}
