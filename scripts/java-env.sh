@@ -1,0 +1,15 @@
+# Sourced by the project's scripts: JAVA_HOME from the java on the PATH when it is not set, so Karaf's
+# scripts do not guess, and a clear error when there is no Java 17 or newer.
+if [ -z "${JAVA_HOME:-}" ]; then
+    if ! command -v java >/dev/null 2>&1; then
+        echo "error: no java on the PATH; vmrdma needs Java 17 or newer" >&2
+        exit 1
+    fi
+    JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
+    export JAVA_HOME
+fi
+java_major="$("$JAVA_HOME/bin/java" -XshowSettings:properties -version 2>&1 | sed -n 's/^ *java.specification.version = //p')"
+if [ "${java_major%%.*}" -lt 17 ] 2>/dev/null; then
+    echo "error: $JAVA_HOME is Java $java_major; vmrdma needs Java 17 or newer" >&2
+    exit 1
+fi

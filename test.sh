@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Builds vmrdma and runs every test: unit and property tests, Pax Exam tests in the real distribution, and the
+# native (C) tests, plain and under AddressSanitizer + UndefinedBehaviorSanitizer. Exits non-zero on any failure.
+#
+#   ./test.sh             the default run (stays within its time budget on 2 cores)
+#   ./test.sh --long      property tests with many more tries and bytes (set by -Dvmrdma.long=true)
+set -euo pipefail
+cd "$(dirname "$0")"
+source scripts/java-env.sh
+
+maven_args=(-B -ntp)
+for arg in "$@"; do
+    case "$arg" in
+        --long) maven_args+=(-Dvmrdma.long=true) ;;
+        *) echo "usage: ./test.sh [--long]" >&2; exit 2 ;;
+    esac
+done
+
+scripts/ensure-packages.sh cmake make gcc pkg-config
+command -v mvn >/dev/null || scripts/ensure-packages.sh maven
+
+start=$(date +%s)
+echo "== Java: unit, property and Pax Exam tests"
+mvn "${maven_args[@]}" install
+
+echo "== native: build, ctest, then again under ASan + UBSan"
+for variant in plain sanitize; do
+    dir="native/build/$variant"
+    sanitize=OFF
+    [ "$variant" = sanitize ] && sanitize=ON
+    cmake -S native -B "$dir" -DVMRDMA_SANITIZE=$sanitize >/dev/null
+    cmake --build "$dir" -j2 >/dev/null
+    (cd "$dir" && ctest --output-on-failure)
+done
+cmake --install native/build/plain --prefix native/build/install >/dev/null
+test -f native/build/install/lib/pkgconfig/vmrdma.pc || test -f native/build/install/lib/x86_64-linux-gnu/pkgconfig/vmrdma.pc
+
+echo "== all tests passed in $(( $(date +%s) - start )) s"
