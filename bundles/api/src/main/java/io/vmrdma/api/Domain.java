@@ -21,5 +21,5 @@ public interface Domain {
     DomainState state();
 
     /** The current value of one counter; reading never blocks the data path. */
-    long counter(DomainCounter counter);
+    long counter(Counter counter);
 }

@@ -11,6 +11,12 @@ public interface QueuePair {
 
     QpState state();
 
+    /** The partition this queue pair is in (set on the move to INIT). */
+    int pkey();
+
+    /** The queue pair it is connected to (set on the move to RTR), or null. */
+    QpAddress remote();
+
     /** Posts one send-queue request; its completion, if signaled, arrives in order on the send CQ. */
     void postSend(SendWorkRequest request) throws VerbsException;
 

@@ -1,0 +1,82 @@
+package io.vmrdma.api;
+
+import io.vmrdma.api.verbs.WcStatus;
+
+/**
+ * The engine's counters. The same set is kept per node, per domain and per queue pair. The {@link #id()} of a
+ * counter is stable across releases: tools that store or export counters (JMX, Prometheus) key them by id, and
+ * new counters only ever get new ids.
+ */
+public enum Counter {
+    /** SEND and SEND_WITH_IMM operations carried out (as requester). */
+    SEND_OPS(0),
+    /** Payload bytes of those operations. */
+    SEND_BYTES(1),
+    /** RDMA WRITE and RDMA_WRITE_WITH_IMM operations carried out (as requester). */
+    RDMA_WRITE_OPS(2),
+    RDMA_WRITE_BYTES(3),
+    /** RDMA READ operations carried out (as requester). */
+    RDMA_READ_OPS(4),
+    RDMA_READ_BYTES(5),
+    /** Receive work requests consumed by incoming SENDs and WRITE_WITH_IMMs (as responder). */
+    RECV_OPS(6),
+    /** Bytes placed into receive buffers. */
+    RECV_BYTES(7),
+    WC_SUCCESS(8),
+    WC_LOC_LEN_ERR(9),
+    WC_LOC_QP_OP_ERR(10),
+    WC_LOC_PROT_ERR(11),
+    WC_WR_FLUSH_ERR(12),
+    WC_BAD_RESP_ERR(13),
+    WC_LOC_ACCESS_ERR(14),
+    WC_REM_INV_REQ_ERR(15),
+    WC_REM_ACCESS_ERR(16),
+    WC_REM_OP_ERR(17),
+    WC_RETRY_EXC_ERR(18),
+    WC_RNR_RETRY_EXC_ERR(19),
+    WC_FATAL_ERR(20),
+    WC_GENERAL_ERR(21),
+    /** Accesses refused by a key, bound, access-flag or protection-domain check. */
+    PROTECTION_FAULTS(22),
+    /** Accesses or connections refused because the two sides share no partition. */
+    PARTITION_VIOLATIONS(23),
+    /** Malformed or out-of-range requests that were refused. */
+    BAD_REQUESTS(24),
+    /** Receiver-not-ready events: a SEND found no receive posted. */
+    RNR_NAKS(25),
+    /** Completion-queue overflows (an asynchronous error; the queue pairs on it go to ERR). */
+    CQ_OVERFLOWS(26),
+    CM_CONNECT_REQUESTS(27),
+    CM_ESTABLISHED(28),
+    CM_REJECTED(29),
+    CM_UNREACHABLE(30),
+    CM_DISCONNECTED(31),
+    /** Work requests posted on send queues. */
+    SEND_WRS_POSTED(32),
+    /** Work requests posted on receive queues. */
+    RECV_WRS_POSTED(33);
+
+    private static final Counter[] BY_STATUS = new Counter[WcStatus.values().length];
+
+    static {
+        for (WcStatus status : WcStatus.values()) {
+            BY_STATUS[status.ordinal()] = valueOf("WC_" + status.name());
+        }
+    }
+
+    private final int id;
+
+    Counter(int id) {
+        this.id = id;
+    }
+
+    /** The stable id of this counter. */
+    public int id() {
+        return id;
+    }
+
+    /** The counter of completions with {@code status}. */
+    public static Counter completions(WcStatus status) {
+        return BY_STATUS[status.ordinal()];
+    }
+}

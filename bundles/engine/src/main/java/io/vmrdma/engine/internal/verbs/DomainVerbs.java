@@ -1,0 +1,326 @@
+package io.vmrdma.engine.internal.verbs;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.vmrdma.api.Counter;
+import io.vmrdma.api.Domain;
+import io.vmrdma.api.DomainState;
+import io.vmrdma.api.verbs.AccessFlags;
+import io.vmrdma.api.verbs.CmEvent;
+import io.vmrdma.api.verbs.CmEventType;
+import io.vmrdma.api.verbs.CompletionQueue;
+import io.vmrdma.api.verbs.MemoryRegion;
+import io.vmrdma.api.verbs.ProtectionDomain;
+import io.vmrdma.api.verbs.QpAddress;
+import io.vmrdma.api.verbs.QpAttributes;
+import io.vmrdma.api.verbs.QpInitAttributes;
+import io.vmrdma.api.verbs.QueuePair;
+import io.vmrdma.api.verbs.VerbsContext;
+import io.vmrdma.api.verbs.VerbsErrno;
+import io.vmrdma.api.verbs.VerbsException;
+import io.vmrdma.engine.internal.status.Counters;
+
+/**
+ * One domain's verbs: the objects it owns, its usage against its limits, and its queue of connection-manager
+ * events. Every handle a domain passes in is checked to be its own and alive before use.
+ */
+final class DomainVerbs implements VerbsContext, Domain {
+
+    private final VerbsEngine engine;
+    private final int domid;
+    private final String name;
+    private final Counters counters;
+    private final List<Pd> pds = new ArrayList<>();
+    private final List<Cq> cqs = new ArrayList<>();
+    private final List<Qp> qps = new ArrayList<>();
+    private final List<Region> regions = new ArrayList<>();
+    private final ArrayDeque<PendingCmEvent> cmEvents = new ArrayDeque<>();
+    private long registeredBytes;
+    private int nextHandle = 1;
+    private volatile DomainState state = DomainState.CONNECTED;
+
+    DomainVerbs(VerbsEngine engine, int domid, String name) {
+        this.engine = engine;
+        this.domid = domid;
+        this.name = name;
+        this.counters = new Counters(engine.counters());
+    }
+
+    Counters counters() {
+        return counters;
+    }
+
+    List<Qp> qps() {
+        return qps;
+    }
+
+    private Limits limits() {
+        return engine.limits();
+    }
+
+    @Override
+    public int domid() {
+        return domid;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public DomainState state() {
+        return state;
+    }
+
+    @Override
+    public long counter(Counter counter) {
+        return counters.get(counter);
+    }
+
+    @Override
+    public ProtectionDomain allocPd() throws VerbsException {
+        quota(pds.size(), limits().maxPds(), "protection domains");
+        Pd pd = new Pd(this, nextHandle++);
+        pds.add(pd);
+        return pd;
+    }
+
+    @Override
+    public void deallocPd(ProtectionDomain handle) throws VerbsException {
+        Pd pd = own(handle);
+        if (pd.users > 0) {
+            throw new VerbsException(VerbsErrno.EBUSY, pd + " is still used by " + pd.users + " regions or queue pairs");
+        }
+        pd.live = false;
+        pds.remove(pd);
+    }
+
+    @Override
+    public MemoryRegion regMr(ProtectionDomain handle, ByteBuffer memory, long address, int access)
+            throws VerbsException {
+        Pd pd = own(handle);
+        if (memory == null || !memory.isDirect()) {
+            throw bad("a memory region must be a direct buffer over the domain's pages");
+        }
+        if (!AccessFlags.isValid(access)) {
+            throw bad("invalid access flags " + access + " (REMOTE_WRITE needs LOCAL_WRITE)");
+        }
+        if (memory.capacity() == 0) {
+            throw bad("a memory region cannot be empty");
+        }
+        if (address + memory.capacity() < address) {
+            throw bad("region at 0x" + Long.toHexString(address) + " wraps around the address space");
+        }
+        quota(regions.size(), limits().maxMrs(), "memory regions");
+        if (registeredBytes + memory.capacity() > limits().maxRegisteredBytes()) {
+            throw new VerbsException(VerbsErrno.EDQUOT, "dom " + domid + " would register "
+                    + (registeredBytes + memory.capacity()) + " bytes, the limit is " + limits().maxRegisteredBytes());
+        }
+        Region region = engine.registerRegion(pd, memory, address, access);
+        regions.add(region);
+        registeredBytes += memory.capacity();
+        pd.users++;
+        return region;
+    }
+
+    @Override
+    public void deregMr(MemoryRegion handle) throws VerbsException {
+        Region region = own(handle);
+        engine.deregisterRegion(region);
+        regions.remove(region);
+        registeredBytes -= region.length();
+        region.pd().users--;
+    }
+
+    @Override
+    public CompletionQueue createCq(int depth) throws VerbsException {
+        if (depth < 1 || depth > limits().maxCqDepth()) {
+            throw bad("completion queue depth must be 1.." + limits().maxCqDepth() + ", not " + depth);
+        }
+        quota(cqs.size(), limits().maxCqs(), "completion queues");
+        Cq cq = new Cq(this, nextHandle++, depth);
+        cqs.add(cq);
+        return cq;
+    }
+
+    @Override
+    public void destroyCq(CompletionQueue handle) throws VerbsException {
+        Cq cq = own(handle);
+        if (cq.users > 0) {
+            throw new VerbsException(VerbsErrno.EBUSY, cq + " is still used by " + cq.users + " queue pairs");
+        }
+        cq.live = false;
+        cqs.remove(cq);
+    }
+
+    @Override
+    public QueuePair createQp(QpInitAttributes attributes) throws VerbsException {
+        Pd pd = own(attributes.pd());
+        Cq sendCq = own(attributes.sendCq());
+        Cq recvCq = own(attributes.recvCq());
+        Limits limits = limits();
+        if (attributes.maxSendWr() < 1 || attributes.maxSendWr() > limits.maxQpWr()
+                || attributes.maxRecvWr() < 1 || attributes.maxRecvWr() > limits.maxQpWr()) {
+            throw bad("work queue sizes must be 1.." + limits.maxQpWr());
+        }
+        if (attributes.maxSge() < 1 || attributes.maxSge() > limits.maxSge()) {
+            throw bad("maxSge must be 1.." + limits.maxSge() + ", not " + attributes.maxSge());
+        }
+        quota(qps.size(), limits.maxQps(), "queue pairs");
+        Qp qp = engine.createQp(this, pd, sendCq, recvCq, attributes);
+        qps.add(qp);
+        pd.users++;
+        sendCq.users++;
+        recvCq.users++;
+        return qp;
+    }
+
+    @Override
+    public void modifyQp(QueuePair handle, QpAttributes attributes) throws VerbsException {
+        engine.modifyQp(own(handle), attributes);
+    }
+
+    @Override
+    public void destroyQp(QueuePair handle) throws VerbsException {
+        Qp qp = own(handle);
+        engine.destroyQp(qp);
+        qps.remove(qp);
+        qp.pd().users--;
+        qp.sendCq().users--;
+        qp.recvCq().users--;
+    }
+
+    @Override
+    public void listen(long serviceId) throws VerbsException {
+        engine.connections().listen(this, serviceId);
+    }
+
+    @Override
+    public void stopListening(long serviceId) throws VerbsException {
+        engine.connections().stopListening(this, serviceId);
+    }
+
+    @Override
+    public long connect(QueuePair qp, int node, long serviceId, int pkey, byte[] privateData)
+            throws VerbsException {
+        return engine.connections().connect(own(qp), node, serviceId, pkey, privateData);
+    }
+
+    @Override
+    public void accept(long connectionId, QueuePair qp, byte[] privateData) throws VerbsException {
+        engine.connections().accept(this, connectionId, own(qp), privateData);
+    }
+
+    @Override
+    public void reject(long connectionId, String reason) throws VerbsException {
+        engine.connections().reject(this, connectionId, reason);
+    }
+
+    @Override
+    public void disconnect(QueuePair qp) throws VerbsException {
+        engine.connections().disconnect(own(qp));
+    }
+
+    @Override
+    public boolean pollCmEvent(CmEvent into) {
+        PendingCmEvent event = cmEvents.poll();
+        if (event == null) {
+            return false;
+        }
+        into.set(event.type, event.connectionId, event.serviceId, event.localQpn, event.remote, event.pkey,
+                event.reason, event.privateData, event.privateData.length);
+        return true;
+    }
+
+    void deliver(CmEventType type, long connectionId, long serviceId, int localQpn, QpAddress remote, int pkey,
+                 String reason, byte[] privateData) {
+        cmEvents.add(new PendingCmEvent(type, connectionId, serviceId, localQpn, remote, pkey, reason,
+                privateData == null ? new byte[0] : privateData.clone()));
+        counters.increment(switch (type) {
+            case CONNECT_REQUEST -> Counter.CM_CONNECT_REQUESTS;
+            case ESTABLISHED -> Counter.CM_ESTABLISHED;
+            case REJECTED -> Counter.CM_REJECTED;
+            case UNREACHABLE -> Counter.CM_UNREACHABLE;
+            case DISCONNECTED -> Counter.CM_DISCONNECTED;
+        });
+    }
+
+    /** Destroys everything the domain owns, as when its backend closes; queue pairs are flushed first. */
+    void close() {
+        state = DomainState.CLOSING;
+        for (Qp qp : new ArrayList<>(qps)) {
+            engine.connections().disconnect(qp);
+            engine.destroyQp(qp);
+        }
+        qps.clear();
+        for (Region region : regions) {
+            engine.deregisterRegion(region);
+        }
+        regions.clear();
+        registeredBytes = 0;
+        cqs.forEach(cq -> cq.live = false);
+        cqs.clear();
+        pds.forEach(pd -> pd.live = false);
+        pds.clear();
+        engine.connections().forget(this);
+        state = DomainState.DESTROYED;
+    }
+
+    private Pd own(ProtectionDomain handle) throws VerbsException {
+        if (handle instanceof Pd pd && pd.owner() == this && pd.live) {
+            return pd;
+        }
+        throw badHandle("protection domain", handle);
+    }
+
+    private Cq own(CompletionQueue handle) throws VerbsException {
+        if (handle instanceof Cq cq && cq.owner() == this && cq.live) {
+            return cq;
+        }
+        throw badHandle("completion queue", handle);
+    }
+
+    private Qp own(QueuePair handle) throws VerbsException {
+        if (handle instanceof Qp qp && qp.owner() == this && qp.live) {
+            return qp;
+        }
+        throw badHandle("queue pair", handle);
+    }
+
+    private Region own(MemoryRegion handle) throws VerbsException {
+        if (handle instanceof Region region && region.pd().owner() == this && region.isLive()) {
+            return region;
+        }
+        throw badHandle("memory region", handle);
+    }
+
+    private VerbsException badHandle(String what, Object handle) {
+        counters.increment(Counter.BAD_REQUESTS);
+        return new VerbsException(VerbsErrno.EINVAL, "not a live " + what + " of dom " + domid + ": " + handle);
+    }
+
+    private VerbsException bad(String message) {
+        counters.increment(Counter.BAD_REQUESTS);
+        return new VerbsException(VerbsErrno.EINVAL, message);
+    }
+
+    private void quota(int used, int limit, String what) throws VerbsException {
+        if (used >= limit) {
+            throw new VerbsException(VerbsErrno.EDQUOT, "dom " + domid + " has reached its limit of " + limit
+                    + " " + what);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "dom " + domid + " (" + name + ")";
+    }
+
+    private record PendingCmEvent(CmEventType type, long connectionId, long serviceId, int localQpn,
+                                  QpAddress remote, int pkey, String reason, byte[] privateData) {
+    }
+}

@@ -1,0 +1,101 @@
+package io.vmrdma.engine.internal.verbs;
+
+import java.nio.ByteBuffer;
+
+import io.vmrdma.api.verbs.AccessFlags;
+import io.vmrdma.api.verbs.MemoryRegion;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * A registered memory region. Every access names a key and an address range; {@link #allows} checks all of it
+ * (live, owner, protection domain, access flag, bounds, with no arithmetic overflow) before a byte moves.
+ */
+final class Region implements MemoryRegion {
+
+    private final Pd pd;
+    private final UnsafeBuffer memory;
+    private final long address;
+    private final int length;
+    private final int access;
+    private final int lkey;
+    private final int rkey;
+    private boolean live = true;
+
+    Region(Pd pd, ByteBuffer memory, long address, int access, int lkey, int rkey) {
+        this.pd = pd;
+        this.memory = new UnsafeBuffer(memory, 0, memory.capacity());
+        this.address = address;
+        this.length = memory.capacity();
+        this.access = access;
+        this.lkey = lkey;
+        this.rkey = rkey;
+    }
+
+    /**
+     * Whether {@code pd} may reach {@code [address, address + bytes)} of this region with {@code requiredAccess}
+     * ({@link AccessFlags} bits; 0 for a local read).
+     */
+    boolean allows(Pd requester, long start, long bytes, int requiredAccess) {
+        return live
+                && requester == pd
+                && (access & requiredAccess) == requiredAccess
+                && bytes >= 0
+                && start >= address
+                && start - address <= length - bytes;
+    }
+
+    /** Offset in {@link #memory()} of an address {@link #allows} accepted. */
+    int offsetOf(long start) {
+        return (int) (start - address);
+    }
+
+    UnsafeBuffer memory() {
+        return memory;
+    }
+
+    boolean isLive() {
+        return live;
+    }
+
+    /** Ends the region; the engine drops its reference to the memory at once. */
+    void kill() {
+        live = false;
+        memory.wrap(new byte[0]);
+    }
+
+    @Override
+    public Pd pd() {
+        return pd;
+    }
+
+    @Override
+    public long address() {
+        return address;
+    }
+
+    @Override
+    public long length() {
+        return length;
+    }
+
+    @Override
+    public int access() {
+        return access;
+    }
+
+    @Override
+    public int lkey() {
+        return lkey;
+    }
+
+    @Override
+    public int rkey() {
+        return rkey;
+    }
+
+    @Override
+    public String toString() {
+        return "mr lkey=0x" + Integer.toHexString(lkey) + " [0x" + Long.toHexString(address) + ", +" + length + ") "
+                + AccessFlags.toString(access);
+    }
+}

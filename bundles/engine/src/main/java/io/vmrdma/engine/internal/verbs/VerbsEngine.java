@@ -1,0 +1,375 @@
+package io.vmrdma.engine.internal.verbs;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentSkipListMap;
+import java.util.function.LongSupplier;
+
+import io.vmrdma.api.Domain;
+import io.vmrdma.api.verbs.QpAddress;
+import io.vmrdma.api.verbs.QpAttributes;
+import io.vmrdma.api.verbs.QpInitAttributes;
+import io.vmrdma.api.verbs.QpState;
+import io.vmrdma.api.verbs.VerbsContext;
+import io.vmrdma.api.verbs.VerbsErrno;
+import io.vmrdma.api.verbs.VerbsException;
+import io.vmrdma.api.verbs.WcOpcode;
+import io.vmrdma.api.verbs.WcStatus;
+import io.vmrdma.api.Counter;
+import io.vmrdma.engine.internal.status.Counters;
+import org.agrona.collections.Int2ObjectHashMap;
+
+/**
+ * The verbs of one node: the tables that resolve keys and queue pair numbers, the queue pairs with send work,
+ * and the duty cycle that moves their data. Confined to one thread (the data agent), except the read-only views
+ * {@link #domains()} and {@link #counters()} that the console uses.
+ */
+public final class VerbsEngine {
+
+    /** Largest queue pair number (24 bits, as in InfiniBand). */
+    static final int MAX_QPN = 0xFFFFFF;
+
+    private final int nodeId;
+    private final LongSupplier clock;
+    private final KeyGenerator keys;
+    private final Counters counters = new Counters();
+    private final Int2ObjectHashMap<Region> byLkey = new Int2ObjectHashMap<>();
+    private final Int2ObjectHashMap<Region> byRkey = new Int2ObjectHashMap<>();
+    private final Int2ObjectHashMap<Qp> qps = new Int2ObjectHashMap<>();
+    private final Map<Integer, DomainVerbs> domains = new ConcurrentSkipListMap<>();
+    private final ArrayDeque<Qp> withSendWork = new ArrayDeque<>();
+    private final RequestProcessor processor = new RequestProcessor(this);
+    private final ConnectionManager connections;
+    private volatile Limits limits = Limits.DEFAULTS;
+    private volatile PartitionTable partitions = PartitionTable.DEFAULT;
+    private long chunkBytes = 256 * 1024;
+    private long rnrDelayNanos = 10_000;
+    private int nextQpn = 1;
+
+    /**
+     * @param clock        nanosecond clock for timers (System::nanoTime in production; a manual clock in tests)
+     * @param keySeed      seed for memory keys, or null for keys from the operating system's entropy
+     */
+    public VerbsEngine(int nodeId, LongSupplier clock, Long keySeed) {
+        this.nodeId = nodeId;
+        this.clock = clock;
+        this.keys = keySeed == null ? new KeyGenerator(65_536) : new KeyGenerator(keySeed, 65_536);
+        this.connections = new ConnectionManager(this, 5_000_000_000L);
+    }
+
+    public int nodeId() {
+        return nodeId;
+    }
+
+    long now() {
+        return clock.getAsLong();
+    }
+
+    Counters counters() {
+        return counters;
+    }
+
+    /** The node's own counter value. */
+    public long counter(Counter counter) {
+        return counters.get(counter);
+    }
+
+    Limits limits() {
+        return limits;
+    }
+
+    PartitionTable partitions() {
+        return partitions;
+    }
+
+    ConnectionManager connections() {
+        return connections;
+    }
+
+    long rnrDelayNanos() {
+        return rnrDelayNanos;
+    }
+
+    /** Sets the per-domain limits; objects already made are kept. */
+    public void limits(int maxPds, int maxCqs, int maxQps, int maxMrs, long maxRegisteredBytes, int maxCqDepth,
+                       int maxQpWr, int maxSge, long maxMessageBytes) {
+        limits = new Limits(maxPds, maxCqs, maxQps, maxMrs, maxRegisteredBytes, maxCqDepth, maxQpWr, maxSge,
+                maxMessageBytes);
+    }
+
+    /** Replaces the partition table: partition key to member domain names; empty for the default partition. */
+    public void partitions(Map<Integer, ? extends Iterable<String>> members) {
+        partitions = new PartitionTable(members);
+    }
+
+    /** Bytes one queue pair moves per turn, so a big message does not hold the agent for long. */
+    public void chunkBytes(long bytes) {
+        if (bytes < 1) {
+            throw new IllegalArgumentException("chunk must be at least one byte");
+        }
+        chunkBytes = bytes;
+    }
+
+    /** How long a requester waits after a receiver-not-ready before retrying. */
+    public void rnrDelayNanos(long nanos) {
+        rnrDelayNanos = nanos;
+    }
+
+    /** How long a connection request waits for an answer before the requester gets UNREACHABLE. */
+    public void connectTimeoutNanos(long nanos) {
+        connections.timeoutNanos(nanos);
+    }
+
+    /** Opens the verbs of a domain; EEXIST when that domid is already open. */
+    public VerbsContext openDomain(int domid, String name) throws VerbsException {
+        if (domid < 1 || domid > 0x7FEF) {
+            throw new VerbsException(VerbsErrno.EINVAL, "domid out of range 1..32751: " + domid);
+        }
+        DomainVerbs domain = new DomainVerbs(this, domid, name);
+        if (domains.putIfAbsent(domid, domain) != null) {
+            throw new VerbsException(VerbsErrno.EEXIST, "dom " + domid + " is already open");
+        }
+        return domain;
+    }
+
+    /** Closes a domain: its connections close, its queue pairs flush and go, its regions are deregistered. */
+    public void closeDomain(int domid) {
+        DomainVerbs domain = domains.remove(domid);
+        if (domain != null) {
+            domain.close();
+        }
+    }
+
+    /** The open domains, ordered by domid; safe to call from any thread. */
+    public List<Domain> domains() {
+        return List.copyOf(domains.values());
+    }
+
+    public Optional<Domain> domain(int domid) {
+        return Optional.ofNullable(domains.get(domid));
+    }
+
+    /**
+     * One duty cycle: connection timers, then a turn of at most one chunk for every queue pair with send work.
+     *
+     * @return the amount of work done; 0 tells the idle strategy to back off
+     */
+    public int doWork() {
+        long now = now();
+        int work = connections.expire(now);
+        for (int n = withSendWork.size(); n > 0; n--) {
+            Qp qp = withSendWork.poll();
+            if (qp.live && qp.state() == QpState.RTS && !qp.sq.isEmpty()) {
+                work += processor.turn(qp, chunkBytes, now);
+            }
+            if (qp.live && qp.state() == QpState.RTS && !qp.sq.isEmpty()) {
+                withSendWork.add(qp);
+            } else {
+                qp.scheduled = false;
+            }
+        }
+        return work;
+    }
+
+    Region registerRegion(Pd pd, ByteBuffer memory, long address, int access) {
+        int lkey = keys.next(byLkey::containsKey);
+        int rkey = keys.next(k -> byRkey.containsKey(k) || byLkey.containsKey(k) || k == lkey);
+        Region region = new Region(pd, memory, address, access, lkey, rkey);
+        byLkey.put(lkey, region);
+        byRkey.put(rkey, region);
+        return region;
+    }
+
+    void deregisterRegion(Region region) {
+        byLkey.remove(region.lkey());
+        byRkey.remove(region.rkey());
+        keys.release(region.lkey());
+        keys.release(region.rkey());
+        region.kill();
+    }
+
+    Region byLkey(int lkey) {
+        return byLkey.get(lkey);
+    }
+
+    Region byRkey(int rkey) {
+        return byRkey.get(rkey);
+    }
+
+    /** The queue pair at {@code address} if it lives on this node. */
+    Qp qp(QpAddress address) {
+        if (address == null || address.node() != nodeId) {
+            return null;
+        }
+        Qp qp = qps.get(address.qpn());
+        return qp != null && qp.owner().domid() == address.domid() ? qp : null;
+    }
+
+    Qp createQp(DomainVerbs owner, Pd pd, Cq sendCq, Cq recvCq, QpInitAttributes attributes)
+            throws VerbsException {
+        int qpn = allocateQpn();
+        Qp qp = new Qp(this, owner, new QpAddress(nodeId, owner.domid(), qpn), pd, sendCq, recvCq,
+                attributes.maxSendWr(), attributes.maxRecvWr(), attributes.maxSge(), attributes.signalAll());
+        qps.put(qpn, qp);
+        return qp;
+    }
+
+    /** Queue pair numbers count up and wrap, skipping live ones, so a number is not reused soon. */
+    private int allocateQpn() throws VerbsException {
+        for (int tries = 0; tries < MAX_QPN; tries++) {
+            int qpn = nextQpn;
+            nextQpn = nextQpn == MAX_QPN ? 1 : nextQpn + 1;
+            if (!qps.containsKey(qpn)) {
+                return qpn;
+            }
+        }
+        throw new VerbsException(VerbsErrno.ENOMEM, "no queue pair numbers left on node " + nodeId);
+    }
+
+    void destroyQp(Qp qp) {
+        processor.abandon(qp);
+        qp.live = false;
+        qps.remove(qp.address().qpn());
+        qp.sq.clear();
+        qp.rq.clear();
+    }
+
+    void modifyQp(Qp qp, QpAttributes attributes) throws VerbsException {
+        QpState current = qp.state();
+        QpState next = attributes.state() == null ? current : attributes.state();
+        if (!current.canModifyTo(next) && !(next == current && next == QpState.ERR)) {
+            throw new VerbsException(VerbsErrno.EINVAL, "cannot modify " + qp + " from " + current + " to " + next);
+        }
+        int retry = attributes.retryCount();
+        int rnr = attributes.rnrRetry();
+        if (retry > 7 || rnr > 7 || retry < -1 || rnr < -1) {
+            throw new VerbsException(VerbsErrno.EINVAL, "retry counts are 0..7");
+        }
+        int pkey = attributes.pkey();
+        if (pkey != -1) {
+            if (!(current == QpState.RESET || current == QpState.INIT) || next != QpState.INIT) {
+                throw new VerbsException(VerbsErrno.EINVAL, "the partition key is set on the move to INIT only");
+            }
+            if (!partitions.isMember(qp.owner().name(), pkey)) {
+                qp.counters().increment(Counter.PARTITION_VIOLATIONS);
+                throw new VerbsException(VerbsErrno.EPERM, qp.owner() + " is not in partition 0x"
+                        + Integer.toHexString(pkey));
+            }
+        }
+        if (attributes.remote() != null && !(next == QpState.RTR && current == QpState.INIT)) {
+            throw new VerbsException(VerbsErrno.EINVAL, "the remote queue pair is set on the move to RTR only");
+        }
+        if (current == QpState.RESET && next == QpState.INIT && pkey == -1) {
+            throw new VerbsException(VerbsErrno.EINVAL, "the move to INIT needs a partition key");
+        }
+        if (current == QpState.INIT && next == QpState.RTR && attributes.remote() == null) {
+            throw new VerbsException(VerbsErrno.EINVAL, "the move to RTR needs the remote queue pair");
+        }
+        if (retry != -1) {
+            qp.retryCount = retry;
+        }
+        if (rnr != -1) {
+            qp.rnrRetry = rnr;
+            qp.rnrRetriesLeft = rnr;
+        }
+        if (pkey != -1) {
+            qp.pkey(pkey);
+        }
+        if (attributes.remote() != null) {
+            qp.remote(attributes.remote());
+        }
+        moveTo(qp, next);
+    }
+
+    /** Brings a queue pair from RESET to RTS, connected to {@code remote}: the connection manager's modify. */
+    void bringUp(Qp qp, int pkey, QpAddress remote) {
+        qp.pkey(pkey);
+        qp.remote(remote);
+        qp.rnrRetriesLeft = qp.rnrRetry;
+        moveTo(qp, QpState.RTS);
+    }
+
+    private void moveTo(Qp qp, QpState next) {
+        switch (next) {
+            case RESET -> {
+                processor.abandon(qp);
+                qp.sq.clear();
+                qp.rq.clear();
+                qp.remote(null);
+                qp.pkey(-1);
+                qp.connectionId = 0;
+                qp.state(QpState.RESET);
+            }
+            case ERR -> enterError(qp);
+            default -> {
+                qp.state(next);
+                if (next == QpState.RTS) {
+                    schedule(qp);
+                }
+            }
+        }
+    }
+
+    void sendPosted(Qp qp) {
+        if (qp.state() == QpState.ERR) {
+            flush(qp);
+        } else {
+            schedule(qp);
+        }
+    }
+
+    void recvPosted(Qp qp) {
+        if (qp.state() == QpState.ERR) {
+            flush(qp);
+            return;
+        }
+        // A requester waiting out a receiver-not-ready on this queue pair may go now.
+        Qp requester = qp(qp.remote());
+        if (requester != null) {
+            requester.notBeforeNanos = 0;
+        }
+    }
+
+    private void schedule(Qp qp) {
+        if (!qp.scheduled && qp.state() == QpState.RTS && !qp.sq.isEmpty()) {
+            qp.scheduled = true;
+            withSendWork.add(qp);
+        }
+    }
+
+    /** Moves a queue pair to ERR and flushes all its work with WR_FLUSH_ERR, as verbs does. */
+    void enterError(Qp qp) {
+        processor.abandon(qp);
+        qp.state(QpState.ERR);
+        flush(qp);
+    }
+
+    private void flush(Qp qp) {
+        while (!qp.sq.isEmpty()) {
+            SendWqe w = qp.sq.head();
+            qp.sq.removeHead();
+            complete(qp.sendCq(), qp, w.wrId, WcStatus.WR_FLUSH_ERR, WcOpcode.of(w.opcode), 0, false, 0);
+        }
+        while (!qp.rq.isEmpty()) {
+            RecvWqe r = qp.rq.head();
+            qp.rq.removeHead();
+            complete(qp.recvCq(), qp, r.wrId, WcStatus.WR_FLUSH_ERR, WcOpcode.RECV, 0, false, 0);
+        }
+    }
+
+    /** Posts a completion; an overflow moves every queue pair on that completion queue to ERR, once. */
+    void complete(Cq cq, Qp qp, long wrId, WcStatus status, WcOpcode opcode, int byteLength, boolean hasImm,
+                  int imm) {
+        if (!cq.complete(qp, wrId, status, opcode, byteLength, hasImm, imm) && !cq.overflowHandled) {
+            cq.overflowHandled = true;
+            for (Qp other : List.copyOf(cq.owner().qps())) {
+                if ((other.sendCq() == cq || other.recvCq() == cq) && other.state() != QpState.ERR) {
+                    enterError(other);
+                }
+            }
+        }
+    }
+}

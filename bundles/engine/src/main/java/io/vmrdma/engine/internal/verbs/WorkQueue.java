@@ -1,0 +1,69 @@
+package io.vmrdma.engine.internal.verbs;
+
+import java.util.function.Supplier;
+
+/** A bounded FIFO of preallocated entries: posting fills the next one in place, so it allocates nothing. */
+final class WorkQueue<E> {
+
+    private final Object[] entries;
+    private long head;
+    private long tail;
+
+    WorkQueue(int capacity, Supplier<E> factory) {
+        entries = new Object[capacity];
+        for (int i = 0; i < capacity; i++) {
+            entries[i] = factory.get();
+        }
+    }
+
+    boolean isFull() {
+        return tail - head == entries.length;
+    }
+
+    boolean isEmpty() {
+        return head == tail;
+    }
+
+    int size() {
+        return (int) (tail - head);
+    }
+
+    /** The entry to fill for the next post; {@link #commit()} makes it visible. Only when not full. */
+    @SuppressWarnings("unchecked")
+    E claim() {
+        return (E) entries[(int) (tail % entries.length)];
+    }
+
+    void commit() {
+        tail++;
+    }
+
+    /** The oldest entry. Only when not empty. */
+    @SuppressWarnings("unchecked")
+    E head() {
+        return (E) entries[(int) (head % entries.length)];
+    }
+
+    void removeHead() {
+        head++;
+    }
+
+    /**
+     * Gives back the entry removed last, as the new head, when there is room: a receive consumed by a message that
+     * then failed is posted again, as an InfiniBand responder that never saw the message's end keeps its WQE.
+     *
+     * @return the slot to refill with the entry's contents, or null when the queue filled up meanwhile
+     */
+    @SuppressWarnings("unchecked")
+    E unshift() {
+        if (isFull()) {
+            return null;
+        }
+        head--;
+        return (E) entries[(int) (head % entries.length)];
+    }
+
+    void clear() {
+        head = tail;
+    }
+}
