@@ -3,7 +3,7 @@
 # native (C) tests, plain and under AddressSanitizer + UndefinedBehaviorSanitizer. Exits non-zero on any failure.
 #
 #   ./test.sh             the default run (stays within its time budget on 2 cores)
-#   ./test.sh --long      property tests with many more tries and bytes (set by -Dvmrdma.long=true)
+#   ./test.sh --long      property tests with 1000 tries and messages up to 16 MiB (-Dvmrdma.long=true)
 set -euo pipefail
 cd "$(dirname "$0")"
 source scripts/java-env.sh
@@ -11,7 +11,7 @@ source scripts/java-env.sh
 maven_args=(-B -ntp)
 for arg in "$@"; do
     case "$arg" in
-        --long) maven_args+=(-Dvmrdma.long=true) ;;
+        --long) maven_args+=(-Dvmrdma.long=true -Djqwik.tries.default=1000) ;;
         *) echo "usage: ./test.sh [--long]" >&2; exit 2 ;;
     esac
 done

@@ -3,6 +3,10 @@ package io.vmrdma.engine.internal;
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
+/**
+ * The engine's configuration ({@code etc/io.vmrdma.engine.cfg}). Partitions are keys of their own in the same
+ * file, {@code partition.<pkey> = <domain name>, ...}; see {@link PartitionConfig}.
+ */
 @ObjectClassDefinition(
         name = "vmrdma engine",
         description = "The RDMA protocol engine of this dom0")
@@ -13,4 +17,36 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             description = "This node's cluster-wide id, 0 to 65535; unique among the nodes of one cluster",
             min = "0", max = "65535")
     int nodeId() default 1;
+
+    @AttributeDefinition(name = "Protection domains per domain", min = "1")
+    int maxPds() default 64;
+
+    @AttributeDefinition(name = "Completion queues per domain", min = "1")
+    int maxCqs() default 256;
+
+    @AttributeDefinition(name = "Queue pairs per domain", min = "1")
+    int maxQps() default 256;
+
+    @AttributeDefinition(name = "Memory regions per domain", min = "1")
+    int maxMrs() default 4096;
+
+    @AttributeDefinition(name = "Registered bytes per domain",
+            description = "About what Xen's default grant table lets a guest share", min = "1")
+    long maxRegisteredBytes() default 128L << 20;
+
+    @AttributeDefinition(name = "Completion queue depth", min = "1")
+    int maxCqDepth() default 65536;
+
+    @AttributeDefinition(name = "Work requests per queue", min = "1")
+    int maxQpWr() default 16384;
+
+    @AttributeDefinition(name = "Scatter/gather entries per request", min = "1", max = "16")
+    int maxSge() default 16;
+
+    @AttributeDefinition(name = "Largest message in bytes", min = "1", max = "2147483647")
+    long maxMessageBytes() default 1L << 30;
+
+    @AttributeDefinition(name = "Bytes per turn",
+            description = "How much one queue pair moves before the next gets a turn", min = "4096")
+    int chunkBytes() default 256 * 1024;
 }

@@ -1,18 +1,26 @@
 package io.vmrdma.engine.internal;
 
+import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
+import io.vmrdma.api.Domain;
+import io.vmrdma.api.DomainRegistry;
 import io.vmrdma.api.Node;
 import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.sched.SchedulingPolicy;
 import io.vmrdma.api.xen.Hypervisor;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.component.annotations.Modified;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
+import io.vmrdma.engine.internal.verbs.VerbsEngine;
+import org.agrona.concurrent.AgentRunner;
+import org.agrona.concurrent.BackoffIdleStrategy;
 import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -22,32 +30,67 @@ import org.slf4j.LoggerFactory;
  * dynamically, so each may come, go or be replaced while the engine runs.
  */
 @Component(
-        service = Node.class,
+        service = {Node.class, DomainRegistry.class},
         immediate = true,
         configurationPid = "io.vmrdma.engine")
 @Designate(ocd = EngineConfig.class)
-public final class EngineNode implements Node {
+public final class EngineNode implements Node, DomainRegistry {
 
     private static final Logger LOG = LoggerFactory.getLogger(EngineNode.class);
 
     private final PolicySelector policies;
-    private volatile int nodeId;
+    private final VerbsEngine verbs;
+    private final AgentRunner dataAgent;
+    private final int nodeId;
     private volatile NicPort nic;
     private volatile Hypervisor hypervisor;
 
+    /**
+     * Starts the node: the verbs engine and its data agent, which backs off (spin, yield, then park up to 1 ms)
+     * when idle so that several engines and guests share two cores.
+     */
     @Activate
-    public EngineNode(EngineConfig engine, @Reference PolicySelector policies) {
+    public EngineNode(EngineConfig engine, Map<String, Object> properties, @Reference PolicySelector policies) {
         this.nodeId = engine.nodeId();
         this.policies = policies;
+        this.verbs = new VerbsEngine(nodeId, System::nanoTime, null);
+        apply(engine, properties);
+        this.dataAgent = new AgentRunner(new BackoffIdleStrategy(100, 10, 1_000, 1_000_000),
+                error -> LOG.error("data agent of node {} failed", nodeId, error), null, new DataAgent(verbs));
+        AgentRunner.startOnThread(dataAgent);
         LOG.info("vmrdma node {} started (protocol {})", nodeId, PROTOCOL_VERSION);
     }
 
     @Modified
-    void modified(EngineConfig engine) {
+    void modified(EngineConfig engine, Map<String, Object> properties) {
         if (engine.nodeId() != nodeId) {
-            LOG.info("node id changed from {} to {}", nodeId, engine.nodeId());
-            nodeId = engine.nodeId();
+            LOG.warn("node id change from {} to {} takes effect when the engine restarts", nodeId, engine.nodeId());
         }
+        apply(engine, properties);
+    }
+
+    /** Applies limits and partitions; a bad value is refused whole, with one log line, and the old ones stay. */
+    private void apply(EngineConfig engine, Map<String, Object> properties) {
+        Map<Integer, List<String>> partitions;
+        try {
+            partitions = PartitionConfig.parse(properties);
+            verbs.limits(engine.maxPds(), engine.maxCqs(), engine.maxQps(), engine.maxMrs(),
+                    engine.maxRegisteredBytes(), engine.maxCqDepth(), engine.maxQpWr(), engine.maxSge(),
+                    engine.maxMessageBytes());
+            verbs.chunkBytes(engine.chunkBytes());
+        } catch (IllegalArgumentException e) {
+            LOG.error("configuration io.vmrdma.engine refused, previous settings stay: {}", e.getMessage());
+            return;
+        }
+        verbs.partitions(partitions);
+        LOG.info("partitions: {}", partitions.isEmpty() ? "none configured, every domain in 0x7fff" : partitions);
+    }
+
+    /** Stops the data agent; the engine's state (queue pairs, regions) goes with this component. */
+    @Deactivate
+    void deactivate() {
+        dataAgent.close();
+        LOG.info("vmrdma node {} stopped", nodeId);
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
@@ -93,6 +136,21 @@ public final class EngineNode implements Node {
     public Optional<String> hypervisor() {
         Hypervisor xen = hypervisor;
         return xen == null ? Optional.empty() : Optional.of(xen.kind());
+    }
+
+    @Override
+    public List<Domain> domains() {
+        return verbs.domains();
+    }
+
+    @Override
+    public Optional<Domain> byDomid(int domid) {
+        return verbs.domain(domid);
+    }
+
+    @Override
+    public Optional<Domain> byName(String name) {
+        return verbs.domains().stream().filter(d -> d.name().equals(name)).findFirst();
     }
 
     @Override

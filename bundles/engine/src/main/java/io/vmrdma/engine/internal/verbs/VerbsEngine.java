@@ -45,7 +45,7 @@ public final class VerbsEngine {
     private final ConnectionManager connections;
     private volatile Limits limits = Limits.DEFAULTS;
     private volatile PartitionTable partitions = PartitionTable.DEFAULT;
-    private long chunkBytes = 256 * 1024;
+    private volatile long chunkBytes = 256 * 1024;
     private long rnrDelayNanos = 10_000;
     private int nextQpn = 1;
 
