@@ -37,7 +37,8 @@ import org.osgi.framework.BundleContext;
 public class DistributionIT {
 
     private static final List<String> BUNDLES = List.of("io.vmrdma.api", "io.vmrdma.engine",
-            "io.vmrdma.nic.loopback", "io.vmrdma.sched.rr", "io.vmrdma.shell");
+            "io.vmrdma.nic.loopback", "io.vmrdma.xen.sim", "io.vmrdma.sched.rr", "io.vmrdma.sched.drr", "io.vmrdma.sched.priority",
+            "io.vmrdma.sched.shaper", "io.vmrdma.shell");
 
     @Inject
     private BundleContext context;
@@ -65,7 +66,7 @@ public class DistributionIT {
         String out = new Console(sessions).run("vmrdma:status");
         assertMatches(out, "Node id\\s+\\|\\s+1\\b");
         assertMatches(out, "NIC binding\\s+\\|\\s+loopback");
-        assertMatches(out, "Xen backend\\s+\\|\\s+none");
+        assertMatches(out, "Xen backend\\s+\\|\\s+sim");
         assertMatches(out, "Policy\\s+\\|\\s+rr");
         for (String name : BUNDLES) {
             assertMatches(out, Pattern.quote(name) + "\\s+\\|\\s+Active");
@@ -95,7 +96,7 @@ public class DistributionIT {
         int startLevel = policy.adapt(org.osgi.framework.startlevel.BundleStartLevel.class).getStartLevel();
         policy.uninstall();
         await("policy gone", () -> node.activePolicy().isEmpty());
-        assertMatches(new Console(sessions).run("vmrdma:status"), "Policy\\s+\\|\\s+none");
+        assertMatches(new Console(sessions).run("vmrdma:status"), "Policy\\s+\\|\\s+built-in round-robin \\(fallback");
 
         Bundle again = context.installBundle(location);
         again.adapt(org.osgi.framework.startlevel.BundleStartLevel.class).setStartLevel(startLevel);

@@ -54,7 +54,36 @@ public enum Counter {
     /** Work requests posted on send queues. */
     SEND_WRS_POSTED(32),
     /** Work requests posted on receive queues. */
-    RECV_WRS_POSTED(33);
+    RECV_WRS_POSTED(33),
+    /** Frames handed to the NIC binding. */
+    FRAMES_SENT(34),
+    /** Bytes of those frames, headers included. */
+    FRAME_BYTES_SENT(35),
+    /** Frames accepted from the wire (well-formed, for this node, from a known peer). */
+    FRAMES_RECEIVED(36),
+    FRAME_BYTES_RECEIVED(37),
+    /** Data frames sent again after a timeout or a selective acknowledgement showed them missing. */
+    RETRANSMISSIONS(38),
+    /** Frames that arrived again after they had been received, dropped (and acknowledged again). */
+    DUPLICATES_DROPPED(39),
+    /** Frames whose CRC32C did not match, dropped. */
+    CRC_ERRORS(40),
+    /** Frames with a sequence number outside the receive window, dropped. */
+    OUT_OF_WINDOW_DROPS(41),
+    /** Frames too short, of an unknown type or version, or whose lengths disagree, dropped. */
+    MALFORMED_FRAMES(42),
+    /** Frames from an unknown node, from a link address that is not that node's, or for another node, dropped. */
+    UNKNOWN_SOURCE_DROPS(43),
+    /** Frames for a queue pair that does not exist or is not connected to the sender, dropped. */
+    UNKNOWN_QP_DROPS(44),
+    /** Negative acknowledgements sent. */
+    NAKS_SENT(45),
+    /** Negative acknowledgements received. */
+    NAKS_RECEIVED(46),
+    /** Acknowledgements sent. */
+    ACKS_SENT(47),
+    /** Peers refused because they speak another protocol version. */
+    VERSION_MISMATCHES(48);
 
     private static final Counter[] BY_STATUS = new Counter[WcStatus.values().length];
 

@@ -25,6 +25,9 @@ public interface Node {
     /** The Xen access in use: {@code "sim"}, {@code "native"}, or empty when none is bound. */
     Optional<String> hypervisor();
 
-    /** The ordering scheduler policy in charge, by name, if one is. */
+    /**
+     * The installed ordering scheduler policy in charge, by name; empty while the engine's built-in round-robin
+     * stands in because the configured policy is not installed or failed to start.
+     */
     Optional<String> activePolicy();
 }

@@ -11,9 +11,13 @@
  *
  * <p>Order within a queue pair is the engine's: a policy only chooses between VMs, never reorders one VM's frames.
  * All calls come from the engine's scheduling thread; a scheduler needs no locks.
+ *
+ * <p>A {@link io.vmrdma.api.sched.TransmitShaper} (since 0.2) wraps the active ordering policy's scheduler with
+ * per-VM rate caps. {@link io.vmrdma.api.sched.SchedulingControl} (since 0.2) is the engine's handle for the
+ * console: policies, the shaper switch and per-VM settings by domain name.
  */
 @Export
-@Version("0.1.0")
+@Version("0.2.0")
 package io.vmrdma.api.sched;
 
 import org.osgi.annotation.bundle.Export;

@@ -13,6 +13,7 @@ import org.osgi.framework.Bundle;
 final class StatusReport {
 
     static final String NONE = "none";
+    static final String FALLBACK = "built-in round-robin (fallback; see vmrdma:policy)";
     private static final String BUNDLE_PREFIX = "io.vmrdma.";
 
     private StatusReport() {
@@ -29,7 +30,7 @@ final class StatusReport {
             facts.addRow().addContent("Protocol", Node.PROTOCOL_VERSION);
             facts.addRow().addContent("NIC binding", orNone(node.nicBinding()));
             facts.addRow().addContent("Xen backend", orNone(node.hypervisor()));
-            facts.addRow().addContent("Policy", orNone(node.activePolicy()));
+            facts.addRow().addContent("Policy", node.activePolicy().orElse(FALLBACK));
         }
         facts.print(out);
         out.println();

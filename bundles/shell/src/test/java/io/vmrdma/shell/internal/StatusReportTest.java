@@ -71,11 +71,11 @@ class StatusReportTest {
     }
 
     @Test
-    void saysNoneForWhatIsNotBound() {
+    void saysNoneForWhatIsNotBoundAndWhenTheBuiltInPolicyStandsIn() {
         String out = render(node(Optional.empty(), Optional.empty(), Optional.empty()));
         assertThat(out).containsPattern("NIC binding\\s+\\S\\s+none")
                 .containsPattern("Xen backend\\s+\\S\\s+none")
-                .containsPattern("Policy\\s+\\S\\s+none");
+                .containsPattern("Policy\\s+\\S\\s+built-in round-robin \\(fallback");
     }
 
     @Test

@@ -5,7 +5,16 @@ import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
 
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
 import io.vmrdma.api.Counter;
+import io.vmrdma.api.verbs.QpAddress;
+import io.vmrdma.engine.internal.wire.Extension;
+import io.vmrdma.engine.internal.wire.Frame;
+import io.vmrdma.engine.internal.wire.FrameType;
+import org.agrona.MutableDirectBuffer;
+import org.agrona.concurrent.UnsafeBuffer;
 import io.vmrdma.api.verbs.CmEvent;
 import io.vmrdma.api.verbs.CmEventType;
 import io.vmrdma.api.verbs.QpState;
@@ -22,6 +31,13 @@ final class ConnectionManager {
     private final VerbsEngine engine;
     private final Map<Long, DomainVerbs> listeners = new HashMap<>();
     private final Map<Long, Request> pending = new HashMap<>();
+    /** Our requests to listeners on other nodes, by connection id. */
+    private final Map<Long, Outgoing> outgoing = new HashMap<>();
+    /** Requests from other nodes, by the local id the listener sees. */
+    private final Map<Long, Incoming> incoming = new HashMap<>();
+    /** Requests from other nodes already accepted, by (node, their connection id): a repeated request gets the reply again. */
+    private final Map<List<Long>, Incoming> accepted = new HashMap<>();
+    private final SecureRandom random = new SecureRandom();
     private long timeoutNanos;
     private long nextConnectionId = new SecureRandom().nextLong() & 0x7FFF_FFFF_FFFFL | 1;
 
@@ -60,9 +76,7 @@ final class ConnectionManager {
         long id = nextConnectionId++;
         DomainVerbs client = qp.owner();
         if (node != engine.nodeId()) {
-            client.deliver(CmEventType.UNREACHABLE, id, serviceId, qp.address().qpn(), null, pkey,
-                    "node " + node + " is not reachable from node " + engine.nodeId(), null);
-            return id;
+            return connectRemote(qp, id, node, serviceId, pkey, privateData);
         }
         DomainVerbs server = listeners.get(serviceId);
         if (server == null) {
@@ -88,6 +102,10 @@ final class ConnectionManager {
 
     void accept(DomainVerbs server, long connectionId, Qp qp, byte[] privateData) throws VerbsException {
         checkPrivateData(privateData);
+        if (incoming.containsKey(connectionId)) {
+            acceptRemote(server, connectionId, qp, privateData);
+            return;
+        }
         Request request = pending.get(connectionId);
         if (request == null || request.server != server) {
             throw new VerbsException(VerbsErrno.ENOENT, "no connection request " + connectionId + " for " + server);
@@ -115,6 +133,13 @@ final class ConnectionManager {
     }
 
     void reject(DomainVerbs server, long connectionId, String reason) throws VerbsException {
+        Incoming remote = incoming.get(connectionId);
+        if (remote != null && remote.server == server) {
+            incoming.remove(connectionId);
+            sendReject(remote.node, remote.theirId, remote.client.qpn(),
+                    reason == null || reason.isEmpty() ? "rejected by the listener" : reason);
+            return;
+        }
         Request request = pending.get(connectionId);
         if (request == null || request.server != server) {
             throw new VerbsException(VerbsErrno.ENOENT, "no connection request " + connectionId + " for " + server);
@@ -135,6 +160,16 @@ final class ConnectionManager {
             return;
         }
         long id = qp.connectionId;
+        if (qp.remote().node() != engine.nodeId()) {
+            QpAddress remote = qp.remote();
+            qp.connectionId = 0;
+            engine.enterError(qp);
+            accepted.values().removeIf(in -> in.qp == qp);
+            qp.owner().deliver(CmEventType.DISCONNECTED, id, 0, qp.address().qpn(), remote, qp.pkey(),
+                    "closed by this side", null);
+            sendDisconnect(remote, qp, FrameType.DISCONNECT_REQUEST);
+            return;
+        }
         Qp peer = engine.qp(qp.remote());
         qp.connectionId = 0;
         engine.enterError(qp);
@@ -148,9 +183,9 @@ final class ConnectionManager {
         }
     }
 
-    /** Times out unanswered requests; returns how many. */
+    /** Times out unanswered requests, local and remote, and repeats remote ones; returns how many. */
     int expire(long now) {
-        int expired = 0;
+        int expired = expireRemote(now);
         for (Iterator<Request> it = pending.values().iterator(); it.hasNext(); ) {
             Request request = it.next();
             if (now - request.deadlineNanos >= 0) {
@@ -170,6 +205,15 @@ final class ConnectionManager {
     /** Drops the listeners and requests of a domain that is going away, telling the other sides. */
     void forget(DomainVerbs domain) {
         listeners.values().removeIf(d -> d == domain);
+        outgoing.values().removeIf(o -> o.qp.owner() == domain);
+        for (Iterator<Incoming> it = incoming.values().iterator(); it.hasNext(); ) {
+            Incoming in = it.next();
+            if (in.server == domain) {
+                it.remove();
+                sendReject(in.node, in.theirId, in.client.qpn(), "the listener's domain went away");
+            }
+        }
+        accepted.values().removeIf(in -> in.server == domain);
         for (Iterator<Request> it = pending.values().iterator(); it.hasNext(); ) {
             Request request = it.next();
             if (request.server == domain) {
@@ -194,5 +238,337 @@ final class ConnectionManager {
     }
 
     private record Request(long id, Qp client, DomainVerbs server, long serviceId, int pkey, long deadlineNanos) {
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Across nodes: CM_REQUEST, CM_REPLY, CM_REJECT, DISCONNECT_* frames, repeated until answered.
+
+    private static final long REPEAT_NANOS = 100_000_000L;
+    private static final int MAX_PKEYS = 8;
+
+    /** A request of ours to another node. */
+    private static final class Outgoing {
+        final long id;
+        final Qp qp;
+        final int node;
+        final long serviceId;
+        final int[] pkeys;
+        final byte[] privateData;
+        final int initialPsn;
+        final long deadlineNanos;
+        long repeatNanos;
+
+        Outgoing(long id, Qp qp, int node, long serviceId, int[] pkeys, byte[] privateData, int initialPsn,
+                 long deadlineNanos) {
+            this.id = id;
+            this.qp = qp;
+            this.node = node;
+            this.serviceId = serviceId;
+            this.pkeys = pkeys;
+            this.privateData = privateData;
+            this.initialPsn = initialPsn;
+            this.deadlineNanos = deadlineNanos;
+        }
+    }
+
+    /** A request from another node, waiting for the listener, then remembered once accepted. */
+    private static final class Incoming {
+        final int node;
+        final long theirId;
+        final QpAddress client;
+        final int clientPsn;
+        final int pkey;
+        final long serviceId;
+        final DomainVerbs server;
+        Qp qp;
+        int serverPsn;
+        byte[] privateData;
+
+        Incoming(int node, long theirId, QpAddress client, int clientPsn, int pkey, long serviceId,
+                 DomainVerbs server) {
+            this.node = node;
+            this.theirId = theirId;
+            this.client = client;
+            this.clientPsn = clientPsn;
+            this.pkey = pkey;
+            this.serviceId = serviceId;
+            this.server = server;
+        }
+    }
+
+    private long connectRemote(Qp qp, long id, int node, long serviceId, int pkey, byte[] privateData) {
+        DomainVerbs client = qp.owner();
+        Peer peer = engine.transport().peer(node);
+        if (peer == null) {
+            client.deliver(CmEventType.UNREACHABLE, id, serviceId, qp.address().qpn(), null, pkey,
+                    "node " + node + " is not in the peer table of node " + engine.nodeId(), null);
+            return id;
+        }
+        if (peer.version != 0 && peer.version != io.vmrdma.api.Node.PROTOCOL_VERSION) {
+            client.deliver(CmEventType.REJECTED, id, serviceId, qp.address().qpn(), null, pkey,
+                    "node " + node + " speaks vmrdma protocol " + peer.version + ", this node speaks "
+                            + io.vmrdma.api.Node.PROTOCOL_VERSION, null);
+            return id;
+        }
+        int[] mine = engine.partitions().partitionsOf(client.name());
+        int[] offered = pkey == -1 ? java.util.Arrays.copyOf(mine, Math.min(mine.length, MAX_PKEYS))
+                : engine.partitions().isMember(client.name(), pkey) ? new int[] {pkey} : new int[0];
+        if (offered.length == 0) {
+            qp.counters().increment(Counter.PARTITION_VIOLATIONS);
+            client.deliver(CmEventType.REJECTED, id, serviceId, qp.address().qpn(), null, pkey,
+                    pkey == -1 ? "this domain is in no partition" : "not in partition 0x" + Integer.toHexString(pkey),
+                    null);
+            return id;
+        }
+        qp.connectionId = id;
+        Outgoing request = new Outgoing(id, qp, node, serviceId, offered,
+                privateData == null ? new byte[0] : privateData.clone(), random.nextInt(),
+                engine.now() + timeoutNanos);
+        outgoing.put(id, request);
+        sendRequest(request);
+        return id;
+    }
+
+    private int expireRemote(long now) {
+        int work = 0;
+        for (Iterator<Outgoing> it = outgoing.values().iterator(); it.hasNext(); ) {
+            Outgoing request = it.next();
+            if (!request.qp.live || request.qp.connectionId != request.id) {
+                it.remove();
+            } else if (now - request.deadlineNanos >= 0) {
+                it.remove();
+                request.qp.connectionId = 0;
+                request.qp.owner().deliver(CmEventType.UNREACHABLE, request.id, request.serviceId,
+                        request.qp.address().qpn(), null, -1, "no answer from node " + request.node + " in time", null);
+                work++;
+            } else if (now - request.repeatNanos >= 0) {
+                sendRequest(request);
+                work++;
+            }
+        }
+        return work;
+    }
+
+    private void acceptRemote(DomainVerbs server, long localId, Qp qp, byte[] privateData) throws VerbsException {
+        Incoming in = incoming.get(localId);
+        if (in.server != server) {
+            throw new VerbsException(VerbsErrno.ENOENT, "no connection request " + localId + " for " + server);
+        }
+        if (qp.state() != QpState.RESET || qp.connectionId != 0) {
+            throw new VerbsException(VerbsErrno.EINVAL, qp + " must be in RESET and unconnected to accept, not "
+                    + qp.state());
+        }
+        incoming.remove(localId);
+        in.qp = qp;
+        in.serverPsn = random.nextInt();
+        in.privateData = privateData == null ? new byte[0] : privateData.clone();
+        engine.bringUpRemote(qp, in.pkey, in.client, in.serverPsn, in.clientPsn);
+        qp.connectionId = localId;
+        accepted.put(List.of((long) in.node, in.theirId), in);
+        sendReply(in);
+        server.deliver(CmEventType.ESTABLISHED, localId, in.serviceId, qp.address().qpn(), in.client, in.pkey, "",
+                null);
+    }
+
+    /** A connection-manager frame from {@code peer}, already checked for length, CRC and source. */
+    void onWire(Peer peer, FrameType type, UnsafeBuffer rx, int at, int payloadLength) {
+        long theirId = rx.getLong(at + Extension.Cm.CONNECTION_ID, Frame.ORDER);
+        int payload = at + type.headerLength();
+        switch (type) {
+            case CM_REQUEST -> onRequest(peer, rx, at, theirId, payload, payloadLength);
+            case CM_REPLY -> onReply(peer, rx, at, theirId, payload, payloadLength);
+            case CM_REJECT -> {
+                Outgoing request = outgoing.get(theirId);
+                if (request != null && request.node == peer.node) {
+                    outgoing.remove(theirId);
+                    request.qp.connectionId = 0;
+                    String reason = new String(bytes(rx, payload, Math.min(payloadLength, 200)),
+                            StandardCharsets.UTF_8);
+                    request.qp.owner().deliver(CmEventType.REJECTED, theirId, request.serviceId,
+                            request.qp.address().qpn(), null, -1, reason, null);
+                }
+            }
+            case DISCONNECT_REQUEST -> {
+                Qp qp = engine.qpByNumber(Frame.dstQpn(rx, at));
+                if (qp != null && qp.connectionId != 0 && qp.remote() != null && qp.remote().node() == peer.node
+                        && qp.remote().qpn() == Frame.srcQpn(rx, at)) {
+                    long id = qp.connectionId;
+                    qp.connectionId = 0;
+                    engine.enterError(qp);
+                    accepted.values().removeIf(in -> in.qp == qp);
+                    qp.owner().deliver(CmEventType.DISCONNECTED, id, 0, qp.address().qpn(), qp.remote(), qp.pkey(),
+                            "closed by the peer", null);
+                    sendDisconnect(qp.remote(), qp, FrameType.DISCONNECT_REPLY);
+                }
+            }
+            default -> {
+                // DISCONNECT_REPLY: nothing waits for it
+            }
+        }
+    }
+
+    private void onRequest(Peer peer, UnsafeBuffer rx, int at, long theirId, int payload, int payloadLength) {
+        Incoming done = accepted.get(List.of((long) peer.node, theirId));
+        if (done != null) {
+            sendReply(done);
+            return;
+        }
+        for (Incoming waiting : incoming.values()) {
+            if (waiting.node == peer.node && waiting.theirId == theirId) {
+                return;
+            }
+        }
+        if (payloadLength < 2) {
+            engine.counters().increment(Counter.MALFORMED_FRAMES);
+            return;
+        }
+        int count = rx.getByte(payload) & 0xFF;
+        int privateLength = rx.getByte(payload + 1) & 0xFF;
+        if (count > MAX_PKEYS || privateLength > CmEvent.MAX_PRIVATE_DATA || 2 + 2 * count + privateLength > payloadLength) {
+            engine.counters().increment(Counter.MALFORMED_FRAMES);
+            return;
+        }
+        long serviceId = rx.getLong(at + Extension.Cm.SERVICE_OR_DOMID, Frame.ORDER);
+        int clientDomid = rx.getInt(at + Extension.Cm.DOMID_OR_PKEY, Frame.ORDER);
+        int clientPsn = rx.getInt(at + Extension.Cm.INITIAL_PSN, Frame.ORDER);
+        int clientQpn = Frame.srcQpn(rx, at);
+        if (clientDomid < 0 || clientDomid > 0xFFFF || clientQpn < 0 || clientQpn > VerbsEngine.MAX_QPN) {
+            engine.counters().increment(Counter.MALFORMED_FRAMES);
+            return;
+        }
+        DomainVerbs server = listeners.get(serviceId);
+        if (server == null) {
+            sendReject(peer.node, theirId, clientQpn, "nobody listens on service " + serviceId + " at node "
+                    + engine.nodeId());
+            return;
+        }
+        int chosen = -1;
+        for (int i = 0; i < count && chosen == -1; i++) {
+            int candidate = rx.getShort(payload + 2 + 2 * i, Frame.ORDER) & 0xFFFF;
+            if (io.vmrdma.api.verbs.Partitions.isValid(candidate)
+                    && engine.partitions().isMember(server.name(), candidate)) {
+                chosen = candidate;
+            }
+        }
+        if (chosen == -1) {
+            server.counters().increment(Counter.PARTITION_VIOLATIONS);
+            sendReject(peer.node, theirId, clientQpn, "no partition shared with the listener");
+            return;
+        }
+        long localId = nextConnectionId++;
+        QpAddress client = new QpAddress(peer.node, clientDomid, clientQpn);
+        incoming.put(localId, new Incoming(peer.node, theirId, client, clientPsn, chosen, serviceId, server));
+        server.deliver(CmEventType.CONNECT_REQUEST, localId, serviceId, -1, client, chosen, "",
+                bytes(rx, payload + 2 + 2 * count, privateLength));
+    }
+
+    private void onReply(Peer peer, UnsafeBuffer rx, int at, long id, int payload, int payloadLength) {
+        Outgoing request = outgoing.get(id);
+        if (request == null || request.node != peer.node) {
+            return;
+        }
+        int serverDomid = (int) rx.getLong(at + Extension.Cm.SERVICE_OR_DOMID, Frame.ORDER);
+        int pkey = rx.getInt(at + Extension.Cm.DOMID_OR_PKEY, Frame.ORDER);
+        int serverPsn = rx.getInt(at + Extension.Cm.INITIAL_PSN, Frame.ORDER);
+        int serverQpn = Frame.srcQpn(rx, at);
+        int privateLength = payloadLength > 0 ? rx.getByte(payload) & 0xFF : 0;
+        boolean offered = false;
+        for (int k : request.pkeys) {
+            offered |= k == pkey;
+        }
+        if (!offered || serverDomid < 0 || serverDomid > 0xFFFF || serverQpn < 0 || serverQpn > VerbsEngine.MAX_QPN
+                || privateLength > CmEvent.MAX_PRIVATE_DATA || 1 + privateLength > Math.max(payloadLength, 1)) {
+            engine.counters().increment(Counter.MALFORMED_FRAMES);
+            return;
+        }
+        outgoing.remove(id);
+        Qp qp = request.qp;
+        if (!qp.live || qp.connectionId != id || qp.state() != QpState.RESET) {
+            return;
+        }
+        QpAddress server = new QpAddress(peer.node, serverDomid, serverQpn);
+        engine.bringUpRemote(qp, pkey, server, request.initialPsn, serverPsn);
+        qp.owner().deliver(CmEventType.ESTABLISHED, id, request.serviceId, qp.address().qpn(), server, pkey, "",
+                bytes(rx, payload + 1, privateLength));
+    }
+
+    private void sendRequest(Outgoing request) {
+        request.repeatNanos = engine.now() + REPEAT_NANOS;
+        Peer peer = engine.transport().peer(request.node);
+        int payload = 2 + 2 * request.pkeys.length + request.privateData.length;
+        int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REQUEST.headerLength() + payload);
+        if (at < 0) {
+            return;
+        }
+        MutableDirectBuffer tx = engine.transport().tx();
+        Qp qp = request.qp;
+        Frame.writeBase(tx, at, FrameType.CM_REQUEST, 0, engine.nodeId(), request.node, 0, payload, 0,
+                qp.address().qpn(), 0, 0);
+        tx.putLong(at + Extension.Cm.CONNECTION_ID, request.id, Frame.ORDER);
+        tx.putLong(at + Extension.Cm.SERVICE_OR_DOMID, request.serviceId, Frame.ORDER);
+        tx.putInt(at + Extension.Cm.DOMID_OR_PKEY, qp.owner().domid(), Frame.ORDER);
+        tx.putInt(at + Extension.Cm.INITIAL_PSN, request.initialPsn, Frame.ORDER);
+        int p = at + FrameType.CM_REQUEST.headerLength();
+        tx.putByte(p, (byte) request.pkeys.length);
+        tx.putByte(p + 1, (byte) request.privateData.length);
+        for (int i = 0; i < request.pkeys.length; i++) {
+            tx.putShort(p + 2 + 2 * i, (short) request.pkeys[i], Frame.ORDER);
+        }
+        tx.putBytes(p + 2 + 2 * request.pkeys.length, request.privateData);
+        engine.transport().end(peer, at, FrameType.CM_REQUEST.headerLength() + payload);
+    }
+
+    private void sendReply(Incoming in) {
+        Peer peer = engine.transport().peer(in.node);
+        int payload = 1 + in.privateData.length;
+        int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REPLY.headerLength() + payload);
+        if (at < 0) {
+            return;
+        }
+        MutableDirectBuffer tx = engine.transport().tx();
+        Frame.writeBase(tx, at, FrameType.CM_REPLY, 0, engine.nodeId(), in.node, in.pkey, payload, in.client.qpn(),
+                in.qp.address().qpn(), 0, 0);
+        tx.putLong(at + Extension.Cm.CONNECTION_ID, in.theirId, Frame.ORDER);
+        tx.putLong(at + Extension.Cm.SERVICE_OR_DOMID, in.server.domid(), Frame.ORDER);
+        tx.putInt(at + Extension.Cm.DOMID_OR_PKEY, in.pkey, Frame.ORDER);
+        tx.putInt(at + Extension.Cm.INITIAL_PSN, in.serverPsn, Frame.ORDER);
+        int p = at + FrameType.CM_REPLY.headerLength();
+        tx.putByte(p, (byte) in.privateData.length);
+        tx.putBytes(p + 1, in.privateData);
+        engine.transport().end(peer, at, FrameType.CM_REPLY.headerLength() + payload);
+    }
+
+    private void sendReject(int node, long theirId, int clientQpn, String reason) {
+        Peer peer = engine.transport().peer(node);
+        byte[] text = reason.getBytes(StandardCharsets.UTF_8);
+        int length = Math.min(text.length, 200);
+        int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REJECT.headerLength() + length);
+        if (at < 0) {
+            return;
+        }
+        MutableDirectBuffer tx = engine.transport().tx();
+        Frame.writeBase(tx, at, FrameType.CM_REJECT, 0, engine.nodeId(), node, 0, length, clientQpn, 0, 0, 0);
+        tx.putLong(at + Extension.Cm.CONNECTION_ID, theirId, Frame.ORDER);
+        tx.putBytes(at + FrameType.CM_REJECT.headerLength(), text, 0, length);
+        engine.transport().end(peer, at, FrameType.CM_REJECT.headerLength() + length);
+    }
+
+    private void sendDisconnect(QpAddress remote, Qp qp, FrameType type) {
+        Peer peer = engine.transport().peer(remote.node());
+        int at = peer == null ? -1 : engine.transport().begin(peer, type.headerLength());
+        if (at < 0) {
+            return;
+        }
+        MutableDirectBuffer tx = engine.transport().tx();
+        Frame.writeBase(tx, at, type, 0, engine.nodeId(), remote.node(), qp.pkey(), 0, remote.qpn(),
+                qp.address().qpn(), 0, 0);
+        tx.putLong(at + Extension.Cm.CONNECTION_ID, 0, Frame.ORDER);
+        engine.transport().end(peer, at, type.headerLength());
+    }
+
+    private static byte[] bytes(UnsafeBuffer rx, int at, int length) {
+        byte[] out = new byte[length];
+        rx.getBytes(at, out);
+        return out;
     }
 }

@@ -48,6 +48,8 @@ final class Qp implements QueuePair {
     Qp responder;
     final RecvWqe consumedRecv = new RecvWqe();
     boolean live = true;
+    /** The wire state when the remote queue pair is on another node; null otherwise. */
+    WireQp wire;
 
     Qp(VerbsEngine engine, DomainVerbs owner, QpAddress address, Pd pd, Cq sendCq, Cq recvCq, int maxSendWr,
        int maxRecvWr, int maxSge, boolean signalAll) {

@@ -23,6 +23,18 @@ final class SendWqe {
     /** Whether the checks passed and the message is being moved. */
     boolean started;
 
+    /** On the wire: the first and last PSN the message uses (a READ reserves one per response packet). */
+    int firstPsn;
+    int lastPsn;
+    /** On the wire: payload bytes per packet of this message. */
+    int segment;
+    /** On the wire: the message sequence number of a request that consumes a receive. */
+    int msn;
+    /** On the wire: READ response packets received so far. */
+    int responsesReceived;
+    /** On the wire: the responder refused the request; it completes with this status when it reaches the head. */
+    io.vmrdma.api.verbs.WcStatus failure;
+
     void copyFrom(SendWorkRequest request) {
         wrId = request.wrId();
         opcode = request.opcode();
@@ -34,6 +46,8 @@ final class SendWqe {
         done = 0;
         total = 0;
         started = false;
+        responsesReceived = 0;
+        failure = null;
     }
 
     boolean signaled(boolean signalAll) {

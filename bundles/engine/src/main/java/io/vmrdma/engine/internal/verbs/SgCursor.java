@@ -65,6 +65,30 @@ final class SgCursor {
         }
     }
 
+    /** Copies the next {@code n} bytes out to {@code target} at {@code at}; returns how many there were. */
+    int copyOut(org.agrona.MutableDirectBuffer target, int at, int n) {
+        int moved = 0;
+        while (moved < n && skipEmpty()) {
+            int step = Math.min(available(), n - moved);
+            target.putBytes(at + moved, regions[index].memory(), position(), step);
+            advance(step);
+            moved += step;
+        }
+        return moved;
+    }
+
+    /** Copies {@code n} bytes from {@code source} at {@code at} in at the position; returns how many fitted. */
+    int copyIn(org.agrona.DirectBuffer source, int at, int n) {
+        int moved = 0;
+        while (moved < n && skipEmpty()) {
+            int step = Math.min(available(), n - moved);
+            regions[index].memory().putBytes(position(), source, at + moved, step);
+            advance(step);
+            moved += step;
+        }
+        return moved;
+    }
+
     private boolean skipEmpty() {
         while (index < count && consumed == lengths[index]) {
             index++;

@@ -43,6 +43,8 @@ public final class VerbsEngine {
     private final ArrayDeque<Qp> withSendWork = new ArrayDeque<>();
     private final RequestProcessor processor = new RequestProcessor(this);
     private final ConnectionManager connections;
+    private final WireTransport transport;
+    private final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(VerbsEngine.class);
     private volatile Limits limits = Limits.DEFAULTS;
     private volatile PartitionTable partitions = PartitionTable.DEFAULT;
     private volatile long chunkBytes = 256 * 1024;
@@ -58,6 +60,37 @@ public final class VerbsEngine {
         this.clock = clock;
         this.keys = keySeed == null ? new KeyGenerator(65_536) : new KeyGenerator(keySeed, 65_536);
         this.connections = new ConnectionManager(this, 5_000_000_000L);
+        this.transport = new WireTransport(this, counters);
+    }
+
+    org.slf4j.Logger log() {
+        return log;
+    }
+
+    WireTransport transport() {
+        return transport;
+    }
+
+    /**
+     * Binds the NIC port frames go through, or none (null): while none is bound, retransmission and retry timers
+     * pause. Called on the data agent's thread.
+     */
+    public void nic(io.vmrdma.api.nic.NicPort port) {
+        transport.port(port);
+    }
+
+    /** Adds a node to the static peer table: frames to {@code node} go to {@code address}. */
+    public void peer(int node, io.vmrdma.api.nic.LinkAddress address) {
+        if (node == nodeId || node < 0 || node > 0xFFFF) {
+            throw new IllegalArgumentException("peer node id must be 0..65535 and not this node's: " + node);
+        }
+        transport.peer(node, address);
+    }
+
+    /** Whether {@code node} has answered a hello with our protocol version. */
+    public boolean peerUp(int node) {
+        Peer peer = transport.peer(node);
+        return peer != null && peer.up;
     }
 
     public int nodeId() {
@@ -159,11 +192,13 @@ public final class VerbsEngine {
      */
     public int doWork() {
         long now = now();
-        int work = connections.expire(now);
+        int work = transport.receive(now);
+        work += connections.expire(now);
         for (int n = withSendWork.size(); n > 0; n--) {
             Qp qp = withSendWork.poll();
             if (qp.live && qp.state() == QpState.RTS && !qp.sq.isEmpty()) {
-                work += processor.turn(qp, chunkBytes, now);
+                work += qp.wire != null ? transport.requesterTurn(qp, chunkBytes, now)
+                        : processor.turn(qp, chunkBytes, now);
             }
             if (qp.live && qp.state() == QpState.RTS && !qp.sq.isEmpty()) {
                 withSendWork.add(qp);
@@ -171,7 +206,7 @@ public final class VerbsEngine {
                 qp.scheduled = false;
             }
         }
-        return work;
+        return work + transport.afterWork(now);
     }
 
     Region registerRegion(Pd pd, ByteBuffer memory, long address, int access) {
@@ -206,6 +241,10 @@ public final class VerbsEngine {
         }
         Qp qp = qps.get(address.qpn());
         return qp != null && qp.owner().domid() == address.domid() ? qp : null;
+    }
+
+    Qp qpByNumber(int qpn) {
+        return qps.get(qpn);
     }
 
     Qp createQp(DomainVerbs owner, Pd pd, Cq sendCq, Cq recvCq, QpInitAttributes attributes)
@@ -280,8 +319,17 @@ public final class VerbsEngine {
         }
         if (attributes.remote() != null) {
             qp.remote(attributes.remote());
+            if (attributes.remote().node() != nodeId) {
+                qp.wire = new WireQp(qp, 0, 0);
+            }
         }
         moveTo(qp, next);
+    }
+
+    /** Brings a queue pair to RTS, connected to a queue pair on another node, with the PSNs both ends start at. */
+    void bringUpRemote(Qp qp, int pkey, QpAddress remote, int sendPsn, int receivePsn) {
+        qp.wire = new WireQp(qp, sendPsn, receivePsn);
+        bringUp(qp, pkey, remote);
     }
 
     /** Brings a queue pair from RESET to RTS, connected to {@code remote}: the connection manager's modify. */
@@ -301,6 +349,7 @@ public final class VerbsEngine {
                 qp.remote(null);
                 qp.pkey(-1);
                 qp.connectionId = 0;
+                qp.wire = null;
                 qp.state(QpState.RESET);
             }
             case ERR -> enterError(qp);
@@ -343,6 +392,9 @@ public final class VerbsEngine {
     /** Moves a queue pair to ERR and flushes all its work with WR_FLUSH_ERR, as verbs does. */
     void enterError(Qp qp) {
         processor.abandon(qp);
+        if (qp.wire != null) {
+            qp.wire.reads.clear();
+        }
         qp.state(QpState.ERR);
         flush(qp);
     }

@@ -44,6 +44,12 @@ final class WorkQueue<E> {
         return (E) entries[(int) (head % entries.length)];
     }
 
+    /** The entry {@code k} places behind the head (0 is the head). Only when {@code k < size()}. */
+    @SuppressWarnings("unchecked")
+    E peek(int k) {
+        return (E) entries[(int) ((head + k) % entries.length)];
+    }
+
     void removeHead() {
         head++;
     }

@@ -38,6 +38,10 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
     private final ManyToOneRingBuffer inbox;
     private final Receiver receiver = new Receiver();
     private ManyToOneRingBuffer claimedInbox;
+    /** Where frames for a port that is not attached are written, then dropped, as a wire drops them. */
+    private final ByteBuffer discard = ByteBuffer.allocateDirect(MAX_MTU);
+    private boolean discarding;
+    private long dropped;
     private int committedSinceFlush;
 
     @Activate
@@ -110,7 +114,9 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
         int destPort = wire.portOf(destination);
         ManyToOneRingBuffer destInbox = destPort < 0 ? null : wire.inbox(destPort);
         if (destInbox == null) {
-            return false;
+            discarding = true;
+            claim.lend(discard, 0, length, -1);
+            return true;
         }
         int index = destInbox.tryClaim(FRAME_MSG_TYPE, length + HEADER_LENGTH);
         if (index < 0) {
@@ -126,6 +132,10 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
 
     @Override
     public void commit(FrameClaim claim, int length) {
+        if (takeDiscard(claim)) {
+            dropped++;
+            return;
+        }
         ManyToOneRingBuffer destInbox = takeClaimedInbox(claim);
         int index = (int) claim.token();
         if (length < 0 || length > claim.capacity()) {
@@ -141,6 +151,9 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
 
     @Override
     public void abort(FrameClaim claim) {
+        if (takeDiscard(claim)) {
+            return;
+        }
         takeClaimedInbox(claim).abort((int) claim.token());
         claim.reset();
     }
@@ -150,6 +163,20 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
         int flushed = committedSinceFlush;
         committedSinceFlush = 0;
         return flushed;
+    }
+
+    /** Frames sent to ports that were not attached, dropped. */
+    public long dropped() {
+        return dropped;
+    }
+
+    private boolean takeDiscard(FrameClaim claim) {
+        if (!discarding || !claim.isLent()) {
+            return false;
+        }
+        discarding = false;
+        claim.reset();
+        return true;
     }
 
     /** The inbox of the outstanding claim; it stays valid even if its port detached since (frames then go nowhere). */

@@ -96,15 +96,20 @@ class LoopbackPortTest {
     }
 
     @Test
-    void claimsToMissingOrDetachedPortsFail() {
+    void framesToMissingOrDetachedPortsAreDroppedAsOnAWire() {
         LoopbackPort a = port(1, 1500);
         LoopbackPort b = new LoopbackPort(wire, 2, 1500, INBOX);
         LinkAddress bAddress = b.address();
         b.close();
-        assertThat(a.tryClaim(bAddress, 10, claim)).isFalse();
-        assertThat(a.tryClaim(wire.address(900), 10, claim)).isFalse();
-        assertThat(a.tryClaim(LinkAddress.ofMac("02:00:00:00:00:01"), 10, claim)).isFalse();
-        assertThat(claim.isLent()).isFalse();
+        for (LinkAddress nowhere : new LinkAddress[] {bAddress, wire.address(900),
+                LinkAddress.ofMac("02:00:00:00:00:01")}) {
+            assertThat(a.tryClaim(nowhere, 10, claim)).isTrue();
+            claim.buffer().put(claim.offset(), (byte) 1);
+            a.commit(claim, 10);
+        }
+        assertThat(a.dropped()).isEqualTo(3);
+        LoopbackPort again = port(2, 1500);
+        assertThat(again.poll((buffer, offset, length, source) -> { }, 10)).isZero();
     }
 
     @Test

@@ -1,0 +1,149 @@
+package io.vmrdma.engine.internal.verbs;
+
+/**
+ * The wire state of a queue pair whose peer is on another node: the requester's window of PSNs in flight and the
+ * responder's window of PSNs received. PSNs are 32-bit and wrap; they are compared by signed difference.
+ */
+final class WireQp {
+
+    /** PSNs tracked in each direction: the most packets in flight, and the receive window. */
+    static final int WINDOW = 1024;
+    static final int MASK = WINDOW - 1;
+    /** Most response packets one READ request asks for, so a big READ never fills the whole window. */
+    static final int READ_CHUNK_PACKETS = 256;
+
+    static final byte FREE = 0;
+    static final byte SENT = 1;
+    static final byte ACKED = 2;
+
+    static final long MIN_RTO_NANOS = 1_000_000;
+    static final long MAX_RTO_NANOS = 1_000_000_000;
+    static final long INITIAL_RTO_NANOS = 5_000_000;
+
+    final Qp qp;
+
+    // Requester.
+    int nextPsn;
+    int basePsn;
+    /** Sequence number of the send-queue head, and of the request being put on the wire. */
+    long headSeq;
+    long emitSeq;
+    /** Bytes of the request being emitted that are on the wire (or requested, for a READ). */
+    long emitOffset;
+    int nextMsn;
+    final long[] slotSeq = new long[WINDOW];
+    final long[] slotOffset = new long[WINDOW];
+    final int[] slotLength = new int[WINDOW];
+    final long[] slotSentAt = new long[WINDOW];
+    final byte[] slotState = new byte[WINDOW];
+    final boolean[] slotResponse = new boolean[WINDOW];
+    final short[] slotSends = new short[WINDOW];
+    long srttNanos;
+    long rttvarNanos;
+    long rtoNanos = INITIAL_RTO_NANOS;
+    int timeouts;
+    long lastProgressNanos;
+    long rnrUntilNanos;
+    int resendFromPsn;
+    boolean resendPending;
+    int portEpoch;
+
+    // Responder.
+    int expectedPsn;
+    final long[] seen = new long[WINDOW / 64];
+    int msnBase;
+    final boolean[] pendingKnown = new boolean[WINDOW];
+    final int[] pendingLastPsn = new int[WINDOW];
+    final int[] pendingLength = new int[WINDOW];
+    final int[] pendingImm = new int[WINDOW];
+    final byte[] pendingKind = new byte[WINDOW];
+    boolean ackDue;
+    final ReadJobs reads = new ReadJobs();
+
+    WireQp(Qp qp, int sendPsn, int receivePsn) {
+        this.qp = qp;
+        this.nextPsn = sendPsn;
+        this.basePsn = sendPsn;
+        this.expectedPsn = receivePsn;
+    }
+
+    boolean seen(int psn) {
+        int i = psn & MASK;
+        return (seen[i >>> 6] & (1L << (i & 63))) != 0;
+    }
+
+    void markSeen(int psn, boolean value) {
+        int i = psn & MASK;
+        if (value) {
+            seen[i >>> 6] |= 1L << (i & 63);
+        } else {
+            seen[i >>> 6] &= ~(1L << (i & 63));
+        }
+    }
+
+    /** The selective-acknowledgement bitmap: bit i for PSN expectedPsn + 1 + i. */
+    long sackBitmap() {
+        long bits = 0;
+        for (int i = 0; i < 64; i++) {
+            if (seen(expectedPsn + 1 + i)) {
+                bits |= 1L << i;
+            }
+        }
+        return bits;
+    }
+
+    /** An RTT sample, Jacobson/Karels: RTO = SRTT + 4 RTTVAR, bounded. */
+    void rttSample(long sampleNanos) {
+        if (srttNanos == 0) {
+            srttNanos = sampleNanos;
+            rttvarNanos = sampleNanos / 2;
+        } else {
+            long err = sampleNanos - srttNanos;
+            srttNanos += err / 8;
+            rttvarNanos += (Math.abs(err) - rttvarNanos) / 4;
+        }
+        rtoNanos = Math.max(MIN_RTO_NANOS, Math.min(MAX_RTO_NANOS, srttNanos + 4 * rttvarNanos));
+    }
+
+    /** READ requests a responder still has to answer, oldest first. */
+    static final class ReadJobs {
+        static final int CAPACITY = 64;
+        final int[] psn = new int[CAPACITY];
+        final Region[] region = new Region[CAPACITY];
+        final int[] offset = new int[CAPACITY];
+        final int[] length = new int[CAPACITY];
+        final int[] segment = new int[CAPACITY];
+        final long[] readOffset = new long[CAPACITY];
+        final int[] sent = new int[CAPACITY];
+        int head;
+        int size;
+
+        boolean add(int firstPsn, Region r, int at, int bytes, int seg, long readAt) {
+            if (size == CAPACITY) {
+                return false;
+            }
+            int i = (head + size) % CAPACITY;
+            psn[i] = firstPsn;
+            region[i] = r;
+            offset[i] = at;
+            length[i] = bytes;
+            segment[i] = seg;
+            readOffset[i] = readAt;
+            sent[i] = 0;
+            size++;
+            return true;
+        }
+
+        void removeHead() {
+            region[head] = null;
+            head = (head + 1) % CAPACITY;
+            size--;
+        }
+
+        void clear() {
+            while (size > 0) {
+                removeHead();
+            }
+        }
+    }
+}

@@ -1,0 +1,103 @@
+package io.vmrdma.engine.internal.wire;
+
+/**
+ * Offsets of the extension fields, from the start of the frame (so after the 32-byte base header). One nested class
+ * per frame type; docs/wire-protocol.md draws each.
+ */
+public final class Extension {
+
+    private Extension() {
+    }
+
+    /** HELLO and HELLO_REPLY. */
+    public static final class Hello {
+        public static final int PROTOCOL_VERSION = 32;
+        public static final int MTU = 36;
+        public static final int INCARNATION = 40;
+
+        private Hello() {
+        }
+    }
+
+    /** WRITE; base aux = the message's first PSN. */
+    public static final class Write {
+        public static final int REMOTE_ADDRESS = 32;
+        public static final int RKEY = 40;
+        public static final int MESSAGE_LENGTH = 44;
+        public static final int LAST_PSN = 48;
+        public static final int IMM = 52;
+        public static final int MSN = 56;
+
+        private Write() {
+        }
+    }
+
+    /** SEND; base aux = the message's first PSN. */
+    public static final class Send {
+        public static final int MESSAGE_OFFSET = 32;
+        public static final int MESSAGE_LENGTH = 40;
+        public static final int LAST_PSN = 44;
+        public static final int IMM = 48;
+        public static final int MSN = 52;
+
+        private Send() {
+        }
+    }
+
+    /** READ_REQUEST; base PSN = the first response PSN requested, aux = the number of response packets. */
+    public static final class ReadRequest {
+        public static final int REMOTE_ADDRESS = 32;
+        public static final int RKEY = 40;
+        public static final int LENGTH = 44;
+        public static final int SEGMENT = 48;
+        public static final int READ_OFFSET = 52;
+
+        private ReadRequest() {
+        }
+    }
+
+    /** READ_RESPONSE; base PSN = this response's PSN. */
+    public static final class ReadResponse {
+        public static final int READ_OFFSET = 32;
+
+        private ReadResponse() {
+        }
+    }
+
+    /** ACK; base aux = cumulative PSN: every PSN before it was received. */
+    public static final class Ack {
+        /** Bit i set: PSN aux + 1 + i was received too. */
+        public static final int SACK = 32;
+
+        private Ack() {
+        }
+    }
+
+    /** NAK; base aux = the PSN refused. */
+    public static final class Nak {
+        public static final int CODE = 32;
+        public static final int RNR_DELAY_MICROS = 36;
+
+        public static final int RECEIVER_NOT_READY = 1;
+        public static final int REMOTE_ACCESS = 2;
+        public static final int INVALID_REQUEST = 3;
+        public static final int REMOTE_OPERATION = 4;
+
+        private Nak() {
+        }
+    }
+
+    /** CM_REQUEST, CM_REPLY, CM_REJECT, DISCONNECT_*; the payload carries private data or the reject reason. */
+    public static final class Cm {
+        public static final int CONNECTION_ID = 32;
+        /** CM_REQUEST: the service id. CM_REPLY: the replying domain. */
+        public static final int SERVICE_OR_DOMID = 40;
+        /** The sender's queue pair's domain (CM_REQUEST) or partition key (CM_REPLY). */
+        public static final int DOMID_OR_PKEY = 48;
+        /** The sender's first PSN. */
+        public static final int INITIAL_PSN = 52;
+
+        private Cm() {
+        }
+    }
+}

@@ -1,0 +1,161 @@
+package io.vmrdma.engine.internal.verbs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.vmrdma.api.nic.NicPort;
+import io.vmrdma.api.verbs.CmEvent;
+import io.vmrdma.api.verbs.CompletionQueue;
+import io.vmrdma.api.verbs.MemoryRegion;
+import io.vmrdma.api.verbs.ProtectionDomain;
+import io.vmrdma.api.verbs.QpInitAttributes;
+import io.vmrdma.api.verbs.QueuePair;
+import io.vmrdma.api.verbs.VerbsContext;
+import io.vmrdma.api.verbs.VerbsException;
+import io.vmrdma.api.verbs.WorkCompletion;
+import io.vmrdma.nic.faults.Faults;
+import io.vmrdma.nic.faults.FaultyNicPort;
+import io.vmrdma.nic.loopback.internal.LoopbackPort;
+import io.vmrdma.nic.loopback.internal.LoopbackWire;
+
+/**
+ * Several nodes in one JVM, each an engine with its own loopback port on one wire, optionally behind a fault
+ * injector, driven by one thread with a hand-advanced clock: runs are repeatable from their seeds.
+ */
+final class Cluster implements AutoCloseable {
+
+    final long[] clock = {1_000_000_000L};
+    final LoopbackWire wire = new LoopbackWire();
+    final List<VerbsEngine> engines = new ArrayList<>();
+    final List<LoopbackPort> ports = new ArrayList<>();
+    final List<NicPort> nics = new ArrayList<>();
+
+    Cluster(int nodes, int mtu, Faults faults, long seed) {
+        for (int n = 1; n <= nodes; n++) {
+            VerbsEngine engine = new VerbsEngine(n, () -> clock[0], seed + n);
+            LoopbackPort port = new LoopbackPort(wire, n, mtu, 1 << 24);
+            NicPort nic = faults.none() ? port : new FaultyNicPort(port, Faults.NONE, faults, seed * 31 + n, () -> clock[0]);
+            engine.nic(nic);
+            engines.add(engine);
+            ports.add(port);
+            nics.add(nic);
+        }
+        for (VerbsEngine engine : engines) {
+            for (int n = 1; n <= nodes; n++) {
+                if (n != engine.nodeId()) {
+                    engine.peer(n, wire.address(n));
+                }
+            }
+        }
+    }
+
+    VerbsEngine node(int n) {
+        return engines.get(n - 1);
+    }
+
+    /** Runs every engine until none has done anything for {@code idleRounds} rounds, advancing time when idle. */
+    void settle(int idleRounds) {
+        int idle = 0;
+        for (int round = 0; idle < idleRounds; round++) {
+            int work = 0;
+            for (VerbsEngine engine : engines) {
+                work += engine.doWork();
+            }
+            if (work == 0) {
+                idle++;
+                clock[0] += 200_000;
+            } else {
+                idle = 0;
+                clock[0] += 1_000;
+            }
+            assertThat(round).as("cluster keeps working").isLessThan(5_000_000);
+        }
+    }
+
+    /** Runs until {@code done} says so, advancing time; fails after {@code maxNanos} of simulated time. */
+    void runUntil(java.util.function.BooleanSupplier done, long maxNanos) {
+        long until = clock[0] + maxNanos;
+        while (!done.getAsBoolean()) {
+            int work = 0;
+            for (VerbsEngine engine : engines) {
+                work += engine.doWork();
+            }
+            clock[0] += work == 0 ? 100_000 : 1_000;
+            assertThat(clock[0]).as("simulated time ran out").isLessThan(until);
+        }
+    }
+
+    @Override
+    public void close() {
+        ports.forEach(LoopbackPort::close);
+    }
+
+    /** One domain on one node, with a protection domain and one completion queue. */
+    final class Dom {
+        final VerbsEngine engine;
+        final VerbsContext verbs;
+        final ProtectionDomain pd;
+        final CompletionQueue cq;
+        final List<WorkCompletion> polled = new ArrayList<>();
+
+        Dom(int node, int domid, String name) throws VerbsException {
+            engine = node(node);
+            verbs = engine.openDomain(domid, name);
+            pd = verbs.allocPd();
+            cq = verbs.createCq(65536);
+        }
+
+        MemoryRegion region(int bytes, int access, long seed) throws VerbsException {
+            ByteBuffer memory = ByteBuffer.allocateDirect(bytes);
+            java.util.Random r = new java.util.Random(seed);
+            for (int i = 0; i < bytes; i++) {
+                memory.put(i, (byte) r.nextInt());
+            }
+            return verbs.regMr(pd, memory, 0x4000_0000L + seed * 0x100_0000L, access);
+        }
+
+        QueuePair qp() throws VerbsException {
+            return verbs.createQp(new QpInitAttributes().pd(pd).sendCq(cq).recvCq(cq).maxSendWr(4096)
+                    .maxRecvWr(4096).maxSge(4));
+        }
+
+        List<WorkCompletion> drainCq() {
+            while (true) {
+                WorkCompletion wc = new WorkCompletion();
+                if (!cq.poll(wc)) {
+                    return polled;
+                }
+                polled.add(wc);
+            }
+        }
+
+        CmEvent nextCm() {
+            CmEvent event = new CmEvent();
+            runUntil(() -> verbs.pollCmEvent(event), 10_000_000_000L);
+            return event;
+        }
+    }
+
+    Dom domain(int node, int domid, String name) throws VerbsException {
+        return new Dom(node, domid, name);
+    }
+
+    /** Connects a queue pair of {@code client} to one of {@code server} (on any nodes) through the connection manager. */
+    QueuePair[] connect(Dom client, Dom server, long service) throws VerbsException {
+        server.verbs.listen(service);
+        QueuePair c = client.qp();
+        QueuePair s = server.qp();
+        client.verbs.connect(c, server.engine.nodeId(), service, -1, null);
+        CmEvent request = server.nextCm();
+        assertThat(request.type()).isEqualTo(io.vmrdma.api.verbs.CmEventType.CONNECT_REQUEST);
+        server.verbs.accept(request.connectionId(), s, null);
+        assertThat(server.nextCm().type()).isEqualTo(io.vmrdma.api.verbs.CmEventType.ESTABLISHED);
+        CmEvent established = client.nextCm();
+        assertThat(established.type()).as(established.toString()).isEqualTo(io.vmrdma.api.verbs.CmEventType.ESTABLISHED);
+        server.verbs.stopListening(service);
+        return new QueuePair[] {c, s};
+    }
+}

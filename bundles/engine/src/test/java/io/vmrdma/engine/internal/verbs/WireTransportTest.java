@@ -1,0 +1,169 @@
+package io.vmrdma.engine.internal.verbs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vmrdma.api.Counter;
+import io.vmrdma.api.verbs.AccessFlags;
+import io.vmrdma.api.verbs.CmEvent;
+import io.vmrdma.api.verbs.CmEventType;
+import io.vmrdma.api.verbs.MemoryRegion;
+import io.vmrdma.api.verbs.Opcode;
+import io.vmrdma.api.verbs.QpState;
+import io.vmrdma.api.verbs.QueuePair;
+import io.vmrdma.api.verbs.RecvWorkRequest;
+import io.vmrdma.api.verbs.SendFlags;
+import io.vmrdma.api.verbs.SendWorkRequest;
+import io.vmrdma.api.verbs.WcOpcode;
+import io.vmrdma.api.verbs.WcStatus;
+import io.vmrdma.api.verbs.WorkCompletion;
+import io.vmrdma.nic.faults.Faults;
+import org.junit.jupiter.api.Test;
+
+class WireTransportTest {
+
+    private static SendWorkRequest write(long id, MemoryRegion from, long offset, int length, MemoryRegion to,
+                                         long toOffset) {
+        SendWorkRequest wr = new SendWorkRequest().wrId(id).opcode(Opcode.RDMA_WRITE).sendFlags(SendFlags.SIGNALED)
+                .remoteAddress(to.address() + toOffset).rkey(to.rkey());
+        wr.sgl().add(from.address() + offset, length, from.lkey());
+        return wr;
+    }
+
+    @Test
+    void everyVerbCrossesTheWireByteIdentical() throws Exception {
+        try (Cluster c = new Cluster(2, 9000, Faults.NONE, 1)) {
+            Cluster.Dom a = c.domain(1, 1, "a");
+            Cluster.Dom b = c.domain(2, 7, "b");
+            MemoryRegion ma = a.region(1 << 20, AccessFlags.ALL, 1);
+            MemoryRegion mb = b.region(1 << 20, AccessFlags.ALL, 2);
+            QueuePair[] pair = c.connect(a, b, 100);
+            assertThat(pair[0].remote()).isEqualTo(pair[1].address());
+            assertThat(pair[1].remote()).isEqualTo(pair[0].address());
+
+            pair[0].postSend(write(1, ma, 0, 300_000, mb, 5));
+            RecvWorkRequest recv = new RecvWorkRequest().wrId(50);
+            recv.sgl().add(mb.address() + 600_000, 100_000, mb.lkey());
+            pair[1].postRecv(recv);
+            SendWorkRequest send = new SendWorkRequest().wrId(2).opcode(Opcode.SEND_WITH_IMM).immData(9)
+                    .sendFlags(SendFlags.SIGNALED);
+            send.sgl().add(ma.address() + 400_000, 70_000, ma.lkey());
+            pair[0].postSend(send);
+            SendWorkRequest read = new SendWorkRequest().wrId(3).opcode(Opcode.RDMA_READ).sendFlags(SendFlags.SIGNALED)
+                    .remoteAddress(mb.address() + 800_000).rkey(mb.rkey());
+            read.sgl().add(ma.address() + 900_000, 100_000, ma.lkey());
+            pair[0].postSend(read);
+            c.runUntil(() -> a.drainCq().size() == 3 && b.drainCq().size() == 1, 1_000_000_000L);
+
+            assertThat(VerbsFixture.bytes(mb, mb.address() + 5, 300_000))
+                    .isEqualTo(VerbsFixture.bytes(ma, ma.address(), 300_000));
+            assertThat(VerbsFixture.bytes(mb, mb.address() + 600_000, 70_000))
+                    .isEqualTo(VerbsFixture.bytes(ma, ma.address() + 400_000, 70_000));
+            assertThat(VerbsFixture.bytes(ma, ma.address() + 900_000, 100_000))
+                    .isEqualTo(VerbsFixture.bytes(mb, mb.address() + 800_000, 100_000));
+            assertThat(a.polled).extracting(WorkCompletion::wrId).containsExactly(1L, 2L, 3L);
+            assertThat(a.polled).allSatisfy(wc -> assertThat(wc.status()).isEqualTo(WcStatus.SUCCESS));
+            WorkCompletion r = b.polled.get(0);
+            assertThat(r.opcode()).isEqualTo(WcOpcode.RECV);
+            assertThat(r.byteLength()).isEqualTo(70_000);
+            assertThat(r.immData()).isEqualTo(9);
+            assertThat(c.node(1).counter(Counter.RETRANSMISSIONS)).isZero();
+        }
+    }
+
+    @Test
+    void aPeerThatStopsAnsweringEndsInRetryExceeded() throws Exception {
+        try (Cluster c = new Cluster(2, 1500, Faults.NONE, 2)) {
+            Cluster.Dom a = c.domain(1, 1, "a");
+            Cluster.Dom b = c.domain(2, 2, "b");
+            MemoryRegion ma = a.region(65536, AccessFlags.ALL, 1);
+            MemoryRegion mb = b.region(65536, AccessFlags.ALL, 2);
+            QueuePair[] pair = c.connect(a, b, 1);
+            c.ports.get(1).close();
+            pair[0].postSend(write(1, ma, 0, 10_000, mb, 0));
+            c.runUntil(() -> !a.drainCq().isEmpty(), 60_000_000_000L);
+            assertThat(a.polled.get(0).status()).isEqualTo(WcStatus.RETRY_EXC_ERR);
+            assertThat(pair[0].state()).isEqualTo(QpState.ERR);
+            assertThat(c.node(1).counter(Counter.RETRANSMISSIONS)).isPositive();
+        }
+    }
+
+    @Test
+    void timersPauseWhileNoNicIsBound() throws Exception {
+        try (Cluster c = new Cluster(2, 1500, Faults.NONE, 3)) {
+            Cluster.Dom a = c.domain(1, 1, "a");
+            Cluster.Dom b = c.domain(2, 2, "b");
+            MemoryRegion ma = a.region(65536, AccessFlags.ALL, 1);
+            MemoryRegion mb = b.region(65536, AccessFlags.ALL, 2);
+            QueuePair[] pair = c.connect(a, b, 1);
+            c.node(1).nic(null);
+            pair[0].postSend(write(1, ma, 0, 60_000, mb, 0));
+            for (int i = 0; i < 1000; i++) {
+                c.settle(1);
+                c.clock[0] += 100_000_000;
+            }
+            assertThat(a.drainCq()).isEmpty();
+            c.node(1).nic(c.nics.get(0));
+            c.runUntil(() -> !a.drainCq().isEmpty(), 1_000_000_000L);
+            assertThat(a.polled.get(0).status()).isEqualTo(WcStatus.SUCCESS);
+            assertThat(VerbsFixture.bytes(mb, mb.address(), 60_000)).isEqualTo(VerbsFixture.bytes(ma, ma.address(), 60_000));
+        }
+    }
+
+    @Test
+    void connectionManagerAcrossNodesRejectsAndTimesOut() throws Exception {
+        try (Cluster c = new Cluster(3, 1500, Faults.NONE, 4)) {
+            Cluster.Dom a = c.domain(1, 1, "a");
+            Cluster.Dom b = c.domain(2, 2, "b");
+            a.verbs.connect(a.qp(), 2, 77, -1, null);
+            CmEvent none = a.nextCm();
+            assertThat(none.type()).isEqualTo(CmEventType.REJECTED);
+            assertThat(none.reason()).contains("nobody listens on service 77 at node 2");
+
+            b.verbs.listen(78);
+            QueuePair q = a.qp();
+            long id = a.verbs.connect(q, 2, 78, -1, new byte[] {4, 5});
+            CmEvent request = b.nextCm();
+            assertThat(request.remote()).isEqualTo(q.address());
+            assertThat(request.privateData()).containsExactly(4, 5);
+            b.verbs.reject(request.connectionId(), "not today");
+            CmEvent rejected = a.nextCm();
+            assertThat(rejected.connectionId()).isEqualTo(id);
+            assertThat(rejected.reason()).isEqualTo("not today");
+
+            c.ports.get(2).close();
+            a.verbs.connect(a.qp(), 3, 1, -1, null);
+            assertThat(a.nextCm().type()).isEqualTo(CmEventType.UNREACHABLE);
+        }
+    }
+
+    @Test
+    void disconnectReachesTheOtherNode() throws Exception {
+        try (Cluster c = new Cluster(2, 1500, Faults.NONE, 5)) {
+            Cluster.Dom a = c.domain(1, 1, "a");
+            Cluster.Dom b = c.domain(2, 2, "b");
+            QueuePair[] pair = c.connect(a, b, 9);
+            a.verbs.disconnect(pair[0]);
+            assertThat(a.nextCm().type()).isEqualTo(CmEventType.DISCONNECTED);
+            CmEvent peer = b.nextCm();
+            assertThat(peer.type()).isEqualTo(CmEventType.DISCONNECTED);
+            assertThat(pair[1].state()).isEqualTo(QpState.ERR);
+        }
+    }
+
+    @Test
+    void remoteAccessErrorsComeBackAsNaks() throws Exception {
+        try (Cluster c = new Cluster(2, 1500, Faults.NONE, 6)) {
+            Cluster.Dom a = c.domain(1, 1, "a");
+            Cluster.Dom b = c.domain(2, 2, "b");
+            MemoryRegion ma = a.region(8192, AccessFlags.ALL, 1);
+            MemoryRegion mb = b.region(8192, AccessFlags.REMOTE_READ, 2);
+            byte[] before = VerbsFixture.snapshot(mb);
+            QueuePair[] pair = c.connect(a, b, 9);
+            pair[0].postSend(write(1, ma, 0, 100, mb, 0));
+            c.runUntil(() -> !a.drainCq().isEmpty(), 1_000_000_000L);
+            assertThat(a.polled.get(0).status()).isEqualTo(WcStatus.REM_ACCESS_ERR);
+            assertThat(VerbsFixture.snapshot(mb)).isEqualTo(before);
+            assertThat(((io.vmrdma.api.Domain) b.verbs).counter(Counter.PROTECTION_FAULTS)).isPositive();
+        }
+    }
+}

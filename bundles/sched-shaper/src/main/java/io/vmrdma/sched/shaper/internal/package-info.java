@@ -1,0 +1,2 @@
+/** The token-bucket shaper's implementation; nothing here is exported. */
+package io.vmrdma.sched.shaper.internal;

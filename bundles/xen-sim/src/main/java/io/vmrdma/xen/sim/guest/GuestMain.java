@@ -1,0 +1,81 @@
+package io.vmrdma.xen.sim.guest;
+
+import java.lang.reflect.InvocationTargetException;
+import java.lang.reflect.Method;
+import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
+
+import io.vmrdma.api.xen.XenException;
+import io.vmrdma.api.xen.XenStore;
+
+/**
+ * The launcher a simulated guest process runs:
+ * {@code java -cp <classpath> io.vmrdma.xen.sim.guest.GuestMain [main-class [args...]]}. It attaches to the domain
+ * named by {@link SimAbi#ENV_DOMAIN_DIR} (making {@link SimGuest#current()} available), then runs the given main
+ * class, or idles when none is given. Like a PV guest's kernel it watches {@code control/shutdown} and exits when
+ * the toolstack writes {@code poweroff} or {@code halt} there; the simulator ends the guest harder if it does not.
+ * Exit status: the application's (0 when its main returns), 1 on failure, 2 when the domain cannot be attached.
+ */
+public final class GuestMain {
+
+    private GuestMain() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        SimGuest guest;
+        try {
+            guest = SimGuest.fromEnvironment();
+        } catch (XenException e) {
+            System.err.println("guest: " + e.getMessage());
+            System.exit(2);
+            return;
+        }
+        SimGuest.setCurrent(guest);
+        Runtime.getRuntime().addShutdownHook(new Thread(guest::close, "guest-detach"));
+        System.out.println("guest: domain " + guest.selfDomid() + " '" + guest.name() + "' up");
+        Thread control = new Thread(() -> watchShutdown(guest), "guest-control");
+        control.setDaemon(args.length > 0);
+        control.start();
+        if (args.length == 0) {
+            control.join();
+            System.exit(0);
+        }
+        try {
+            Method main = Class.forName(args[0]).getMethod("main", String[].class);
+            main.invoke(null, (Object) Arrays.copyOfRange(args, 1, args.length));
+        } catch (InvocationTargetException e) {
+            e.getCause().printStackTrace();
+            System.exit(1);
+        }
+        System.exit(0);
+    }
+
+    /** Returns when the toolstack asks this domain to power off (or XenStore goes away). */
+    private static void watchShutdown(SimGuest guest) {
+        try (XenStore xs = guest.openXenStore()) {
+            xs.watch("control/shutdown", "shutdown");
+            while (true) {
+                XenStore.WatchEvent event = xs.readWatch(Long.MAX_VALUE);
+                if (event == null) {
+                    continue;
+                }
+                String request;
+                try {
+                    request = new String(xs.read(XenStore.NO_TRANSACTION, "control/shutdown"),
+                            StandardCharsets.UTF_8);
+                } catch (XenException e) {
+                    continue;
+                }
+                if (request.equals("poweroff") || request.equals("halt")) {
+                    System.out.println("guest: " + request + " requested");
+                    if (Thread.currentThread().isDaemon()) {
+                        System.exit(0);
+                    }
+                    return;
+                }
+            }
+        } catch (XenException e) {
+            System.err.println("guest: lost XenStore: " + e.getMessage());
+        }
+    }
+}

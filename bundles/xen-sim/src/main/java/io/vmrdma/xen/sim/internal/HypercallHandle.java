@@ -1,0 +1,167 @@
+package io.vmrdma.xen.sim.internal;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.util.HashMap;
+import java.util.Map;
+
+import io.vmrdma.api.xen.XenErrno;
+import io.vmrdma.api.xen.XenException;
+import io.vmrdma.xen.sim.guest.SimAbi;
+import io.vmrdma.xen.sim.internal.SimCounters.Counter;
+
+/**
+ * One guest connection on {@code hypercall.sock}: an event-channel handle and a grant-map handle at once. Every
+ * request gets a reply whose first word is the result (negative errno on failure); ports fire into the connection
+ * as {@link SimAbi#OP_EVENT} messages. Closing the connection (or the guest dying) unbinds its ports and unmaps
+ * its grant maps, as closing the device fds does.
+ */
+final class HypercallHandle implements SimIo.Protocol, EvtchnHandle {
+
+    private static final int EPROTO = 71;
+
+    private final SimHypervisor hv;
+    private final SimDomain domain;
+    private final SimIo.SimConnection connection;
+    private final Map<Integer, GrantMap> maps = new HashMap<>();
+    private int nextMapHandle = 1;
+    private boolean greeted;
+
+    HypercallHandle(SimHypervisor hv, SimDomain domain, SimIo.SimConnection connection) {
+        this.hv = hv;
+        this.domain = domain;
+        this.connection = connection;
+    }
+
+    @Override
+    public int domid() {
+        return domain.domid;
+    }
+
+    @Override
+    public void deliver(int port) {
+        connection.send(SimAbi.OP_EVENT, 0, 0, le(port));
+    }
+
+    @Override
+    public int maxPayload() {
+        return SimAbi.MAX_PAYLOAD;
+    }
+
+    @Override
+    public void onOversize(SimIo.SimConnection c, int length) {
+        hv.counters().increment(Counter.HYPERCALL_MALFORMED);
+    }
+
+    @Override
+    public void onMessage(SimIo.SimConnection c, int op, int reqId, int reserved, byte[] payload) {
+        ByteBuffer args = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
+        byte[] reply;
+        try {
+            reply = handle(op, args);
+        } catch (XenException e) {
+            reply = le(-e.errno());
+        } catch (java.nio.BufferUnderflowException e) {
+            hv.counters().increment(Counter.HYPERCALL_MALFORMED);
+            reply = le(-XenErrno.EINVAL);
+        }
+        c.send(op, reqId, 0, reply);
+    }
+
+    private byte[] handle(int op, ByteBuffer args) throws XenException {
+        if (op == SimAbi.OP_HELLO) {
+            if (args.getInt() != SimAbi.VERSION) {
+                hv.counters().increment(Counter.HYPERCALL_MALFORMED);
+                return le(-EPROTO);
+            }
+            greeted = true;
+            return le(0, domain.domid);
+        }
+        if (!greeted) {
+            hv.counters().increment(Counter.HYPERCALL_MALFORMED);
+            return le(-EPROTO);
+        }
+        EventChannels evtchn = hv.eventChannels();
+        switch (op) {
+            case SimAbi.OP_EVTCHN_BIND_UNBOUND:
+                return le(evtchn.bindUnbound(this, args.getInt()));
+            case SimAbi.OP_EVTCHN_BIND_INTERDOMAIN:
+                return le(evtchn.bindInterdomain(this, args.getInt(), args.getInt()));
+            case SimAbi.OP_EVTCHN_NOTIFY:
+                evtchn.notify(this, args.getInt());
+                return le(0);
+            case SimAbi.OP_EVTCHN_UNBIND:
+                evtchn.unbind(this, args.getInt());
+                return le(0);
+            case SimAbi.OP_EVTCHN_UNMASK:
+                evtchn.unmask(this, args.getInt());
+                return le(0);
+            case SimAbi.OP_GNTTAB_MAP:
+                return map(args);
+            case SimAbi.OP_GNTTAB_UNMAP: {
+                GrantMap map = maps.remove(args.getInt());
+                if (map == null) {
+                    hv.counters().increment(Counter.HYPERCALL_MALFORMED);
+                    return le(-XenErrno.EINVAL);
+                }
+                hv.unmap(map);
+                return le(0);
+            }
+            default:
+                hv.counters().increment(Counter.HYPERCALL_MALFORMED);
+                return le(-XenErrno.ENOSYS);
+        }
+    }
+
+    /** Request {domid, flags, count, refs[count]}; reply {handle, status 0, frames[count]} or {-errno, GNTST}. */
+    private byte[] map(ByteBuffer args) {
+        int granterDomid = args.getInt();
+        boolean writable = (args.getInt() & 1) != 0;
+        int count = args.getInt();
+        if (count <= 0 || count > SimAbi.MAX_MAP_REFS || args.remaining() != 4 * count) {
+            hv.counters().increment(Counter.HYPERCALL_MALFORMED);
+            return le(-XenErrno.EINVAL, io.vmrdma.api.xen.GrantStatus.GENERAL_ERROR);
+        }
+        int[] refs = new int[count];
+        for (int i = 0; i < count; i++) {
+            refs[i] = args.getInt();
+        }
+        SimDomain granter = hv.liveDomain(granterDomid);
+        if (granter == null) {
+            hv.counters().increment(Counter.GRANT_REFUSED);
+            return le(-XenErrno.EINVAL, io.vmrdma.api.xen.GrantStatus.BAD_DOMAIN);
+        }
+        GrantOps.Result r = hv.grantOps().map(domain, granter, refs, writable);
+        if (r.map() == null) {
+            return le(-XenErrno.EINVAL, r.status());
+        }
+        int handle = nextMapHandle++;
+        maps.put(handle, r.map());
+        ByteBuffer out = ByteBuffer.allocate(8 + 4 * count).order(ByteOrder.LITTLE_ENDIAN);
+        out.putInt(handle).putInt(0);
+        for (int f : r.map().frames) {
+            out.putInt(f);
+        }
+        return out.array();
+    }
+
+    @Override
+    public void onClose(SimIo.SimConnection c) {
+        hv.eventChannels().closeHandle(this);
+        for (GrantMap map : maps.values()) {
+            if (domain.dying) {
+                hv.counters().increment(Counter.DEAD_DOMAIN_MAPPINGS_RELEASED);
+            }
+            hv.unmap(map);
+        }
+        maps.clear();
+    }
+
+    private static byte[] le(int... words) {
+        ByteBuffer b = ByteBuffer.allocate(4 * words.length).order(ByteOrder.LITTLE_ENDIAN);
+        for (int w : words) {
+            b.putInt(w);
+        }
+        return b.array();
+    }
+}

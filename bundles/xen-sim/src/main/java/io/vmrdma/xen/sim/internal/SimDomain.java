@@ -1,0 +1,49 @@
+package io.vmrdma.xen.sim.internal;
+
+import java.nio.file.Path;
+
+import io.vmrdma.xen.sim.internal.abi.GrantTableView;
+import io.vmrdma.xen.sim.internal.abi.PageFile;
+
+/**
+ * One domain as the hypervisor holds it: its memory and grant table (dom0's whole-file mappings of the guest's
+ * files), the pins Xen keeps per grant entry (its "active" entries), and its guest process.
+ */
+final class SimDomain {
+
+    final int domid;
+    final String name;
+    final long memoryBytes;
+    final Path dir;
+    final PageFile memory;
+    final PageFile grantTableFile;
+    final GrantTableView grants;
+    /** Per grant ref: read-only pins, writable pins, and the frame cached at the first pin (Xen's active entry). */
+    final int[] readPins;
+    final int[] writePins;
+    final int[] pinnedFrame;
+    /** Grant maps this domain holds on other domains' pages (its maptrack entries in use). */
+    int maptrackUsed;
+    /** Pins other domains hold on this domain's grants; a dying domain's memory goes when this reaches 0. */
+    int foreignPins;
+    boolean dying;
+    boolean released;
+    Process process;
+
+    SimDomain(int domid, String name, long memoryBytes, Path dir, PageFile memory, PageFile grantTableFile) {
+        this.domid = domid;
+        this.name = name;
+        this.memoryBytes = memoryBytes;
+        this.dir = dir;
+        this.memory = memory;
+        this.grantTableFile = grantTableFile;
+        this.grants = new GrantTableView(grantTableFile.whole().buffer(0, (int) grantTableFile.whole().length()));
+        this.readPins = new int[grants.entries()];
+        this.writePins = new int[grants.entries()];
+        this.pinnedFrame = new int[grants.entries()];
+    }
+
+    long pages() {
+        return memory.pages();
+    }
+}
