@@ -179,6 +179,24 @@ final class Qp implements QueuePair {
         }
     }
 
+    /** Counts a request this queue pair completed as requester. */
+    void countCompleted(io.vmrdma.api.verbs.Opcode opcode, int length) {
+        switch (opcode) {
+            case SEND, SEND_WITH_IMM -> {
+                counters.increment(Counter.SEND_OPS);
+                counters.add(Counter.SEND_BYTES, length);
+            }
+            case RDMA_WRITE, RDMA_WRITE_WITH_IMM -> {
+                counters.increment(Counter.RDMA_WRITE_OPS);
+                counters.add(Counter.RDMA_WRITE_BYTES, length);
+            }
+            case RDMA_READ -> {
+                counters.increment(Counter.RDMA_READ_OPS);
+                counters.add(Counter.RDMA_READ_BYTES, length);
+            }
+        }
+    }
+
     @Override
     public String toString() {
         return "qp " + address.qpn() + " of dom " + address.domid();

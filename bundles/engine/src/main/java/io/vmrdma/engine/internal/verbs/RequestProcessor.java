@@ -274,20 +274,7 @@ final class RequestProcessor {
 
     private void finish(Qp qp, SendWqe w) {
         int length = (int) w.total;
-        switch (w.opcode) {
-            case SEND, SEND_WITH_IMM -> {
-                qp.counters().increment(Counter.SEND_OPS);
-                qp.counters().add(Counter.SEND_BYTES, length);
-            }
-            case RDMA_WRITE, RDMA_WRITE_WITH_IMM -> {
-                qp.counters().increment(Counter.RDMA_WRITE_OPS);
-                qp.counters().add(Counter.RDMA_WRITE_BYTES, length);
-            }
-            case RDMA_READ -> {
-                qp.counters().increment(Counter.RDMA_READ_OPS);
-                qp.counters().add(Counter.RDMA_READ_BYTES, length);
-            }
-        }
+        qp.countCompleted(w.opcode, length);
         Qp responder = qp.responder;
         if (responder != null && responder.live) {
             boolean withImm = w.opcode != Opcode.SEND;

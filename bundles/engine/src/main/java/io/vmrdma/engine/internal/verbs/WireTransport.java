@@ -468,20 +468,7 @@ final class WireTransport implements FrameHandler {
             qp.rnrRetriesLeft = qp.rnrRetry;
             wr.started = false;
             int length = (int) wr.total;
-            switch (wr.opcode) {
-                case SEND, SEND_WITH_IMM -> {
-                    qp.counters().increment(Counter.SEND_OPS);
-                    qp.counters().add(Counter.SEND_BYTES, length);
-                }
-                case RDMA_WRITE, RDMA_WRITE_WITH_IMM -> {
-                    qp.counters().increment(Counter.RDMA_WRITE_OPS);
-                    qp.counters().add(Counter.RDMA_WRITE_BYTES, length);
-                }
-                case RDMA_READ -> {
-                    qp.counters().increment(Counter.RDMA_READ_OPS);
-                    qp.counters().add(Counter.RDMA_READ_BYTES, length);
-                }
-            }
+            qp.countCompleted(wr.opcode, length);
             if (wr.signaled(qp.signalAll())) {
                 engine.complete(qp.sendCq(), qp, wr.wrId, WcStatus.SUCCESS, WcOpcode.of(wr.opcode), length, false, 0);
             }
