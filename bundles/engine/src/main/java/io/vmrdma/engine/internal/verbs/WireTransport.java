@@ -872,17 +872,17 @@ final class WireTransport implements FrameHandler {
             counters.increment(Counter.UNKNOWN_SOURCE_DROPS);
             return;
         }
-        if (type == FrameType.HELLO || type == FrameType.HELLO_REPLY) {
-            onHello(peer, type, offset);
-            return;
-        }
-        if (Frame.version(rx, offset) != Frame.VERSION) {
+        if (type != FrameType.HELLO && type != FrameType.HELLO_REPLY && Frame.version(rx, offset) != Frame.VERSION) {
             counters.increment(Counter.MALFORMED_FRAMES);
             return;
         }
         peer.counters.increment(Counter.FRAMES_RECEIVED);
         peer.counters.add(Counter.FRAME_BYTES_RECEIVED, length);
         peer.lastHeardNanos = now;
+        if (type == FrameType.HELLO || type == FrameType.HELLO_REPLY) {
+            onHello(peer, type, offset);
+            return;
+        }
         switch (type) {
             case CM_REQUEST, CM_REPLY, CM_REJECT, DISCONNECT_REQUEST, DISCONNECT_REPLY ->
                     engine.connections().onWire(peer, type, rx, offset, payloadLength);
