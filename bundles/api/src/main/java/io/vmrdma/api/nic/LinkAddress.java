@@ -30,6 +30,21 @@ public final class LinkAddress {
         return new LinkAddress(bytes.clone());
     }
 
+    /**
+     * An address written as colon-separated hex bytes, 1 to 18 of them: {@code 02:00:00:00:00:01}, {@code 00:02}.
+     *
+     * @throws IllegalArgumentException naming what is wrong
+     */
+    public static LinkAddress parse(String text) {
+        byte[] parsed;
+        try {
+            parsed = COLONS.parseHex(text);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("not a link address (colon-separated hex bytes): '" + text + "'");
+        }
+        return of(parsed);
+    }
+
     /** A 6-byte MAC address written as six colon-separated hex pairs, such as {@code 02:00:00:00:00:01}. */
     public static LinkAddress ofMac(String mac) {
         byte[] parsed = COLONS.parseHex(mac);

@@ -5,7 +5,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 
 /**
  * The engine's configuration ({@code etc/io.vmrdma.engine.cfg}). Partitions are keys of their own in the same
- * file, {@code partition.<pkey> = <domain name>, ...}; see {@link PartitionConfig}.
+ * file, {@code partition.<pkey> = <domain name>, ...} (see {@link PartitionConfig}), and so are peers,
+ * {@code peer.<node id> = <link address>} (see {@link PeerConfig}).
  */
 @ObjectClassDefinition(
         name = "vmrdma engine",

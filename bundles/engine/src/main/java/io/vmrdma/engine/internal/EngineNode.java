@@ -7,6 +7,7 @@ import java.util.Optional;
 import io.vmrdma.api.Domain;
 import io.vmrdma.api.DomainRegistry;
 import io.vmrdma.api.Node;
+import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.sched.SchedulingPolicy;
 import io.vmrdma.api.xen.Hypervisor;
@@ -40,7 +41,8 @@ public final class EngineNode implements Node, DomainRegistry {
 
     private final PolicySelector policies;
     private final VerbsEngine verbs;
-    private final AgentRunner dataAgent;
+    private final DataAgent dataAgent;
+    private final AgentRunner dataAgentRunner;
     private final int nodeId;
     private volatile NicPort nic;
     private volatile Hypervisor hypervisor;
@@ -54,10 +56,11 @@ public final class EngineNode implements Node, DomainRegistry {
         this.nodeId = engine.nodeId();
         this.policies = policies;
         this.verbs = new VerbsEngine(nodeId, System::nanoTime, null);
+        this.dataAgent = new DataAgent(verbs);
         apply(engine, properties);
-        this.dataAgent = new AgentRunner(new BackoffIdleStrategy(100, 10, 1_000, 1_000_000),
-                error -> LOG.error("data agent of node {} failed", nodeId, error), null, new DataAgent(verbs));
-        AgentRunner.startOnThread(dataAgent);
+        this.dataAgentRunner = new AgentRunner(new BackoffIdleStrategy(100, 10, 1_000, 1_000_000),
+                error -> LOG.error("data agent of node {} failed", nodeId, error), null, dataAgent);
+        AgentRunner.startOnThread(dataAgentRunner);
         LOG.info("vmrdma node {} started (protocol {})", nodeId, PROTOCOL_VERSION);
     }
 
@@ -72,8 +75,10 @@ public final class EngineNode implements Node, DomainRegistry {
     /** Applies limits and partitions; a bad value is refused whole, with one log line, and the old ones stay. */
     private void apply(EngineConfig engine, Map<String, Object> properties) {
         Map<Integer, List<String>> partitions;
+        Map<Integer, LinkAddress> peers;
         try {
             partitions = PartitionConfig.parse(properties);
+            peers = PeerConfig.parse(properties, nodeId);
             verbs.limits(engine.maxPds(), engine.maxCqs(), engine.maxQps(), engine.maxMrs(),
                     engine.maxRegisteredBytes(), engine.maxCqDepth(), engine.maxQpWr(), engine.maxSge(),
                     engine.maxMessageBytes());
@@ -83,25 +88,30 @@ public final class EngineNode implements Node, DomainRegistry {
             return;
         }
         verbs.partitions(partitions);
-        LOG.info("partitions: {}", partitions.isEmpty() ? "none configured, every domain in 0x7fff" : partitions);
+        dataAgent.runAndWait(() -> peers.forEach(verbs::peer));
+        LOG.info("partitions: {}; peers: {}",
+                partitions.isEmpty() ? "none configured, every domain in 0x7fff" : partitions, peers);
     }
 
     /** Stops the data agent; the engine's state (queue pairs, regions) goes with this component. */
     @Deactivate
     void deactivate() {
-        dataAgent.close();
+        dataAgentRunner.close();
         LOG.info("vmrdma node {} stopped", nodeId);
     }
 
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     void bindNic(NicPort port) {
+        dataAgent.runAndWait(() -> verbs.nic(port));
         nic = port;
         LOG.info("NIC binding '{}' bound on {}", port.binding(), port.interfaceName());
     }
 
     void unbindNic(NicPort port) {
         if (nic == port) {
+            // Returns only once the data agent has let go of the port: its provider frees the buffers next.
+            dataAgent.runAndWait(() -> verbs.nic(null));
             nic = null;
             LOG.info("NIC binding '{}' unbound", port.binding());
         }

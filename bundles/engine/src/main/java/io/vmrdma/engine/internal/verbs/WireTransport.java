@@ -45,7 +45,9 @@ final class WireTransport implements FrameHandler {
     private final FrameClaim claim = new FrameClaim();
     private final UnsafeBuffer rx = new UnsafeBuffer(0, 0);
     private final UnsafeBuffer tx = new UnsafeBuffer(0, 0);
-    private final FrameCheck check = new FrameCheck();
+    /** One frame check per direction: each keeps a view of the buffer it last saw, and the two see different ones. */
+    private final FrameCheck rxCheck = new FrameCheck();
+    private final FrameCheck txCheck = new FrameCheck();
     private final Int2ObjectHashMap<Peer> peers = new Int2ObjectHashMap<>();
     private final ArrayDeque<WireQp> ackDue = new ArrayDeque<>();
     private final ArrayDeque<WireQp> readsDue = new ArrayDeque<>();
@@ -863,7 +865,7 @@ final class WireTransport implements FrameHandler {
             counters.increment(Counter.MALFORMED_FRAMES);
             return;
         }
-        if (!check.verify(buffer, offset, type.headerLength() + payloadLength)) {
+        if (!rxCheck.verify(buffer, offset, type.headerLength() + payloadLength)) {
             counters.increment(Counter.CRC_ERRORS);
             return;
         }
@@ -990,7 +992,7 @@ final class WireTransport implements FrameHandler {
 
     /** Seals and commits the claimed frame. */
     void end(Peer peer, int at, int frameLength) {
-        check.seal(claim.buffer(), at, frameLength);
+        txCheck.seal(claim.buffer(), at, frameLength);
         port.commit(claim, frameLength);
         peer.counters.increment(Counter.FRAMES_SENT);
         peer.counters.add(Counter.FRAME_BYTES_SENT, frameLength);
