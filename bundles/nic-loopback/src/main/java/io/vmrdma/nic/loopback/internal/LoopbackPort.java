@@ -7,37 +7,26 @@ import io.vmrdma.api.nic.FrameHandler;
 import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.LinkState;
 import io.vmrdma.api.nic.NicPort;
-import org.agrona.MutableDirectBuffer;
-import org.agrona.concurrent.MessageHandler;
-import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
 import org.osgi.service.metatype.annotations.Designate;
 
 /**
- * A NIC port on a {@link LoopbackWire}. A frame is written once, straight into the destination's inbox, and
- * read in place from there, so the wire costs one copy (the engine's) per frame.
- *
- * <p>Each inbox record is {@code [source port: int32][frame length: int32][frame]}; the frame length may be
- * shorter than the claimed record when the engine commits less than it claimed.
+ * A NIC port on a {@link LoopbackWire}. A frame is written once, straight into the destination's {@link Inbox},
+ * and read in place from there, so the wire adds no copy of its own.
  */
 @Component(service = NicPort.class, configurationPid = "io.vmrdma.nic.loopback",
         property = NicPort.BINDING_PROPERTY + "=loopback")
 @Designate(ocd = LoopbackConfig.class)
 public final class LoopbackPort implements NicPort, AutoCloseable {
 
-    private static final int FRAME_MSG_TYPE = 1;
-    private static final int SOURCE_OFFSET = 0;
-    private static final int LENGTH_OFFSET = 4;
-    private static final int HEADER_LENGTH = 8;
-
     private final LoopbackWire wire;
     private final int port;
     private final int mtu;
-    private final ManyToOneRingBuffer inbox;
+    private final Inbox inbox;
     private final Receiver receiver = new Receiver();
-    private ManyToOneRingBuffer claimedInbox;
+    private Inbox claimedInbox;
     /** Where frames for a port that is not attached are written, then dropped, as a wire drops them. */
     private final ByteBuffer discard = ByteBuffer.allocateDirect(MAX_MTU);
     private boolean discarding;
@@ -57,11 +46,7 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
         this.wire = wire;
         this.port = port;
         this.mtu = mtu;
-        this.inbox = wire.attach(port, inboxBytes);
-        if (inbox.maxMsgLength() < mtu + HEADER_LENGTH) {
-            wire.detach(port, inbox);
-            throw new IllegalArgumentException("inbox of " + inboxBytes + " bytes cannot hold a frame of " + mtu);
-        }
+        this.inbox = wire.attach(port, inboxBytes, mtu);
     }
 
     /** Detaches from the wire. DS calls this only after the service is unregistered, so no engine still uses it. */
@@ -112,21 +97,18 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
             throw new IllegalArgumentException("frame of " + length + " bytes does not fit MTU " + mtu);
         }
         int destPort = wire.portOf(destination);
-        ManyToOneRingBuffer destInbox = destPort < 0 ? null : wire.inbox(destPort);
+        Inbox destInbox = destPort < 0 ? null : wire.inbox(destPort);
         if (destInbox == null) {
             discarding = true;
             claim.lend(discard, 0, length, -1);
             return true;
         }
-        int index = destInbox.tryClaim(FRAME_MSG_TYPE, length + HEADER_LENGTH);
-        if (index < 0) {
+        int at = destInbox.claim();
+        if (at < 0) {
             return false;
         }
-        MutableDirectBuffer buffer = destInbox.buffer();
-        buffer.putInt(index + SOURCE_OFFSET, port);
-        buffer.putInt(index + LENGTH_OFFSET, length);
         claimedInbox = destInbox;
-        claim.lend(buffer.byteBuffer(), index + HEADER_LENGTH, length, index);
+        claim.lend(destInbox.byteBuffer(), at, length, at);
         return true;
     }
 
@@ -136,15 +118,14 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
             dropped++;
             return;
         }
-        ManyToOneRingBuffer destInbox = takeClaimedInbox(claim);
-        int index = (int) claim.token();
+        Inbox destInbox = takeClaimedInbox(claim);
+        int at = (int) claim.token();
         if (length < 0 || length > claim.capacity()) {
-            destInbox.abort(index);
+            destInbox.abort(at);
             claim.reset();
             throw new IllegalArgumentException("committed " + length + " bytes of a " + claim.capacity() + "-byte claim");
         }
-        destInbox.buffer().putInt(index + LENGTH_OFFSET, length);
-        destInbox.commit(index);
+        destInbox.commit(at, length, port);
         committedSinceFlush++;
         claim.reset();
     }
@@ -180,8 +161,8 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
     }
 
     /** The inbox of the outstanding claim; it stays valid even if its port detached since (frames then go nowhere). */
-    private ManyToOneRingBuffer takeClaimedInbox(FrameClaim claim) {
-        ManyToOneRingBuffer destInbox = claimedInbox;
+    private Inbox takeClaimedInbox(FrameClaim claim) {
+        Inbox destInbox = claimedInbox;
         if (destInbox == null || !claim.isLent()) {
             throw new IllegalStateException("no frame is claimed");
         }
@@ -189,16 +170,13 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
         return destInbox;
     }
 
-    /** Adapts inbox records to the engine's handler without allocating. */
-    private final class Receiver implements MessageHandler {
+    /** Adapts inbox frames to the engine's handler without allocating. */
+    private final class Receiver implements Inbox.Reader {
         FrameHandler handler;
 
         @Override
-        public void onMessage(int msgTypeId, MutableDirectBuffer buffer, int index, int length) {
-            int source = buffer.getInt(index + SOURCE_OFFSET);
-            int frameLength = buffer.getInt(index + LENGTH_OFFSET);
-            ByteBuffer bytes = buffer.byteBuffer();
-            handler.onFrame(bytes, index + HEADER_LENGTH, frameLength, wire.address(source));
+        public void onFrame(ByteBuffer bytes, int offset, int length, int sourcePort) {
+            handler.onFrame(bytes, offset, length, wire.address(sourcePort));
         }
     }
 }

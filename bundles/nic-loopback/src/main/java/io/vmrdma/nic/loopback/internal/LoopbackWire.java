@@ -1,16 +1,12 @@
 package io.vmrdma.nic.loopback.internal;
 
-import java.nio.ByteBuffer;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 
 import io.vmrdma.api.nic.LinkAddress;
-import org.agrona.concurrent.UnsafeBuffer;
-import org.agrona.concurrent.ringbuffer.ManyToOneRingBuffer;
-import org.agrona.concurrent.ringbuffer.RingBufferDescriptor;
 
 /**
- * An in-memory link segment: every attached port has an inbox (a many-to-one ring buffer over direct memory) that
- * any other port of the same wire may write frames into. Addresses are 16-bit port numbers.
+ * An in-memory link segment: every attached port has an {@link Inbox} that any other port of the same wire may
+ * write frames into. Addresses are 16-bit port numbers.
  */
 public final class LoopbackWire {
 
@@ -19,7 +15,7 @@ public final class LoopbackWire {
 
     private static final LoopbackWire SHARED = new LoopbackWire();
 
-    private final AtomicReferenceArray<ManyToOneRingBuffer> inboxes = new AtomicReferenceArray<>(MAX_PORTS);
+    private final AtomicReferenceArray<Inbox> inboxes = new AtomicReferenceArray<>(MAX_PORTS);
     private final LinkAddress[] addresses = new LinkAddress[MAX_PORTS];
 
     public LoopbackWire() {
@@ -48,17 +44,16 @@ public final class LoopbackWire {
     }
 
     /**
-     * Attaches port {@code port} with an inbox of {@code inboxBytes} (a power of two).
+     * Attaches port {@code port} with an inbox of {@code inboxBytes} (a power of two) for frames up to {@code mtu}.
      *
      * @throws IllegalStateException when the port is taken
      */
-    ManyToOneRingBuffer attach(int port, int inboxBytes) {
+    Inbox attach(int port, int inboxBytes, int mtu) {
         checkPort(port);
         if (Integer.bitCount(inboxBytes) != 1) {
             throw new IllegalArgumentException("inbox size must be a power of two, not " + inboxBytes);
         }
-        ByteBuffer memory = ByteBuffer.allocateDirect(inboxBytes + RingBufferDescriptor.TRAILER_LENGTH);
-        ManyToOneRingBuffer inbox = new ManyToOneRingBuffer(new UnsafeBuffer(memory));
+        Inbox inbox = new Inbox(inboxBytes, mtu);
         if (!inboxes.compareAndSet(port, null, inbox)) {
             throw new IllegalStateException("loopback port " + port + " is already attached");
         }
@@ -66,12 +61,12 @@ public final class LoopbackWire {
     }
 
     /** Detaches a port; frames sent to it from now on are dropped. */
-    void detach(int port, ManyToOneRingBuffer inbox) {
+    void detach(int port, Inbox inbox) {
         inboxes.compareAndSet(port, inbox, null);
     }
 
     /** The inbox of {@code port}, or null when nothing is attached there. */
-    ManyToOneRingBuffer inbox(int port) {
+    Inbox inbox(int port) {
         return inboxes.get(port);
     }
 

@@ -15,7 +15,7 @@ import org.junit.jupiter.api.Test;
 
 class LoopbackPortTest {
 
-    private static final int INBOX = 1 << 20;
+    private static final int INBOX = 1 << 22;
 
     private final LoopbackWire wire = new LoopbackWire();
     private final List<LoopbackPort> ports = new ArrayList<>();
