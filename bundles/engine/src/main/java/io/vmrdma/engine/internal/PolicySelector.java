@@ -8,6 +8,7 @@ import java.util.TreeMap;
 
 import io.vmrdma.api.sched.Scheduler;
 import io.vmrdma.api.sched.SchedulingPolicy;
+import io.vmrdma.engine.internal.verbs.FallbackScheduler;
 import io.vmrdma.api.sched.TransmitShaper;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;

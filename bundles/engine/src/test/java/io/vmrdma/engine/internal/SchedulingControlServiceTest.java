@@ -1,5 +1,6 @@
 package io.vmrdma.engine.internal;
 
+import io.vmrdma.engine.internal.verbs.FallbackScheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 

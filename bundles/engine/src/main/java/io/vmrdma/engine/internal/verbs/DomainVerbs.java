@@ -8,6 +8,8 @@ import java.util.List;
 import io.vmrdma.api.Counter;
 import io.vmrdma.api.Domain;
 import io.vmrdma.api.DomainState;
+import io.vmrdma.api.sched.TransmitQueue;
+import io.vmrdma.api.sched.VmSettings;
 import io.vmrdma.api.verbs.AccessFlags;
 import io.vmrdma.api.verbs.CmEvent;
 import io.vmrdma.api.verbs.CmEventType;
@@ -27,9 +29,10 @@ import io.vmrdma.engine.internal.status.Counters;
  * One domain's verbs: the objects it owns, its usage against its limits, and its queue of connection-manager
  * events. Every handle a domain passes in is checked to be its own and alive before use.
  */
-final class DomainVerbs implements VerbsContext, Domain {
+final class DomainVerbs implements VerbsContext, Domain, TransmitQueue {
 
     private final VerbsEngine engine;
+    private final int slot;
     private final int domid;
     private final String name;
     private final Counters counters;
@@ -42,8 +45,15 @@ final class DomainVerbs implements VerbsContext, Domain {
     private int nextHandle = 1;
     private volatile DomainState state = DomainState.CONNECTED;
 
-    DomainVerbs(VerbsEngine engine, int domid, String name) {
+    /** Queue pairs of this domain with send work, served round-robin when the scheduler gives the domain a turn. */
+    final ArrayDeque<Qp> withSendWork = new ArrayDeque<>();
+    /** Whether the scheduler has been told this domain is backlogged. */
+    boolean backlogged;
+    VmSettings settings;
+
+    DomainVerbs(VerbsEngine engine, int slot, int domid, String name) {
         this.engine = engine;
+        this.slot = slot;
         this.domid = domid;
         this.name = name;
         this.counters = new Counters(engine.counters());
@@ -69,6 +79,34 @@ final class DomainVerbs implements VerbsContext, Domain {
     @Override
     public String name() {
         return name;
+    }
+
+    @Override
+    public int slot() {
+        return slot;
+    }
+
+    @Override
+    public String domainName() {
+        return name;
+    }
+
+    /** Bytes of send requests queued or under way, computed on demand (O(queued requests)); no policy needs it per frame. */
+    @Override
+    public long backlogBytes() {
+        long bytes = 0;
+        for (Qp qp : qps) {
+            for (int i = 0; i < qp.sq.size(); i++) {
+                SendWqe w = qp.sq.peek(i);
+                bytes += w.sgl.totalLength() - w.done;
+            }
+        }
+        return bytes;
+    }
+
+    @Override
+    public VmSettings settings() {
+        return settings;
     }
 
     @Override

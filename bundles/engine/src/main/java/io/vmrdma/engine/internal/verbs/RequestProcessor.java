@@ -52,6 +52,7 @@ final class RequestProcessor {
         }
         long moved = SgCursor.copy(source, destination, Math.min(budget, w.total - w.done));
         w.done += moved;
+        engine.turnBytes += moved;
         if (w.done == w.total) {
             finish(qp, w);
         }

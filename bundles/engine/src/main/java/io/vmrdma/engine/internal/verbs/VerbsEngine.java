@@ -1,7 +1,6 @@
 package io.vmrdma.engine.internal.verbs;
 
 import java.nio.ByteBuffer;
-import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -40,7 +39,21 @@ public final class VerbsEngine {
     private final Int2ObjectHashMap<Region> byRkey = new Int2ObjectHashMap<>();
     private final Int2ObjectHashMap<Qp> qps = new Int2ObjectHashMap<>();
     private final Map<Integer, DomainVerbs> domains = new ConcurrentSkipListMap<>();
-    private final ArrayDeque<Qp> withSendWork = new ArrayDeque<>();
+    /** Most domains one node serves at once: the capacity of scheduler slots. */
+    static final int MAX_DOMAINS = 4096;
+    /** The least a local (memory-to-memory) turn moves, whatever the policy granted: about one jumbo frame's worth. */
+    private static final long MIN_LOCAL_TURN_BYTES = 64 * 1024;
+
+    private final boolean[] slotUsed = new boolean[MAX_DOMAINS];
+    private final io.vmrdma.api.sched.Turn turn = new io.vmrdma.api.sched.Turn();
+    private volatile SchedulerSource source = SchedulerSource.builtin();
+    private SchedulerSource builtFrom;
+    private long builtGeneration;
+    private long settingsGeneration;
+    private io.vmrdma.api.sched.Scheduler scheduler;
+    private int backloggedDomains;
+    /** Payload bytes the current turn moved, added to by the request processors. */
+    long turnBytes;
     private final RequestProcessor processor = new RequestProcessor(this);
     private final ConnectionManager connections;
     private final WireTransport transport;
@@ -161,10 +174,20 @@ public final class VerbsEngine {
         if (domid < 1 || domid > 0x7FEF) {
             throw new VerbsException(VerbsErrno.EINVAL, "domid out of range 1..32751: " + domid);
         }
-        DomainVerbs domain = new DomainVerbs(this, domid, name);
-        if (domains.putIfAbsent(domid, domain) != null) {
+        if (domains.containsKey(domid)) {
             throw new VerbsException(VerbsErrno.EEXIST, "dom " + domid + " is already open");
         }
+        int slot = 0;
+        while (slot < MAX_DOMAINS && slotUsed[slot]) {
+            slot++;
+        }
+        if (slot == MAX_DOMAINS) {
+            throw new VerbsException(VerbsErrno.ENOMEM, "node " + nodeId + " serves " + MAX_DOMAINS + " domains already");
+        }
+        slotUsed[slot] = true;
+        DomainVerbs domain = new DomainVerbs(this, slot, domid, name);
+        domain.settings = source.settings(name);
+        domains.put(domid, domain);
         return domain;
     }
 
@@ -173,7 +196,45 @@ public final class VerbsEngine {
         DomainVerbs domain = domains.remove(domid);
         if (domain != null) {
             domain.close();
+            if (domain.backlogged) {
+                domain.backlogged = false;
+                backloggedDomains--;
+                scheduler().idle(domain, now());
+            }
+            domain.withSendWork.clear();
+            slotUsed[domain.slot()] = false;
         }
+    }
+
+    /** Where the scheduler and per-VM settings come from; the built-in round-robin until this is called. */
+    public void scheduling(SchedulerSource newSource) {
+        source = newSource;
+    }
+
+    /** The scheduler in force, rebuilt (with every backlogged domain reported to it) when its source changed. */
+    private io.vmrdma.api.sched.Scheduler scheduler() {
+        SchedulerSource s = source;
+        if (scheduler == null || s != builtFrom || s.generation() != builtGeneration) {
+            builtFrom = s;
+            builtGeneration = s.generation();
+            scheduler = s.newScheduler(MAX_DOMAINS);
+            long now = now();
+            for (DomainVerbs d : domains.values()) {
+                if (d.backlogged) {
+                    scheduler.backlogged(d, now);
+                }
+            }
+        }
+        if (s.settingsGeneration() != settingsGeneration) {
+            settingsGeneration = s.settingsGeneration();
+            for (DomainVerbs d : domains.values()) {
+                d.settings = s.settings(d.name());
+                if (d.backlogged) {
+                    scheduler.settingsChanged(d);
+                }
+            }
+        }
+        return scheduler;
     }
 
     /** The open domains, ordered by domid; safe to call from any thread. */
@@ -194,16 +255,19 @@ public final class VerbsEngine {
         long now = now();
         int work = transport.receive(now);
         work += connections.expire(now);
-        for (int n = withSendWork.size(); n > 0; n--) {
-            Qp qp = withSendWork.poll();
-            if (qp.live && qp.state() == QpState.RTS && !qp.sq.isEmpty()) {
-                work += qp.wire != null ? transport.requesterTurn(qp, chunkBytes, now)
-                        : processor.turn(qp, chunkBytes, now);
-            }
-            if (qp.live && qp.state() == QpState.RTS && !qp.sq.isEmpty()) {
-                withSendWork.add(qp);
-            } else {
-                qp.scheduled = false;
+        io.vmrdma.api.sched.Scheduler s = scheduler();
+        // One round per duty cycle: as many turns as there are backlogged domains, so receiving, timers and other
+        // nodes get their share between rounds.
+        for (int turns = backloggedDomains; turns > 0 && s.next(now, turn); turns--) {
+            DomainVerbs domain = (DomainVerbs) turn.queue();
+            turnBytes = 0;
+            int progress = serve(domain, turn.budgetBytes(), now);
+            s.sent(domain, turnBytes, now);
+            work += progress;
+            if (domain.withSendWork.isEmpty() && domain.backlogged) {
+                domain.backlogged = false;
+                backloggedDomains--;
+                s.idle(domain, now);
             }
         }
         return work + transport.afterWork(now);
@@ -382,10 +446,44 @@ public final class VerbsEngine {
         }
     }
 
+    /**
+     * One scheduler turn of a domain: its queue pairs with send work take turns, round-robin, until the granted bytes
+     * are moved or none of them could move anything. Order within a queue pair is never changed.
+     */
+    private int serve(DomainVerbs domain, long budget, long now) {
+        int progress = 0;
+        long granted = Math.max(budget, 1);
+        int stalled = 0;
+        while (turnBytes < granted && stalled < domain.withSendWork.size()) {
+            Qp qp = domain.withSendWork.poll();
+            long before = turnBytes;
+            int done = 0;
+            if (qp.live && qp.state() == QpState.RTS && !qp.sq.isEmpty()) {
+                long left = granted - turnBytes;
+                done = qp.wire != null ? transport.requesterTurn(qp, left, now)
+                        : processor.turn(qp, Math.min(Math.max(left, MIN_LOCAL_TURN_BYTES), chunkBytes), now);
+            }
+            if (qp.live && qp.state() == QpState.RTS && !qp.sq.isEmpty()) {
+                domain.withSendWork.add(qp);
+            } else {
+                qp.scheduled = false;
+            }
+            progress += done;
+            stalled = done == 0 && turnBytes == before ? stalled + 1 : 0;
+        }
+        return progress;
+    }
+
     private void schedule(Qp qp) {
         if (!qp.scheduled && qp.state() == QpState.RTS && !qp.sq.isEmpty()) {
             qp.scheduled = true;
-            withSendWork.add(qp);
+            DomainVerbs domain = qp.owner();
+            domain.withSendWork.add(qp);
+            if (!domain.backlogged && domains.get(domain.domid()) == domain) {
+                domain.backlogged = true;
+                backloggedDomains++;
+                scheduler().backlogged(domain, now());
+            }
         }
     }
 

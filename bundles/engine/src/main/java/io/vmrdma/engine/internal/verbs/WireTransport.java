@@ -419,6 +419,7 @@ final class WireTransport implements FrameHandler {
         }
         cursor.copyOut(tx, at + type.headerLength(), length);
         end(peer, at, type.headerLength() + length);
+        engine.turnBytes += length;
         return true;
     }
 

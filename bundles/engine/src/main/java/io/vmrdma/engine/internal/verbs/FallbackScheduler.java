@@ -1,4 +1,4 @@
-package io.vmrdma.engine.internal;
+package io.vmrdma.engine.internal.verbs;
 
 import java.util.ArrayDeque;
 
@@ -12,13 +12,13 @@ import io.vmrdma.api.sched.Turn;
  * turns: a FIFO of the backlogged queues, the head sends one frame and goes to the back. A queue that goes idle is
  * only marked and dropped when it reaches the head, so the FIFO holds each slot at most once and never grows.
  */
-final class FallbackScheduler implements Scheduler {
+public final class FallbackScheduler implements Scheduler {
 
     private final ArrayDeque<TransmitQueue> fifo;
     private final TransmitQueue[] backlogged;
     private final boolean[] inFifo;
 
-    FallbackScheduler(int capacity) {
+    public FallbackScheduler(int capacity) {
         fifo = new ArrayDeque<>(capacity);
         backlogged = new TransmitQueue[capacity];
         inFifo = new boolean[capacity];
