@@ -256,13 +256,16 @@ public final class VerbsEngine {
         int work = transport.receive(now);
         work += connections.expire(now);
         io.vmrdma.api.sched.Scheduler s = scheduler();
-        // One round per duty cycle: as many turns as there are backlogged domains, so receiving, timers and other
-        // nodes get their share between rounds.
-        for (int turns = backloggedDomains; turns > 0 && s.next(now, turn); turns--) {
+        // Turns until this duty cycle has moved chunkBytes, or every backlogged domain in a row moved nothing (then
+        // only time or new work helps): receiving, timers and other work get their share between cycles.
+        long cycleBytes = 0;
+        for (int fruitless = 0; fruitless <= backloggedDomains && cycleBytes < chunkBytes && s.next(now, turn); ) {
             DomainVerbs domain = (DomainVerbs) turn.queue();
             turnBytes = 0;
             int progress = serve(domain, turn.budgetBytes(), now);
             s.sent(domain, turnBytes, now);
+            cycleBytes += turnBytes;
+            fruitless = progress == 0 ? fruitless + 1 : 0;
             work += progress;
             if (domain.withSendWork.isEmpty() && domain.backlogged) {
                 domain.backlogged = false;
