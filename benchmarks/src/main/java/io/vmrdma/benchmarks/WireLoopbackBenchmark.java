@@ -73,8 +73,8 @@ public class WireLoopbackBenchmark {
     @Setup(Level.Trial)
     public void setUp() throws Exception {
         LoopbackWire wire = new LoopbackWire();
-        portA = new LoopbackPort(wire, 1, MTU, 1 << 22);
-        portB = new LoopbackPort(wire, 2, MTU, 1 << 22);
+        portA = new LoopbackPort(wire, 1, MTU, 1 << 20);
+        portB = new LoopbackPort(wire, 2, MTU, 1 << 20);
         a = new VerbsEngine(1, System::nanoTime, 1L);
         b = new VerbsEngine(2, System::nanoTime, 2L);
         a.nic(portA);

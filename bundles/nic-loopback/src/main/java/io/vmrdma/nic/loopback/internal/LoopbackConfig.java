@@ -16,6 +16,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             max = "65535")
     int mtu() default 65535;
 
-    @AttributeDefinition(name = "Inbox bytes", description = "Receive buffer size, a power of two")
-    int inboxBytes() default 16 * 1024 * 1024;
+    @AttributeDefinition(name = "Inbox bytes",
+            description = "Receive buffer size, a power of two; small enough to stay in cache (1 MiB: 15 frames of 64 KiB)")
+    int inboxBytes() default 1024 * 1024;
 }
