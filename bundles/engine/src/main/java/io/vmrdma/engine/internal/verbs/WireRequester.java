@@ -309,8 +309,8 @@ final class WireRequester {
             wire.tx().putInt(at + Extension.Write.IMM, wr.imm, Frame.ORDER);
             wire.tx().putInt(at + Extension.Write.MSN, wr.msn, Frame.ORDER);
         }
-        cursor.copyOut(wire.tx(), at + type.headerLength(), length);
-        wire.end(peer, at, type.headerLength() + length);
+        wire.copyOutSealed(cursor, at, type.headerLength(), length);
+        wire.endSealed(peer, at, type.headerLength() + length);
         engine.turnBytes += length;
         return true;
     }

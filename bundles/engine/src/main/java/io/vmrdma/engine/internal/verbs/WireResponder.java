@@ -236,8 +236,8 @@ final class WireResponder {
             Frame.writeBase(wire.tx(), at, type, 0, wire.nodeId(), peer.node, w.qp.pkey(), n, w.qp.remote().qpn(),
                     w.qp.address().qpn(), jobs.psn[i] + packet, 0);
             wire.tx().putLong(at + Extension.ReadResponse.READ_OFFSET, jobs.readOffset[i] + sent, Frame.ORDER);
-            wire.tx().putBytes(at + type.headerLength(), region.memory(), jobs.offset[i] + sent, n);
-            wire.end(peer, at, type.headerLength() + n);
+            wire.copyOutSealed(region.memory(), jobs.offset[i] + sent, at, type.headerLength(), n);
+            wire.endSealed(peer, at, type.headerLength() + n);
             jobs.sent[i] = sent + n;
             if (jobs.sent[i] >= jobs.length[i]) {
                 jobs.removeHead();

@@ -281,6 +281,46 @@ final class WireTransport implements FrameHandler {
         return claim.offset();
     }
 
+    /** Bytes of payload copied and added to the CRC at a time, so the CRC reads them from the first-level cache. */
+    private static final int SEAL_PIECE = 8 * 1024;
+
+    /**
+     * Copies {@code length} payload bytes from {@code cursor} into the claimed frame after its header and computes
+     * the frame's CRC along the way, piece by piece; {@link #endSealed} then commits it.
+     */
+    void copyOutSealed(SgCursor cursor, int at, int headerLength, int length) {
+        txCheck.start(claim.buffer(), at, headerLength);
+        int done = 0;
+        while (done < length) {
+            int n = Math.min(SEAL_PIECE, length - done);
+            int from = at + headerLength + done;
+            cursor.copyOut(tx, from, n);
+            txCheck.update(from, n);
+            done += n;
+        }
+        txCheck.finish(at);
+    }
+
+    /** As {@link #copyOutSealed(SgCursor, int, int, int)}, from one contiguous buffer. */
+    void copyOutSealed(org.agrona.DirectBuffer source, int sourceOffset, int at, int headerLength, int length) {
+        txCheck.start(claim.buffer(), at, headerLength);
+        for (int done = 0; done < length; ) {
+            int n = Math.min(SEAL_PIECE, length - done);
+            int to = at + headerLength + done;
+            tx.putBytes(to, source, sourceOffset + done, n);
+            txCheck.update(to, n);
+            done += n;
+        }
+        txCheck.finish(at);
+    }
+
+    /** Commits a claimed frame whose CRC is already written. */
+    void endSealed(Peer peer, int at, int frameLength) {
+        port.commit(claim, frameLength);
+        peer.counters.increment(Counter.FRAMES_SENT);
+        peer.counters.add(Counter.FRAME_BYTES_SENT, frameLength);
+    }
+
     /** Seals and commits the claimed frame. */
     void end(Peer peer, int at, int frameLength) {
         txCheck.seal(claim.buffer(), at, frameLength);

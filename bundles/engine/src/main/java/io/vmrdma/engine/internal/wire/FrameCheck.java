@@ -30,6 +30,37 @@ public final class FrameCheck {
         return (int) crc.getValue();
     }
 
+    /**
+     * Starts a CRC over a frame whose header (the first {@code headerLength} bytes) is written; the payload follows
+     * through {@link #update} piece by piece, each piece right after it is copied in (still in the first-level
+     * cache), and {@link #finish} writes the result.
+     */
+    public void start(ByteBuffer buffer, int offset, int headerLength) {
+        ByteBuffer v = viewOf(buffer);
+        crc.reset();
+        int crcAt = offset + Frame.CRC_OFFSET;
+        v.limit(crcAt).position(offset);
+        crc.update(v);
+        crc.update(0);
+        crc.update(0);
+        crc.update(0);
+        crc.update(0);
+        v.limit(offset + headerLength).position(crcAt + 4);
+        crc.update(v);
+    }
+
+    /** Adds {@code length} bytes at {@code offset} to the CRC started by {@link #start}. */
+    public void update(int offset, int length) {
+        view.limit(offset + length).position(offset);
+        crc.update(view);
+    }
+
+    /** Writes the CRC started by {@link #start} into the frame at {@code offset}. */
+    public void finish(int offset) {
+        view.clear();
+        view.order(Frame.ORDER).putInt(offset + Frame.CRC_OFFSET, (int) crc.getValue());
+    }
+
     /** Writes the CRC of a finished frame into its header. */
     public void seal(ByteBuffer buffer, int offset, int length) {
         int value = compute(buffer, offset, length);
