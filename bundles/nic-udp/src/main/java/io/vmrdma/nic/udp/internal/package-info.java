@@ -1,0 +1,2 @@
+/** The UDP binding's implementation; nothing here is exported. */
+package io.vmrdma.nic.udp.internal;
