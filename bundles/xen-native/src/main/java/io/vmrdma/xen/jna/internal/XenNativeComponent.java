@@ -40,6 +40,8 @@ public final class XenNativeComponent {
         NativeHypervisor hv = new NativeHypervisor(NativeHypervisor.discoverSelfDomid());
         Dictionary<String, Object> properties = new Hashtable<>();
         properties.put(Hypervisor.KIND_PROPERTY, hv.kind());
+        // Outranks the simulator: on a real Xen host the engine binds this one even when xen.sim is installed too.
+        properties.put(org.osgi.framework.Constants.SERVICE_RANKING, 100);
         registration = context.registerService(Hypervisor.class, hv, properties);
         LOG.info("native Xen access registered as domain {} ({} {})", hv.selfDomid(), XEN_DEVICES,
                 onXen ? "exists" : "is missing; enabled = true");

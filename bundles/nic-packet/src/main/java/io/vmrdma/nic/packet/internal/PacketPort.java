@@ -1,0 +1,335 @@
+package io.vmrdma.nic.packet.internal;
+
+import java.nio.ByteBuffer;
+import java.util.BitSet;
+
+import com.sun.jna.Native;
+import io.vmrdma.api.nic.FrameClaim;
+import io.vmrdma.api.nic.FrameHandler;
+import io.vmrdma.api.nic.LinkAddress;
+import io.vmrdma.api.nic.LinkState;
+import io.vmrdma.api.nic.NicPort;
+import org.osgi.service.component.annotations.Activate;
+import org.osgi.service.component.annotations.Component;
+import org.osgi.service.component.annotations.Deactivate;
+import org.osgi.service.metatype.annotations.Designate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A NIC port over one AF_PACKET raw socket: one vmrdma frame per Ethernet frame, after a 14-byte Ethernet header
+ * (destination MAC, this port's MAC, the EtherType) that the port writes and strips. No thread of its own: the
+ * engine's data agent polls, claims, commits and flushes.
+ *
+ * <p>Two preallocated {@link MessageBatch}es of {@code batchSize} slots, each slot one Ethernet header and one MTU
+ * (rounded up to 64 bytes): the receive batch, filled by one recvmmsg and handed up in place, and the transmit
+ * batch, whose slots carry this port's MAC and EtherType from the start, written in place by the engine and put
+ * on the wire by one sendmmsg per {@link #flush()}. A frame larger than a receive slot arrives truncated
+ * (MSG_TRUNC), so it is dropped and counted rather than handed up cut short.
+ *
+ * <p>When the kernel cannot take more (EAGAIN, ENOBUFS), flush keeps the unsent frames for the next flush (the
+ * batch stays full, so claims are refused meanwhile: back-pressure). A frame the kernel refuses outright (link
+ * down, message too long) is dropped and counted, and the first error of each errno is logged.
+ *
+ * <p>The MTU is the interface's when the port opens (a changed MTU takes effect when the component restarts, as
+ * after a configuration change); the link state is read from the interface at every call.
+ */
+@Component(service = NicPort.class, configurationPid = "io.vmrdma.nic.packet",
+        property = NicPort.BINDING_PROPERTY + "=packet")
+@Designate(ocd = PacketConfig.class)
+public final class PacketPort implements NicPort, AutoCloseable {
+
+    static final int ETHERNET_HEADER = 14;
+    private static final int SOURCE_CACHE = 1024;
+    private static final Logger LOG = LoggerFactory.getLogger(PacketPort.class);
+    /** Claim token of a frame that is written to the discard buffer and dropped. */
+    private static final long DISCARD = -1;
+
+    private final PacketSocket socket;
+    private final LinkAddress address;
+    private final int mtu;
+    private final int batchSize;
+    private final MessageBatch rx;
+    private final ByteBuffer rxBuffer;
+    private final MessageBatch tx;
+    private final ByteBuffer txBuffer;
+    private final ByteBuffer discard;
+    private final SourceCache sources = new SourceCache(SOURCE_CACHE);
+    /** Frames {@code [txHead, txTail)} are committed and not yet sent. */
+    private int txHead;
+    private int txTail;
+    private boolean claimed;
+    private boolean closed;
+
+    private long unroutable;
+    private long oversized;
+    private long runts;
+    private long otherHost;
+    private long sendErrors;
+    private long receiveErrors;
+    private final BitSet loggedErrors = new BitSet(256);
+
+    @Activate
+    public PacketPort(PacketConfig config) {
+        this(PacketSettings.from(config));
+    }
+
+    /**
+     * Opens and binds the socket in the calling thread's network namespace.
+     *
+     * @throws IllegalStateException naming the cause: {@code no such interface: X}, a missing CAP_NET_RAW, an
+     *                               interface that is not Ethernet or has an MTU below 1500
+     */
+    PacketPort(PacketSettings settings) {
+        socket = new PacketSocket(settings);
+        try {
+            int interfaceMtu = socket.mtu();
+            if (interfaceMtu < MIN_MTU) {
+                throw new IllegalStateException("nic.packet: " + settings.interfaceName() + " has MTU "
+                        + interfaceMtu + "; vmrdma needs at least " + MIN_MTU);
+            }
+            // lo reports 65536; a vmrdma frame carries its length in 16 bits.
+            mtu = Math.min(interfaceMtu, MAX_MTU);
+            byte[] mac = socket.macAddress();
+            address = LinkAddress.of(mac);
+            batchSize = settings.batchSize();
+            int slotSize = (ETHERNET_HEADER + mtu + 63) & ~63;
+            rx = new MessageBatch(batchSize, slotSize, true);
+            rxBuffer = rx.buffer();
+            for (int i = 0; i < batchSize; i++) {
+                rx.length(i, ETHERNET_HEADER + mtu);
+            }
+            tx = new MessageBatch(batchSize, slotSize, false);
+            txBuffer = tx.buffer();
+            for (int i = 0; i < batchSize; i++) {
+                int at = tx.slot(i);
+                txBuffer.put(at + 6, mac);
+                txBuffer.putShort(at + 12, (short) settings.etherType());
+            }
+            discard = ByteBuffer.allocateDirect(mtu);
+        } catch (RuntimeException e) {
+            socket.close();
+            LOG.error("nic.packet not started: {}", e.getMessage());
+            throw e;
+        }
+        LOG.info("nic.packet bound to {} ({}), EtherType 0x{}, MTU {}, batch {}{}", socket.interfaceName(), address,
+                Integer.toHexString(settings.etherType()).toUpperCase(), mtu, batchSize,
+                settings.qdiscBypass() ? ", qdisc bypassed" : "");
+    }
+
+    /** Closes the socket and frees the batches. DS calls this only after the service is unregistered. */
+    @Deactivate
+    @Override
+    public void close() {
+        if (!closed) {
+            closed = true;
+            socket.close();
+            rx.close();
+            tx.close();
+        }
+    }
+
+    @Override
+    public String binding() {
+        return "packet";
+    }
+
+    @Override
+    public String interfaceName() {
+        return socket.interfaceName();
+    }
+
+    /** The interface's MAC address. */
+    @Override
+    public LinkAddress address() {
+        return address;
+    }
+
+    /** The interface MTU when the port opened (at most 65535): the vmrdma frame is the whole Ethernet payload. */
+    @Override
+    public int mtu() {
+        return mtu;
+    }
+
+    /** Up while the port is open and the interface is up and running (carrier); one ioctl per call. */
+    @Override
+    public LinkState linkState() {
+        return closed ? LinkState.DOWN : socket.linkState();
+    }
+
+    /** Each frame received counts toward the limit, dropped ones too, so a flood cannot hold the agent. */
+    @Override
+    public int poll(FrameHandler handler, int frameLimit) {
+        int limit = Math.min(frameLimit, batchSize);
+        if (closed || limit <= 0) {
+            return 0;
+        }
+        int received = socket.receive(rx.messages(0), limit);
+        if (received < 0) {
+            int errno = Native.getLastError();
+            if (errno != Libc.EAGAIN && errno != Libc.EINTR) {
+                receiveErrors++;
+                logOnce("recvmmsg", errno);
+            }
+            return 0;
+        }
+        int frames = 0;
+        for (int i = 0; i < received; i++) {
+            rx.rearm(i);
+            int length = rx.received(i);
+            if (rx.truncated(i)) {
+                oversized++;
+                continue;
+            }
+            if (length < ETHERNET_HEADER) {
+                runts++;
+                continue;
+            }
+            int type = rx.packetType(i);
+            // PACKET_IGNORE_OUTGOING already keeps this port's own frames out; kernels before 4.20 lack it.
+            if (type == Libc.PACKET_OUTGOING) {
+                continue;
+            }
+            // A packet socket sees every frame the interface passes up, and veth, bridges and promiscuous NICs
+            // pass up frames for other MACs: those are not this node's.
+            if (type == Libc.PACKET_OTHERHOST) {
+                otherHost++;
+                continue;
+            }
+            int at = rx.slot(i);
+            handler.onFrame(rxBuffer, at + ETHERNET_HEADER, length - ETHERNET_HEADER, sources.lookup(rxBuffer, at + 6));
+            frames++;
+        }
+        return frames;
+    }
+
+    @Override
+    public boolean tryClaim(LinkAddress destination, int length, FrameClaim claim) {
+        if (length < 0 || length > mtu) {
+            throw new IllegalArgumentException("frame of " + length + " bytes does not fit MTU " + mtu);
+        }
+        if (claimed) {
+            throw new IllegalStateException("a frame is already claimed");
+        }
+        if (destination.length() != 6 || closed) {
+            claimed = true;
+            claim.lend(discard, 0, length, DISCARD);
+            return true;
+        }
+        if (txTail == batchSize) {
+            return false;
+        }
+        int at = tx.slot(txTail);
+        for (int i = 0; i < 6; i++) {
+            txBuffer.put(at + i, destination.byteAt(i));
+        }
+        claimed = true;
+        claim.lend(txBuffer, at + ETHERNET_HEADER, length, txTail);
+        return true;
+    }
+
+    @Override
+    public void commit(FrameClaim claim, int length) {
+        long token = take(claim);
+        if (length < 0 || length > claim.capacity()) {
+            claim.reset();
+            throw new IllegalArgumentException("committed " + length + " bytes of a " + claim.capacity()
+                    + "-byte claim");
+        }
+        claim.reset();
+        if (token == DISCARD) {
+            unroutable++;
+            return;
+        }
+        tx.length(txTail++, ETHERNET_HEADER + length);
+    }
+
+    @Override
+    public void abort(FrameClaim claim) {
+        take(claim);
+        claim.reset();
+    }
+
+    @Override
+    public int flush() {
+        if (closed) {
+            // Frames sent through a closed port are lost, as on a link that went down.
+            txHead = 0;
+            txTail = 0;
+            return 0;
+        }
+        int sent = 0;
+        while (txHead < txTail) {
+            int done = socket.send(tx.messages(txHead), txTail - txHead);
+            if (done > 0) {
+                txHead += done;
+                sent += done;
+                continue;
+            }
+            int errno = Native.getLastError();
+            if (errno == Libc.EAGAIN || errno == Libc.ENOBUFS || errno == Libc.EINTR) {
+                break;
+            }
+            sendErrors++;
+            logOnce("sendmmsg", errno);
+            txHead++;
+        }
+        if (txHead == txTail) {
+            txHead = 0;
+            txTail = 0;
+        }
+        return sent;
+    }
+
+    /** Frames dropped because their destination is not a 6-byte MAC, or the port was closed. */
+    public long unroutable() {
+        return unroutable;
+    }
+
+    /** Frames dropped because they were larger than an Ethernet header and the MTU. */
+    public long oversized() {
+        return oversized;
+    }
+
+    /** Frames dropped because they were shorter than an Ethernet header. */
+    public long runts() {
+        return runts;
+    }
+
+    /** Frames dropped because they were addressed to another MAC. */
+    public long otherHost() {
+        return otherHost;
+    }
+
+    /** Frames the kernel refused to send. */
+    public long sendErrors() {
+        return sendErrors;
+    }
+
+    /** Receive calls that failed. */
+    public long receiveErrors() {
+        return receiveErrors;
+    }
+
+    /** Frames whose sender's address could not be kept in the source cache, so was made afresh. */
+    public long uncachedAddresses() {
+        return sources.uncached();
+    }
+
+    private long take(FrameClaim claim) {
+        if (!claimed || !claim.isLent()) {
+            throw new IllegalStateException("no frame is claimed");
+        }
+        claimed = false;
+        return claim.token();
+    }
+
+    /** Logs the first failure of each errno, so a link that is down does not flood the log. */
+    private void logOnce(String call, int errno) {
+        if (!loggedErrors.get(errno & 0xFF)) {
+            loggedErrors.set(errno & 0xFF);
+            LOG.warn("nic.packet {} on {} failed: {} (further ones are counted, not logged)", call,
+                    socket.interfaceName(), PacketSocket.error(errno));
+        }
+    }
+}
