@@ -5,6 +5,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
+import io.vmrdma.engine.internal.backend.GuestBackends;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import org.agrona.concurrent.Agent;
 import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
@@ -19,6 +20,7 @@ final class DataAgent implements Agent {
     private final VerbsEngine verbs;
     private final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1024);
     private volatile Thread thread;
+    private volatile GuestBackends backends;
 
     DataAgent(VerbsEngine verbs) {
         this.verbs = verbs;
@@ -37,7 +39,12 @@ final class DataAgent implements Agent {
 
     @Override
     public int doWork() {
-        return runCommands() + verbs.doWork();
+        return runCommands() + verbs.doWork() + (backends == null ? 0 : backends.doWork());
+    }
+
+    /** Sets the guests' backends served each cycle, or none; call on the agent's thread (through runAndWait). */
+    void backends(GuestBackends backends) {
+        this.backends = backends;
     }
 
     private int runCommands() {

@@ -19,9 +19,9 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
+import io.vmrdma.engine.internal.backend.GuestBackends;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import org.agrona.concurrent.AgentRunner;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -46,19 +46,23 @@ public final class EngineNode implements Node, DomainRegistry {
     private final int nodeId;
     private volatile NicPort nic;
     private volatile Hypervisor hypervisor;
+    private GuestBackends backends;
+    private final WakeableIdleStrategy idle = new WakeableIdleStrategy();
 
     /**
-     * Starts the node: the verbs engine and its data agent, which backs off (spin, yield, then park up to 1 ms)
-     * when idle so that several engines and guests share two cores.
+     * Starts the node: the verbs engine and its data agent, which backs off (spin, yield, then park up to 1 ms,
+     * a park a guest's notification ends early) when idle so that several engines and guests share two cores.
      */
     @Activate
-    public EngineNode(EngineConfig engine, Map<String, Object> properties, @Reference PolicySelector policies) {
+    public EngineNode(EngineConfig engine, Map<String, Object> properties, @Reference PolicySelector policies,
+                      @Reference DomainSettingsBook settings) {
         this.nodeId = engine.nodeId();
         this.policies = policies;
         this.verbs = new VerbsEngine(nodeId, System::nanoTime, null);
+        verbs.scheduling(new EngineSchedulerSource(policies, settings));
         this.dataAgent = new DataAgent(verbs);
         apply(engine, properties);
-        this.dataAgentRunner = new AgentRunner(new BackoffIdleStrategy(100, 10, 1_000, 1_000_000),
+        this.dataAgentRunner = new AgentRunner(idle,
                 error -> LOG.error("data agent of node {} failed", nodeId, error), null, dataAgent);
         AgentRunner.startOnThread(dataAgentRunner);
         LOG.info("vmrdma node {} started (protocol {})", nodeId, PROTOCOL_VERSION);
@@ -96,6 +100,7 @@ public final class EngineNode implements Node, DomainRegistry {
     /** Stops the data agent; the engine's state (queue pairs, regions) goes with this component. */
     @Deactivate
     void deactivate() {
+        dataAgent.runAndWait(this::closeBackends);
         dataAgentRunner.close();
         LOG.info("vmrdma node {} stopped", nodeId);
     }
@@ -121,11 +126,32 @@ public final class EngineNode implements Node, DomainRegistry {
             policyOption = ReferencePolicyOption.GREEDY)
     void bindHypervisor(Hypervisor xen) {
         hypervisor = xen;
+        dataAgent.runAndWait(() -> {
+            closeBackends();
+            try {
+                backends = new GuestBackends(xen, verbs);
+                dataAgent.backends(backends);
+                idle.waiter(backends::awaitEvent);
+            } catch (io.vmrdma.api.xen.XenException e) {
+                LOG.error("guest backends cannot start on Xen access '{}': {}", xen.kind(), e.getMessage());
+            }
+        });
         LOG.info("Xen access '{}' bound", xen.kind());
+    }
+
+    /** Closes the guests' backends (on the data agent): guests see them close; mappings go before Xen access. */
+    private void closeBackends() {
+        if (backends != null) {
+            idle.waiter(null);
+            dataAgent.backends(null);
+            backends.close();
+            backends = null;
+        }
     }
 
     void unbindHypervisor(Hypervisor xen) {
         if (hypervisor == xen) {
+            dataAgent.runAndWait(this::closeBackends);
             hypervisor = null;
             LOG.info("Xen access '{}' unbound", xen.kind());
         }

@@ -1,0 +1,126 @@
+package io.vmrdma.guest;
+
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.Locale;
+import java.util.concurrent.CompletableFuture;
+
+import io.vmrdma.guest.bench.Endpoint;
+import io.vmrdma.guest.bench.Perftest;
+import io.vmrdma.xen.sim.guest.SimGuest;
+import io.vmrdma.xen.sim.internal.SimForGuestTests;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Guest-to-guest on one host through the backend, beside a memory copy of the same size measured in the same run;
+ * then 8-byte ping-pong latencies. Prints figures, asserts nothing about speed. Runs only with
+ * {@code -Dvmrdma.bench=true} (see docs/performance.md).
+ */
+class GuestBenchmarkTest {
+
+    static final int MAX = 4 << 20;
+
+    @TempDir
+    Path state;
+
+    @Test
+    void guestToGuest() throws Exception {
+        Assumptions.assumeTrue(Boolean.getBoolean("vmrdma.bench"), "benchmark: run with -Dvmrdma.bench=true");
+        try (EngineFixture host = new EngineFixture(SimForGuestTests.start(state, 8192))) {
+            SimGuest ga = host.guest("bench-client", 64 << 20);
+            SimGuest gb = host.guest("bench-server", 64 << 20);
+            // The client blocks on its event channel while its window is full, leaving the core to dom0's agent.
+            GuestDevice client = GuestDevice.open(ga, 0, GuestDevice.Options.defaults());
+            GuestDevice server = GuestDevice.open(gb, 0, GuestDevice.Options.defaults());
+            bandwidth(client, server);
+            client.close();
+            server.close();
+            latency(ga, gb, true);
+            latency(ga, gb, false);
+        }
+    }
+
+    private void bandwidth(GuestDevice client, GuestDevice server) throws Exception {
+        Endpoint listening = Endpoint.listen(server, 1, 2 * MAX);
+        CompletableFuture<Endpoint> serving = CompletableFuture.supplyAsync(() -> call(listening::accept));
+        Endpoint c = Endpoint.client(client, client.nodeId(), 1, 2 * MAX);
+        Endpoint s = serving.get();
+        ThreadMXBean cpu = ManagementFactory.getThreadMXBean();
+        ByteBuffer from = ByteBuffer.allocateDirect(MAX);
+        ByteBuffer to = ByteBuffer.allocateDirect(MAX);
+        System.out.println("ib_write_bw, guest to guest on one host (MB = MiB), beside a copy of the same size");
+        System.out.println(Perftest.Bandwidth.header() + "   copy[MB/sec]  write/copy  guest-CPU-s/GiB");
+        for (int bytes = 64; bytes <= MAX; bytes *= 4) {
+            int iterations = (int) Math.max(200, Math.min(20_000, (256L << 20) / bytes));
+            Perftest.bandwidth(c, Perftest.Test.WRITE_BW, bytes, iterations / 10);
+            long cpu0 = cpu.getCurrentThreadCpuTime();
+            Perftest.Bandwidth bw = Perftest.bandwidth(c, Perftest.Test.WRITE_BW, bytes, iterations);
+            long cpuNanos = cpu.getCurrentThreadCpuTime() - cpu0;
+            double copy = copy(from, to, bytes, iterations);
+            double gib = (double) bytes * iterations / (1L << 30);
+            System.out.println(bw.row() + String.format(Locale.ROOT, "   %-12.0f  %-10.2f  %.3f", copy,
+                    bw.averageMiBps() / copy, cpuNanos / 1e9 / gib));
+            System.out.println("   json " + bw.json());
+        }
+        Perftest.Bandwidth read = Perftest.bandwidth(c, Perftest.Test.READ_BW, 1 << 20, 2_000);
+        System.out.println("ib_read_bw 1 MiB: " + read.json());
+        c.close();
+        s.awaitDisconnect();
+        s.close();
+    }
+
+    /** Copies {@code bytes} between two direct buffers {@code iterations} times; MiB/s. */
+    private static double copy(ByteBuffer from, ByteBuffer to, int bytes, int iterations) {
+        ByteBuffer src = from.duplicate().limit(bytes);
+        long start = System.nanoTime();
+        for (int i = 0; i < iterations; i++) {
+            to.clear();
+            to.put(src.position(0));
+        }
+        return (double) bytes * iterations / ((System.nanoTime() - start) / 1e9) / (1 << 20);
+    }
+
+    private void latency(SimGuest ga, SimGuest gb, boolean polling) throws Exception {
+        GuestDevice.Options options = GuestDevice.Options.defaults().polling(polling);
+        GuestDevice client = GuestDevice.open(ga, 0, options);
+        GuestDevice server = GuestDevice.open(gb, 0, options);
+        int iterations = polling ? 2_000 : 5_000;
+        Endpoint listening = Endpoint.listen(server, 2, 4096);
+        CompletableFuture<Perftest.Latency> other = CompletableFuture.supplyAsync(() -> call(() -> {
+            Endpoint s = listening.accept();
+            Perftest.Latency l = polling ? Perftest.writeLatency(s, false, 8, iterations)
+                    : Perftest.sendLatency(s, false, 8, iterations);
+            s.awaitDisconnect();
+            s.close();
+            return l;
+        }));
+        Endpoint c = Endpoint.client(client, client.nodeId(), 2, 4096);
+        Perftest.Latency lat = polling ? Perftest.writeLatency(c, true, 8, iterations)
+                : Perftest.sendLatency(c, true, 8, iterations);
+        c.close();
+        other.get();
+        System.out.println((polling ? "ib_write_lat, both guests polling memory"
+                : "ib_send_lat, both guests blocking on the event channel") + " (half round trips; RTT = 2x)");
+        System.out.println(Perftest.Latency.header());
+        System.out.println(lat.row());
+        System.out.println("   json " + lat.json());
+        client.close();
+        server.close();
+    }
+
+    interface Call<T> {
+        T run() throws Exception;
+    }
+
+    static <T> T call(Call<T> c) {
+        try {
+            return c.run();
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        }
+    }
+}

@@ -1,0 +1,210 @@
+package io.vmrdma.guest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import io.vmrdma.api.verbs.AccessFlags;
+import io.vmrdma.api.verbs.CmEvent;
+import io.vmrdma.api.verbs.CmEventType;
+import io.vmrdma.api.verbs.RecvWorkRequest;
+import io.vmrdma.api.verbs.WcStatus;
+import io.vmrdma.api.verbs.WorkCompletion;
+import io.vmrdma.xen.sim.guest.GuestMain;
+import io.vmrdma.xen.sim.guest.SimAbi;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Client guests as separate JVM processes started by the toolstack; the server guest attached in this JVM. */
+class GuestProcessesTest {
+
+    static final long WAIT = TimeUnit.SECONDS.toNanos(30);
+    static final int BYTES = 128 * 1024;
+    /** Receives posted at once, each with its own 8-byte slot after the written range. */
+    static final int SLOTS = 32;
+
+    @TempDir
+    Path state;
+    EngineFixture host;
+    long seed = new Random().nextLong();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        host = new EngineFixture(state);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        host.close();
+    }
+
+    /** The server side: listens, accepts with its buffer's address and rkey, counts the client's SENDs. */
+    final class Server {
+        final GuestDevice dev;
+        final GuestDevice.Pd pd;
+        final GuestDevice.Cq cq;
+        final GuestBuffer buf;
+        final GuestDevice.Region mr;
+        final long service;
+        GuestDevice.Qp qp;
+
+        Server(String name, long service) throws Exception {
+            this.service = service;
+            dev = GuestDevice.open(host.guest(name), 0, GuestDevice.Options.defaults());
+            pd = dev.allocPd();
+            cq = dev.createCq(256);
+            buf = dev.allocate(BYTES + 8 * SLOTS);
+            mr = dev.register(pd, buf, AccessFlags.LOCAL_WRITE | AccessFlags.REMOTE_WRITE);
+            dev.listen(service);
+        }
+
+        void accept() throws Exception {
+            CmEvent request = event(CmEventType.CONNECT_REQUEST);
+            qp = dev.createQp(pd, cq, cq, 64, 64, 1, false);
+            byte[] key = java.nio.ByteBuffer.allocate(12).putLong(mr.address()).putInt(mr.rkey()).array();
+            dev.accept(request.connectionId(), qp, key);
+            // Receives go on once the queue pair is up; a SEND arriving earlier waits out receiver-not-ready.
+            for (int i = 0; i < SLOTS; i++) {
+                postRecv(i);
+            }
+            event(CmEventType.ESTABLISHED);
+        }
+
+        void postRecv(long id) throws Exception {
+            RecvWorkRequest r = new RecvWorkRequest().wrId(id);
+            r.sgl().add(mr.address() + BYTES + 8 * id, 8, mr.lkey());
+            dev.postRecv(qp, r);
+        }
+
+        /** Waits for the next SEND from the client and returns the round it carries. */
+        long nextRound() throws Exception {
+            WorkCompletion wc = new WorkCompletion();
+            assertThat(dev.waitCq(cq, wc, WAIT)).as("a receive").isTrue();
+            assertThat(wc.status()).isEqualTo(WcStatus.SUCCESS);
+            long round = buf.buffer().getLong(BYTES + 8 * (int) wc.wrId());
+            postRecv(wc.wrId());
+            return round;
+        }
+
+        CmEvent event(CmEventType type) throws Exception {
+            CmEvent e = new CmEvent();
+            assertThat(dev.waitCmEvent(e, WAIT)).as("CM event %s", type).isTrue();
+            assertThat(e.type()).isEqualTo(type);
+            return e;
+        }
+
+        void assertPattern() {
+            for (int i = 0; i < BYTES; i++) {
+                assertThat(buf.buffer().get(i)).as("seed %d byte %d", seed, i).isEqualTo(PeerProgram.pattern(seed, i));
+            }
+        }
+    }
+
+    @Test
+    void aClientProcessWritesByteIdenticalIntoAServerGuest() throws Exception {
+        Server server = new Server("server", 100);
+        int client = startClient("client", 100, 20);
+        server.accept();
+        for (long round = 1; round <= 20; round++) {
+            assertThat(server.nextRound()).isEqualTo(round);
+            server.assertPattern();
+        }
+        server.event(CmEventType.DISCONNECTED);
+        awaitGone(client);
+        server.dev.close();
+    }
+
+    @Test
+    void aClientKilledMidTransferLeavesTheEngineHealthy() throws Exception {
+        Server server = new Server("server", 200);
+        int client = startClient("victim", 200, -1);
+        server.accept();
+        for (int i = 0; i < 5; i++) {
+            server.nextRound();
+        }
+        ProcessHandle.of(pid(client)).orElseThrow().destroyForcibly();
+        server.event(CmEventType.DISCONNECTED);
+        // The peer's queue pair went to ERR: every receive it still had completes flushed, after any SENDs that
+        // arrived before the kill (those completed successfully and are still queued).
+        WorkCompletion wc = new WorkCompletion();
+        // Each of those used up a receive the test has not posted again: the rest of the SLOTS are flushed.
+        int flushed = 0;
+        int arrived = 0;
+        while (flushed + arrived < SLOTS) {
+            assertThat(server.dev.waitCq(server.cq, wc, WAIT)).as("flush %d", flushed).isTrue();
+            if (flushed == 0 && wc.status() == WcStatus.SUCCESS) {
+                arrived++;
+            } else {
+                assertThat(wc.status()).isEqualTo(WcStatus.WR_FLUSH_ERR);
+                flushed++;
+            }
+        }
+        assertThat(flushed).isPositive();
+        assertThat(server.dev.pollCq(server.cq, wc)).as("nothing after the flushes").isFalse();
+        server.dev.destroyQp(server.qp);
+        awaitGone(client);
+        host.await(() -> host.engine.domain(client).isEmpty() && !host.backends.connected(client),
+                "the dead guest's domain closed");
+        server.assertPattern();
+
+        // The engine and the server keep working with a new client.
+        int second = startClient("second", 200, 3);
+        server.accept();
+        for (long round = 1; round <= 3; round++) {
+            assertThat(server.nextRound()).isEqualTo(round);
+        }
+        server.assertPattern();
+        awaitGone(second);
+        server.dev.close();
+        host.assertHealthy();
+    }
+
+    private final java.util.Map<Integer, Long> pids = new java.util.HashMap<>();
+
+    private long pid(int domid) {
+        return pids.get(domid);
+    }
+
+    private int startClient(String name, long service, int rounds) throws Exception {
+        int domid = host.hv.create(name, 16 << 20);
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx64m");
+        cmd.add("-XX:TieredStopAtLevel=1");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
+        cmd.add(GuestMain.class.getName());
+        cmd.add(PeerProgram.class.getName());
+        cmd.add(Long.toString(service));
+        cmd.add(Long.toString(seed));
+        cmd.add(Integer.toString(rounds));
+        cmd.add(Integer.toString(BYTES));
+        pids.put(domid, host.hv.start(domid, cmd));
+        return domid;
+    }
+
+    private void awaitGone(int domid) throws Exception {
+        long deadline = System.nanoTime() + WAIT;
+        while (host.hv.list().stream().anyMatch(d -> d.domid() == domid)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("guest " + domid + " still running; console:\n" + console(domid));
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    private String console(int domid) {
+        try {
+            return Files.readString(host.hv.domainDirectory(domid).resolve(SimAbi.FILE_CONSOLE));
+        } catch (Exception e) {
+            return "(no console)";
+        }
+    }
+}

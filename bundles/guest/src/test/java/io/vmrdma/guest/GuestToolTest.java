@@ -1,0 +1,100 @@
+package io.vmrdma.guest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+import io.vmrdma.guest.internal.GuestTool;
+import io.vmrdma.xen.sim.guest.GuestMain;
+import io.vmrdma.xen.sim.guest.SimAbi;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The guest tool as the toolstack runs it: both guests separate processes, demo traffic and the benchmark core. */
+class GuestToolTest {
+
+    @TempDir
+    Path state;
+    EngineFixture host;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        host = new EngineFixture(state);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        host.close();
+    }
+
+    @Test
+    void twoDemoGuestsExchangeTraffic() throws Exception {
+        int server = start("demo-server", "demo", "server", "7");
+        awaitConsole(server, "listening on service");
+        int client = start("demo-client", "demo", "client", "1", "7", "300");
+        awaitConsole(client, "demo: done");
+        assertThat(console(client)).contains("demo: round 300 ok");
+        awaitConsole(server, "client gone after 300 echoes");
+        host.hv.destroy(server);
+    }
+
+    @Test
+    void theBenchmarkCoreRunsBetweenGuestProcesses() throws Exception {
+        int server = start("bench-server", "bench", "write_bw", "server", "9", "65536", "500");
+        awaitConsole(server, "listening on service");
+        int client = start("bench-client", "bench", "write_bw", "client", "1", "9", "65536", "500");
+        awaitConsole(client, "\"test\":\"ib_write_bw\",\"bytes\":65536,\"iterations\":500");
+        assertThat(console(client)).contains("BW average[MB/sec]");
+        int lserver = start("lat-server", "bench", "send_lat", "server", "10", "8", "200");
+        awaitConsole(lserver, "listening on service");
+        int lclient = start("lat-client", "bench", "send_lat", "client", "1", "10", "8", "200");
+        awaitConsole(lclient, "\"test\":\"ib_send_lat\",\"bytes\":8,\"iterations\":200");
+    }
+
+    private int start(String name, String... args) throws Exception {
+        int domid = host.hv.create(name, 16 << 20);
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx64m");
+        cmd.add("-XX:TieredStopAtLevel=1");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
+        cmd.add(GuestMain.class.getName());
+        cmd.add(GuestTool.class.getName());
+        cmd.addAll(List.of(args));
+        host.hv.start(domid, cmd);
+        return domid;
+    }
+
+    private void awaitConsole(int domid, String text) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        String seen = "";
+        while (true) {
+            // The console goes with the domain's directory when its process ends: keep what was last seen.
+            String now = console(domid);
+            seen = now.isEmpty() ? seen : now;
+            if (seen.contains(text)) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no '" + text + "' from dom " + domid + "; console:\n" + seen);
+            }
+            host.assertHealthy();
+            Thread.sleep(20);
+        }
+    }
+
+    private String console(int domid) {
+        try {
+            return Files.readString(host.hv.domainDirectory(domid).resolve(SimAbi.FILE_CONSOLE));
+        } catch (Exception e) {
+            return "";
+        }
+    }
+}

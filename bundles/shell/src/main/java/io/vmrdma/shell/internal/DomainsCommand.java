@@ -1,0 +1,27 @@
+package io.vmrdma.shell.internal;
+
+import io.vmrdma.api.DomainRegistry;
+import io.vmrdma.api.xen.DomainControl;
+import org.apache.karaf.shell.api.action.Action;
+import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.lifecycle.Reference;
+import org.apache.karaf.shell.api.action.lifecycle.Service;
+
+@Command(scope = "vmrdma", name = "domains",
+        description = "Lists the guest domains: the toolstack's (simulator) and the engine's view of each")
+@Service
+public class DomainsCommand implements Action {
+
+    @Reference(optional = true)
+    DomainRegistry registry;
+
+    @Reference(optional = true)
+    DomainControl toolstack;
+
+    @Override
+    public Object execute() {
+        DomainsReport.print(toolstack == null ? null : toolstack.list(), registry == null ? null : registry.domains(),
+                System.out);
+        return null;
+    }
+}

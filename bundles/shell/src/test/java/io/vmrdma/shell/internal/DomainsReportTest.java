@@ -1,0 +1,65 @@
+package io.vmrdma.shell.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+
+import io.vmrdma.api.Counter;
+import io.vmrdma.api.Domain;
+import io.vmrdma.api.DomainState;
+import io.vmrdma.api.xen.DomainControl.DomainInfo;
+import org.junit.jupiter.api.Test;
+
+class DomainsReportTest {
+
+    private static Domain domain(int domid, String name) {
+        return new Domain() {
+            @Override
+            public int domid() {
+                return domid;
+            }
+
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public DomainState state() {
+                return DomainState.CONNECTED;
+            }
+
+            @Override
+            public long counter(Counter counter) {
+                return counter == Counter.RDMA_WRITE_OPS ? 3 : counter == Counter.RDMA_WRITE_BYTES ? 3072 : 0;
+            }
+        };
+    }
+
+    private static String render(List<DomainInfo> toolstack, List<Domain> engine) {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DomainsReport.print(toolstack, engine, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        return bytes.toString(StandardCharsets.UTF_8);
+    }
+
+    @Test
+    void showsTheToolstacksDomainsBesideTheEngines() {
+        String out = render(List.of(new DomainInfo(0, "Domain-0", 16 << 20, true),
+                new DomainInfo(3, "web1", 64 << 20, true), new DomainInfo(4, "idle", 32 << 20, false)),
+                List.of(domain(3, "web1")));
+        assertThat(out).contains("Domain-0").contains("dom0");
+        assertThat(out.lines().filter(l -> l.contains("web1")).findFirst().orElseThrow())
+                .contains("64").contains("running").contains("CONNECTED").contains("3072");
+        assertThat(out.lines().filter(l -> l.contains("idle")).findFirst().orElseThrow()).contains("created");
+    }
+
+    @Test
+    void withoutAToolstackListsTheEnginesDomains() {
+        String out = render(null, List.of(domain(5, "hpc")));
+        assertThat(out).contains("hpc").contains("no toolstack service");
+        assertThat(render(List.of(new DomainInfo(2, "x", 1 << 20, true)), null)).contains("engine not running");
+    }
+}
