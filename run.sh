@@ -20,4 +20,5 @@ if stale; then
     mvn -B -ntp -q -DskipTests install
 fi
 
+export EXTRA_JAVA_OPTS="${EXTRA_JAVA_OPTS:-} -Dvmrdma.demo=true"
 exec "$home/bin/karaf" "$@"

@@ -40,6 +40,7 @@ public final class GuestTool {
 
     private static final long WAIT = TimeUnit.SECONDS.toNanos(30);
     private static final int MESSAGE = 4096;
+    private static final int CONNECT_ATTEMPTS = 150;
 
     private GuestTool() {
     }
@@ -115,9 +116,19 @@ public final class GuestTool {
         long service = Long.parseLong(args[2]);
         long rounds = args.length > 3 ? Long.parseLong(args[3]) : -1;
         GuestDevice.Qp qp = dev.createQp(pd, cq, cq, 16, 16, 1, false);
-        dev.connect(qp, node, service, -1, null);
-        if (!dev.waitCmEvent(event, WAIT) || event.type() != CmEventType.ESTABLISHED) {
-            throw new IllegalStateException("not connected: " + event);
+        // The server may still be booting: a refusal is retried for a while, as a client of a service would.
+        for (int attempt = 1; ; attempt++) {
+            dev.connect(qp, node, service, -1, null);
+            if (!dev.waitCmEvent(event, WAIT)) {
+                throw new IllegalStateException("no answer to the connection request");
+            }
+            if (event.type() == CmEventType.ESTABLISHED) {
+                break;
+            }
+            if (attempt == CONNECT_ATTEMPTS) {
+                throw new IllegalStateException("not connected after " + attempt + " attempts: " + event);
+            }
+            sleepMillis(200);
         }
         Random random = new Random(dev.domid());
         byte[] message = new byte[MESSAGE];

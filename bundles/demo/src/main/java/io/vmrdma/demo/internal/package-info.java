@@ -1,0 +1,2 @@
+/** The demo guests' launcher; nothing here is exported. */
+package io.vmrdma.demo.internal;
