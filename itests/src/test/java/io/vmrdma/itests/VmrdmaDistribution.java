@@ -43,6 +43,9 @@ final class VmrdmaDistribution {
             configureConsole().ignoreLocalConsole(),
             logLevel(LogLevel.INFO),
             systemTimeout(120_000),
+            // Boot features install before the framework reaches its start level, so Pax Exam's probe never meets the
+            // features service's resolver hook of a provisioning still under way ("Resolver hook prevented resolution").
+            editConfigurationFilePut("etc/org.apache.karaf.features.cfg", "featuresBootAsynchronous", "false"),
             editConfigurationFilePut(PAX_URL, "org.ops4j.pax.url.mvn.repositories", ""),
             editConfigurationFilePut(PAX_URL, "org.ops4j.pax.url.mvn.localRepository", required("maven.repo.local")),
             editConfigurationFilePut("etc/org.apache.karaf.shell.cfg", "sshPort", freePort()),
