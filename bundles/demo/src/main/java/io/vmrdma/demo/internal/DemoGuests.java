@@ -8,6 +8,7 @@ import java.util.List;
 import io.vmrdma.api.Node;
 import io.vmrdma.api.xen.DomainControl;
 import io.vmrdma.api.xen.XenException;
+import org.apache.karaf.features.BootFinished;
 import org.osgi.framework.BundleContext;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -32,8 +33,13 @@ public final class DemoGuests {
     private final DomainControl toolstack;
     private final List<Integer> started = new ArrayList<>();
 
+    /**
+     * Runs once Karaf has installed every boot feature ({@code booted} is only that gate): two guest JVMs starting
+     * during the boot would only slow it down on two cores.
+     */
     @Activate
-    public DemoGuests(BundleContext context, @Reference DomainControl toolstack, @Reference Node node) {
+    public DemoGuests(BundleContext context, @Reference DomainControl toolstack, @Reference Node node,
+                      @Reference BootFinished booted) {
         this.toolstack = toolstack;
         if (!"true".equals(context.getProperty("vmrdma.demo"))) {
             return;
