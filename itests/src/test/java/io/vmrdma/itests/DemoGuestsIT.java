@@ -2,8 +2,9 @@ package io.vmrdma.itests;
 
 import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
-import static org.ops4j.pax.exam.CoreOptions.systemProperty;
 
+import java.util.Hashtable;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
@@ -21,9 +22,9 @@ import org.osgi.framework.startlevel.BundleStartLevel;
 import org.apache.karaf.shell.api.console.SessionFactory;
 import org.junit.Test;
 import org.junit.runner.RunWith;
-import org.ops4j.pax.exam.Configuration;
+import org.junit.Before;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.ops4j.pax.exam.Option;
-import org.ops4j.pax.exam.OptionUtils;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
@@ -49,9 +50,24 @@ public class DemoGuestsIT {
     @Inject
     private BundleContext context;
 
-    @Configuration
+    @Inject
+    private ConfigurationAdmin configurations;
+
+    @org.ops4j.pax.exam.Configuration
     public Option[] config() {
-        return OptionUtils.combine(VmrdmaDistribution.options(), systemProperty("vmrdma.demo").value("true"));
+        return VmrdmaDistribution.options();
+    }
+
+    /**
+     * Switches the demo on through configuration, as ./run.sh does through a framework property, but only once the
+     * test runs: two guest JVMs starting while the container is still being provisioned would slow that down.
+     */
+    @Before
+    public void demoOn() throws Exception {
+        org.osgi.service.cm.Configuration demo = configurations.getConfiguration("io.vmrdma.demo", null);
+        if (demo.getProperties() == null || !"true".equals(String.valueOf(demo.getProperties().get("enabled")))) {
+            demo.update(new Hashtable<>(Map.of("enabled", "true")));
+        }
     }
 
     @Test

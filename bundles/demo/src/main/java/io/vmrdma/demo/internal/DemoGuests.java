@@ -4,6 +4,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import io.vmrdma.api.Node;
 import io.vmrdma.api.xen.DomainControl;
@@ -18,12 +19,13 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * When the framework property {@code vmrdma.demo} is {@code true} (./run.sh sets it), boots two simulated guests
+ * When the framework property {@code vmrdma.demo} is {@code true} (./run.sh sets it), or configuration
+ * {@code io.vmrdma.demo} has {@code enabled = true}, boots two simulated guests
  * running the guest tool's demo: a server that echoes every SEND and a client that sends seeded messages and checks
  * the echoes, for ever, through this node's engine. The guests' jars are in the distribution's {@code lib/guest/}.
  * Otherwise it does nothing. Stopping the bundle destroys the two guests.
  */
-@Component(immediate = true)
+@Component(immediate = true, configurationPid = "io.vmrdma.demo")
 public final class DemoGuests {
 
     private static final Logger LOG = LoggerFactory.getLogger(DemoGuests.class);
@@ -38,10 +40,11 @@ public final class DemoGuests {
      * during the boot would only slow it down on two cores.
      */
     @Activate
-    public DemoGuests(BundleContext context, @Reference DomainControl toolstack, @Reference Node node,
-                      @Reference BootFinished booted) {
+    public DemoGuests(BundleContext context, Map<String, Object> configuration, @Reference DomainControl toolstack,
+                      @Reference Node node, @Reference BootFinished booted) {
         this.toolstack = toolstack;
-        if (!"true".equals(context.getProperty("vmrdma.demo"))) {
+        if (!"true".equals(context.getProperty("vmrdma.demo"))
+                && !"true".equals(String.valueOf(configuration.get("enabled")))) {
             return;
         }
         Path jars = Path.of(context.getProperty("karaf.home"), "lib", "guest");
