@@ -10,7 +10,10 @@ import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.logLevel;
 import java.io.File;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.io.Reader;
 import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.util.Properties;
 
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.karaf.options.LogLevelOption.LogLevel;
@@ -23,6 +26,7 @@ import org.ops4j.pax.exam.karaf.options.LogLevelOption.LogLevel;
 final class VmrdmaDistribution {
 
     private static final String PAX_URL = "etc/org.ops4j.pax.url.mvn.cfg";
+    private static final String FEATURES = "etc/org.apache.karaf.features.cfg";
 
     private VmrdmaDistribution() {
     }
@@ -43,9 +47,14 @@ final class VmrdmaDistribution {
             configureConsole().ignoreLocalConsole(),
             logLevel(LogLevel.INFO),
             systemTimeout(120_000),
-            // Boot features install before the framework reaches its start level, so Pax Exam's probe never meets the
-            // features service's resolver hook of a provisioning still under way ("Resolver hook prevented resolution").
-            editConfigurationFilePut("etc/org.apache.karaf.features.cfg", "featuresBootAsynchronous", "false"),
+            // Pax Exam adds its own features to the boot list, so its remote bundle context starts in the middle of the
+            // boot provisioning and may install the probe while the features service is rewriting the region digraph:
+            // the probe then belongs to no region and never resolves ("Resolver hook prevented resolution"). Booting the
+            // distribution's features as a stage of their own makes the exam features a later stage that begins only
+            // once vmrdma is fully provisioned. The exam features are named here too, so the result is the same
+            // whether Pax Exam extends this value or this value replaces its extension.
+            editConfigurationFilePut(FEATURES, "featuresBoot", "(" + bootFeatures(archive) + "), exam, test-dependencies"),
+            editConfigurationFilePut(FEATURES, "featuresBootAsynchronous", "false"),
             editConfigurationFilePut(PAX_URL, "org.ops4j.pax.url.mvn.repositories", ""),
             editConfigurationFilePut(PAX_URL, "org.ops4j.pax.url.mvn.localRepository", required("maven.repo.local")),
             editConfigurationFilePut("etc/org.apache.karaf.shell.cfg", "sshPort", freePort()),
@@ -74,6 +83,22 @@ final class VmrdmaDistribution {
                     "--add-exports=java.security.sasl/com.sun.security.sasl=ALL-UNNAMED",
                     "--add-exports=java.naming/com.sun.jndi.ldap=ALL-UNNAMED")
         };
+    }
+
+    /** The boot feature list of the distribution the build assembled (the directory the tar.gz was made from). */
+    private static String bootFeatures(File archive) {
+        File cfg = new File(archive.getParentFile(), "assembly/" + FEATURES);
+        Properties properties = new Properties();
+        try (Reader reader = Files.newBufferedReader(cfg.toPath())) {
+            properties.load(reader);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot read the distribution's boot features from " + cfg, e);
+        }
+        String boot = properties.getProperty("featuresBoot", "").trim();
+        if (boot.isEmpty() || boot.contains("(")) {
+            throw new IllegalStateException("expected a plain featuresBoot list in " + cfg + ", found '" + boot + "'");
+        }
+        return boot;
     }
 
     private static String required(String property) {
