@@ -25,3 +25,15 @@ const char *vmrdma_version(void)
 {
 	return "0.1.0";
 }
+
+const char *vmrdma_cm_event_str(enum vmrdma_cm_event_type type)
+{
+	switch (type) {
+	case VMRDMA_CM_CONNECT_REQUEST: return "CONNECT_REQUEST";
+	case VMRDMA_CM_ESTABLISHED: return "ESTABLISHED";
+	case VMRDMA_CM_REJECTED: return "REJECTED";
+	case VMRDMA_CM_UNREACHABLE: return "UNREACHABLE";
+	case VMRDMA_CM_DISCONNECTED: return "DISCONNECTED";
+	}
+	return "unknown";
+}

@@ -1,0 +1,425 @@
+package io.vmrdma.guest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.fail;
+
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+
+import io.vmrdma.api.verbs.AccessFlags;
+import io.vmrdma.api.verbs.CmEvent;
+import io.vmrdma.api.verbs.CmEventType;
+import io.vmrdma.api.verbs.Opcode;
+import io.vmrdma.api.verbs.RecvWorkRequest;
+import io.vmrdma.api.verbs.SendFlags;
+import io.vmrdma.api.verbs.SendWorkRequest;
+import io.vmrdma.api.verbs.WcOpcode;
+import io.vmrdma.api.verbs.WcStatus;
+import io.vmrdma.api.verbs.WorkCompletion;
+import io.vmrdma.xen.sim.guest.SimAbi;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The C guest library (native/, libvmrdma) against the Java one, through the Java dom0 engine: a C guest process
+ * ({@code vmrdma_interop_peer}, started by the simulator's toolstack) and a Java guest attached in this JVM exchange
+ * every verb (SEND, SEND_WITH_IMM, RDMA_WRITE, RDMA_WRITE_WITH_IMM, RDMA_READ, both directions) and every
+ * connection-manager call (listen, connect, reject, accept, disconnect, stop listening), checking every byte of
+ * seeded data on both sides; then a C guest killed with SIGKILL mid-transfer leaves the engine and the Java guest
+ * healthy.
+ *
+ * <p>The C binaries come from {@code -Dvmrdma.native.dir} (surefire sets it to {@code native/build/plain});
+ * ./test.sh builds them before Maven runs. Missing binaries fail the test: it never skips.
+ */
+class CGuestInteropTest {
+
+    static final long WAIT = TimeUnit.SECONDS.toNanos(30);
+    /** Buffer layout, the same on both sides: DATA (peer's target), OUT (local sources), IN (receive slots). */
+    static final int DATA = 0;
+    static final int OUT = 65536;
+    static final int IN = 131072;
+    static final int SLOT = 8192;
+    static final int SLOTS = 8;
+    static final int TOTAL = IN + SLOTS * SLOT;
+    static final int STREAM_BYTES = 128 * 1024;
+
+    @TempDir
+    Path state;
+    EngineFixture host;
+    final long seed = new Random().nextLong() >>> 16;
+    private final Map<Integer, Long> pids = new HashMap<>();
+    private final Map<Integer, Path> logs = new HashMap<>();
+
+    @BeforeEach
+    void setUp() throws Exception {
+        host = new EngineFixture(state);
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        host.close();
+    }
+
+    static Path nativeBinary(String name) {
+        String dir = System.getProperty("vmrdma.native.dir", "../../native/build/plain");
+        Path bin = Path.of(dir).toAbsolutePath().normalize().resolve(name);
+        if (!Files.isExecutable(bin)) {
+            fail("the C guest binary " + bin + " is missing: build native/ first (./test.sh does, or cmake -S native"
+                    + " -B native/build/plain && cmake --build native/build/plain), or point -Dvmrdma.native.dir at"
+                    + " a build directory");
+        }
+        return bin;
+    }
+
+    /** The Java side: one device, one registered buffer, separate send and receive completion queues. */
+    final class JavaGuest {
+        final GuestDevice dev;
+        final GuestDevice.Pd pd;
+        final GuestDevice.Cq scq;
+        final GuestDevice.Cq rcq;
+        final GuestBuffer buf;
+        final GuestDevice.Region mr;
+        final ByteBuffer mem;
+        final WorkCompletion wc = new WorkCompletion();
+        long nextId = 1;
+
+        JavaGuest(String name) throws Exception {
+            dev = GuestDevice.open(host.guest(name), 0, GuestDevice.Options.defaults());
+            pd = dev.allocPd();
+            scq = dev.createCq(64);
+            rcq = dev.createCq(64);
+            buf = dev.allocate(TOTAL);
+            mr = dev.register(pd, buf, AccessFlags.LOCAL_WRITE | AccessFlags.REMOTE_WRITE | AccessFlags.REMOTE_READ);
+            mem = buf.buffer();
+        }
+
+        GuestDevice.Qp newQp() throws Exception {
+            return dev.createQp(pd, scq, rcq, 32, 32, 2, true);
+        }
+
+        byte[] key() {
+            return ByteBuffer.allocate(12).putLong(mr.address()).putInt(mr.rkey()).array();
+        }
+
+        void postRecv(GuestDevice.Qp qp, long slot) throws Exception {
+            RecvWorkRequest r = new RecvWorkRequest().wrId(slot);
+            r.sgl().add(mr.address() + IN + slot * SLOT, SLOT, mr.lkey());
+            dev.postRecv(qp, r);
+        }
+
+        void fill(int at, int n, long s) {
+            for (int i = 0; i < n; i++) {
+                mem.put(at + i, pattern(s, i));
+            }
+        }
+
+        void expectBytes(String what, int at, int n, long s) {
+            for (int i = 0; i < n; i++) {
+                if (mem.get(at + i) != pattern(s, i)) {
+                    fail(what + ": byte " + i + " is " + mem.get(at + i) + ", expected " + pattern(s, i) + " (seed "
+                            + seed + ")");
+                }
+            }
+        }
+
+        /** Posts one signaled request and waits for its successful completion. */
+        void post(GuestDevice.Qp qp, Opcode op, int local, int len, long remote, int rkey, int imm) throws Exception {
+            SendWorkRequest wr = new SendWorkRequest().opcode(op).sendFlags(SendFlags.SIGNALED).wrId(nextId++)
+                    .remoteAddress(remote).rkey(rkey).immData(imm);
+            wr.sgl().add(mr.address() + local, len, mr.lkey());
+            dev.postSend(qp, wr);
+            assertThat(dev.waitCq(scq, wc, WAIT)).as("completion of %s", op).isTrue();
+            assertThat(wc.status()).as("%s", op).isEqualTo(WcStatus.SUCCESS);
+            assertThat(wc.wrId()).isEqualTo(wr.wrId());
+        }
+
+        void sendCtrl(GuestDevice.Qp qp, int step) throws Exception {
+            int at = OUT + 65536 - 16;
+            mem.putInt(at, step).putInt(at + 4, 0).putLong(at + 8, 0);
+            post(qp, Opcode.SEND, at, 16, 0, 0, 0);
+        }
+
+        /** The next receive: checks opcode, length and immediate; reposts the slot; returns its offset. */
+        int recv(GuestDevice.Qp qp, WcOpcode op, boolean withImm, int imm, int len) throws Exception {
+            assertThat(dev.waitCq(rcq, wc, WAIT)).as("a receive (%s)", op).isTrue();
+            assertThat(wc.status()).isEqualTo(WcStatus.SUCCESS);
+            assertThat(wc.opcode()).isEqualTo(op);
+            assertThat(wc.byteLength()).isEqualTo(len);
+            assertThat(wc.qpn()).isEqualTo(qp.qpn());
+            assertThat(wc.withImm()).isEqualTo(withImm);
+            if (withImm) {
+                assertThat(wc.immData()).isEqualTo(imm);
+            }
+            long slot = wc.wrId();
+            postRecv(qp, slot);
+            return IN + (int) slot * SLOT;
+        }
+
+        /** A control message from the C guest; returns its status word. */
+        int expectCtrl(GuestDevice.Qp qp, int step) throws Exception {
+            int at = recv(qp, WcOpcode.RECV, false, 0, 16);
+            assertThat(mem.getInt(at)).as("control step").isEqualTo(step);
+            return mem.getInt(at + 4);
+        }
+
+        CmEvent event(CmEventType type) throws Exception {
+            CmEvent e = new CmEvent();
+            assertThat(dev.waitCmEvent(e, WAIT)).as("CM event %s", type).isTrue();
+            assertThat(e.type()).as("CM event").isEqualTo(type);
+            return e;
+        }
+    }
+
+    @Test
+    void aCGuestAndAJavaGuestExchangeEveryVerbByteIdentical() throws Exception {
+        Path peer = nativeBinary("vmrdma_interop_peer");
+        long serviceC = 7100;
+        long serviceJ = 7200;
+        JavaGuest j = new JavaGuest("java-guest");
+        j.dev.listen(serviceJ);
+        int c = start("c-guest", List.of(peer.toString(), "verbs", Long.toString(seed), Long.toString(serviceC),
+                Long.toString(serviceJ)));
+
+        // Phase A: the C guest listens and rejects the first request ("not yet"); the second is accepted.
+        GuestDevice.Qp qp = null;
+        CmEvent e = new CmEvent();
+        boolean rejectedByC = false;
+        long deadline = System.nanoTime() + WAIT;
+        while (true) {
+            qp = j.newQp();
+            j.dev.connect(qp, j.dev.nodeId(), serviceC, -1, j.key());
+            assertThat(j.dev.waitCmEvent(e, WAIT)).as("answer to connect").isTrue();
+            if (e.type() == CmEventType.ESTABLISHED) {
+                break;
+            }
+            j.dev.destroyQp(qp);
+            if (e.type() == CmEventType.REJECTED && e.reason().equals("not yet")) {
+                rejectedByC = true;
+            } else {
+                assertThat(rejectedByC).as("refused after the C guest's reject: %s", e).isFalse();
+                assertThat(System.nanoTime()).as("the C guest listens in time; console:\n%s", console(c))
+                        .isLessThan(deadline);
+                Thread.sleep(20); // the C guest is not listening yet
+            }
+        }
+        assertThat(rejectedByC).as("the C guest's vmrdma_reject arrived with its reason").isTrue();
+        assertThat(e.remote()).isNotNull();
+        assertThat(e.remote().domid()).isEqualTo(c);
+        ByteBuffer ck = ByteBuffer.wrap(e.privateData());
+        long caddr = ck.getLong();
+        int ckey = ck.getInt();
+        for (int s = 0; s < SLOTS; s++) {
+            j.postRecv(qp, s);
+        }
+        j.sendCtrl(qp, 1);
+
+        int at = j.recv(qp, WcOpcode.RECV, false, 0, 5000);
+        j.expectBytes("SEND from C", at, 5000, seed + 1);
+        at = j.recv(qp, WcOpcode.RECV, true, 0xC0FFEE02, 3000);
+        j.expectBytes("SEND_WITH_IMM from C", at, 3000, seed + 2);
+        j.expectCtrl(qp, 4);
+        j.expectBytes("RDMA WRITE from C", DATA, 65536, seed + 3);
+        j.sendCtrl(qp, 5);
+        j.recv(qp, WcOpcode.RECV_RDMA_WITH_IMM, true, 0xC0FFEE04, 40000);
+        j.expectBytes("RDMA WRITE_WITH_IMM from C", DATA + 1000, 40000, seed + 4);
+        j.fill(DATA, 65536, seed + 5);
+        j.sendCtrl(qp, 6);
+        assertThat(j.expectCtrl(qp, 6)).as("the C guest's RDMA READ of Java memory matched").isZero();
+
+        j.fill(OUT, 5000, seed + 7);
+        j.post(qp, Opcode.SEND, OUT, 5000, 0, 0, 0);
+        j.fill(OUT, 3000, seed + 8);
+        j.post(qp, Opcode.SEND_WITH_IMM, OUT, 3000, 0, 0, 0x7A7A0008);
+        j.fill(OUT, 65536, seed + 9);
+        j.post(qp, Opcode.RDMA_WRITE, OUT, 65536, caddr + DATA, ckey, 0);
+        j.sendCtrl(qp, 8);
+        j.expectCtrl(qp, 18); // the C guest checked the WRITE before part of it is overwritten
+        j.fill(OUT, 40000, seed + 10);
+        j.post(qp, Opcode.RDMA_WRITE_WITH_IMM, OUT, 40000, caddr + DATA + 1000, ckey, 0x7A7A000A);
+        j.expectCtrl(qp, 9);
+        j.mem.put(OUT, new byte[65536]);
+        j.post(qp, Opcode.RDMA_READ, OUT, 65536, caddr + DATA, ckey, 0);
+        assertThat(j.wc.byteLength()).isEqualTo(65536);
+        j.expectBytes("RDMA READ from C", OUT, 65536, seed + 11);
+        j.sendCtrl(qp, 10);
+        assertThat(j.expectCtrl(qp, 11)).as("failed checks on the C side; console:\n%s", console(c)).isZero();
+        j.event(CmEventType.DISCONNECTED);
+        int flushed = 0;
+        while (j.dev.waitCq(j.rcq, j.wc, TimeUnit.SECONDS.toNanos(2))) {
+            assertThat(j.wc.status()).isEqualTo(WcStatus.WR_FLUSH_ERR);
+            flushed++;
+        }
+        assertThat(flushed).as("receives flushed after the C guest disconnected").isEqualTo(SLOTS);
+        j.dev.destroyQp(qp);
+
+        // Phase B: the Java guest listens, the C guest connects.
+        CmEvent request = j.event(CmEventType.CONNECT_REQUEST);
+        assertThat(request.serviceId()).isEqualTo(serviceJ);
+        assertThat(request.remote().domid()).isEqualTo(c);
+        qp = j.newQp();
+        j.dev.accept(request.connectionId(), qp, j.key());
+        for (int s = 0; s < SLOTS; s++) {
+            j.postRecv(qp, s);
+        }
+        j.event(CmEventType.ESTABLISHED);
+        j.dev.stopListening(serviceJ);
+        j.expectCtrl(qp, 20);
+        j.fill(OUT, 777, seed + 12);
+        j.post(qp, Opcode.SEND, OUT, 777, 0, 0, 0);
+        assertThat(j.expectCtrl(qp, 21)).as("failed checks on the C side; console:\n%s", console(c)).isZero();
+        j.expectBytes("RDMA WRITE from the C connector", DATA, 4096, seed + 13);
+        j.dev.disconnect(qp);
+
+        awaitGone(c);
+        assertThat(exitStatus(c)).as("the C guest's exit status; output:\n%s", console(c)).isEqualTo("0");
+        assertThat(console(c)).contains("interop: PASS");
+        j.dev.destroyQp(qp);
+        j.dev.close();
+        host.assertHealthy();
+    }
+
+    @Test
+    void aCGuestKilledMidTransferLeavesTheEngineAndTheJavaGuestHealthy() throws Exception {
+        Path peer = nativeBinary("vmrdma_interop_peer");
+        long service = 7300;
+        JavaGuest j = new JavaGuest("java-server");
+        j.dev.listen(service);
+        int victim = startStream(peer, "c-victim", service, -1, false);
+        GuestDevice.Qp qp = acceptStream(j);
+        for (int i = 0; i < 5; i++) {
+            nextRound(j, qp);
+        }
+        ProcessHandle.of(pids.get(victim)).orElseThrow().destroyForcibly(); // SIGKILL
+        j.event(CmEventType.DISCONNECTED);
+        // Receives the dead guest's SENDs did not use are flushed; any that arrived before the kill complete first.
+        int flushed = 0;
+        int arrived = 0;
+        while (flushed + arrived < SLOTS) {
+            assertThat(j.dev.waitCq(j.rcq, j.wc, WAIT)).as("flush %d", flushed).isTrue();
+            if (flushed == 0 && j.wc.status() == WcStatus.SUCCESS) {
+                arrived++;
+            } else {
+                assertThat(j.wc.status()).isEqualTo(WcStatus.WR_FLUSH_ERR);
+                flushed++;
+            }
+        }
+        assertThat(flushed).isPositive();
+        assertThat(j.dev.pollCq(j.rcq, j.wc)).as("nothing after the flushes").isFalse();
+        j.dev.destroyQp(qp);
+        awaitGone(victim);
+        host.await(() -> host.engine.domain(victim).isEmpty() && !host.backends.connected(victim),
+                "the dead C guest's domain closed");
+        assertStreamPattern(j);
+
+        // The engine and the Java guest go on with a new C guest.
+        int second = startStream(peer, "c-second", service, 3, true);
+        qp = acceptStream(j);
+        for (long round = 1; round <= 3; round++) {
+            assertThat(nextRound(j, qp)).isEqualTo(round);
+        }
+        assertStreamPattern(j);
+        awaitGone(second);
+        assertThat(exitStatus(second)).as("exit status; output:\n%s", console(second)).isEqualTo("0");
+        assertThat(console(second)).contains("peer: done");
+        j.dev.destroyQp(qp);
+        j.dev.close();
+        host.assertHealthy();
+    }
+
+    /** Accepts the stream client with the buffer's key; receives land in IN's slots (8 bytes each). */
+    private GuestDevice.Qp acceptStream(JavaGuest j) throws Exception {
+        CmEvent request = j.event(CmEventType.CONNECT_REQUEST);
+        GuestDevice.Qp qp = j.newQp();
+        j.dev.accept(request.connectionId(), qp, j.key());
+        for (int s = 0; s < SLOTS; s++) {
+            j.postRecv(qp, s);
+        }
+        j.event(CmEventType.ESTABLISHED);
+        return qp;
+    }
+
+    private long nextRound(JavaGuest j, GuestDevice.Qp qp) throws Exception {
+        int at = j.recv(qp, WcOpcode.RECV, false, 0, 8);
+        return j.mem.order(ByteOrder.LITTLE_ENDIAN).getLong(at);
+    }
+
+    private void assertStreamPattern(JavaGuest j) {
+        // The stream client writes STREAM_BYTES from offset 0: DATA and OUT, and part of IN (never past 128 KiB).
+        for (int i = 0; i < STREAM_BYTES; i++) {
+            assertThat(j.mem.get(i)).as("seed %d byte %d", seed, i).isEqualTo(PeerProgram.pattern(seed, i));
+        }
+    }
+
+    private int startStream(Path peer, String name, long service, int rounds, boolean wrapped) throws Exception {
+        List<String> cmd = List.of(peer.toString(), "stream", Long.toString(service), Long.toString(seed),
+                Integer.toString(rounds), Integer.toString(STREAM_BYTES));
+        return wrapped ? start(name, cmd) : startDirect(name, cmd);
+    }
+
+    /**
+     * Runs the command as a guest through a shell that keeps its output and exit status outside the domain
+     * directory (the toolstack removes that directory, console.log with it, when the guest exits).
+     */
+    private int start(String name, List<String> command) throws Exception {
+        int domid = host.hv.create(name, 16 << 20);
+        Path log = state.resolve("guest-" + domid + ".log");
+        List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c",
+                "\"$@\" >'" + log + "' 2>&1; echo $? >'" + log + ".status'", "sh"));
+        cmd.addAll(command);
+        logs.put(domid, log);
+        pids.put(domid, host.hv.start(domid, cmd));
+        return domid;
+    }
+
+    /** Runs the command itself as the guest process, so that killing the guest kills it. */
+    private int startDirect(String name, List<String> command) throws Exception {
+        int domid = host.hv.create(name, 16 << 20);
+        pids.put(domid, host.hv.start(domid, new ArrayList<>(command)));
+        return domid;
+    }
+
+    private String exitStatus(int domid) throws Exception {
+        Path status = Path.of(logs.get(domid) + ".status");
+        long deadline = System.nanoTime() + WAIT;
+        while (!Files.exists(status) || Files.readString(status).isBlank()) {
+            if (System.nanoTime() > deadline) {
+                return "(none)";
+            }
+            Thread.sleep(10);
+        }
+        return Files.readString(status).trim();
+    }
+
+    private void awaitGone(int domid) throws Exception {
+        long deadline = System.nanoTime() + WAIT;
+        while (host.hv.list().stream().anyMatch(d -> d.domid() == domid)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("guest " + domid + " still running; console:\n" + console(domid));
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    private String console(int domid) {
+        try {
+            Path log = logs.get(domid);
+            return Files.readString(log != null ? log : host.hv.domainDirectory(domid).resolve(SimAbi.FILE_CONSOLE));
+        } catch (Exception e) {
+            return "(no console)";
+        }
+    }
+
+    static byte pattern(long seed, int i) {
+        return PeerProgram.pattern(seed, i);
+    }
+}
