@@ -5,14 +5,12 @@ import static org.assertj.core.api.Assertions.fail;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.vmrdma.api.verbs.AccessFlags;
 import io.vmrdma.api.verbs.CmEvent;
@@ -24,7 +22,7 @@ import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.WcOpcode;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
-import io.vmrdma.xen.sim.guest.SimAbi;
+import io.vmrdma.guest.bench.Perftest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -57,28 +55,17 @@ class CGuestInteropTest {
     Path state;
     EngineFixture host;
     final long seed = new Random().nextLong() >>> 16;
-    private final Map<Integer, Long> pids = new HashMap<>();
-    private final Map<Integer, Path> logs = new HashMap<>();
+    CGuestInteropGuests guests;
 
     @BeforeEach
     void setUp() throws Exception {
         host = new EngineFixture(state);
+        guests = new CGuestInteropGuests(host, state, 16 << 20);
     }
 
     @AfterEach
     void tearDown() throws Exception {
         host.close();
-    }
-
-    static Path nativeBinary(String name) {
-        String dir = System.getProperty("vmrdma.native.dir", "../../native/build/plain");
-        Path bin = Path.of(dir).toAbsolutePath().normalize().resolve(name);
-        if (!Files.isExecutable(bin)) {
-            fail("the C guest binary " + bin + " is missing: build native/ first (./test.sh does, or cmake -S native"
-                    + " -B native/build/plain && cmake --build native/build/plain), or point -Dvmrdma.native.dir at"
-                    + " a build directory");
-        }
-        return bin;
     }
 
     /** The Java side: one device, one registered buffer, separate send and receive completion queues. */
@@ -182,12 +169,12 @@ class CGuestInteropTest {
 
     @Test
     void aCGuestAndAJavaGuestExchangeEveryVerbByteIdentical() throws Exception {
-        Path peer = nativeBinary("vmrdma_interop_peer");
+        Path peer = CGuestInteropGuests.nativeBinary("vmrdma_interop_peer");
         long serviceC = 7100;
         long serviceJ = 7200;
         JavaGuest j = new JavaGuest("java-guest");
         j.dev.listen(serviceJ);
-        int c = start("c-guest", List.of(peer.toString(), "verbs", Long.toString(seed), Long.toString(serviceC),
+        int c = guests.start("c-guest", List.of(peer.toString(), "verbs", Long.toString(seed), Long.toString(serviceC),
                 Long.toString(serviceJ)));
 
         // Phase A: the C guest listens and rejects the first request ("not yet"); the second is accepted.
@@ -207,7 +194,7 @@ class CGuestInteropTest {
                 rejectedByC = true;
             } else {
                 assertThat(rejectedByC).as("refused after the C guest's reject: %s", e).isFalse();
-                assertThat(System.nanoTime()).as("the C guest listens in time; console:\n%s", console(c))
+                assertThat(System.nanoTime()).as("the C guest listens in time; console:\n%s", guests.output(c))
                         .isLessThan(deadline);
                 Thread.sleep(20); // the C guest is not listening yet
             }
@@ -252,7 +239,7 @@ class CGuestInteropTest {
         assertThat(j.wc.byteLength()).isEqualTo(65536);
         j.expectBytes("RDMA READ from C", OUT, 65536, seed + 11);
         j.sendCtrl(qp, 10);
-        assertThat(j.expectCtrl(qp, 11)).as("failed checks on the C side; console:\n%s", console(c)).isZero();
+        assertThat(j.expectCtrl(qp, 11)).as("failed checks on the C side; console:\n%s", guests.output(c)).isZero();
         j.event(CmEventType.DISCONNECTED);
         int flushed = 0;
         while (j.dev.waitCq(j.rcq, j.wc, TimeUnit.SECONDS.toNanos(2))) {
@@ -276,13 +263,13 @@ class CGuestInteropTest {
         j.expectCtrl(qp, 20);
         j.fill(OUT, 777, seed + 12);
         j.post(qp, Opcode.SEND, OUT, 777, 0, 0, 0);
-        assertThat(j.expectCtrl(qp, 21)).as("failed checks on the C side; console:\n%s", console(c)).isZero();
+        assertThat(j.expectCtrl(qp, 21)).as("failed checks on the C side; console:\n%s", guests.output(c)).isZero();
         j.expectBytes("RDMA WRITE from the C connector", DATA, 4096, seed + 13);
         j.dev.disconnect(qp);
 
-        awaitGone(c);
-        assertThat(exitStatus(c)).as("the C guest's exit status; output:\n%s", console(c)).isEqualTo("0");
-        assertThat(console(c)).contains("interop: PASS");
+        guests.awaitGone(c);
+        assertThat(guests.exitStatus(c)).as("the C guest's exit status; output:\n%s", guests.output(c)).isEqualTo("0");
+        assertThat(guests.output(c)).contains("interop: PASS");
         j.dev.destroyQp(qp);
         j.dev.close();
         host.assertHealthy();
@@ -290,7 +277,7 @@ class CGuestInteropTest {
 
     @Test
     void aCGuestKilledMidTransferLeavesTheEngineAndTheJavaGuestHealthy() throws Exception {
-        Path peer = nativeBinary("vmrdma_interop_peer");
+        Path peer = CGuestInteropGuests.nativeBinary("vmrdma_interop_peer");
         long service = 7300;
         JavaGuest j = new JavaGuest("java-server");
         j.dev.listen(service);
@@ -299,7 +286,7 @@ class CGuestInteropTest {
         for (int i = 0; i < 5; i++) {
             nextRound(j, qp);
         }
-        ProcessHandle.of(pids.get(victim)).orElseThrow().destroyForcibly(); // SIGKILL
+        ProcessHandle.of(guests.pid(victim)).orElseThrow().destroyForcibly(); // SIGKILL
         j.event(CmEventType.DISCONNECTED);
         // Receives the dead guest's SENDs did not use are flushed; any that arrived before the kill complete first.
         int flushed = 0;
@@ -316,7 +303,7 @@ class CGuestInteropTest {
         assertThat(flushed).isPositive();
         assertThat(j.dev.pollCq(j.rcq, j.wc)).as("nothing after the flushes").isFalse();
         j.dev.destroyQp(qp);
-        awaitGone(victim);
+        guests.awaitGone(victim);
         host.await(() -> host.engine.domain(victim).isEmpty() && !host.backends.connected(victim),
                 "the dead C guest's domain closed");
         assertStreamPattern(j);
@@ -328,12 +315,96 @@ class CGuestInteropTest {
             assertThat(nextRound(j, qp)).isEqualTo(round);
         }
         assertStreamPattern(j);
-        awaitGone(second);
-        assertThat(exitStatus(second)).as("exit status; output:\n%s", console(second)).isEqualTo("0");
-        assertThat(console(second)).contains("peer: done");
+        guests.awaitGone(second);
+        assertThat(guests.exitStatus(second)).as("exit status; output:\n%s", guests.output(second)).isEqualTo("0");
+        assertThat(guests.output(second)).contains("peer: done");
         j.dev.destroyQp(qp);
         j.dev.close();
         host.assertHealthy();
+    }
+
+    @Test
+    void theCPerftestToolsRunBetweenCGuestsAndAgainstTheJavaTool() throws Exception {
+        String bw = Perftest.Bandwidth.header();
+        String lat = Perftest.Latency.header();
+        Pattern bwRow = Pattern.compile("^ (\\d+) +(\\d+) +(\\d+\\.\\d\\d) +(\\d+\\.\\d\\d) +(\\d+\\.\\d{6})$",
+                Pattern.MULTILINE);
+        Pattern latRow = Pattern.compile("^ (\\d+) +(\\d+)( +\\d+\\.\\d\\d){7}$", Pattern.MULTILINE);
+
+        String out = tool("vmrdma_write_bw", 7401, List.of("-s", "4096", "-n", "300", "--json"));
+        assertThat(out).contains(bw);
+        Matcher m = bwRow.matcher(out);
+        assertThat(m.find()).as("a bandwidth row in:\n%s", out).isTrue();
+        assertThat(m.group(1)).isEqualTo("4096");
+        assertThat(m.group(2)).isEqualTo("300");
+        assertThat(Double.parseDouble(m.group(4))).isPositive();
+        assertThat(out).contains("{\"test\":\"ib_write_bw\",\"bytes\":4096,\"iterations\":300,");
+
+        out = tool("vmrdma_read_bw", 7402, List.of("-s", "65536", "-n", "100", "-e"));
+        assertThat(out).contains(bw);
+        assertThat(bwRow.matcher(out).find()).as("a row in:\n%s", out).isTrue();
+
+        out = tool("vmrdma_write_bw", 7403, List.of("-a", "-m", "16384", "-n", "40"));
+        m = bwRow.matcher(out);
+        List<String> sizes = new java.util.ArrayList<>();
+        while (m.find()) {
+            sizes.add(m.group(1));
+        }
+        assertThat(sizes).as("-a: every power of two").containsExactly("2", "4", "8", "16", "32", "64", "128", "256",
+                "512", "1024", "2048", "4096", "8192", "16384");
+
+        out = tool("vmrdma_write_lat", 7404, List.of("-s", "8", "-n", "300"));
+        assertThat(out).contains(lat);
+        m = latRow.matcher(out);
+        assertThat(m.find()).as("a latency row in:\n%s", out).isTrue();
+        assertThat(m.group(1)).isEqualTo("8");
+        assertThat(m.group(2)).isEqualTo("300");
+
+        out = tool("vmrdma_send_lat", 7405, List.of("-s", "64", "-n", "200", "-e"));
+        assertThat(out).contains(lat);
+        assertThat(latRow.matcher(out).find()).as("a row in:\n%s", out).isTrue();
+
+        // A C client against the Java GuestTool's server, and a Java client against a C server.
+        Path cbw = CGuestInteropGuests.nativeBinary("vmrdma_write_bw");
+        int jserver = guests.start("java-bench-server", CGuestInteropGuests.javaGuest(
+                "io.vmrdma.guest.internal.GuestTool", "bench", "write_bw", "server", "7406", "65536", "200"));
+        guests.awaitOutput(jserver, "bench: listening");
+        int cclient = guests.start("c-bench-client", List.of(cbw.toString(), "-p", "7406", "-s", "65536", "-n",
+                "200", "1"));
+        guests.awaitGone(cclient);
+        guests.awaitGone(jserver);
+        assertThat(guests.exitStatus(cclient)).as("C client:\n%s", guests.output(cclient)).isEqualTo("0");
+        assertThat(guests.exitStatus(jserver)).as("Java server:\n%s", guests.output(jserver)).isEqualTo("0");
+        assertThat(bwRow.matcher(guests.output(cclient)).find()).isTrue();
+
+        Path clat = CGuestInteropGuests.nativeBinary("vmrdma_write_lat");
+        int cserver = guests.start("c-lat-server", List.of(clat.toString(), "-p", "7407", "-s", "8", "-n", "300"));
+        guests.awaitOutput(cserver, "Waiting for a client");
+        int jclient = guests.start("java-lat-client", CGuestInteropGuests.javaGuest(
+                "io.vmrdma.guest.internal.GuestTool", "bench", "write_lat", "client", "1", "7407", "8", "300"));
+        guests.awaitGone(jclient);
+        guests.awaitGone(cserver);
+        assertThat(guests.exitStatus(jclient)).as("Java client:\n%s", guests.output(jclient)).isEqualTo("0");
+        assertThat(guests.exitStatus(cserver)).as("C server:\n%s", guests.output(cserver)).isEqualTo("0");
+        assertThat(latRow.matcher(guests.output(jclient)).find()).isTrue();
+        host.assertHealthy();
+    }
+
+    /** Runs a C tool as server and as client in two guests; returns the client's output. */
+    private String tool(String name, int service, List<String> options) throws Exception {
+        Path bin = CGuestInteropGuests.nativeBinary(name);
+        List<String> server = new java.util.ArrayList<>(List.of(bin.toString(), "-p", Integer.toString(service)));
+        server.addAll(options);
+        List<String> client = new java.util.ArrayList<>(server);
+        client.add("1"); // the engine's node id
+        int s = guests.start(name + "-server", server);
+        guests.awaitOutput(s, "Waiting for a client");
+        int c = guests.start(name + "-client", client);
+        guests.awaitGone(c);
+        guests.awaitGone(s);
+        assertThat(guests.exitStatus(c)).as("%s client:\n%s", name, guests.output(c)).isEqualTo("0");
+        assertThat(guests.exitStatus(s)).as("%s server:\n%s", name, guests.output(s)).isEqualTo("0");
+        return guests.output(c);
     }
 
     /** Accepts the stream client with the buffer's key; receives land in IN's slots (8 bytes each). */
@@ -363,60 +434,7 @@ class CGuestInteropTest {
     private int startStream(Path peer, String name, long service, int rounds, boolean wrapped) throws Exception {
         List<String> cmd = List.of(peer.toString(), "stream", Long.toString(service), Long.toString(seed),
                 Integer.toString(rounds), Integer.toString(STREAM_BYTES));
-        return wrapped ? start(name, cmd) : startDirect(name, cmd);
-    }
-
-    /**
-     * Runs the command as a guest through a shell that keeps its output and exit status outside the domain
-     * directory (the toolstack removes that directory, console.log with it, when the guest exits).
-     */
-    private int start(String name, List<String> command) throws Exception {
-        int domid = host.hv.create(name, 16 << 20);
-        Path log = state.resolve("guest-" + domid + ".log");
-        List<String> cmd = new ArrayList<>(List.of("/bin/sh", "-c",
-                "\"$@\" >'" + log + "' 2>&1; echo $? >'" + log + ".status'", "sh"));
-        cmd.addAll(command);
-        logs.put(domid, log);
-        pids.put(domid, host.hv.start(domid, cmd));
-        return domid;
-    }
-
-    /** Runs the command itself as the guest process, so that killing the guest kills it. */
-    private int startDirect(String name, List<String> command) throws Exception {
-        int domid = host.hv.create(name, 16 << 20);
-        pids.put(domid, host.hv.start(domid, new ArrayList<>(command)));
-        return domid;
-    }
-
-    private String exitStatus(int domid) throws Exception {
-        Path status = Path.of(logs.get(domid) + ".status");
-        long deadline = System.nanoTime() + WAIT;
-        while (!Files.exists(status) || Files.readString(status).isBlank()) {
-            if (System.nanoTime() > deadline) {
-                return "(none)";
-            }
-            Thread.sleep(10);
-        }
-        return Files.readString(status).trim();
-    }
-
-    private void awaitGone(int domid) throws Exception {
-        long deadline = System.nanoTime() + WAIT;
-        while (host.hv.list().stream().anyMatch(d -> d.domid() == domid)) {
-            if (System.nanoTime() > deadline) {
-                throw new AssertionError("guest " + domid + " still running; console:\n" + console(domid));
-            }
-            Thread.sleep(10);
-        }
-    }
-
-    private String console(int domid) {
-        try {
-            Path log = logs.get(domid);
-            return Files.readString(log != null ? log : host.hv.domainDirectory(domid).resolve(SimAbi.FILE_CONSOLE));
-        } catch (Exception e) {
-            return "(no console)";
-        }
+        return wrapped ? guests.start(name, cmd) : guests.startDirect(name, cmd);
     }
 
     static byte pattern(long seed, int i) {
