@@ -20,18 +20,22 @@ scripts/ensure-packages.sh cmake make gcc pkg-config xenstore-utils libxenstore4
 command -v mvn >/dev/null || scripts/ensure-packages.sh maven
 
 start=$(date +%s)
-echo "== Java: unit, property and Pax Exam tests"
-mvn "${maven_args[@]}" install
-
-echo "== native: build, ctest, then again under ASan + UBSan"
-for variant in plain sanitize; do
-    dir="native/build/$variant"
-    sanitize=OFF
+native() {
+    local variant=$1 sanitize=OFF dir="native/build/$1"
     [ "$variant" = sanitize ] && sanitize=ON
     cmake -S native -B "$dir" -DVMRDMA_SANITIZE=$sanitize >/dev/null
     cmake --build "$dir" -j2 >/dev/null
     (cd "$dir" && ctest --output-on-failure)
-done
+}
+# The plain build comes first: the Java interoperability test (CGuestInteropTest) runs its C guests.
+echo "== native: build, ctest"
+native plain
+
+echo "== Java: unit, property and Pax Exam tests (with the C/Java interoperability test)"
+mvn "${maven_args[@]}" install
+
+echo "== native: again under ASan + UBSan"
+native sanitize
 cmake --install native/build/plain --prefix native/build/install >/dev/null
 test -f native/build/install/lib/pkgconfig/vmrdma.pc || test -f native/build/install/lib/x86_64-linux-gnu/pkgconfig/vmrdma.pc
 
