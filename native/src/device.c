@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -358,7 +359,11 @@ static int wait_for(struct vmrdma_context *c, done_fn done, const void *arg, int
 		if (done(c, arg))
 			return 1;
 		if (c->attr.polling && (++spins & 1023) != 0) {
-			cpu_relax();
+			/* Spin, and now and then give the core away: dom0's agent may need it (fewer cores than spinners). */
+			if ((spins & 255) == 0)
+				sched_yield();
+			else
+				cpu_relax();
 			continue;
 		}
 		now = vm_now_ms();
