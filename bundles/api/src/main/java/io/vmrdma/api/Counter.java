@@ -66,7 +66,7 @@ public enum Counter {
     RETRANSMISSIONS(38),
     /** Frames that arrived again after they had been received, dropped (and acknowledged again). */
     DUPLICATES_DROPPED(39),
-    /** Frames whose CRC32C did not match, dropped. */
+    /** Frames whose header CRC32C did not match, dropped before anything in them was believed. */
     CRC_ERRORS(40),
     /** Frames with a sequence number outside the receive window, dropped. */
     OUT_OF_WINDOW_DROPS(41),
@@ -83,7 +83,12 @@ public enum Counter {
     /** Acknowledgements sent. */
     ACKS_SENT(47),
     /** Peers refused because they speak another protocol version. */
-    VERSION_MISMATCHES(48);
+    VERSION_MISMATCHES(48),
+    /**
+     * Frames whose header was good but whose payload CRC32C did not match, dropped (they count among the frames
+     * received); the sender retransmits them.
+     */
+    PAYLOAD_CRC_ERRORS(49);
 
     private static final Counter[] BY_STATUS = new Counter[WcStatus.values().length];
 

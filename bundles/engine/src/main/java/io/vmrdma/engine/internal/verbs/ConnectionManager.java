@@ -496,7 +496,7 @@ final class ConnectionManager {
         request.repeatNanos = engine.now() + REPEAT_NANOS;
         Peer peer = engine.transport().peer(request.node);
         int payload = 2 + 2 * request.pkeys.length + request.privateData.length;
-        int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REQUEST.headerLength() + payload);
+        int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REQUEST.headerLength(), payload);
         if (at < 0) {
             return;
         }
@@ -515,13 +515,13 @@ final class ConnectionManager {
             tx.putShort(p + 2 + 2 * i, (short) request.pkeys[i], Frame.ORDER);
         }
         tx.putBytes(p + 2 + 2 * request.pkeys.length, request.privateData);
-        engine.transport().end(peer, at, FrameType.CM_REQUEST.headerLength() + payload);
+        engine.transport().end(peer, at, FrameType.CM_REQUEST.headerLength(), payload);
     }
 
     private void sendReply(Incoming in) {
         Peer peer = engine.transport().peer(in.node);
         int payload = 1 + in.privateData.length;
-        int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REPLY.headerLength() + payload);
+        int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REPLY.headerLength(), payload);
         if (at < 0) {
             return;
         }
@@ -535,14 +535,14 @@ final class ConnectionManager {
         int p = at + FrameType.CM_REPLY.headerLength();
         tx.putByte(p, (byte) in.privateData.length);
         tx.putBytes(p + 1, in.privateData);
-        engine.transport().end(peer, at, FrameType.CM_REPLY.headerLength() + payload);
+        engine.transport().end(peer, at, FrameType.CM_REPLY.headerLength(), payload);
     }
 
     private void sendReject(int node, long theirId, int clientQpn, String reason) {
         Peer peer = engine.transport().peer(node);
         byte[] text = reason.getBytes(StandardCharsets.UTF_8);
         int length = Math.min(text.length, 200);
-        int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REJECT.headerLength() + length);
+        int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REJECT.headerLength(), length);
         if (at < 0) {
             return;
         }
@@ -550,12 +550,12 @@ final class ConnectionManager {
         Frame.writeBase(tx, at, FrameType.CM_REJECT, 0, engine.nodeId(), node, 0, length, clientQpn, 0, 0, 0);
         tx.putLong(at + Extension.Cm.CONNECTION_ID, theirId, Frame.ORDER);
         tx.putBytes(at + FrameType.CM_REJECT.headerLength(), text, 0, length);
-        engine.transport().end(peer, at, FrameType.CM_REJECT.headerLength() + length);
+        engine.transport().end(peer, at, FrameType.CM_REJECT.headerLength(), length);
     }
 
     private void sendDisconnect(QpAddress remote, Qp qp, FrameType type) {
         Peer peer = engine.transport().peer(remote.node());
-        int at = peer == null ? -1 : engine.transport().begin(peer, type.headerLength());
+        int at = peer == null ? -1 : engine.transport().begin(peer, type.headerLength(), 0);
         if (at < 0) {
             return;
         }
@@ -563,7 +563,7 @@ final class ConnectionManager {
         Frame.writeBase(tx, at, type, 0, engine.nodeId(), remote.node(), qp.pkey(), 0, remote.qpn(),
                 qp.address().qpn(), 0, 0);
         tx.putLong(at + Extension.Cm.CONNECTION_ID, 0, Frame.ORDER);
-        engine.transport().end(peer, at, type.headerLength());
+        engine.transport().end(peer, at, type.headerLength(), 0);
     }
 
     private static byte[] bytes(UnsafeBuffer rx, int at, int length) {

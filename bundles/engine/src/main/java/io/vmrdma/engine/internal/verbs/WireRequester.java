@@ -287,7 +287,7 @@ final class WireRequester {
         }
         boolean isSend = wr.opcode == Opcode.SEND || wr.opcode == Opcode.SEND_WITH_IMM;
         FrameType type = isSend ? FrameType.SEND : FrameType.WRITE;
-        int at = wire.begin(peer, type.headerLength() + length);
+        int at = wire.begin(peer, type.headerLength(), length);
         if (at < 0) {
             return false;
         }
@@ -310,14 +310,14 @@ final class WireRequester {
             wire.tx().putInt(at + Extension.Write.MSN, wr.msn, Frame.ORDER);
         }
         wire.copyOutSealed(cursor, at, type.headerLength(), length);
-        wire.endSealed(peer, at, type.headerLength() + length);
+        wire.endSealed(peer, at, type.headerLength(), length);
         engine.turnBytes += length;
         return true;
     }
 
     private boolean sendReadRequest(WireQp w, Peer peer, SendWqe wr, int psn, int count, long offset, int bytes) {
         FrameType type = FrameType.READ_REQUEST;
-        int at = wire.begin(peer, type.headerLength());
+        int at = wire.begin(peer, type.headerLength(), 0);
         if (at < 0) {
             return false;
         }
@@ -329,7 +329,7 @@ final class WireRequester {
         wire.tx().putInt(at + Extension.ReadRequest.LENGTH, bytes, Frame.ORDER);
         wire.tx().putInt(at + Extension.ReadRequest.SEGMENT, wr.segment, Frame.ORDER);
         wire.tx().putInt(at + Extension.ReadRequest.READ_OFFSET, (int) offset, Frame.ORDER);
-        wire.end(peer, at, type.headerLength());
+        wire.end(peer, at, type.headerLength(), 0);
         return true;
     }
 
@@ -489,7 +489,9 @@ final class WireRequester {
             failHead(w, WcStatus.LOC_PROT_ERR);
             return;
         }
-        cursor.copyIn(wire.rx(), offset, length);
+        if (!wire.placeChecked(cursor, offset, length, w.qp.counters())) {
+            return;
+        }
         w.slotState[s] = WireQp.ACKED;
         if (w.slotSends[s] == 1) {
             w.rttSample(wire.now() - w.slotSentAt[s]);

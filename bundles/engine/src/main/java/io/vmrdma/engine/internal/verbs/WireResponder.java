@@ -97,7 +97,9 @@ final class WireResponder {
                 sendNak(w, psn, Extension.Nak.REMOTE_ACCESS);
                 return;
             }
-            region.memory().putBytes(region.offsetOf(address), wire.rx(), payload, length);
+            if (!wire.placeChecked(region.memory(), region.offsetOf(address), payload, length, qp.counters())) {
+                return;
+            }
         }
         qp.counters().add(Counter.RECV_BYTES, isSend ? length : 0);
         if (consumesRecv && last) {
@@ -138,8 +140,7 @@ final class WireResponder {
             return false;
         }
         cursor.skip(offset);
-        cursor.copyIn(wire.rx(), payload, length);
-        return true;
+        return wire.placeChecked(cursor, payload, length, qp.counters());
     }
 
     /** The receive at the head failed: it completes with {@code status} and the queue pair goes to ERR. */
@@ -229,7 +230,7 @@ final class WireResponder {
             int n = Math.min(jobs.segment[i], jobs.length[i] - sent);
             int packet = sent / jobs.segment[i];
             FrameType type = FrameType.READ_RESPONSE;
-            int at = wire.begin(peer, type.headerLength() + n);
+            int at = wire.begin(peer, type.headerLength(), n);
             if (at < 0) {
                 return true;
             }
@@ -237,7 +238,7 @@ final class WireResponder {
                     w.qp.address().qpn(), jobs.psn[i] + packet, 0);
             wire.tx().putLong(at + Extension.ReadResponse.READ_OFFSET, jobs.readOffset[i] + sent, Frame.ORDER);
             wire.copyOutSealed(region.memory(), jobs.offset[i] + sent, at, type.headerLength(), n);
-            wire.endSealed(peer, at, type.headerLength() + n);
+            wire.endSealed(peer, at, type.headerLength(), n);
             jobs.sent[i] = sent + n;
             if (jobs.sent[i] >= jobs.length[i]) {
                 jobs.removeHead();
@@ -262,7 +263,7 @@ final class WireResponder {
             return;
         }
         FrameType type = FrameType.ACK;
-        int at = wire.begin(peer, type.headerLength());
+        int at = wire.begin(peer, type.headerLength(), 0);
         if (at < 0) {
             dueAck(w);
             return;
@@ -270,14 +271,14 @@ final class WireResponder {
         Frame.writeBase(wire.tx(), at, type, 0, wire.nodeId(), peer.node, w.qp.pkey(), 0, w.qp.remote().qpn(),
                 w.qp.address().qpn(), 0, w.expectedPsn);
         wire.tx().putLong(at + Extension.Ack.SACK, w.sackBitmap(), Frame.ORDER);
-        wire.end(peer, at, type.headerLength());
+        wire.end(peer, at, type.headerLength(), 0);
         w.qp.counters().increment(Counter.ACKS_SENT);
     }
 
     private void sendNak(WireQp w, int psn, int code) {
         Peer peer = wire.peer(w.qp.remote().node());
         FrameType type = FrameType.NAK;
-        int at = peer == null ? -1 : wire.begin(peer, type.headerLength());
+        int at = peer == null ? -1 : wire.begin(peer, type.headerLength(), 0);
         if (at < 0) {
             return;
         }
@@ -286,7 +287,7 @@ final class WireResponder {
         wire.tx().putInt(at + Extension.Nak.CODE, code, Frame.ORDER);
         wire.tx().putInt(at + Extension.Nak.RNR_DELAY_MICROS, (int) Math.max(1, engine.rnrDelayNanos() / 1000),
                 Frame.ORDER);
-        wire.end(peer, at, type.headerLength());
+        wire.end(peer, at, type.headerLength(), 0);
         w.qp.counters().increment(Counter.NAKS_SENT);
     }
 }

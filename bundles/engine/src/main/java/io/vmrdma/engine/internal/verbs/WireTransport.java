@@ -15,6 +15,8 @@ import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameCheck;
 import io.vmrdma.engine.internal.wire.FrameType;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -45,6 +47,8 @@ final class WireTransport implements FrameHandler {
     /** One frame check per direction: each keeps a view of the buffer it last saw, and the two see different ones. */
     private final FrameCheck rxCheck = new FrameCheck();
     private final FrameCheck txCheck = new FrameCheck();
+    /** The binding's buffer of the frame being received ({@link #rx} wraps it). */
+    private ByteBuffer rxBuffer;
     private final Int2ObjectHashMap<Peer> peers = new Int2ObjectHashMap<>();
     private final WireRequester requester;
     private final WireResponder responder;
@@ -146,17 +150,18 @@ final class WireTransport implements FrameHandler {
     @Override
     public void onFrame(ByteBuffer buffer, int offset, int length, LinkAddress source) {
         rx.wrap(buffer);
+        rxBuffer = buffer;
         if (length < Frame.BASE_LENGTH) {
             counters.increment(Counter.MALFORMED_FRAMES);
             return;
         }
         FrameType type = FrameType.ofCode(Frame.type(rx, offset));
         int payloadLength = Frame.payloadLength(rx, offset);
-        if (type == null || length < type.headerLength() + payloadLength) {
+        if (type == null || length < Frame.length(type.headerLength(), payloadLength)) {
             counters.increment(Counter.MALFORMED_FRAMES);
             return;
         }
-        if (!rxCheck.verify(buffer, offset, type.headerLength() + payloadLength)) {
+        if (!rxCheck.verifyHeader(buffer, offset, type.headerLength())) {
             counters.increment(Counter.CRC_ERRORS);
             return;
         }
@@ -174,6 +179,11 @@ final class WireTransport implements FrameHandler {
         peer.lastHeardNanos = now;
         if (type == FrameType.HELLO || type == FrameType.HELLO_REPLY) {
             onHello(peer, type, offset);
+            return;
+        }
+        if (!type.placesPayload() && payloadLength > 0
+                && !rxCheck.verifyPayload(buffer, offset + type.headerLength(), payloadLength)) {
+            counters.increment(Counter.PAYLOAD_CRC_ERRORS);
             return;
         }
         switch (type) {
@@ -221,6 +231,47 @@ final class WireTransport implements FrameHandler {
         }
     }
 
+    // ----------------------------------------------------------------------------------------------------------
+    // Payload placement: the payload is copied into place and checked in the same pass. Its header was verified, so
+    // the bytes land exactly where this frame's bytes belong, inside what the key allows; when the payload CRC fails
+    // they are garbage there until the retransmission overwrites them, and the frame counts as never received (no
+    // completion, no acknowledgement): the target of an unfinished operation is undefined in verbs anyway.
+
+    /** Payload bytes placed and added to the CRC at a time: the copy brings them into the first-level cache. */
+    private static final int PIECE = 4 * 1024;
+
+    /** Places {@code length} payload bytes at {@code payload} into {@code target}; false when their CRC fails. */
+    boolean placeChecked(MutableDirectBuffer target, int targetOffset, int payload, int length, Counters where) {
+        rxCheck.startPayload(rxBuffer);
+        for (int done = 0; done < length; ) {
+            int n = Math.min(PIECE, length - done);
+            target.putBytes(targetOffset + done, rx, payload + done, n);
+            rxCheck.update(payload + done, n);
+            done += n;
+        }
+        return payloadChecked(payload + length, where);
+    }
+
+    /** Places {@code length} payload bytes at {@code payload} through {@code cursor}; false when their CRC fails. */
+    boolean placeChecked(SgCursor cursor, int payload, int length, Counters where) {
+        rxCheck.startPayload(rxBuffer);
+        for (int done = 0; done < length; ) {
+            int n = Math.min(PIECE, length - done);
+            cursor.copyIn(rx, payload + done, n);
+            rxCheck.update(payload + done, n);
+            done += n;
+        }
+        return payloadChecked(payload + length, where);
+    }
+
+    private boolean payloadChecked(int trailerAt, Counters where) {
+        if (rxCheck.payloadMatches(trailerAt)) {
+            return true;
+        }
+        where.increment(Counter.PAYLOAD_CRC_ERRORS);
+        return false;
+    }
+
     private void onHello(Peer peer, FrameType type, int at) {
         int version = rx.getShort(at + Extension.Hello.PROTOCOL_VERSION, Frame.ORDER) & 0xFFFF;
         peer.version = version;
@@ -242,7 +293,7 @@ final class WireTransport implements FrameHandler {
     }
 
     private void sendHello(Peer peer, FrameType type) {
-        int at = begin(peer, type.headerLength());
+        int at = begin(peer, type.headerLength(), 0);
         if (at < 0) {
             return;
         }
@@ -250,7 +301,7 @@ final class WireTransport implements FrameHandler {
         tx.putShort(at + Extension.Hello.PROTOCOL_VERSION, (short) Node.PROTOCOL_VERSION, Frame.ORDER);
         tx.putInt(at + Extension.Hello.MTU, port.mtu(), Frame.ORDER);
         tx.putLong(at + Extension.Hello.INCARNATION, incarnation, Frame.ORDER);
-        end(peer, at, type.headerLength());
+        end(peer, at, type.headerLength(), 0);
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -258,19 +309,23 @@ final class WireTransport implements FrameHandler {
 
     /** Payload bytes a frame of {@code type} carries at the port's MTU. */
     int payloadRoom(FrameType type) {
-        return port.mtu() - type.headerLength();
+        return port.mtu() - type.headerLength() - Frame.TRAILER_LENGTH;
     }
 
     static int packets(long bytes, int segment) {
         return (int) Math.max(1, (bytes + segment - 1) / segment);
     }
 
-    /** Claims room for a frame to {@code peer}; returns its offset in {@link #tx}, or -1 when the port is full. */
-    int begin(Peer peer, int frameLength) {
+    /**
+     * Claims room for a frame to {@code peer} with this header and payload; returns its offset in {@link #tx}, or -1
+     * when the port is full.
+     */
+    int begin(Peer peer, int headerLength, int payloadLength) {
         NicPort p = port;
         if (p == null) {
             return -1;
         }
+        int frameLength = Frame.length(headerLength, payloadLength);
         if (!p.tryClaim(peer.address, frameLength, claim)) {
             p.flush();
             if (!p.tryClaim(peer.address, frameLength, claim)) {
@@ -281,52 +336,50 @@ final class WireTransport implements FrameHandler {
         return claim.offset();
     }
 
-    /** Bytes of payload copied and added to the CRC at a time, so the CRC reads them from the first-level cache. */
-    private static final int SEAL_PIECE = 8 * 1024;
-
     /**
-     * Copies {@code length} payload bytes from {@code cursor} into the claimed frame after its header and computes
-     * the frame's CRC along the way, piece by piece; {@link #endSealed} then commits it.
+     * Seals the header of a claimed frame, copies {@code length} payload bytes from {@code cursor} after it and
+     * writes the payload CRC, computed piece by piece right after each piece is copied (still in the first-level
+     * cache); {@link #endSealed} then commits the frame.
      */
     void copyOutSealed(SgCursor cursor, int at, int headerLength, int length) {
-        txCheck.start(claim.buffer(), at, headerLength);
-        int done = 0;
-        while (done < length) {
-            int n = Math.min(SEAL_PIECE, length - done);
-            int from = at + headerLength + done;
-            cursor.copyOut(tx, from, n);
-            txCheck.update(from, n);
+        txCheck.sealHeader(claim.buffer(), at, headerLength);
+        txCheck.startPayload(claim.buffer());
+        for (int done = 0; done < length; ) {
+            int n = Math.min(PIECE, length - done);
+            int to = at + headerLength + done;
+            cursor.copyOut(tx, to, n);
+            txCheck.update(to, n);
             done += n;
         }
-        txCheck.finish(at);
+        txCheck.finishPayload(at + headerLength + length);
     }
 
     /** As {@link #copyOutSealed(SgCursor, int, int, int)}, from one contiguous buffer. */
-    void copyOutSealed(org.agrona.DirectBuffer source, int sourceOffset, int at, int headerLength, int length) {
-        txCheck.start(claim.buffer(), at, headerLength);
+    void copyOutSealed(DirectBuffer source, int sourceOffset, int at, int headerLength, int length) {
+        txCheck.sealHeader(claim.buffer(), at, headerLength);
+        txCheck.startPayload(claim.buffer());
         for (int done = 0; done < length; ) {
-            int n = Math.min(SEAL_PIECE, length - done);
+            int n = Math.min(PIECE, length - done);
             int to = at + headerLength + done;
             tx.putBytes(to, source, sourceOffset + done, n);
             txCheck.update(to, n);
             done += n;
         }
-        txCheck.finish(at);
+        txCheck.finishPayload(at + headerLength + length);
     }
 
-    /** Commits a claimed frame whose CRC is already written. */
-    void endSealed(Peer peer, int at, int frameLength) {
+    /** Commits a claimed frame whose CRCs are already written. */
+    void endSealed(Peer peer, int at, int headerLength, int payloadLength) {
+        int frameLength = Frame.length(headerLength, payloadLength);
         port.commit(claim, frameLength);
         peer.counters.increment(Counter.FRAMES_SENT);
         peer.counters.add(Counter.FRAME_BYTES_SENT, frameLength);
     }
 
-    /** Seals and commits the claimed frame. */
-    void end(Peer peer, int at, int frameLength) {
-        txCheck.seal(claim.buffer(), at, frameLength);
-        port.commit(claim, frameLength);
-        peer.counters.increment(Counter.FRAMES_SENT);
-        peer.counters.add(Counter.FRAME_BYTES_SENT, frameLength);
+    /** Seals and commits the claimed frame, its header and payload written in place. */
+    void end(Peer peer, int at, int headerLength, int payloadLength) {
+        txCheck.seal(claim.buffer(), at, headerLength, payloadLength);
+        endSealed(peer, at, headerLength, payloadLength);
     }
 
     UnsafeBuffer tx() {

@@ -23,11 +23,13 @@ import org.agrona.MutableDirectBuffer;
  *  +---------------------------------------------------------------+
  *  |                  packet sequence number (PSN)                 |  20
  *  +---------------------------------------------------------------+
- *  |             CRC32C of the frame, this field as zero           |  24
+ *  |        CRC32C of the header (this field as zero)              |  24
  *  +---------------------------------------------------------------+
  *  |                     aux (meaning per type)                    |  28
  *  +---------------------------------------------------------------+
  *  |          extension (length per type), then payload            |  32
+ *  +---------------------------------------------------------------+
+ *  |   CRC32C of the payload (only when the payload is not empty)  |  trailer
  * </pre>
  *
  * Static accessors over a buffer and an offset, so the engine reads and writes frames in place, allocating nothing.
@@ -50,6 +52,8 @@ public final class Frame {
     public static final int CRC_OFFSET = 24;
     public static final int AUX_OFFSET = 28;
     public static final int BASE_LENGTH = 32;
+    /** The payload CRC after a non-empty payload. */
+    public static final int TRAILER_LENGTH = 4;
 
     /** Flags. */
     public static final int FLAG_FIRST = 1;
@@ -60,7 +64,12 @@ public final class Frame {
     private Frame() {
     }
 
-    /** Writes the base header; the CRC is filled by {@link FrameCheck#seal}. */
+    /** Bytes on the wire of a frame with this header and payload: the trailer follows a non-empty payload. */
+    public static int length(int headerLength, int payloadLength) {
+        return headerLength + payloadLength + (payloadLength > 0 ? TRAILER_LENGTH : 0);
+    }
+
+    /** Writes the base header; the CRCs are filled by {@link FrameCheck}. */
     public static void writeBase(MutableDirectBuffer b, int at, FrameType type, int flags, int srcNode, int dstNode,
                                  int pkey, int payloadLength, int dstQpn, int srcQpn, int psn, int aux) {
         b.putByte(at + VERSION_OFFSET, (byte) VERSION);

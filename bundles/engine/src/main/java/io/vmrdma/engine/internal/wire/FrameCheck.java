@@ -4,9 +4,14 @@ import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
 /**
- * CRC32C over a whole frame with its CRC field taken as zero. The JDK's CRC32C is intrinsic (SSE4.2); it reads a
- * ByteBuffer through its position and limit, so this keeps one view per underlying buffer and moves that, never the
- * binding's own buffer, and allocates only when a binding hands over a buffer it has not seen.
+ * The two CRC32Cs of a frame: one over the header (base header and extension, its CRC field taken as zero) in the
+ * base header, and one over the payload in a 4-byte trailer after it. The header is checked before anything in it
+ * is believed; the payload is checked while it is copied into place ({@link #startPayload}, {@link #update},
+ * {@link #payloadMatches}), so a receiver reads it once.
+ *
+ * <p>The JDK's CRC32C is intrinsic (SSE4.2); it reads a ByteBuffer through its position and limit, so this keeps one
+ * view per underlying buffer and moves that, never the binding's own buffer, and allocates only when a binding hands
+ * over a buffer it has not seen.
  */
 public final class FrameCheck {
 
@@ -14,63 +19,75 @@ public final class FrameCheck {
     private ByteBuffer viewed;
     private ByteBuffer view;
 
-    /** The CRC32C of {@code length} bytes at {@code offset}, counting the CRC field as zero. */
-    public int compute(ByteBuffer buffer, int offset, int length) {
+    /** The CRC32C of the {@code headerLength} header bytes at {@code at}, counting the CRC field as zero. */
+    public int headerCrc(ByteBuffer buffer, int at, int headerLength) {
         ByteBuffer v = viewOf(buffer);
         crc.reset();
-        int crcAt = offset + Frame.CRC_OFFSET;
-        v.limit(crcAt).position(offset);
+        int crcAt = at + Frame.CRC_OFFSET;
+        v.limit(crcAt).position(at);
         crc.update(v);
         crc.update(0);
         crc.update(0);
         crc.update(0);
         crc.update(0);
-        v.limit(offset + length).position(crcAt + 4);
+        v.limit(at + headerLength).position(crcAt + 4);
         crc.update(v);
         return (int) crc.getValue();
     }
 
-    /**
-     * Starts a CRC over a frame whose header (the first {@code headerLength} bytes) is written; the payload follows
-     * through {@link #update} piece by piece, each piece right after it is copied in (still in the first-level
-     * cache), and {@link #finish} writes the result.
-     */
-    public void start(ByteBuffer buffer, int offset, int headerLength) {
-        ByteBuffer v = viewOf(buffer);
-        crc.reset();
-        int crcAt = offset + Frame.CRC_OFFSET;
-        v.limit(crcAt).position(offset);
-        crc.update(v);
-        crc.update(0);
-        crc.update(0);
-        crc.update(0);
-        crc.update(0);
-        v.limit(offset + headerLength).position(crcAt + 4);
-        crc.update(v);
+    /** Writes the header CRC of the frame at {@code at}. */
+    public void sealHeader(ByteBuffer buffer, int at, int headerLength) {
+        int value = headerCrc(buffer, at, headerLength);
+        view.clear();
+        view.order(Frame.ORDER).putInt(at + Frame.CRC_OFFSET, value);
     }
 
-    /** Adds {@code length} bytes at {@code offset} to the CRC started by {@link #start}. */
+    /** Whether the header CRC of the frame at {@code at} matches its header bytes. */
+    public boolean verifyHeader(ByteBuffer buffer, int at, int headerLength) {
+        int value = headerCrc(buffer, at, headerLength);
+        view.clear();
+        return view.order(Frame.ORDER).getInt(at + Frame.CRC_OFFSET) == value;
+    }
+
+    /** Starts a payload CRC over bytes of {@code buffer}, added piece by piece through {@link #update}. */
+    public void startPayload(ByteBuffer buffer) {
+        viewOf(buffer);
+        crc.reset();
+    }
+
+    /** Adds {@code length} bytes at {@code offset} to the payload CRC. */
     public void update(int offset, int length) {
         view.limit(offset + length).position(offset);
         crc.update(view);
     }
 
-    /** Writes the CRC started by {@link #start} into the frame at {@code offset}. */
-    public void finish(int offset) {
+    /** Writes the payload CRC into the trailer at {@code trailerAt}. */
+    public void finishPayload(int trailerAt) {
         view.clear();
-        view.order(Frame.ORDER).putInt(offset + Frame.CRC_OFFSET, (int) crc.getValue());
+        view.order(Frame.ORDER).putInt(trailerAt, (int) crc.getValue());
     }
 
-    /** Writes the CRC of a finished frame into its header. */
-    public void seal(ByteBuffer buffer, int offset, int length) {
-        int value = compute(buffer, offset, length);
-        viewOf(buffer).order(Frame.ORDER).putInt(offset + Frame.CRC_OFFSET, value);
+    /** Whether the payload CRC matches the trailer at {@code trailerAt}. */
+    public boolean payloadMatches(int trailerAt) {
+        view.clear();
+        return view.order(Frame.ORDER).getInt(trailerAt) == (int) crc.getValue();
     }
 
-    /** Whether the frame's CRC field matches its bytes. */
-    public boolean verify(ByteBuffer buffer, int offset, int length) {
-        int stored = viewOf(buffer).order(Frame.ORDER).getInt(offset + Frame.CRC_OFFSET);
-        return stored == compute(buffer, offset, length);
+    /** Writes both CRCs of a frame whose header and payload are in place. */
+    public void seal(ByteBuffer buffer, int at, int headerLength, int payloadLength) {
+        sealHeader(buffer, at, headerLength);
+        if (payloadLength > 0) {
+            startPayload(buffer);
+            update(at + headerLength, payloadLength);
+            finishPayload(at + headerLength + payloadLength);
+        }
+    }
+
+    /** Whether the payload's trailer matches it, in one pass (for payloads that are not copied anywhere). */
+    public boolean verifyPayload(ByteBuffer buffer, int payloadAt, int payloadLength) {
+        startPayload(buffer);
+        update(payloadAt, payloadLength);
+        return payloadMatches(payloadAt + payloadLength);
     }
 
     private ByteBuffer viewOf(ByteBuffer buffer) {

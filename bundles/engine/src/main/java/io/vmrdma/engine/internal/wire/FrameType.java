@@ -60,6 +60,14 @@ public enum FrameType {
         return Frame.BASE_LENGTH + extensionLength;
     }
 
+    /**
+     * Whether the receiver copies this type's payload into a memory region, checking its CRC in the same pass; the
+     * payload of every other type is checked before the frame is handled.
+     */
+    public boolean placesPayload() {
+        return this == WRITE || this == SEND || this == READ_RESPONSE;
+    }
+
     /** The type with this code, or null for a code this version does not know. */
     public static FrameType ofCode(int code) {
         return BY_CODE[code & 0xFF];

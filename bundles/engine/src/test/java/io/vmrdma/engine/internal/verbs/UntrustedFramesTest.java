@@ -42,8 +42,13 @@ class UntrustedFramesTest {
     private final FrameCheck check = new FrameCheck();
     private final FrameClaim claim = new FrameClaim();
 
-    /** Builds a frame with {@code build}, seals its CRC (unless {@code sealed} is false) and sends it raw. */
+    /** Builds a frame with {@code build}, seals its CRCs (unless {@code sealed} is false) and sends it raw. */
     private void inject(LoopbackPort from, LinkAddress to, int length, boolean sealed, FrameWriter build) {
+        inject(from, to, length, sealed, build, -1);
+    }
+
+    /** As above, then flips a bit of byte {@code flipAt} of the sealed frame, as a noisy wire would. */
+    private void inject(LoopbackPort from, LinkAddress to, int length, boolean sealed, FrameWriter build, int flipAt) {
         assertThat(from.tryClaim(to, length, claim)).isTrue();
         UnsafeBuffer b = new UnsafeBuffer(claim.buffer());
         for (int i = 0; i < length; i++) {
@@ -51,9 +56,25 @@ class UntrustedFramesTest {
         }
         build.write(b, claim.offset());
         if (sealed && length >= Frame.BASE_LENGTH) {
-            check.seal(claim.buffer(), claim.offset(), length);
+            seal(claim.buffer(), claim.offset(), length);
+        }
+        if (flipAt >= 0) {
+            b.putByte(claim.offset() + flipAt, (byte) (b.getByte(claim.offset() + flipAt) ^ 0x10));
         }
         from.commit(claim, length);
+    }
+
+    /** Writes a frame's CRCs as a genuine sender would, as far as its length lets it claim a header and payload. */
+    private void seal(java.nio.ByteBuffer buffer, int at, int length) {
+        UnsafeBuffer b = new UnsafeBuffer(buffer);
+        FrameType type = FrameType.ofCode(Frame.type(b, at));
+        int header = type == null ? Frame.BASE_LENGTH : Math.min(type.headerLength(), length);
+        int payload = Frame.payloadLength(b, at);
+        if (type != null && length >= Frame.length(header, payload)) {
+            check.seal(buffer, at, header, payload);
+        } else {
+            check.sealHeader(buffer, at, header);
+        }
     }
 
     interface FrameWriter {
@@ -112,7 +133,7 @@ class UntrustedFramesTest {
                 f.putLong(at + Extension.Write.REMOTE_ADDRESS, ma.address(), Frame.ORDER);
                 f.putInt(at + Extension.Write.RKEY, ma.rkey(), Frame.ORDER);
             };
-            inject(stranger, node1Address, 72, true, spoofedWrite);
+            inject(stranger, node1Address, 76, true, spoofedWrite);
             inject(node2Port, node1Address, 40, true, (f, at) -> Frame.writeBase(f, at, FrameType.ACK, 0, 2, 3, 0,
                     0, 0, 0, 0, 0));
             inject(node2Port, node1Address, 40, true, (f, at) -> Frame.writeBase(f, at, FrameType.ACK, 0, 9, 1, 0,
@@ -122,7 +143,7 @@ class UntrustedFramesTest {
                     .isEqualTo(3);
 
             long noQp = node1.counter(Counter.UNKNOWN_QP_DROPS);
-            inject(node2Port, node1Address, 72, true, (f, at) -> {
+            inject(node2Port, node1Address, 76, true, (f, at) -> {
                 spoofedWrite.write(f, at);
                 f.putInt(at + Frame.SRC_QPN_OFFSET, 4242, Frame.ORDER);
             });
@@ -130,7 +151,7 @@ class UntrustedFramesTest {
             assertThat(node1.counter(Counter.UNKNOWN_QP_DROPS) - noQp).as("not the connected queue pair").isEqualTo(1);
 
             long partition = ((io.vmrdma.api.Domain) a.verbs).counter(Counter.PARTITION_VIOLATIONS);
-            inject(node2Port, node1Address, 72, true, (f, at) -> {
+            inject(node2Port, node1Address, 76, true, (f, at) -> {
                 spoofedWrite.write(f, at);
                 f.putShort(at + Frame.PKEY_OFFSET, (short) 0x0123, Frame.ORDER);
             });
@@ -140,7 +161,7 @@ class UntrustedFramesTest {
 
             long faults = ((io.vmrdma.api.Domain) a.verbs).counter(Counter.PROTECTION_FAULTS);
             long window = node1.counter(Counter.OUT_OF_WINDOW_DROPS);
-            inject(node2Port, node1Address, 72, true, (f, at) -> {
+            inject(node2Port, node1Address, 76, true, (f, at) -> {
                 spoofedWrite.write(f, at);
                 f.putInt(at + Frame.PSN_OFFSET, ((WireQp) ((Qp) pair[1]).wire).expectedPsn + 5000, Frame.ORDER);
             });
@@ -152,11 +173,11 @@ class UntrustedFramesTest {
             assertThat(VerbsFixture.snapshot(ma)).isEqualTo(VerbsFixture.snapshot(mb));
 
             int expected = ((Qp) pair[1]).wire.expectedPsn;
-            inject(node2Port, node1Address, 72, true, (f, at) -> {
+            inject(node2Port, node1Address, 76, true, (f, at) -> {
                 spoofedWrite.write(f, at);
                 f.putInt(at + Frame.PSN_OFFSET, expected - 3, Frame.ORDER);
             });
-            inject(node2Port, node1Address, 72, true, (f, at) -> {
+            inject(node2Port, node1Address, 76, true, (f, at) -> {
                 spoofedWrite.write(f, at);
                 f.putInt(at + Frame.PSN_OFFSET, expected, Frame.ORDER);
                 f.putInt(at + Frame.AUX_OFFSET, expected, Frame.ORDER);
@@ -169,6 +190,23 @@ class UntrustedFramesTest {
                     .as("a key that does not allow the write").isEqualTo(1);
             assertThat(VerbsFixture.snapshot(secret)).isEqualTo(secretBefore);
             assertThat(node1.counter(Counter.NAKS_SENT)).isPositive();
+
+            // A good header over a payload that no longer matches its trailer: counted, and the frame is as if never
+            // received, so the expected PSN stays until a good copy comes.
+            int next = ((Qp) pair[1]).wire.expectedPsn;
+            FrameWriter nextWrite = (f, at) -> {
+                spoofedWrite.write(f, at);
+                f.putInt(at + Frame.PSN_OFFSET, next, Frame.ORDER);
+                f.putInt(at + Frame.AUX_OFFSET, next, Frame.ORDER);
+            };
+            long payloadErrors = ((Qp) pair[1]).counters().get(Counter.PAYLOAD_CRC_ERRORS);
+            inject(node2Port, node1Address, 76, true, nextWrite, FrameType.WRITE.headerLength() + 3);
+            c.settle(2);
+            assertThat(((Qp) pair[1]).counters().get(Counter.PAYLOAD_CRC_ERRORS) - payloadErrors).isEqualTo(1);
+            assertThat(((Qp) pair[1]).wire.expectedPsn).isEqualTo(next);
+            inject(node2Port, node1Address, 76, true, nextWrite);
+            c.settle(2);
+            assertThat(((Qp) pair[1]).wire.expectedPsn).isEqualTo(next + 1);
         }
     }
 
