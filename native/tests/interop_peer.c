@@ -4,6 +4,8 @@
  *
  *   vmrdma_interop_peer verbs SEED SERVICE_C SERVICE_J
  *       the scripted exchange below; prints "interop: PASS" and exits 0 when every check held
+ *   vmrdma_interop_peer reattach SEED SERVICE
+ *       survives dom0's vmrdma restarting: vmrdma_reattach, then an RDMA WRITE and a SEND to the Java listener
  *   vmrdma_interop_peer stream SERVICE SEED ROUNDS BYTES
  *       as the Java PeerProgram: connects to SERVICE, RDMA WRITEs a seeded pattern into the server's buffer and
  *       SENDs the round number, round after round (ROUNDS -1: until killed)
@@ -12,6 +14,7 @@
  * Buffers: DATA (64 KiB, the remote peer's target and read source) | OUT (64 KiB, local sources) | IN (8 receive
  * slots of 8 KiB): 48 pages, so registration goes through an indirect page.
  */
+#include <errno.h>
 #include <inttypes.h>
 #include <time.h>
 #include <stdio.h>
@@ -395,6 +398,75 @@ static int stream(uint64_t service, int64_t seed, long rounds, uint32_t bytes)
 	return 0;
 }
 
+/*
+ * dom0's vmrdma restarts under a running C guest: the guest sees its backend go (calls fail with -ENOTCONN),
+ * re-attaches with vmrdma_reattach (same process, same buffer), rebuilds its verbs objects, connects to the Java
+ * listener and RDMA WRITEs pattern(seed) into it, then SENDs 8 bytes.
+ */
+static int reattach(int64_t seed, uint64_t service)
+{
+	struct vmrdma_open_attr a;
+	vmrdma_open_attr_init(&a);
+	TRY(vmrdma_open(&a, &ctx));
+	TRY(vmrdma_alloc_pd(ctx, &pd));
+	TRY(vmrdma_create_cq(ctx, 64, &scq));
+	TRY(vmrdma_alloc_buf(ctx, 65536 + 8, &buf));
+	TRY(vmrdma_reg_mr(pd, buf, VMRDMA_ACCESS_LOCAL_WRITE, &mr));
+	mem = buf->addr;
+	printf("reattach: ready\n");
+	for (int i = 0; vmrdma_connected(ctx); i++) {
+		if (i == 3000)
+			DIE("the backend never went away");
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	struct vmrdma_pd *gone;
+	int rc = vmrdma_alloc_pd(ctx, &gone);
+	check(rc == -ENOTCONN, "a verb without a backend fails with ENOTCONN");
+	printf("reattach: backend gone (%d: %s)\n", rc, vmrdma_last_error());
+	TRY(vmrdma_reattach(ctx));
+	printf("reattach: attached again\n");
+	TRY(vmrdma_alloc_pd(ctx, &pd));
+	TRY(vmrdma_create_cq(ctx, 64, &scq));
+	TRY(vmrdma_reg_mr(pd, buf, VMRDMA_ACCESS_LOCAL_WRITE, &mr));
+	fill(0, 65536, seed);
+	struct vmrdma_qp *qp = NULL;
+	struct vmrdma_qp_init_attr qa = {.send_cq = scq, .recv_cq = scq, .max_send_wr = 16, .max_recv_wr = 16,
+					 .max_sge = 1};
+	struct vmrdma_cm_event e;
+	for (int attempt = 0;; attempt++) {
+		TRY(vmrdma_create_qp(pd, &qa, &qp));
+		TRY(vmrdma_connect(qp, (uint16_t)vmrdma_node_id(ctx), service, -1, NULL, 0, NULL));
+		if (vmrdma_wait_cm_event(ctx, &e, WAIT) == 1 && e.event == VMRDMA_CM_ESTABLISHED)
+			break;
+		if (attempt == 300)
+			DIE("the Java guest never listened again");
+		TRY(vmrdma_destroy_qp(qp));
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	uint64_t raddr;
+	uint32_t rkey;
+	peer_key(&e, &raddr, &rkey);
+	struct vmrdma_sge wsge = {mr->addr, 65536, mr->lkey}, ssge = {mr->addr + 65536, 8, mr->lkey};
+	struct vmrdma_send_wr write = {.wr_id = 1, .opcode = VMRDMA_WR_RDMA_WRITE, .num_sge = 1, .sg_list = &wsge,
+				       .remote_addr = raddr, .rkey = rkey};
+	struct vmrdma_send_wr send = {.wr_id = 2, .opcode = VMRDMA_WR_SEND, .send_flags = VMRDMA_SEND_SIGNALED,
+				      .num_sge = 1, .sg_list = &ssge};
+	mem[65536] = 1;
+	TRY(vmrdma_post_send(qp, &write));
+	TRY(vmrdma_post_send(qp, &send));
+	struct vmrdma_wc wc;
+	if (vmrdma_wait_cq(scq, &wc, WAIT) != 1 || wc.status != VMRDMA_WC_SUCCESS || wc.wr_id != 2)
+		DIE("the SEND after re-attaching did not complete");
+	event(VMRDMA_CM_DISCONNECTED, &e); /* the Java guest ends the test */
+	TRY(vmrdma_close(ctx));
+	if (failures)
+		return 1;
+	printf("interop: PASS\n");
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -403,6 +475,9 @@ int main(int argc, char **argv)
 	if (argc == 6 && strcmp(argv[1], "stream") == 0)
 		return stream(strtoull(argv[2], NULL, 10), strtoll(argv[3], NULL, 10), strtol(argv[4], NULL, 10),
 			      (uint32_t)strtoul(argv[5], NULL, 10));
-	fprintf(stderr, "usage: vmrdma_interop_peer verbs SEED SERVICE_C SERVICE_J | stream SERVICE SEED ROUNDS BYTES\n");
+	if (argc == 4 && strcmp(argv[1], "reattach") == 0)
+		return reattach(strtoll(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
+	fprintf(stderr, "usage: vmrdma_interop_peer verbs SEED SERVICE_C SERVICE_J | stream SERVICE SEED ROUNDS BYTES"
+			" | reattach SEED SERVICE\n");
 	return 2;
 }

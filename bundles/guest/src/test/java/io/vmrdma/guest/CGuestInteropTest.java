@@ -81,11 +81,16 @@ class CGuestInteropTest {
         long nextId = 1;
 
         JavaGuest(String name) throws Exception {
-            dev = GuestDevice.open(host.guest(name), 0, GuestDevice.Options.defaults());
+            this(GuestDevice.open(host.guest(name), 0, GuestDevice.Options.defaults()), null);
+        }
+
+        /** New verbs objects on {@code dev}, with {@code buffer} (after a re-attach) or a new one. */
+        JavaGuest(GuestDevice device, GuestBuffer buffer) throws Exception {
+            dev = device;
             pd = dev.allocPd();
             scq = dev.createCq(64);
             rcq = dev.createCq(64);
-            buf = dev.allocate(TOTAL);
+            buf = buffer != null ? buffer : dev.allocate(TOTAL);
             mr = dev.register(pd, buf, AccessFlags.LOCAL_WRITE | AccessFlags.REMOTE_WRITE | AccessFlags.REMOTE_READ);
             mem = buf.buffer();
         }
@@ -353,6 +358,12 @@ class CGuestInteropTest {
         assertThat(sizes).as("-a: every power of two").containsExactly("2", "4", "8", "16", "32", "64", "128", "256",
                 "512", "1024", "2048", "4096", "8192", "16384");
 
+        out = tool("vmrdma_write_bw", 7408, List.of("-D", "1", "-s", "4096", "-e"));
+        m = bwRow.matcher(out);
+        assertThat(m.find()).as("a -D row in:\n%s", out).isTrue();
+        assertThat(Long.parseLong(m.group(2)) % 16).as("-D stops at a signaled request").isZero();
+        assertThat(out).contains("Duration mode");
+
         out = tool("vmrdma_write_lat", 7404, List.of("-s", "8", "-n", "300"));
         assertThat(out).contains(lat);
         m = latRow.matcher(out);
@@ -387,6 +398,38 @@ class CGuestInteropTest {
         assertThat(guests.exitStatus(jclient)).as("Java client:\n%s", guests.output(jclient)).isEqualTo("0");
         assertThat(guests.exitStatus(cserver)).as("C server:\n%s", guests.output(cserver)).isEqualTo("0");
         assertThat(latRow.matcher(guests.output(jclient)).find()).isTrue();
+        host.assertHealthy();
+    }
+
+    @Test
+    void aCGuestReattachesAfterDom0sVmrdmaRestarts() throws Exception {
+        Path peer = CGuestInteropGuests.nativeBinary("vmrdma_interop_peer");
+        long service = 7500;
+        JavaGuest before = new JavaGuest("java-guest");
+        int c = guests.start("c-guest", List.of(peer.toString(), "reattach", Long.toString(seed),
+                Long.toString(service)));
+        guests.awaitOutput(c, "reattach: ready");
+
+        host.restartDom0();
+        host.await(() -> !before.dev.connected(), "the Java guest sees its backend go");
+        guests.awaitOutput(c, "reattach: attached again");
+        before.dev.reattach();
+        JavaGuest j = new JavaGuest(before.dev, before.buf);
+        j.dev.listen(service);
+        CmEvent request = j.event(CmEventType.CONNECT_REQUEST);
+        GuestDevice.Qp qp = j.newQp();
+        j.dev.accept(request.connectionId(), qp, j.key());
+        for (int s = 0; s < SLOTS; s++) {
+            j.postRecv(qp, s);
+        }
+        j.event(CmEventType.ESTABLISHED);
+        j.recv(qp, WcOpcode.RECV, false, 0, 8);
+        j.expectBytes("RDMA WRITE from the re-attached C guest", DATA, 65536, seed);
+        j.dev.disconnect(qp);
+        guests.awaitGone(c);
+        assertThat(guests.exitStatus(c)).as("the C guest; output:\n%s", guests.output(c)).isEqualTo("0");
+        assertThat(guests.output(c)).contains("reattach: backend gone (-107").contains("interop: PASS");
+        j.dev.close();
         host.assertHealthy();
     }
 
