@@ -31,7 +31,8 @@ import org.ops4j.pax.exam.spi.reactors.PerClass;
 
 /**
  * The embedded default as ./run.sh starts it: two demo guests, separate processes on the simulated hypervisor,
- * connect through the dom0 backend and exchange SENDs through the engine; the console shows them moving data, and
+ * connect through the dom0 backend and exchange every verb (WRITE, WRITE WITH IMM, READ, SEND) through the engine;
+ * the console shows them moving data, and
  * scheduler policies can be swapped under that traffic.
  */
 @RunWith(PaxExam.class)
@@ -151,6 +152,8 @@ public class DemoGuestsIT {
     private boolean moving(String name) {
         Optional<Domain> domain = domains.byName(name);
         return domain.isPresent() && domain.get().state() == DomainState.CONNECTED
-                && domain.get().counter(Counter.SEND_OPS) > 10 && domain.get().counter(Counter.RECV_OPS) > 10;
+                && domain.get().counter(Counter.SEND_OPS) > 10 && domain.get().counter(Counter.RECV_OPS) > 10
+                && (name.equals("demo-server") || domain.get().counter(Counter.RDMA_WRITE_OPS) > 10
+                        && domain.get().counter(Counter.RDMA_READ_OPS) > 10);
     }
 }

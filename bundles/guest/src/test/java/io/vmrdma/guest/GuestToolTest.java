@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
+import io.vmrdma.api.Counter;
 import io.vmrdma.guest.internal.GuestTool;
 import io.vmrdma.xen.sim.guest.GuestMain;
 import io.vmrdma.xen.sim.guest.SimAbi;
@@ -39,8 +40,16 @@ class GuestToolTest {
         awaitConsole(server, "listening on service");
         int client = start("demo-client", "demo", "client", "1", "7", "300");
         awaitConsole(client, "demo: done");
-        assertThat(console(client)).contains("demo: round 300 ok");
-        awaitConsole(server, "client gone after 300 echoes");
+        assertThat(console(client)).contains("demo: round 300 ok (write, write with imm, read, send)");
+        awaitConsole(server, "client gone after 300 rounds");
+        // Every verb went through the engine, 4 KiB writes into an 8 KiB window: the client's 300 rounds of WRITE,
+        // WRITE WITH IMM, READ and SEND; the server's 300 window replies and 300 echoes (SENDs).
+        assertThat(host.engine.counter(Counter.RDMA_WRITE_OPS)).isEqualTo(600);
+        assertThat(host.engine.counter(Counter.RDMA_WRITE_BYTES)).isEqualTo(600 * 4096L);
+        assertThat(host.engine.counter(Counter.RDMA_READ_OPS)).isEqualTo(300);
+        assertThat(host.engine.counter(Counter.RDMA_READ_BYTES)).isEqualTo(300 * 8192L);
+        assertThat(host.engine.counter(Counter.SEND_OPS)).isEqualTo(900);
+        assertThat(host.engine.counter(Counter.RECV_OPS)).isEqualTo(1200);
         host.hv.destroy(server);
     }
 

@@ -21,8 +21,8 @@ import org.slf4j.LoggerFactory;
 /**
  * When the framework property {@code vmrdma.demo} is {@code true} (./run.sh sets it), or configuration
  * {@code io.vmrdma.demo} has {@code enabled = true}, boots two simulated guests
- * running the guest tool's demo: a server that echoes every SEND and a client that sends seeded messages and checks
- * the echoes, for ever, through this node's engine. The guests' jars are in the distribution's {@code lib/guest/}.
+ * running the guest tool's demo: a client that RDMA WRITEs, WRITEs WITH IMM, READs and SENDs seeded blocks to and from
+ * a server's window and checks every byte it gets back, for ever, through this node's engine. The guests' jars are in the distribution's {@code lib/guest/}.
  * Otherwise it does nothing. Stopping the bundle destroys the two guests.
  */
 @Component(immediate = true, configurationPid = "io.vmrdma.demo")
