@@ -416,13 +416,7 @@ class CGuestInteropTest {
         before.dev.reattach();
         JavaGuest j = new JavaGuest(before.dev, before.buf);
         j.dev.listen(service);
-        CmEvent request = j.event(CmEventType.CONNECT_REQUEST);
-        GuestDevice.Qp qp = j.newQp();
-        j.dev.accept(request.connectionId(), qp, j.key());
-        for (int s = 0; s < SLOTS; s++) {
-            j.postRecv(qp, s);
-        }
-        j.event(CmEventType.ESTABLISHED);
+        GuestDevice.Qp qp = acceptStream(j);
         j.recv(qp, WcOpcode.RECV, false, 0, 8);
         j.expectBytes("RDMA WRITE from the re-attached C guest", DATA, 65536, seed);
         j.dev.disconnect(qp);
@@ -450,7 +444,7 @@ class CGuestInteropTest {
         return guests.output(c);
     }
 
-    /** Accepts the stream client with the buffer's key; receives land in IN's slots (8 bytes each). */
+    /** Accepts the next client with the buffer's key and posts the receives (IN's slots). */
     private GuestDevice.Qp acceptStream(JavaGuest j) throws Exception {
         CmEvent request = j.event(CmEventType.CONNECT_REQUEST);
         GuestDevice.Qp qp = j.newQp();
