@@ -330,7 +330,12 @@ VMRDMA_EXPORT int vmrdma_free_buf(struct vmrdma_buf *buf);
  */
 VMRDMA_EXPORT int vmrdma_reg_mr(struct vmrdma_pd *pd, struct vmrdma_buf *buf, int access, struct vmrdma_mr **mr);
 
-/* vmrdma_dereg_mr - deregister; the memory stays allocated. The mr is freed even if the engine refused. */
+/*
+ * vmrdma_dereg_mr - deregister; the memory stays allocated
+ *
+ * Like every destroy call below, frees the object on success, and also on -ENOTCONN (the backend is gone and
+ * with it the engine's object); on any other error the object stays valid.
+ */
 VMRDMA_EXPORT int vmrdma_dereg_mr(struct vmrdma_mr *mr);
 
 /* ---- objects ---- */
