@@ -702,10 +702,23 @@ public final class GuestDevice implements AutoCloseable {
      * Reaps until {@code done} holds or the time is up: spinning when polling, otherwise re-arming both rings'
      * response events (ring.h's final check) and blocking on the event channel.
      */
+    /**
+     * One turn of a busy-poll: a spin hint, and every 256th turn a yield. A guest that polls shares the host's cores
+     * with dom0's data agent and the other guests; one that never yields waits out the scheduler's time slices
+     * (milliseconds) whenever there are fewer cores than spinners.
+     */
+    public static void spinOrYield(int turn) {
+        if ((turn & 255) == 0) {
+            Thread.yield();
+        } else {
+            Thread.onSpinWait();
+        }
+    }
+
     private void waitFor(BooleanSupplier done, long timeoutNanos) throws VerbsException {
         long deadline = System.nanoTime() + timeoutNanos;
         long nextCheck = System.nanoTime() + CHECK_BACKEND_NANOS;
-        while (true) {
+        for (int spins = 1; ; spins++) {
             reap();
             if (done.getAsBoolean()) {
                 return;
@@ -720,7 +733,7 @@ public final class GuestDevice implements AutoCloseable {
                     checkBackend();
                     nextCheck = System.nanoTime() + CHECK_BACKEND_NANOS;
                 }
-                Thread.onSpinWait();
+                spinOrYield(spins);
                 continue;
             }
             if (commands.finalCheck(SharedRing.RSP_PROD, SharedRing.RSP_EVENT, rspCons)

@@ -182,8 +182,8 @@ public final class Perftest {
 
     private static void await(ByteBuffer mem, int at, long value) throws VerbsException {
         long deadline = System.nanoTime() + Endpoint.WAIT;
-        while ((long) LONG.getAcquire(mem, at) < value) {
-            Thread.onSpinWait();
+        for (int spins = 1; (long) LONG.getAcquire(mem, at) < value; spins++) {
+            GuestDevice.spinOrYield(spins);
             if (System.nanoTime() > deadline) {
                 throw new VerbsException(GuestDevice.ETIMEDOUT, "peer's write " + value + " never arrived");
             }
