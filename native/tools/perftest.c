@@ -107,6 +107,7 @@ static void usage(FILE *f)
 		"  -p, --port=SERVICE     connection-manager service id, perftest's TCP port (default 18515)\n"
 		"%s"
 		"  -e, --events           block on the event channel for completions instead of polling\n"
+		"                         (a bandwidth server always blocks: it only waits for the client)\n"
 		"  -m, --max-size=BYTES   largest -a size (default 1048576; both sides must agree)\n"
 		"      --json             also print each result as a JSON line (the Java Perftest's)\n"
 		"  -h, --help             this text\n"
@@ -220,7 +221,8 @@ static void setup(struct ep *e, const struct opts *o)
 {
 	struct vmrdma_open_attr a;
 	vmrdma_open_attr_init(&a);
-	a.polling = !o->events;
+	/* The bandwidth server only waits for the client to finish: it blocks, leaving the core to dom0's agent. */
+	a.polling = !o->events && !(o->server && bandwidth_test());
 	TRY(vmrdma_open(&a, &e->ctx));
 	TRY(vmrdma_alloc_pd(e->ctx, &e->pd));
 	TRY(vmrdma_create_cq(e->ctx, 4 * o->tx_depth, &e->cq));
