@@ -54,6 +54,28 @@ class GuestToolTest {
     }
 
     @Test
+    void floodClientsWriteIntoOneSinkWithoutPause() throws Exception {
+        int sink = start("sink", "flood", "sink", "8");
+        awaitConsole(sink, "sink listening");
+        int a = start("flood-a", "flood", "client", "1", "8", "65536");
+        int b = start("flood-b", "flood", "client", "1", "8", "65536");
+        awaitConsole(a, "writing 65536-byte blocks");
+        awaitConsole(b, "writing 65536-byte blocks");
+        for (int domid : new int[] {a, b}) {
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (host.engine.domain(domid).map(d -> d.counter(Counter.RDMA_WRITE_OPS)).orElse(0L) < 1000) {
+                assertThat(System.nanoTime()).as("dom %d writes", domid).isLessThan(deadline);
+                host.assertHealthy();
+                Thread.sleep(20);
+            }
+        }
+        assertThat(console(sink)).contains("sink serving");
+        host.hv.destroy(a);
+        host.hv.destroy(b);
+        host.hv.destroy(sink);
+    }
+
+    @Test
     void theBenchmarkCoreRunsBetweenGuestProcesses() throws Exception {
         int server = start("bench-server", "bench", "write_bw", "server", "9", "65536", "500");
         awaitConsole(server, "listening on service");

@@ -17,6 +17,8 @@ import io.vmrdma.xen.sim.guest.SimGuest;
  * demo server SERVICE                    serve the demo's rounds, connection after connection
  * demo client NODE SERVICE [ROUNDS]      rounds of WRITE, WRITE WITH IMM, READ and SEND, each checked byte for
  *                                        byte ({@link Demo}); ROUNDS -1 (default): until stopped
+ * flood sink SERVICE                     a window any number of flood clients write into
+ * flood client NODE SERVICE SIZE         RDMA WRITE SIZE-byte blocks into the sink without pause, until stopped
  * bench TEST server SERVICE [SIZE [ITERATIONS]]
  * bench TEST client NODE SERVICE [SIZE [ITERATIONS]]
  *                                        TEST: write_bw, read_bw, write_lat, send_lat (perftest's tests)
@@ -32,14 +34,20 @@ public final class GuestTool {
         Hypervisor xen = SimGuest.current();
         if (xen == null || args.length < 2) {
             System.err.println("usage: run under io.vmrdma.xen.sim.guest.GuestMain: demo server SERVICE | demo client"
-                    + " NODE SERVICE [ROUNDS] | bench TEST server SERVICE [SIZE [N]] | bench TEST client NODE"
-                    + " SERVICE [SIZE [N]]");
+                    + " NODE SERVICE [ROUNDS] | flood sink SERVICE | flood client NODE SERVICE SIZE"
+                    + " | bench TEST server SERVICE [SIZE [N]] | bench TEST client NODE SERVICE [SIZE [N]]");
             System.exit(1);
         }
         try (GuestDevice dev = GuestDevice.open(xen, 0, GuestDevice.Options.defaults())) {
             System.out.println("vmrdma: device connected, node " + dev.nodeId() + " dom " + dev.domid());
             if (args[0].equals("demo")) {
                 demo(dev, Arrays.copyOfRange(args, 1, args.length));
+            } else if (args[0].equals("flood")) {
+                if (args[1].equals("sink")) {
+                    Flood.sink(dev, Long.parseLong(args[2]));
+                } else {
+                    Flood.client(dev, Integer.parseInt(args[2]), Long.parseLong(args[3]), Integer.parseInt(args[4]));
+                }
             } else if (args[0].equals("bench")) {
                 bench(dev, Arrays.copyOfRange(args, 1, args.length));
             } else {

@@ -37,8 +37,8 @@ public class RateCommand extends DomainSettingCommand {
     VmSettings update(SchedulingControl scheduling) throws Exception {
         if (rate == null) {
             if (burst != null) {
-                throw new IllegalArgumentException("--burst comes with a rate: vmrdma:rate " + domain
-                        + " RATE --burst " + burst);
+                throw new IllegalArgumentException("--burst comes with a rate: vmrdma:rate --burst " + burst + " "
+                        + domain + " RATE");
             }
             return null;
         }
