@@ -31,7 +31,8 @@ public final class GuestMain {
             return;
         }
         SimGuest.setCurrent(guest);
-        Runtime.getRuntime().addShutdownHook(new Thread(guest::close, "guest-detach"));
+        // No shutdown hook closes the guest: the process's exit releases its memory mapping and its kernel lock,
+        // and unmapping earlier, on System.exit, would pull the memory from under threads still using it (SIGSEGV).
         System.out.println("guest: domain " + guest.selfDomid() + " '" + guest.name() + "' up");
         Thread control = new Thread(() -> watchShutdown(guest), "guest-control");
         control.setDaemon(args.length > 0);
