@@ -88,7 +88,12 @@ public enum Counter {
      * Frames whose header was good but whose payload CRC32C did not match, dropped (they count among the frames
      * received); the sender retransmits them.
      */
-    PAYLOAD_CRC_ERRORS(49);
+    PAYLOAD_CRC_ERRORS(49),
+    /**
+     * HELLOs and HELLO_REPLYs naming a node of the peer table from a link address that is not that node's (a static
+     * peer's, or a discovered peer's while it is up), dropped: the peer table is not changed by them. Since 0.2.0.
+     */
+    PEER_SPOOFS(50);
 
     private static final Counter[] BY_STATUS = new Counter[WcStatus.values().length];
 

@@ -12,6 +12,9 @@ public final class LinkAddress {
 
     private static final HexFormat COLONS = HexFormat.ofDelimiter(":");
 
+    /** The Ethernet broadcast address, {@code ff:ff:ff:ff:ff:ff} (since 0.2.0 of this package). */
+    public static final LinkAddress ETHERNET_BROADCAST = new LinkAddress(new byte[] {-1, -1, -1, -1, -1, -1});
+
     private final byte[] bytes;
 
     private LinkAddress(byte[] bytes) {

@@ -1,5 +1,7 @@
 package io.vmrdma.api.nic;
 
+import java.util.Optional;
+
 import org.osgi.annotation.versioning.ConsumerType;
 
 /**
@@ -41,6 +43,18 @@ public interface NicPort {
      * does, so the engine reads it when it segments a new message.
      */
     int mtu();
+
+    /**
+     * The address that reaches every other port on this port's link segment, where the link has one: a frame
+     * claimed to it is delivered to each of them (not back to this port). Raw Ethernet has
+     * {@link LinkAddress#ETHERNET_BROADCAST}; UDP has none (empty: peers come from the static peer table only).
+     * The engine sends its discovery HELLO there.
+     *
+     * <p>Since 0.2.0 of this package; bindings written before it have none.
+     */
+    default Optional<LinkAddress> broadcastAddress() {
+        return Optional.empty();
+    }
 
     /** Whether the link can carry frames now. */
     LinkState linkState();

@@ -12,12 +12,17 @@
  * window into one for the length of a callback or a claim and never touches the window while it is lent. The
  * engine copies payload straight between guest memory and that window, so a frame is written once.
  *
+ * <h2>Broadcast</h2>
+ * A binding whose link has a broadcast address says so through {@link io.vmrdma.api.nic.NicPort#broadcastAddress()}
+ * (since 0.2.0): a frame claimed to that address reaches every other port on the segment, and the engine uses it
+ * to discover peers. A binding without one (UDP) leaves it empty: its peers come from the static peer table only.
+ *
  * <h2>Hot swap</h2>
  * A binding's bundle may stop at any time. It unregisters its {@code NicPort} service first; the engine, in its
  * unbind, stops using the port and releases every window before the binding frees its buffers.
  */
 @Export
-@Version("0.1.0")
+@Version("0.2.0")
 package io.vmrdma.api.nic;
 
 import org.osgi.annotation.bundle.Export;

@@ -6,7 +6,8 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 /**
  * The engine's configuration ({@code etc/io.vmrdma.engine.cfg}). Partitions are keys of their own in the same
  * file, {@code partition.<pkey> = <domain name>, ...} (see {@link PartitionConfig}), and so are peers,
- * {@code peer.<node id> = <link address>} (see {@link PeerConfig}).
+ * {@code peer.<node id> = <link address>} (see {@link PeerConfig}). Which NIC binding the engine uses is
+ * {@code nic} (see {@link NicChoice}).
  */
 @ObjectClassDefinition(
         name = "vmrdma engine",
@@ -18,6 +19,19 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             description = "This node's cluster-wide id, 0 to 65535; unique among the nodes of one cluster",
             min = "0", max = "65535")
     int nodeId() default 1;
+
+    @AttributeDefinition(
+            name = "NIC binding",
+            description = "The NIC binding frames go through, by its vmrdma.nic.binding service property: loopback "
+                    + "(in-memory, the embedded default), udp (feature vmrdma-nic-udp) or packet (feature "
+                    + "vmrdma-nic-packet). Changing it rebinds at once; until the named binding is installed, no frame "
+                    + "leaves this node and retry timers pause",
+            options = {
+                @org.osgi.service.metatype.annotations.Option(label = "loopback", value = "loopback"),
+                @org.osgi.service.metatype.annotations.Option(label = "udp", value = "udp"),
+                @org.osgi.service.metatype.annotations.Option(label = "packet", value = "packet")
+            })
+    String nic() default "loopback";
 
     @AttributeDefinition(name = "Protection domains per domain", min = "1")
     int maxPds() default 64;

@@ -1,5 +1,6 @@
 package io.vmrdma.engine.internal;
 
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -7,6 +8,8 @@ import java.util.Optional;
 import io.vmrdma.api.Domain;
 import io.vmrdma.api.DomainRegistry;
 import io.vmrdma.api.Node;
+import io.vmrdma.api.PeerInfo;
+import io.vmrdma.api.PeerRegistry;
 import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.sched.SchedulingPolicy;
@@ -28,14 +31,15 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The engine of this node as a DS component. NIC binding, Xen access and scheduling policies are bound
- * dynamically, so each may come, go or be replaced while the engine runs.
+ * dynamically, so each may come, go or be replaced while the engine runs. Every NIC binding installed is tracked;
+ * the engine sends through the one configuration names ({@code nic}), and switches when that changes.
  */
 @Component(
-        service = {Node.class, DomainRegistry.class},
+        service = {Node.class, DomainRegistry.class, PeerRegistry.class},
         immediate = true,
         configurationPid = "io.vmrdma.engine")
 @Designate(ocd = EngineConfig.class)
-public final class EngineNode implements Node, DomainRegistry {
+public final class EngineNode implements Node, DomainRegistry, PeerRegistry {
 
     private static final Logger LOG = LoggerFactory.getLogger(EngineNode.class);
 
@@ -45,6 +49,10 @@ public final class EngineNode implements Node, DomainRegistry {
     private final AgentRunner dataAgentRunner;
     private final int nodeId;
     private volatile NicPort nic;
+    /** Every NIC binding installed, with its binding name; guarded by itself. */
+    private final Map<NicPort, String> nics = new LinkedHashMap<>();
+    /** The binding configuration asks for; guarded by {@link #nics}. */
+    private String configuredNic = NicChoice.DEFAULT;
     private volatile Hypervisor hypervisor;
     private GuestBackends backends;
     private final WakeableIdleStrategy idle = new WakeableIdleStrategy();
@@ -80,9 +88,11 @@ public final class EngineNode implements Node, DomainRegistry {
     private void apply(EngineConfig engine, Map<String, Object> properties) {
         Map<Integer, List<String>> partitions;
         Map<Integer, LinkAddress> peers;
+        String nicName;
         try {
             partitions = PartitionConfig.parse(properties);
             peers = PeerConfig.parse(properties, nodeId);
+            nicName = NicChoice.parse(engine.nic());
             verbs.limits(engine.maxPds(), engine.maxCqs(), engine.maxQps(), engine.maxMrs(),
                     engine.maxRegisteredBytes(), engine.maxCqDepth(), engine.maxQpWr(), engine.maxSge(),
                     engine.maxMessageBytes());
@@ -92,9 +102,40 @@ public final class EngineNode implements Node, DomainRegistry {
             return;
         }
         verbs.partitions(partitions);
-        dataAgent.runAndWait(() -> peers.forEach(verbs::peer));
-        LOG.info("partitions: {}; peers: {}",
-                partitions.isEmpty() ? "none configured, every domain in 0x7fff" : partitions, peers);
+        dataAgent.runAndWait(() -> verbs.staticPeers(peers));
+        LOG.info("partitions: {}; static peers: {}; NIC binding: {}",
+                partitions.isEmpty() ? "none configured, every domain in 0x7fff" : partitions, peers, nicName);
+        synchronized (nics) {
+            configuredNic = nicName;
+            selectNic();
+        }
+    }
+
+    /**
+     * Sends through the installed binding configuration names, or none: switches on the data agent, and returns
+     * once it has let go of the previous port (whose provider may free its buffers next). Holds {@link #nics}.
+     */
+    private void selectNic() {
+        NicPort chosen = null;
+        for (Map.Entry<NicPort, String> entry : nics.entrySet()) {
+            if (entry.getValue().equals(configuredNic)) {
+                chosen = entry.getKey();
+                break;
+            }
+        }
+        NicPort previous = nic;
+        if (chosen == previous) {
+            return;
+        }
+        NicPort next = chosen;
+        dataAgent.runAndWait(() -> verbs.nic(next));
+        nic = next;
+        if (next != null) {
+            LOG.info("NIC binding '{}' in use on {}", configuredNic, next.interfaceName());
+        } else if (previous != null) {
+            LOG.info("NIC binding '{}' no longer in use; '{}' is not installed: no frame leaves this node until it is",
+                    previous.binding(), configuredNic);
+        }
     }
 
     /** Stops the data agent; the engine's state (queue pairs, regions) goes with this component. */
@@ -105,20 +146,25 @@ public final class EngineNode implements Node, DomainRegistry {
         LOG.info("vmrdma node {} stopped", nodeId);
     }
 
-    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
-    void bindNic(NicPort port) {
-        dataAgent.runAndWait(() -> verbs.nic(port));
-        nic = port;
-        LOG.info("NIC binding '{}' bound on {}", port.binding(), port.interfaceName());
+    void bindNic(NicPort port, Map<String, Object> properties) {
+        Object name = properties.get(NicPort.BINDING_PROPERTY);
+        String binding = name == null ? port.binding() : String.valueOf(name);
+        synchronized (nics) {
+            nics.put(port, binding);
+            LOG.info("NIC binding '{}' available on {}{}", binding, port.interfaceName(),
+                    binding.equals(configuredNic) ? "" : " (configuration asks for '" + configuredNic + "')");
+            selectNic();
+        }
     }
 
     void unbindNic(NicPort port) {
-        if (nic == port) {
+        synchronized (nics) {
+            String binding = nics.remove(port);
             // Returns only once the data agent has let go of the port: its provider frees the buffers next.
-            dataAgent.runAndWait(() -> verbs.nic(null));
-            nic = null;
-            LOG.info("NIC binding '{}' unbound", port.binding());
+            selectNic();
+            LOG.info("NIC binding '{}' gone", binding);
         }
     }
 
@@ -187,6 +233,16 @@ public final class EngineNode implements Node, DomainRegistry {
     @Override
     public Optional<Domain> byName(String name) {
         return verbs.domains().stream().filter(d -> d.name().equals(name)).findFirst();
+    }
+
+    @Override
+    public List<PeerInfo> peers() {
+        return verbs.peers();
+    }
+
+    @Override
+    public Optional<PeerInfo> byNode(int node) {
+        return verbs.peers().stream().filter(p -> p.node() == node).findFirst();
     }
 
     @Override

@@ -86,6 +86,12 @@ public final class FaultyNicPort implements NicPort {
         return inner.mtu();
     }
 
+    /** The inner port's: broadcast frames go through the same transmit faults as any other. */
+    @Override
+    public java.util.Optional<LinkAddress> broadcastAddress() {
+        return inner.broadcastAddress();
+    }
+
     @Override
     public LinkState linkState() {
         return inner.linkState();

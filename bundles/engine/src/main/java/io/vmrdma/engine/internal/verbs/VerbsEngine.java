@@ -100,6 +100,26 @@ public final class VerbsEngine {
         transport.peer(node, address);
     }
 
+    /**
+     * Makes {@code table} the static peer table (see {@link WireTransport#staticPeers}): changed entries replaced,
+     * removed ones gone, discovered peers kept unless named. Called on the data agent's thread.
+     *
+     * @throws IllegalArgumentException for this node's own id or one outside 0..65535, before anything changes
+     */
+    public void staticPeers(Map<Integer, io.vmrdma.api.nic.LinkAddress> table) {
+        for (int node : table.keySet()) {
+            if (node == nodeId || node < 0 || node > 0xFFFF) {
+                throw new IllegalArgumentException("peer node id must be 0..65535 and not this node's: " + node);
+            }
+        }
+        transport.staticPeers(table);
+    }
+
+    /** Every peer, static and discovered, in node order: a snapshot any thread may take. */
+    public List<io.vmrdma.api.PeerInfo> peers() {
+        return transport.peerInfos(clock.getAsLong());
+    }
+
     /** Whether {@code node} has answered a hello with our protocol version. */
     public boolean peerUp(int node) {
         Peer peer = transport.peer(node);

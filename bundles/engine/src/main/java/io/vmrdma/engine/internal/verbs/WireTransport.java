@@ -2,9 +2,16 @@ package io.vmrdma.engine.internal.verbs;
 
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
 
 import io.vmrdma.api.Counter;
 import io.vmrdma.api.Node;
+import io.vmrdma.api.PeerInfo;
 import io.vmrdma.api.nic.FrameClaim;
 import io.vmrdma.api.nic.FrameHandler;
 import io.vmrdma.api.nic.LinkAddress;
@@ -28,6 +35,12 @@ import org.agrona.concurrent.UnsafeBuffer;
  * <p>This class owns the port, the peers and the receive path (validation, dispatch, hellos) and frames out;
  * {@link WireRequester} and {@link WireResponder} hold the two halves of the protocol.
  *
+ * <p>Peers: the static peer table from configuration, plus peers discovered by HELLOs on the link segment (a
+ * discovery HELLO goes to the binding's broadcast address every hello period, where it has one). A static entry
+ * always wins: a HELLO naming a known node from another link address is a spoof, dropped and counted. Each peer gets
+ * a unicast HELLO every period, which carries a probe id its HELLO_REPLY echoes (the round-trip time); a peer not
+ * heard for three periods is marked down, and up again when it answers.
+ *
  * <p>Every frame from the wire is untrusted: it is dropped and counted unless it is long enough for its type, has
  * our version, a matching CRC32C, is addressed to this node, comes from a known peer at that peer's link address,
  * names a queue pair connected to the sender in the same partition, and carries a PSN inside the window; data is
@@ -36,7 +49,11 @@ import org.agrona.concurrent.UnsafeBuffer;
 final class WireTransport implements FrameHandler {
 
     private static final int RX_BATCH = 64;
-    private static final long HELLO_INTERVAL_NANOS = 1_000_000_000L;
+    static final long HELLO_INTERVAL_NANOS = 1_000_000_000L;
+    /** A peer not heard for this many hello periods is marked down. */
+    static final int DOWN_AFTER_PERIODS = 3;
+    /** Most peers discovery adds; HELLOs from further unknown nodes are dropped and counted. */
+    static final int MAX_DISCOVERED = 1024;
 
     private final VerbsEngine engine;
     private final int nodeId;
@@ -50,6 +67,13 @@ final class WireTransport implements FrameHandler {
     /** The binding's buffer of the frame being received ({@link #rx} wraps it). */
     private ByteBuffer rxBuffer;
     private final Int2ObjectHashMap<Peer> peers = new Int2ObjectHashMap<>();
+    /** The peers in node order, republished whenever the table changes: what other threads read. */
+    private volatile Peer[] view = new Peer[0];
+    private int discovered;
+    private long nextDiscoveryNanos;
+    /** Set when a port is bound: the next cycle restarts hello and liveness timers from its own time. */
+    private boolean rebase = true;
+    private int lastProbeId;
     private final WireRequester requester;
     private final WireResponder responder;
     private final long incarnation = new SecureRandom().nextLong();
@@ -69,18 +93,79 @@ final class WireTransport implements FrameHandler {
     void port(NicPort newPort) {
         port = newPort;
         portEpoch++;
-        for (Peer peer : peers.values()) {
-            peer.nextHelloNanos = 0;
-        }
+        rebase = true;
     }
 
     NicPort port() {
         return port;
     }
 
-    /** Adds or replaces a peer of the static peer table. */
+    /**
+     * Adds or replaces a peer of the static peer table. A peer already at that address keeps its state and counters
+     * (a discovered one becomes static); at another address it starts afresh.
+     */
     void peer(int node, LinkAddress address) {
-        peers.put(node, new Peer(node, address, counters));
+        Peer existing = peers.get(node);
+        if (existing != null && existing.address.equals(address)) {
+            if (existing.discovered) {
+                existing.discovered = false;
+                discovered--;
+            }
+        } else {
+            if (existing != null && existing.discovered) {
+                discovered--;
+            }
+            Peer peer = new Peer(node, address, false);
+            peer.nextHelloNanos = now;
+            peers.put(node, peer);
+        }
+        publish();
+    }
+
+    /**
+     * Makes {@code table} the static peer table: entries added or changed as {@link #peer(int, LinkAddress)} does;
+     * static peers no longer in it leave the table (queue pairs connected to them then fail as unreachable);
+     * discovered peers stay unless the table names them.
+     */
+    void staticPeers(Map<Integer, LinkAddress> table) {
+        List<Integer> gone = new ArrayList<>();
+        for (Peer peer : peers.values()) {
+            if (!peer.discovered && !table.containsKey(peer.node)) {
+                gone.add(peer.node);
+            }
+        }
+        gone.forEach(peers::remove);
+        table.forEach(this::peer);
+        publish();
+    }
+
+    private Peer discover(int node, LinkAddress address) {
+        if (discovered >= MAX_DISCOVERED) {
+            return null;
+        }
+        Peer peer = new Peer(node, address, true);
+        peer.nextHelloNanos = now;
+        peers.put(node, peer);
+        discovered++;
+        publish();
+        engine.log().info("node {} discovered at {}", node, address);
+        return peer;
+    }
+
+    private void publish() {
+        Peer[] all = peers.values().toArray(new Peer[0]);
+        Arrays.sort(all, Comparator.comparingInt(p -> p.node));
+        view = all;
+    }
+
+    /** A snapshot of every peer, in node order; any thread. */
+    List<PeerInfo> peerInfos(long nowNanos) {
+        Peer[] all = view;
+        List<PeerInfo> infos = new ArrayList<>(all.length);
+        for (Peer peer : all) {
+            infos.add(peer.info(nowNanos));
+        }
+        return infos;
     }
 
     Peer peer(int node) {
@@ -109,10 +194,33 @@ final class WireTransport implements FrameHandler {
             return 0;
         }
         int work = responder.afterWork();
+        if (rebase) {
+            // Time without a port does not count against peers: hellos and liveness start again from now.
+            rebase = false;
+            nextDiscoveryNanos = nowNanos;
+            for (Peer peer : peers.values()) {
+                peer.nextHelloNanos = nowNanos;
+                if (peer.heard) {
+                    peer.lastHeardNanos = nowNanos;
+                }
+            }
+        }
         for (Peer peer : peers.values()) {
+            if (peer.up && nowNanos - peer.lastHeardNanos > DOWN_AFTER_PERIODS * HELLO_INTERVAL_NANOS) {
+                peer.up = false;
+                engine.log().warn("node {} at {} not heard for {} hello periods: down", peer.node, peer.address,
+                        DOWN_AFTER_PERIODS);
+            }
             if (nowNanos - peer.nextHelloNanos >= 0) {
                 peer.nextHelloNanos = nowNanos + HELLO_INTERVAL_NANOS;
-                sendHello(peer, FrameType.HELLO);
+                sendHello(peer, FrameType.HELLO, nextProbe(peer, nowNanos));
+            }
+        }
+        if (nowNanos - nextDiscoveryNanos >= 0) {
+            nextDiscoveryNanos = nowNanos + HELLO_INTERVAL_NANOS;
+            Optional<LinkAddress> broadcast = p.broadcastAddress();
+            if (broadcast.isPresent()) {
+                sendDiscovery(broadcast.get());
             }
         }
         p.flush();
@@ -165,19 +273,41 @@ final class WireTransport implements FrameHandler {
             counters.increment(Counter.CRC_ERRORS);
             return;
         }
-        Peer peer = peers.get(Frame.srcNode(rx, offset));
-        if (Frame.dstNode(rx, offset) != nodeId || peer == null || !peer.address.equals(source)) {
+        int src = Frame.srcNode(rx, offset);
+        boolean hello = type == FrameType.HELLO || type == FrameType.HELLO_REPLY;
+        boolean discovery = type == FrameType.HELLO && (Frame.flags(rx, offset) & Extension.Hello.FLAG_DISCOVERY) != 0;
+        if (src == nodeId || Frame.dstNode(rx, offset) != nodeId && !discovery) {
             counters.increment(Counter.UNKNOWN_SOURCE_DROPS);
             return;
         }
-        if (type != FrameType.HELLO && type != FrameType.HELLO_REPLY && Frame.version(rx, offset) != Frame.VERSION) {
+        Peer peer = peers.get(src);
+        if (peer == null) {
+            peer = hello ? discover(src, source) : null;
+            if (peer == null) {
+                counters.increment(Counter.UNKNOWN_SOURCE_DROPS);
+                return;
+            }
+        } else if (!peer.address.equals(source)) {
+            if (hello && peer.discovered && !peer.up) {
+                // A discovered node that went silent and speaks again from elsewhere (restarted, new port).
+                engine.log().info("node {} moved from {} to {}", src, peer.address, source);
+                peer.address = source;
+            } else {
+                counters.increment(hello ? Counter.PEER_SPOOFS : Counter.UNKNOWN_SOURCE_DROPS);
+                return;
+            }
+        }
+        if (!hello && Frame.version(rx, offset) != Frame.VERSION) {
             counters.increment(Counter.MALFORMED_FRAMES);
             return;
         }
         peer.counters.increment(Counter.FRAMES_RECEIVED);
         peer.counters.add(Counter.FRAME_BYTES_RECEIVED, length);
+        counters.increment(Counter.FRAMES_RECEIVED);
+        counters.add(Counter.FRAME_BYTES_RECEIVED, length);
         peer.lastHeardNanos = now;
-        if (type == FrameType.HELLO || type == FrameType.HELLO_REPLY) {
+        peer.heard = true;
+        if (hello) {
             onHello(peer, type, offset);
             return;
         }
@@ -274,34 +404,69 @@ final class WireTransport implements FrameHandler {
 
     private void onHello(Peer peer, FrameType type, int at) {
         int version = rx.getShort(at + Extension.Hello.PROTOCOL_VERSION, Frame.ORDER) & 0xFFFF;
+        int probe = rx.getShort(at + Extension.Hello.PROBE, Frame.ORDER) & 0xFFFF;
+        int previous = peer.version;
         peer.version = version;
-        peer.lastHeardNanos = now;
         peer.incarnation = rx.getLong(at + Extension.Hello.INCARNATION, Frame.ORDER);
         if (version != Node.PROTOCOL_VERSION) {
-            if (peer.up || peer.version != version) {
+            if (peer.up || previous != version) {
                 counters.increment(Counter.VERSION_MISMATCHES);
+                engine.log().warn("node {} speaks vmrdma protocol {}, this node speaks {}: refusing it", peer.node,
+                        version, Node.PROTOCOL_VERSION);
             }
             peer.up = false;
-            engine.log().warn("node {} speaks vmrdma protocol {}, this node speaks {}: refusing it", peer.node,
-                    version, Node.PROTOCOL_VERSION);
             return;
         }
-        peer.up = true;
+        if (!peer.up) {
+            peer.up = true;
+            engine.log().info("node {} at {} up ({}, protocol {})", peer.node, peer.address,
+                    peer.discovered ? "discovered" : "static", version);
+        }
         if (type == FrameType.HELLO) {
-            sendHello(peer, FrameType.HELLO_REPLY);
+            sendHello(peer, FrameType.HELLO_REPLY, probe);
+        } else if (probe != 0 && probe == peer.probeId) {
+            peer.roundTrip(now - peer.probeSentNanos);
+            peer.probeId = 0;
         }
     }
 
-    private void sendHello(Peer peer, FrameType type) {
-        int at = begin(peer, type.headerLength(), 0);
+    /** Starts a new round-trip probe to {@code peer}; an unanswered earlier one is given up (one outstanding). */
+    private int nextProbe(Peer peer, long nowNanos) {
+        lastProbeId = lastProbeId == 0xFFFF ? 1 : lastProbeId + 1;
+        peer.probeId = lastProbeId;
+        peer.probeSentNanos = nowNanos;
+        return lastProbeId;
+    }
+
+    private void sendHello(Peer peer, FrameType type, int probe) {
+        int at = begin(peer.address, type.headerLength(), 0);
         if (at < 0) {
             return;
         }
-        Frame.writeBase(tx, at, type, 0, nodeId, peer.node, 0, 0, 0, 0, 0, 0);
+        writeHello(at, type, 0, peer.node, probe);
+        end(peer, at, type.headerLength(), 0);
+    }
+
+    /** A discovery HELLO to the link's broadcast address; counted at node level only. */
+    private void sendDiscovery(LinkAddress broadcast) {
+        FrameType type = FrameType.HELLO;
+        int at = begin(broadcast, type.headerLength(), 0);
+        if (at < 0) {
+            return;
+        }
+        writeHello(at, type, Extension.Hello.FLAG_DISCOVERY, Extension.Hello.ANY_NODE, 0);
+        txCheck.seal(claim.buffer(), at, type.headerLength(), 0);
+        port.commit(claim, type.headerLength());
+        counters.increment(Counter.FRAMES_SENT);
+        counters.add(Counter.FRAME_BYTES_SENT, type.headerLength());
+    }
+
+    private void writeHello(int at, FrameType type, int flags, int dstNode, int probe) {
+        Frame.writeBase(tx, at, type, flags, nodeId, dstNode, 0, 0, 0, 0, 0, 0);
         tx.putShort(at + Extension.Hello.PROTOCOL_VERSION, (short) Node.PROTOCOL_VERSION, Frame.ORDER);
+        tx.putShort(at + Extension.Hello.PROBE, (short) probe, Frame.ORDER);
         tx.putInt(at + Extension.Hello.MTU, port.mtu(), Frame.ORDER);
         tx.putLong(at + Extension.Hello.INCARNATION, incarnation, Frame.ORDER);
-        end(peer, at, type.headerLength(), 0);
     }
 
     // ----------------------------------------------------------------------------------------------------------
@@ -321,14 +486,18 @@ final class WireTransport implements FrameHandler {
      * when the port is full.
      */
     int begin(Peer peer, int headerLength, int payloadLength) {
+        return begin(peer.address, headerLength, payloadLength);
+    }
+
+    private int begin(LinkAddress destination, int headerLength, int payloadLength) {
         NicPort p = port;
         if (p == null) {
             return -1;
         }
         int frameLength = Frame.length(headerLength, payloadLength);
-        if (!p.tryClaim(peer.address, frameLength, claim)) {
+        if (!p.tryClaim(destination, frameLength, claim)) {
             p.flush();
-            if (!p.tryClaim(peer.address, frameLength, claim)) {
+            if (!p.tryClaim(destination, frameLength, claim)) {
                 return -1;
             }
         }
@@ -374,6 +543,8 @@ final class WireTransport implements FrameHandler {
         port.commit(claim, frameLength);
         peer.counters.increment(Counter.FRAMES_SENT);
         peer.counters.add(Counter.FRAME_BYTES_SENT, frameLength);
+        counters.increment(Counter.FRAMES_SENT);
+        counters.add(Counter.FRAME_BYTES_SENT, frameLength);
     }
 
     /** Seals and commits the claimed frame, its header and payload written in place. */

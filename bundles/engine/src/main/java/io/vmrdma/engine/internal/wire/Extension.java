@@ -9,11 +9,22 @@ public final class Extension {
     private Extension() {
     }
 
-    /** HELLO and HELLO_REPLY. */
+    /**
+     * HELLO and HELLO_REPLY. A HELLO carries a probe id (0: none) that its HELLO_REPLY echoes, so the sender measures
+     * the round trip. A HELLO with {@link #FLAG_DISCOVERY} in the base flags goes to the link's broadcast address and
+     * names no destination node ({@link #ANY_NODE}).
+     */
     public static final class Hello {
         public static final int PROTOCOL_VERSION = 32;
+        /** u16: the probe id of a HELLO; in a HELLO_REPLY, the probe id of the HELLO it answers. */
+        public static final int PROBE = 34;
         public static final int MTU = 36;
         public static final int INCARNATION = 40;
+
+        /** Base-header flag of a discovery HELLO, sent to the broadcast address; only valid on HELLO. */
+        public static final int FLAG_DISCOVERY = 0x10;
+        /** Destination node written in a discovery HELLO; the receiver ignores it. */
+        public static final int ANY_NODE = 0xFFFF;
 
         private Hello() {
         }

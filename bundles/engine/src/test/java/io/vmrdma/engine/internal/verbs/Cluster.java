@@ -34,6 +34,11 @@ final class Cluster implements AutoCloseable {
     final List<NicPort> nics = new ArrayList<>();
 
     Cluster(int nodes, int mtu, Faults faults, long seed) {
+        this(nodes, mtu, faults, seed, true);
+    }
+
+    /** As above; without {@code staticPeers} the nodes find each other by discovery HELLOs on the wire. */
+    Cluster(int nodes, int mtu, Faults faults, long seed, boolean staticPeers) {
         for (int n = 1; n <= nodes; n++) {
             VerbsEngine engine = new VerbsEngine(n, () -> clock[0], seed + n);
             LoopbackPort port = new LoopbackPort(wire, n, mtu, 1 << 24);
@@ -44,7 +49,7 @@ final class Cluster implements AutoCloseable {
             nics.add(nic);
         }
         for (VerbsEngine engine : engines) {
-            for (int n = 1; n <= nodes; n++) {
+            for (int n = 1; n <= nodes && staticPeers; n++) {
                 if (n != engine.nodeId()) {
                     engine.peer(n, wire.address(n));
                 }

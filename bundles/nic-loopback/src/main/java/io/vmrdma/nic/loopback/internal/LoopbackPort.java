@@ -1,6 +1,7 @@
 package io.vmrdma.nic.loopback.internal;
 
 import java.nio.ByteBuffer;
+import java.util.Optional;
 
 import io.vmrdma.api.nic.FrameClaim;
 import io.vmrdma.api.nic.FrameHandler;
@@ -14,7 +15,8 @@ import org.osgi.service.metatype.annotations.Designate;
 
 /**
  * A NIC port on a {@link LoopbackWire}. A frame is written once, straight into the destination's {@link Inbox},
- * and read in place from there, so the wire adds no copy of its own.
+ * and read in place from there, so the wire adds no copy of its own. A frame to {@link LoopbackWire#BROADCAST} is
+ * written to a staging buffer and copied into every other attached port's inbox when committed.
  */
 @Component(service = NicPort.class, configurationPid = "io.vmrdma.nic.loopback",
         property = NicPort.BINDING_PROPERTY + "=loopback")
@@ -30,7 +32,11 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
     /** Where frames for a port that is not attached are written, then dropped, as a wire drops them. */
     private final ByteBuffer discard = ByteBuffer.allocateDirect(MAX_MTU);
     private boolean discarding;
+    /** Where a broadcast frame is written before it is copied to every other port. */
+    private final ByteBuffer staging = ByteBuffer.allocateDirect(MAX_MTU);
+    private boolean broadcasting;
     private long dropped;
+    private long broadcastMisses;
     private int committedSinceFlush;
 
     @Activate
@@ -76,6 +82,12 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
         return mtu;
     }
 
+    /** {@link LoopbackWire#BROADCAST}: every other port attached to the same wire. */
+    @Override
+    public Optional<LinkAddress> broadcastAddress() {
+        return Optional.of(LoopbackWire.BROADCAST);
+    }
+
     @Override
     public LinkState linkState() {
         return LinkState.UP;
@@ -96,6 +108,11 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
         if (length < 0 || length > mtu) {
             throw new IllegalArgumentException("frame of " + length + " bytes does not fit MTU " + mtu);
         }
+        if (destination.equals(LoopbackWire.BROADCAST)) {
+            broadcasting = true;
+            claim.lend(staging, 0, length, -1);
+            return true;
+        }
         int destPort = wire.portOf(destination);
         Inbox destInbox = destPort < 0 ? null : wire.inbox(destPort);
         if (destInbox == null) {
@@ -114,6 +131,17 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
 
     @Override
     public void commit(FrameClaim claim, int length) {
+        if (broadcasting && claim.isLent()) {
+            broadcasting = false;
+            int capacity = claim.capacity();
+            claim.reset();
+            if (length < 0 || length > capacity) {
+                throw new IllegalArgumentException("committed " + length + " bytes of a " + capacity + "-byte claim");
+            }
+            broadcastMisses += wire.broadcast(staging, 0, length, port);
+            committedSinceFlush++;
+            return;
+        }
         if (takeDiscard(claim)) {
             dropped++;
             return;
@@ -132,6 +160,11 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
 
     @Override
     public void abort(FrameClaim claim) {
+        if (broadcasting && claim.isLent()) {
+            broadcasting = false;
+            claim.reset();
+            return;
+        }
         if (takeDiscard(claim)) {
             return;
         }
@@ -144,6 +177,11 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
         int flushed = committedSinceFlush;
         committedSinceFlush = 0;
         return flushed;
+    }
+
+    /** Copies of broadcast frames that a port's full inbox could not take. */
+    public long broadcastMisses() {
+        return broadcastMisses;
     }
 
     /** Frames sent to ports that were not attached, dropped. */

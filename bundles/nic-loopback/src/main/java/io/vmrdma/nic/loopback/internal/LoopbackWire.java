@@ -6,12 +6,16 @@ import io.vmrdma.api.nic.LinkAddress;
 
 /**
  * An in-memory link segment: every attached port has an {@link Inbox} that any other port of the same wire may
- * write frames into. Addresses are 16-bit port numbers.
+ * write frames into. Addresses are 16-bit port numbers; {@link #BROADCAST} ({@code ff:ff}) reaches every attached
+ * port but the sender.
  */
 public final class LoopbackWire {
 
     /** Highest port number plus one. */
     public static final int MAX_PORTS = 1024;
+
+    /** The broadcast address of every loopback wire: {@code ff:ff}, which is no port. */
+    public static final LinkAddress BROADCAST = LinkAddress.of((byte) 0xFF, (byte) 0xFF);
 
     private static final LoopbackWire SHARED = new LoopbackWire();
 
@@ -63,6 +67,30 @@ public final class LoopbackWire {
     /** Detaches a port; frames sent to it from now on are dropped. */
     void detach(int port, Inbox inbox) {
         inboxes.compareAndSet(port, inbox, null);
+    }
+
+    /**
+     * Delivers a copy of {@code length} bytes at {@code offset} in {@code frame} to every attached port but
+     * {@code sourcePort}; a port whose inbox is full misses it, as a congested host misses a broadcast.
+     *
+     * @return how many ports missed it
+     */
+    int broadcast(java.nio.ByteBuffer frame, int offset, int length, int sourcePort) {
+        int missed = 0;
+        for (int p = 0; p < MAX_PORTS; p++) {
+            Inbox inbox = p == sourcePort ? null : inboxes.get(p);
+            if (inbox == null) {
+                continue;
+            }
+            int at = inbox.claim();
+            if (at < 0) {
+                missed++;
+                continue;
+            }
+            inbox.byteBuffer().put(at, frame, offset, length);
+            inbox.commit(at, length, sourcePort);
+        }
+        return missed;
     }
 
     /** The inbox of {@code port}, or null when nothing is attached there. */

@@ -145,6 +145,15 @@ public final class PacketPort implements NicPort, AutoCloseable {
         return address;
     }
 
+    /**
+     * {@code ff:ff:ff:ff:ff:ff}: a frame to it reaches every port on the segment (the kernel hands broadcast frames
+     * up as PACKET_BROADCAST, which {@link #poll} passes on like frames for this MAC).
+     */
+    @Override
+    public java.util.Optional<LinkAddress> broadcastAddress() {
+        return java.util.Optional.of(LinkAddress.ETHERNET_BROADCAST);
+    }
+
     /** The interface MTU when the port opened (at most 65535): the vmrdma frame is the whole Ethernet payload. */
     @Override
     public int mtu() {
