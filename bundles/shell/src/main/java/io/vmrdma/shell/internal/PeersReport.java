@@ -1,0 +1,72 @@
+package io.vmrdma.shell.internal;
+
+import java.io.PrintStream;
+import java.util.List;
+
+import io.vmrdma.api.PeerInfo;
+import org.apache.karaf.shell.support.table.ShellTable;
+
+/**
+ * Renders {@code vmrdma:peers}: one row per peer with its link address, origin, liveness, protocol version,
+ * round-trip time and traffic.
+ */
+final class PeersReport {
+
+    private PeersReport() {
+    }
+
+    /**
+     * @param peers   the engine's peers, or null when the engine is not running
+     * @param binding the NIC binding in use, or null when none is bound
+     * @param only    one node id to show, or null for all
+     */
+    static void print(List<PeerInfo> peers, String binding, Integer only, PrintStream out) {
+        if (peers == null) {
+            out.println("engine not running: no peer table");
+            return;
+        }
+        ShellTable table = new ShellTable();
+        table.column("Node").alignRight();
+        table.column("Address");
+        table.column("Origin");
+        table.column("State");
+        table.column("Protocol").alignRight();
+        table.column("RTT µs").alignRight();
+        table.column("Sent").alignRight();
+        table.column("Received").alignRight();
+        table.column("Retransmissions").alignRight();
+        int rows = 0;
+        for (PeerInfo peer : peers) {
+            if (only != null && peer.node() != only) {
+                continue;
+            }
+            rows++;
+            table.addRow().addContent(peer.node(), peer.address(), peer.origin() == PeerInfo.Origin.STATIC
+                            ? "static" : "discovered", peer.up() ? "up" : "down",
+                    peer.protocolVersion() == 0 ? "-" : Integer.toString(peer.protocolVersion()),
+                    micros(peer.roundTripNanos()), peer.framesSent(), peer.framesReceived(), peer.retransmissions());
+        }
+        if (only != null && rows == 0) {
+            out.println("node " + only + " is not in the peer table");
+            return;
+        }
+        table.print(out);
+        if (binding == null) {
+            out.println("(no NIC binding in use: no frame leaves this node, peers are not probed)");
+        } else if (peers.isEmpty()) {
+            out.println("(no peers: add peer.<node> = <link address> to etc/io.vmrdma.engine.cfg; bindings with a "
+                    + "broadcast address, loopback and packet, also discover the nodes on their segment)");
+        }
+    }
+
+    /** Microseconds with one decimal below 100 µs, whole above; {@code -} when not measured. */
+    static String micros(long nanos) {
+        if (nanos < 0) {
+            return "-";
+        }
+        if (nanos < 100_000) {
+            return String.format(java.util.Locale.ROOT, "%.1f", nanos / 1000.0);
+        }
+        return Long.toString(Math.round(nanos / 1000.0));
+    }
+}
