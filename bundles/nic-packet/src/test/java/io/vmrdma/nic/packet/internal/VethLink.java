@@ -80,7 +80,7 @@ final class VethLink implements AutoCloseable {
         return namespace;
     }
 
-    private static void removeLeftovers() {
+    static void removeLeftovers() {
         String[] existing = new File("/var/run/netns").list();
         if (existing == null) {
             return;

@@ -1,0 +1,78 @@
+package io.vmrdma.nic.packet.internal;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * Hosts on one Ethernet segment for a test: a namespace per host, each with a veth pair whose other end is a port of
+ * a Linux bridge in a namespace of its own, all at one MTU. Each host has a thread inside its namespace. Namespace
+ * names share {@link VethLink}'s prefix, so its clean-up of leftovers from killed test JVMs covers these too;
+ * {@link #close} deletes every namespace (and with them the veth pairs and the bridge) whether or not the test passed.
+ */
+final class BridgeLan implements AutoCloseable {
+
+    private static final AtomicInteger NEXT = new AtomicInteger();
+
+    final List<NetworkNamespace> hosts = new ArrayList<>();
+    final List<String> interfaces = new ArrayList<>();
+    private final List<String> namespaces = new ArrayList<>();
+
+    private BridgeLan(int hostCount, int mtu) {
+        long pid = ProcessHandle.current().pid();
+        int n = NEXT.incrementAndGet();
+        String base = "vmrdma-t" + pid + "-lan" + n;
+        String tag = Long.toString(pid, 36) + "l" + n;
+        String mtuText = Integer.toString(mtu);
+        try {
+            String bridgeNamespace = add(base + "br");
+            VethLink.ip("-n", bridgeNamespace, "link", "add", "name", "br0", "mtu", mtuText, "type", "bridge");
+            for (int h = 0; h < hostCount; h++) {
+                String host = add(base + "h" + h);
+                String inside = "h" + h + tag;
+                String outside = "p" + h + tag;
+                VethLink.ip("link", "add", "name", inside, "netns", host, "mtu", mtuText, "type", "veth", "peer",
+                        "name", outside, "netns", bridgeNamespace, "mtu", mtuText);
+                VethLink.ip("-n", bridgeNamespace, "link", "set", outside, "master", "br0", "up");
+                VethLink.ip("-n", host, "link", "set", inside, "up");
+                interfaces.add(inside);
+            }
+            VethLink.ip("-n", bridgeNamespace, "link", "set", "br0", "up");
+            for (int h = 0; h < hostCount; h++) {
+                hosts.add(new NetworkNamespace(base + "h" + h));
+            }
+        } catch (RuntimeException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Creates {@code hostCount} hosts on a bridge, every link at {@code mtu}. */
+    static BridgeLan create(int hostCount, int mtu) {
+        VethLink.removeLeftovers();
+        return new BridgeLan(hostCount, mtu);
+    }
+
+    private String add(String namespace) {
+        VethLink.ip("netns", "add", namespace);
+        namespaces.add(namespace);
+        return namespace;
+    }
+
+    /** Opens a port on host {@code h}'s interface, inside its namespace. */
+    PacketPort port(int h, int socketBufferBytes) {
+        PacketSettings settings = PacketSettings.of(interfaces.get(h));
+        PacketSettings big = new PacketSettings(settings.interfaceName(), settings.etherType(), settings.batchSize(),
+                socketBufferBytes, settings.qdiscBypass());
+        return hosts.get(h).call(() -> new PacketPort(big));
+    }
+
+    @Override
+    public void close() {
+        hosts.forEach(NetworkNamespace::close);
+        for (String namespace : namespaces) {
+            VethLink.ip("netns", "delete", namespace);
+        }
+        namespaces.clear();
+    }
+}
