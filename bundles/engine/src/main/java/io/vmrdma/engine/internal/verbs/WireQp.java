@@ -11,6 +11,14 @@ final class WireQp {
     static final int MASK = WINDOW - 1;
     /** Most response packets one READ request asks for, so a big READ never fills the whole window. */
     static final int READ_CHUNK_PACKETS = 256;
+    /**
+     * Payload a queue pair may have unacknowledged on the wire, beyond the PSN window: a receiver's socket buffer
+     * (4 MiB by default for nic.packet) must hold what several queue pairs send before it reads, or frames are lost and
+     * sent again. A veth or 10 GbE round trip needs far less than this to keep the link busy.
+     */
+    static final long WINDOW_BYTES = 1 << 20;
+    /** However large the segments, this many packets may be outstanding. */
+    static final int MIN_WINDOW_PACKETS = 16;
 
     static final byte FREE = 0;
     static final byte SENT = 1;
@@ -145,5 +153,10 @@ final class WireQp {
                 removeHead();
             }
         }
+    }
+
+    /** The packets that may be outstanding at once for segments of {@code segment} bytes. */
+    static int windowPackets(int segment) {
+        return (int) Math.max(MIN_WINDOW_PACKETS, Math.min(WINDOW, WINDOW_BYTES / Math.max(1, segment)));
     }
 }

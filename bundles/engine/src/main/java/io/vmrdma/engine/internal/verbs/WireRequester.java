@@ -130,7 +130,7 @@ final class WireRequester {
         if (wr.opcode == Opcode.RDMA_READ) {
             return emitReadRequest(w, peer, wr);
         }
-        if (w.nextPsn - w.basePsn >= WireQp.WINDOW) {
+        if (w.nextPsn - w.basePsn >= WireQp.windowPackets(wr.segment)) {
             return -1;
         }
         int length = (int) Math.min(wr.segment, wr.total - w.emitOffset);
@@ -169,8 +169,9 @@ final class WireRequester {
     private int emitReadRequest(WireQp w, Peer peer, SendWqe wr) {
         int totalPackets = WireTransport.packets(wr.total, wr.segment);
         int requested = (int) (w.emitOffset == 0 ? 0 : (w.emitOffset + wr.segment - 1) / wr.segment);
-        int count = Math.min(WireQp.READ_CHUNK_PACKETS, totalPackets - requested);
-        if (w.nextPsn + count - w.basePsn > WireQp.WINDOW) {
+        int room = WireQp.windowPackets(wr.segment) - (w.nextPsn - w.basePsn);
+        int count = Math.min(Math.min(WireQp.READ_CHUNK_PACKETS, room), totalPackets - requested);
+        if (count <= 0) {
             return -1;
         }
         int psn = w.nextPsn;
