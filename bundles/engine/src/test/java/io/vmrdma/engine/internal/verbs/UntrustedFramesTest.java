@@ -83,7 +83,7 @@ class UntrustedFramesTest {
 
     private static long drops(VerbsEngine e) {
         return e.counter(Counter.MALFORMED_FRAMES) + e.counter(Counter.CRC_ERRORS)
-                + e.counter(Counter.UNKNOWN_SOURCE_DROPS);
+                + e.counter(Counter.UNKNOWN_SOURCE_DROPS) + e.counter(Counter.PEER_SPOOFS);
     }
 
     @Test
@@ -284,6 +284,13 @@ class UntrustedFramesTest {
             assertThat(after - before).as("every injected frame counted once, dropped or accepted").isEqualTo(injected);
             assertThat(VerbsFixture.snapshot(guarded)).isEqualTo(guardedBefore);
 
+            // A resealed mutation of a HELLO from node 2's own address may have announced another protocol version
+            // (node 2 then counts as down and connecting to it is refused): node 2's next genuine HELLO, within one
+            // hello period, puts that right.
+            for (int i = 0; i < 12; i++) {
+                c.settle(1);
+                c.clock[0] += 100_000_000;
+            }
             // The engine still works: a fresh connection moves data.
             Cluster.Dom a2 = c.domain(1, 3, "a2");
             Cluster.Dom b2 = c.domain(2, 4, "b2");
