@@ -174,7 +174,8 @@ final class Hosts {
     long framesSeen(int i) {
         VerbsEngine e = engines[i];
         return e.counter(Counter.FRAMES_RECEIVED) + e.counter(Counter.MALFORMED_FRAMES)
-                + e.counter(Counter.CRC_ERRORS) + e.counter(Counter.UNKNOWN_SOURCE_DROPS);
+                + e.counter(Counter.CRC_ERRORS) + e.counter(Counter.UNKNOWN_SOURCE_DROPS)
+                + e.counter(Counter.PEER_SPOOFS);
     }
 
     static List<Transfer> list() {
