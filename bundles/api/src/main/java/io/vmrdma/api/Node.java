@@ -30,4 +30,10 @@ public interface Node {
      * stands in because the configured policy is not installed or failed to start.
      */
     Optional<String> activePolicy();
+
+    /**
+     * The node's value of one counter: the sum over its domains, plus what belongs to no domain (frames, peers).
+     * Since 0.3.0.
+     */
+    long counter(Counter counter);
 }

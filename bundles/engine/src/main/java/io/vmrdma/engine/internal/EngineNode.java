@@ -10,6 +10,12 @@ import io.vmrdma.api.DomainRegistry;
 import io.vmrdma.api.Node;
 import io.vmrdma.api.PeerInfo;
 import io.vmrdma.api.PeerRegistry;
+import io.vmrdma.api.Counter;
+import io.vmrdma.api.MemoryRegionInfo;
+import io.vmrdma.api.QueuePairInfo;
+import io.vmrdma.api.VerbsInventory;
+import io.vmrdma.engine.internal.verbs.VerbsSnapshots;
+import java.util.concurrent.atomic.AtomicReference;
 import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.sched.SchedulingPolicy;
@@ -35,11 +41,11 @@ import org.slf4j.LoggerFactory;
  * the engine sends through the one configuration names ({@code nic}), and switches when that changes.
  */
 @Component(
-        service = {Node.class, DomainRegistry.class, PeerRegistry.class},
+        service = {Node.class, DomainRegistry.class, PeerRegistry.class, VerbsInventory.class},
         immediate = true,
         configurationPid = "io.vmrdma.engine")
 @Designate(ocd = EngineConfig.class)
-public final class EngineNode implements Node, DomainRegistry, PeerRegistry {
+public final class EngineNode implements Node, DomainRegistry, PeerRegistry, VerbsInventory {
 
     private static final Logger LOG = LoggerFactory.getLogger(EngineNode.class);
 
@@ -248,5 +254,24 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry {
     @Override
     public Optional<String> activePolicy() {
         return policies.active().map(SchedulingPolicy::name);
+    }
+
+    @Override
+    public long counter(Counter counter) {
+        return verbs.counter(counter);
+    }
+
+    @Override
+    public List<QueuePairInfo> queuePairs() {
+        AtomicReference<List<QueuePairInfo>> snapshot = new AtomicReference<>();
+        dataAgent.runAndWait(() -> snapshot.set(VerbsSnapshots.queuePairs(verbs)));
+        return snapshot.get();
+    }
+
+    @Override
+    public List<MemoryRegionInfo> memoryRegions() {
+        AtomicReference<List<MemoryRegionInfo>> snapshot = new AtomicReference<>();
+        dataAgent.runAndWait(() -> snapshot.set(VerbsSnapshots.memoryRegions(verbs)));
+        return snapshot.get();
     }
 }

@@ -44,7 +44,7 @@ final class PeersReport {
             table.addRow().addContent(peer.node(), peer.address(), peer.origin() == PeerInfo.Origin.STATIC
                             ? "static" : "discovered", peer.up() ? "up" : "down",
                     peer.protocolVersion() == 0 ? "-" : Integer.toString(peer.protocolVersion()),
-                    micros(peer.roundTripNanos()), peer.framesSent(), peer.framesReceived(), peer.retransmissions());
+                    Units.micros(peer.roundTripNanos()), peer.framesSent(), peer.framesReceived(), peer.retransmissions());
         }
         if (only != null && rows == 0) {
             out.println("node " + only + " is not in the peer table");
@@ -57,16 +57,5 @@ final class PeersReport {
             out.println("(no peers: add peer.<node> = <link address> to etc/io.vmrdma.engine.cfg; bindings with a "
                     + "broadcast address, loopback and packet, also discover the nodes on their segment)");
         }
-    }
-
-    /** Microseconds with one decimal below 100 µs, whole above; {@code -} when not measured. */
-    static String micros(long nanos) {
-        if (nanos < 0) {
-            return "-";
-        }
-        if (nanos < 100_000) {
-            return String.format(java.util.Locale.ROOT, "%.1f", nanos / 1000.0);
-        }
-        return Long.toString(Math.round(nanos / 1000.0));
     }
 }

@@ -9,34 +9,16 @@ import java.util.List;
 
 import io.vmrdma.api.Counter;
 import io.vmrdma.api.Domain;
-import io.vmrdma.api.DomainState;
 import io.vmrdma.api.xen.DomainControl.DomainInfo;
 import org.junit.jupiter.api.Test;
 
 class DomainsReportTest {
 
     private static Domain domain(int domid, String name) {
-        return new Domain() {
-            @Override
-            public int domid() {
-                return domid;
-            }
-
-            @Override
-            public String name() {
-                return name;
-            }
-
-            @Override
-            public DomainState state() {
-                return DomainState.CONNECTED;
-            }
-
-            @Override
-            public long counter(Counter counter) {
-                return counter == Counter.RDMA_WRITE_OPS ? 3 : counter == Counter.RDMA_WRITE_BYTES ? 3072 : 0;
-            }
-        };
+        FakeRegistry.FakeDomain domain = new FakeRegistry.FakeDomain(domid, name);
+        domain.counters.put(Counter.RDMA_WRITE_OPS, 3L);
+        domain.counters.put(Counter.RDMA_WRITE_BYTES, 3072L);
+        return domain;
     }
 
     private static String render(List<DomainInfo> toolstack, List<Domain> engine) {

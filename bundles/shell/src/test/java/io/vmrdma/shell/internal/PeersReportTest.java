@@ -63,9 +63,9 @@ class PeersReportTest {
 
     @Test
     void roundTripsInMicroseconds() {
-        assertThat(PeersReport.micros(-1)).isEqualTo("-");
-        assertThat(PeersReport.micros(850)).isEqualTo("0.9");
-        assertThat(PeersReport.micros(99_949)).isEqualTo("99.9");
-        assertThat(PeersReport.micros(100_400)).isEqualTo("100");
+        assertThat(Units.micros(-1)).isEqualTo("-");
+        assertThat(Units.micros(850)).isEqualTo("0.9");
+        assertThat(Units.micros(99_949)).isEqualTo("99.9");
+        assertThat(Units.micros(100_400)).isEqualTo("100");
     }
 }

@@ -46,6 +46,11 @@ class StatusReportTest {
             public Optional<String> activePolicy() {
                 return policy;
             }
+
+            @Override
+            public long counter(io.vmrdma.api.Counter counter) {
+                return 0;
+            }
         };
     }
 

@@ -67,6 +67,11 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue {
         return qps;
     }
 
+    /** Its live memory regions; on the data agent's thread only (the console reads them through VerbsSnapshots). */
+    List<Region> regions() {
+        return regions;
+    }
+
     private Limits limits() {
         return engine.limits();
     }

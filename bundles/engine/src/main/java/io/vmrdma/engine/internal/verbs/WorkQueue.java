@@ -16,6 +16,11 @@ final class WorkQueue<E> {
         }
     }
 
+    /** How many entries it holds at most. */
+    int capacity() {
+        return entries.length;
+    }
+
     boolean isFull() {
         return tail - head == entries.length;
     }
