@@ -3,7 +3,11 @@ package io.vmrdma.guest;
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
 
@@ -18,7 +22,8 @@ import org.junit.jupiter.api.io.TempDir;
 /**
  * Guest-to-guest on one host through the backend, beside a memory copy of the same size measured in the same run;
  * then 8-byte ping-pong latencies. Prints figures, asserts nothing about speed. Runs only with
- * {@code -Dvmrdma.bench=true} (see docs/performance.md).
+ * {@code -Dvmrdma.bench=true} (see docs/performance.md). With {@code -Dvmrdma.bench.out=<file>} it also writes its
+ * results as one JSON object to that file (for {@code ./bench.sh}).
  */
 class GuestBenchmarkTest {
 
@@ -26,6 +31,9 @@ class GuestBenchmarkTest {
 
     @TempDir
     Path state;
+
+    /** The JSON members written to {@code vmrdma.bench.out}. */
+    private final List<String> json = new ArrayList<>();
 
     @Test
     void guestToGuest() throws Exception {
@@ -42,6 +50,12 @@ class GuestBenchmarkTest {
             latency(ga, gb, true);
             latency(ga, gb, false);
         }
+        String out = System.getProperty("vmrdma.bench.out", "");
+        if (!out.isEmpty()) {
+            Path file = Path.of(out).toAbsolutePath();
+            Files.createDirectories(file.getParent());
+            Files.writeString(file, "{" + String.join(",", json) + "}\n", StandardCharsets.UTF_8);
+        }
     }
 
     private void bandwidth(GuestDevice client, GuestDevice server) throws Exception {
@@ -54,6 +68,7 @@ class GuestBenchmarkTest {
         ByteBuffer to = ByteBuffer.allocateDirect(MAX);
         System.out.println("ib_write_bw, guest to guest on one host (MB = MiB), beside a copy of the same size");
         System.out.println(Perftest.Bandwidth.header() + "   copy[MB/sec]  write/copy  guest-CPU-s/GiB");
+        List<String> rows = new ArrayList<>();
         for (int bytes = 64; bytes <= MAX; bytes *= 4) {
             int iterations = (int) Math.max(200, Math.min(20_000, (256L << 20) / bytes));
             Perftest.bandwidth(c, Perftest.Test.WRITE_BW, bytes, iterations / 10);
@@ -65,9 +80,14 @@ class GuestBenchmarkTest {
             System.out.println(bw.row() + String.format(Locale.ROOT, "   %-12.0f  %-10.2f  %.3f", copy,
                     bw.averageMiBps() / copy, cpuNanos / 1e9 / gib));
             System.out.println("   json " + bw.json());
+            rows.add(String.format(Locale.ROOT, "{\"bytes\":%d,\"write_mib_s\":%.1f,\"copy_mib_s\":%.1f,"
+                    + "\"guest_cpu_s_per_gib\":%.5f,\"perftest\":%s}", bytes, bw.averageMiBps(), copy,
+                    cpuNanos / 1e9 / gib, bw.json()));
         }
+        json.add("\"write_bw\":[" + String.join(",", rows) + "]");
         Perftest.Bandwidth read = Perftest.bandwidth(c, Perftest.Test.READ_BW, 1 << 20, 2_000);
         System.out.println("ib_read_bw 1 MiB: " + read.json());
+        json.add("\"read_bw_1m\":" + read.json());
         c.close();
         s.awaitDisconnect();
         s.close();
@@ -108,6 +128,7 @@ class GuestBenchmarkTest {
         System.out.println(Perftest.Latency.header());
         System.out.println(lat.row());
         System.out.println("   json " + lat.json());
+        json.add((polling ? "\"write_lat_polling\":" : "\"send_lat_blocking\":") + lat.json());
         client.close();
         server.close();
     }

@@ -5,6 +5,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
@@ -38,11 +40,21 @@ import org.junit.jupiter.api.Test;
  * a veth pair on nic.packet, each engine on its own thread with the real clock, RDMA WRITE bandwidth by message size
  * and number of queue pairs and an 8-byte write ping-pong, beside iperf3 (TCP, one stream) and qperf (UDP latency)
  * between the same two namespaces over the same veth, at MTU 1500, 9000 and 65535, in the same run.
+ *
+ * <p>For {@code ./bench.sh}, optional properties: {@code vmrdma.bench.out} (a file: the results as one JSON object),
+ * {@code vmrdma.bench.sizes} (write sizes), {@code vmrdma.bench.qps4} (false: no 4-queue-pair row),
+ * {@code vmrdma.bench.latsizes} (ping-pong sizes, default 8), {@code vmrdma.bench.seconds} (measured seconds per
+ * row), {@code vmrdma.bench.iperf.seconds}, {@code vmrdma.bench.tbf} (a rate such as {@code 10gbit}: a
+ * {@code tbf rate R burst 4mb latency 10ms} qdisc on both veth ends, the emulated link) and {@code vmrdma.bench.cpu}
+ * (true: CPU accounting with a cgroup-v1 cpuacct group per namespace, see {@link CpuGroups}).
  */
 class VethBenchmarkTest {
 
     private static final long WARMUP_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
-    private static final long MEASURE_NANOS = TimeUnit.SECONDS.toNanos(2);
+    private static final long MEASURE_NANOS = (long) (Double.parseDouble(System.getProperty("vmrdma.bench.seconds",
+            "2")) * 1e9);
+    private static final int IPERF_SECONDS = Integer.getInteger("vmrdma.bench.iperf.seconds", 5);
+    private static final String TBF = System.getProperty("vmrdma.bench.tbf", "");
     private static final int OUTSTANDING_BYTES = 8 << 20;
 
     @Test
@@ -53,34 +65,84 @@ class VethBenchmarkTest {
         System.out.printf("%6s %9s %4s %12s %12s %8s %10s%n", "MTU", "bytes", "QPs", "vmrdma MiB/s", "iperf3 MiB/s",
                 "ratio", "retransmit");
         List<String> latency = new ArrayList<>();
-        for (int mtu : Arrays.stream(System.getProperty("vmrdma.bench.mtu", "1500,9000,65535").split(","))
-                .mapToInt(Integer::parseInt).toArray()) {
-            try (VethLink link = VethLink.create(mtu)) {
-                VethLink.ip("-n", link.a.name(), "addr", "add", "10.77.0.1/30", "dev", link.interfaceA);
-                VethLink.ip("-n", link.b.name(), "addr", "add", "10.77.0.2/30", "dev", link.interfaceB);
-                double tcp = iperf3(link);
-                try (PacketPort a = link.a.call(() -> new PacketPort(PacketSettings.of(link.interfaceA)));
-                     PacketPort b = link.b.call(() -> new PacketPort(PacketSettings.of(link.interfaceB)))) {
-                    Pair pair = new Pair(a, b);
-                    for (int bytes : new int[] {64, 4096, 65536, 1 << 20, 4 << 20}) {
-                        long before = pair.retransmissions();
-                        double mibs = pair.bandwidth(bytes, 1);
-                        System.out.printf(Locale.ROOT, "%6d %9d %4d %12.0f %12.0f %8.2f %10d%n", mtu, bytes, 1, mibs,
-                                tcp, mibs / tcp, pair.retransmissions() - before);
+        List<String> json = new ArrayList<>();
+        int[] sizes = ints(System.getProperty("vmrdma.bench.sizes", "64,4096,65536,1048576,4194304"));
+        int[] latSizes = ints(System.getProperty("vmrdma.bench.latsizes", "8"));
+        boolean fourQps = Boolean.parseBoolean(System.getProperty("vmrdma.bench.qps4", "true"));
+        try (CpuGroups cpu = Boolean.getBoolean("vmrdma.bench.cpu") ? CpuGroups.create() : null) {
+            for (int mtu : ints(System.getProperty("vmrdma.bench.mtu", "1500,9000,65535"))) {
+                try (VethLink link = VethLink.create(mtu)) {
+                    VethLink.ip("-n", link.a.name(), "addr", "add", "10.77.0.1/30", "dev", link.interfaceA);
+                    VethLink.ip("-n", link.b.name(), "addr", "add", "10.77.0.2/30", "dev", link.interfaceB);
+                    if (!TBF.isEmpty()) {
+                        tbf(link.a.name(), link.interfaceA);
+                        tbf(link.b.name(), link.interfaceB);
                     }
-                    long before = pair.retransmissions();
-                    double four = pair.bandwidth(1 << 20, 4);
-                    System.out.printf(Locale.ROOT, "%6d %9d %4d %12.0f %12.0f %8.2f %10d%n", mtu, 1 << 20, 4, four, tcp,
-                            four / tcp, pair.retransmissions() - before);
-                    double[] lat = pair.pingPong(8, 20_000);
-                    double udp = qperfUdpLatency(link);
-                    latency.add(String.format(Locale.ROOT, "MTU %5d: vmrdma 8-byte write p50 %.1f us, p99 %.1f us;"
-                            + " qperf udp_lat %.1f us; p50 / udp %.2f", mtu, lat[0], lat[1], udp, lat[0] / udp));
-                    pair.close();
+                    CpuGroups.Usage tcpCpu = cpu == null ? null : cpu.snapshot("iperf3");
+                    double[] tcpBytes = new double[1];
+                    double tcp = iperf3(link, cpu, tcpBytes);
+                    String tcpCpuJson = cpu == null ? "null" : cpu.snapshot("iperf3").minus(tcpCpu)
+                            .json(tcpBytes[0]);
+                    List<String> rows = new ArrayList<>();
+                    List<String> lats = new ArrayList<>();
+                    double udp;
+                    double tcpLat;
+                    try (PacketPort a = link.a.call(() -> new PacketPort(PacketSettings.of(link.interfaceA)));
+                         PacketPort b = link.b.call(() -> new PacketPort(PacketSettings.of(link.interfaceB)))) {
+                        Pair pair = new Pair(a, b, cpu);
+                        for (int bytes : sizes) {
+                            rows.add(row(pair, mtu, bytes, 1, tcp, cpu));
+                        }
+                        if (fourQps) {
+                            rows.add(row(pair, mtu, 1 << 20, 4, tcp, cpu));
+                        }
+                        udp = qperfLatency(link, "udp_lat");
+                        tcpLat = qperfLatency(link, "tcp_lat");
+                        for (int bytes : latSizes) {
+                            double[] lat = pair.pingPong(bytes, 20_000);
+                            latency.add(String.format(Locale.ROOT, "MTU %5d: vmrdma %d-byte write p50 %.1f us, p99"
+                                    + " %.1f us, p99.9 %.1f us; qperf udp_lat %.1f us, tcp_lat %.1f us;"
+                                    + " p50 / udp %.2f", mtu, bytes, lat[0], lat[1], lat[2], udp, tcpLat,
+                                    lat[0] / udp));
+                            lats.add(String.format(Locale.ROOT, "{\"bytes\":%d,\"p50_us\":%.2f,\"p99_us\":%.2f,"
+                                    + "\"p99_9_us\":%.2f}", bytes, lat[0], lat[1], lat[2]));
+                        }
+                        pair.close();
+                    }
+                    json.add(String.format(Locale.ROOT, "{\"mtu\":%d,\"tbf\":\"%s\",\"iperf3_mib_s\":%.1f,"
+                            + "\"iperf3_cpu\":%s,\"udp_lat_us\":%.2f,\"tcp_lat_us\":%.2f,\"write\":[%s],"
+                            + "\"latency\":[%s]}", mtu, TBF, tcp, tcpCpuJson, udp, tcpLat, String.join(",", rows),
+                            String.join(",", lats)));
                 }
             }
         }
         latency.forEach(System.out::println);
+        String out = System.getProperty("vmrdma.bench.out", "");
+        if (!out.isEmpty()) {
+            Path file = Path.of(out).toAbsolutePath();
+            Files.createDirectories(file.getParent());
+            Files.writeString(file, "{\"links\":[" + String.join(",", json) + "]}\n", StandardCharsets.UTF_8);
+        }
+    }
+
+    private static int[] ints(String list) {
+        return Arrays.stream(list.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
+    }
+
+    private static void tbf(String namespace, String device) throws Exception {
+        run("ip", "netns", "exec", namespace, "tc", "qdisc", "add", "dev", device, "root", "tbf", "rate", TBF,
+                "burst", "4mb", "latency", "10ms");
+    }
+
+    /** One bandwidth row, printed and returned as JSON (with both namespaces' CPU when accounted). */
+    private static String row(Pair pair, int mtu, int bytes, int qps, double tcp, CpuGroups cpu) throws Exception {
+        long before = pair.retransmissions();
+        double mibs = pair.bandwidth(bytes, qps);
+        long retransmitted = pair.retransmissions() - before;
+        System.out.printf(Locale.ROOT, "%6d %9d %4d %12.0f %12.0f %8.2f %10d%n", mtu, bytes, qps, mibs, tcp,
+                mibs / tcp, retransmitted);
+        return String.format(Locale.ROOT, "{\"bytes\":%d,\"qps\":%d,\"mib_s\":%.1f,\"retransmissions\":%d,"
+                + "\"cpu\":%s}", bytes, qps, mibs, retransmitted, pair.lastCpu == null ? "null" : pair.lastCpu);
     }
 
     /** Two engines, each driven by its own thread; the requester's application runs on engine A's thread. */
@@ -94,8 +156,15 @@ class VethBenchmarkTest {
         private final AtomicLong bPolls = new AtomicLong();
         private volatile Runnable bApplication = () -> { };
         private long nextService = 10;
+        private final CpuGroups cpu;
+        /** Both namespaces' CPU over the last bandwidth measurement, as JSON, when accounted. */
+        String lastCpu;
 
-        Pair(PacketPort portA, PacketPort portB) throws Exception {
+        Pair(PacketPort portA, PacketPort portB, CpuGroups cpu) throws Exception {
+            this.cpu = cpu;
+            if (cpu != null) {
+                cpu.joinCurrentThread("vmrdma-a");
+            }
             a.nic(portA);
             b.nic(portB);
             a.peer(2, portB.address());
@@ -103,6 +172,9 @@ class VethBenchmarkTest {
             va = a.openDomain(1, "a");
             vb = b.openDomain(2, "b");
             bThread = new Thread(() -> {
+                if (cpu != null) {
+                    cpu.joinCurrentThread("vmrdma-b");
+                }
                 while (bRuns.get()) {
                     synchronized (this) {
                         if (b.doWork() == 0) {
@@ -192,6 +264,7 @@ class VethBenchmarkTest {
             long start = System.nanoTime();
             long measuredFrom = 0;
             long completed = 0;
+            CpuGroups.Usage cpuFrom = null;
             while (true) {
                 a.doWork();
                 while (cqa.poll(wc)) {
@@ -202,6 +275,7 @@ class VethBenchmarkTest {
                     if (measuredFrom == 0 && now - start > WARMUP_NANOS) {
                         measuredFrom = now;
                         completed = 0;
+                        cpuFrom = cpu == null ? null : cpu.snapshot("vmrdma");
                     }
                     completed++;
                     qpOf(qps, wc.qpn()).postSend(write);
@@ -211,6 +285,7 @@ class VethBenchmarkTest {
                 }
             }
             double seconds = (System.nanoTime() - measuredFrom) / 1e9;
+            lastCpu = cpuFrom == null ? null : cpu.snapshot("vmrdma").minus(cpuFrom).json(completed * (double) bytes);
             for (QueuePair qp : qps) {
                 va.destroyQp(qp);
             }
@@ -238,7 +313,7 @@ class VethBenchmarkTest {
         /**
          * perftest's write_lat between the engines: A writes {@code bytes} whose last 8 carry the iteration into B's
          * buffer; B's application, polling its memory between duty cycles, writes the same back. Half round trips,
-         * p50 and p99, in microseconds.
+         * p50, p99 and p99.9, in microseconds.
          */
         double[] pingPong(int bytes, int iterations) throws Exception {
             ProtectionDomain pda = va.allocPd();
@@ -294,7 +369,8 @@ class VethBenchmarkTest {
             }
             bApplication = () -> { };
             Arrays.sort(samples);
-            return new double[] {samples[iterations / 2] / 2e3, samples[iterations * 99 / 100] / 2e3};
+            return new double[] {samples[iterations / 2] / 2e3, samples[iterations * 99 / 100] / 2e3,
+                samples[iterations * 999 / 1000] / 2e3};
         }
 
         long retransmissions() {
@@ -307,16 +383,24 @@ class VethBenchmarkTest {
         }
     }
 
-    /** iperf3, one TCP stream from a to b for 5 s: MiB/s received. */
-    private static double iperf3(VethLink link) throws Exception {
-        Process server = new ProcessBuilder("ip", "netns", "exec", link.b.name(), "iperf3", "-s", "-1", "-B",
-                "10.77.0.2").redirectErrorStream(true).start();
+    /**
+     * iperf3, one TCP stream from a to b for {@code vmrdma.bench.iperf.seconds} (default 5): MiB/s received; the bytes
+     * received go to {@code bytes[0]}. With CPU accounting each side starts inside its namespace's iperf3 group.
+     */
+    private static double iperf3(VethLink link, CpuGroups cpu, double[] bytes) throws Exception {
+        Process server = new ProcessBuilder(inGroup(cpu, "iperf3-b", "ip", "netns", "exec", link.b.name(), "iperf3",
+                "-s", "-1", "-B", "10.77.0.2")).redirectErrorStream(true).start();
         try {
             Thread.sleep(500);
-            String out = run("ip", "netns", "exec", link.a.name(), "iperf3", "-c", "10.77.0.2", "-t", "5", "-J");
+            String out = run(inGroup(cpu, "iperf3-a", "ip", "netns", "exec", link.a.name(), "iperf3", "-c",
+                    "10.77.0.2", "-t", Integer.toString(IPERF_SECONDS), "-J"));
             Matcher m = Pattern.compile("\"sum_received\"\\s*:\\s*\\{[^}]*\"bits_per_second\"\\s*:\\s*([0-9.e+]+)")
                     .matcher(out);
             assertThat(m.find()).as("iperf3 output: %s", out).isTrue();
+            Matcher received = Pattern.compile("\"sum_received\"\\s*:\\s*\\{[^}]*\"bytes\"\\s*:\\s*([0-9.e+]+)")
+                    .matcher(out);
+            bytes[0] = received.find() ? Double.parseDouble(received.group(1)) : Double.NaN;
+            server.waitFor(5, TimeUnit.SECONDS);
             return Double.parseDouble(m.group(1)) / 8 / (1 << 20);
         } finally {
             server.destroy();
@@ -324,14 +408,28 @@ class VethBenchmarkTest {
         }
     }
 
-    /** qperf's udp_lat (8-byte messages) from a to b: its one-way latency, in microseconds. */
-    private static double qperfUdpLatency(VethLink link) throws Exception {
+    /** {@code command}, started by a shell that first moves itself into CPU group {@code group} (if accounting). */
+    private static String[] inGroup(CpuGroups cpu, String group, String... command) {
+        if (cpu == null) {
+            return command;
+        }
+        String[] wrapped = new String[command.length + 4];
+        wrapped[0] = "sh";
+        wrapped[1] = "-c";
+        wrapped[2] = "echo $$ > " + cpu.procsFile(group) + " && exec \"$@\"";
+        wrapped[3] = "sh";
+        System.arraycopy(command, 0, wrapped, 4, command.length);
+        return wrapped;
+    }
+
+    /** qperf's {@code test} (udp_lat or tcp_lat, 8-byte messages) from a to b: its one-way latency, in microseconds. */
+    private static double qperfLatency(VethLink link, String test) throws Exception {
         Process server = new ProcessBuilder("ip", "netns", "exec", link.b.name(), "qperf").redirectErrorStream(true)
                 .start();
         try {
             Thread.sleep(500);
             String out = run("ip", "netns", "exec", link.a.name(), "qperf", "-t", "3", "-m", "8", "10.77.0.2",
-                    "udp_lat");
+                    test);
             Matcher m = Pattern.compile("latency\\s*=\\s*([0-9.]+)\\s*(us|ms|ns)").matcher(out);
             assertThat(m.find()).as("qperf output: %s", out).isTrue();
             double value = Double.parseDouble(m.group(1));
@@ -343,6 +441,106 @@ class VethBenchmarkTest {
         } finally {
             server.destroy();
             server.waitFor(5, TimeUnit.SECONDS);
+        }
+    }
+
+    /**
+     * CPU accounting for the benchmark: a cgroup-v1 {@code cpuacct} group per namespace and per contender
+     * ({@code vmrdma-a}, {@code vmrdma-b}: the engine threads of namespace a and b, moved in by thread id;
+     * {@code iperf3-a}, {@code iperf3-b}: the iperf3 client and server processes, started inside them). User and
+     * system time as the kernel charges it to those threads (softirq work done in a thread's context, such as veth
+     * delivery during a send, is charged to that thread); beside it the machine-wide softirq time from
+     * {@code /proc/stat} over the same window, reported separately because it includes every process's.
+     */
+    static final class CpuGroups implements AutoCloseable {
+        private static final Path ROOT = Path.of("/sys/fs/cgroup/cpuacct");
+        private final Path base;
+
+        private CpuGroups(Path base) {
+            this.base = base;
+        }
+
+        static CpuGroups create() throws Exception {
+            if (!Files.isRegularFile(ROOT.resolve("cpuacct.usage_user"))) {
+                throw new IllegalStateException("CPU accounting needs cgroup v1 cpuacct at " + ROOT);
+            }
+            Path base = ROOT.resolve("vmrdma-bench-" + ProcessHandle.current().pid());
+            Files.createDirectories(base);
+            for (String g : new String[] {"vmrdma-a", "vmrdma-b", "iperf3-a", "iperf3-b"}) {
+                Files.createDirectories(base.resolve(g));
+            }
+            return new CpuGroups(base);
+        }
+
+        String procsFile(String group) {
+            return base.resolve(group).resolve("cgroup.procs").toString();
+        }
+
+        /** Moves the calling thread (only it) into {@code group}. */
+        void joinCurrentThread(String group) {
+            try {
+                String self = Files.readSymbolicLink(Path.of("/proc/thread-self")).toString();
+                String tid = self.substring(self.lastIndexOf('/') + 1);
+                Files.writeString(base.resolve(group).resolve("tasks"), tid);
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot move thread into " + group, e);
+            }
+        }
+
+        /** Cumulative usage of {@code prefix}-a and {@code prefix}-b, and the machine's softirq time, now. */
+        Usage snapshot(String prefix) {
+            try {
+                return new Usage(read(prefix + "-a", "cpuacct.usage_user"), read(prefix + "-a", "cpuacct.usage_sys"),
+                        read(prefix + "-b", "cpuacct.usage_user"), read(prefix + "-b", "cpuacct.usage_sys"),
+                        softirqNanos(), System.nanoTime());
+            } catch (Exception e) {
+                throw new IllegalStateException(e);
+            }
+        }
+
+        private long read(String group, String file) throws Exception {
+            return Long.parseLong(Files.readString(base.resolve(group).resolve(file)).trim());
+        }
+
+        private static long softirqNanos() throws Exception {
+            String[] cpu = Files.readAllLines(Path.of("/proc/stat")).get(0).trim().split("\\s+");
+            return Long.parseLong(cpu[7]) * 10_000_000L; // USER_HZ = 100
+        }
+
+        record Usage(long aUser, long aSys, long bUser, long bSys, long softirq, long wall) {
+            Usage minus(Usage o) {
+                return new Usage(aUser - o.aUser, aSys - o.aSys, bUser - o.bUser, bSys - o.bSys, softirq - o.softirq,
+                        wall - o.wall);
+            }
+
+            /** JSON of this interval's usage for {@code bytes} moved. */
+            String json(double bytes) {
+                double gib = bytes / (1L << 30);
+                double a = (aUser + aSys) / 1e9;
+                double b = (bUser + bSys) / 1e9;
+                return String.format(Locale.ROOT, "{\"a_user_s\":%.4f,\"a_sys_s\":%.4f,\"b_user_s\":%.4f,"
+                        + "\"b_sys_s\":%.4f,\"total_s\":%.4f,\"wall_s\":%.4f,\"gib\":%.4f,\"s_per_gib\":%.4f,"
+                        + "\"softirq_machine_s\":%.3f}", aUser / 1e9, aSys / 1e9, bUser / 1e9, bSys / 1e9, a + b,
+                        wall / 1e9, gib, (a + b) / gib, softirq / 1e9);
+            }
+        }
+
+        @Override
+        public void close() throws Exception {
+            Path rootTasks = ROOT.resolve("tasks");
+            for (String g : new String[] {"vmrdma-a", "vmrdma-b", "iperf3-a", "iperf3-b"}) {
+                for (String tid : Files.readAllLines(base.resolve(g).resolve("tasks"))) {
+                    if (!tid.isBlank()) {
+                        try {
+                            Files.writeString(rootTasks, tid.trim());
+                        } catch (Exception gone) {
+                            // the thread exited meanwhile
+                        }
+                    }
+                }
+                Files.deleteIfExists(base.resolve(g));
+            }
+            Files.deleteIfExists(base);
         }
     }
 
