@@ -11,11 +11,14 @@ import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 
 @Command(scope = "vmrdma", name = "guest-create",
-        description = "Creates a simulated guest domain and, given a command, boots it as a guest process")
+        description = "Creates a simulated guest domain and, given a command, boots it as a guest process",
+        detailedDescription = "Simulator only (feature vmrdma-xen-sim): on a real Xen host guests are created with "
+                + "xl create. Without a command the domain is created but not started. Example: vmrdma:guest-create "
+                + "-m 128 web1")
 @Service
 public class GuestCreateCommand implements Action {
 
-    @Reference
+    @Reference(optional = true)
     DomainControl toolstack;
 
     @Argument(index = 0, name = "name", required = true, description = "The domain's name (stable across reboots)")
@@ -31,6 +34,9 @@ public class GuestCreateCommand implements Action {
 
     @Override
     public Object execute() throws Exception {
+        if (toolstack == null) {
+            throw new IllegalStateException(GuestDestroyCommand.NO_TOOLSTACK);
+        }
         int domid = toolstack.create(name, (long) memoryMiB << 20);
         if (command == null || command.isEmpty()) {
             System.out.println("domain " + domid + " '" + name + "' created (not started)");

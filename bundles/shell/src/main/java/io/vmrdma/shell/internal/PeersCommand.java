@@ -11,6 +11,10 @@ import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 
 @Command(scope = "vmrdma", name = "peers",
+        detailedDescription = "A static peer comes from peer.<node> = <link address> in etc/io.vmrdma.engine.cfg, "
+                + "a discovered one from a HELLO on the segment. A peer is up while it answers HELLOs with this "
+                + "protocol version; RTT is the smoothed HELLO round trip. Retransmissions that keep growing mean "
+                + "loss on the link or a peer too slow to keep up (see vmrdma:stats for rates).",
         description = "Lists the other nodes: link address, static or discovered, up or down, protocol, round-trip "
                 + "time and traffic")
 @Service

@@ -13,7 +13,11 @@ import org.apache.karaf.shell.support.completers.StringsCompleter;
 
 @Command(scope = "vmrdma", name = "policy",
         description = "Lists the scheduler policies (* marks the ordering policy in charge, + the shaper when on),"
-                + " activates an ordering policy, or switches the shaper on or off")
+                + " activates an ordering policy, or switches the shaper on or off",
+        detailedDescription = "Without an argument, lists the installed ordering policies and the shaper. With a "
+                + "policy name, makes it the one in charge (stored as policy in etc/io.vmrdma.sched.cfg; the switch "
+                + "happens between two turns, no frame is lost). 'shaper on|off' switches per-VM rate caps. Examples: "
+                + "vmrdma:policy drr, vmrdma:policy shaper on")
 @Service
 public class PolicyCommand implements Action {
 

@@ -10,7 +10,10 @@ import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.support.completers.StringsCompleter;
 
 @Command(scope = "vmrdma", name = "priority",
-        description = "Shows or sets a VM's strict-priority level under the priority policy: 0 is the highest")
+        description = "Shows or sets a VM's strict-priority level under the priority policy: 0 is the highest",
+        detailedDescription = "Under the priority policy a backlogged VM of a higher level (lower number) always "
+                + "goes first; VMs of one level share round-robin. Kept by domain name in "
+                + "etc/io.vmrdma.sched.vm.cfg. Example: vmrdma:priority db1 0")
 @Service
 public class PriorityCommand extends DomainSettingCommand {
 

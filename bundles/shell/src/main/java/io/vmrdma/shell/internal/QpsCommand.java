@@ -1,9 +1,14 @@
 package io.vmrdma.shell.internal;
 
+import java.util.List;
 import java.util.Optional;
 
 import io.vmrdma.api.Node;
+import io.vmrdma.api.QueuePairInfo;
+import io.vmrdma.shell.internal.completers.QueuePairCompleter;
 import org.apache.karaf.shell.api.action.Command;
+import org.apache.karaf.shell.api.action.Completion;
+import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 
@@ -18,6 +23,10 @@ import org.apache.karaf.shell.api.action.lifecycle.Service;
 @Service
 public class QpsCommand extends InventoryCommand {
 
+    @Option(name = "-q", aliases = "--qpn", description = "Only the queue pair with this number")
+    @Completion(QueuePairCompleter.class)
+    String qpn;
+
     @Reference(optional = true)
     Node node;
 
@@ -28,8 +37,26 @@ public class QpsCommand extends InventoryCommand {
             return null;
         }
         Optional<Integer> only = only();
-        QpsReport.print(inventory.queuePairs().stream().filter(q -> shown(only, q.domid())).toList(),
-                node.nodeId(), System.out);
+        Integer number = qpn == null ? null : queuePairNumber(qpn);
+        List<QueuePairInfo> qps = inventory.queuePairs().stream()
+                .filter(q -> shown(only, q.domid()) && (number == null || q.qpn() == number)).toList();
+        if (number != null && qps.isEmpty()) {
+            throw new IllegalArgumentException("no queue pair " + number + (domain == null ? "" : " in domain "
+                    + domain) + " (vmrdma:qps lists them)");
+        }
+        QpsReport.print(qps, node.nodeId(), System.out);
         return null;
+    }
+
+    private static int queuePairNumber(String text) {
+        try {
+            int number = Integer.parseInt(text.trim());
+            if (number >= 0 && number <= 0xFFFFFF) {
+                return number;
+            }
+        } catch (NumberFormatException e) {
+            // refused below, with what is accepted
+        }
+        throw new IllegalArgumentException("a queue pair number is 0 to 16777215, not " + text);
     }
 }

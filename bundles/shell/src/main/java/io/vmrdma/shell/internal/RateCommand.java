@@ -10,7 +10,11 @@ import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 
 @Command(scope = "vmrdma", name = "rate",
-        description = "Shows or sets a VM's rate cap and burst, enforced while the shaper is on")
+        description = "Shows or sets a VM's rate cap and burst, enforced while the shaper is on",
+        detailedDescription = "A token bucket per VM: the VM may send burst bytes at once, then rate bytes per "
+                + "second. It is enforced only while the shaper is on (vmrdma:policy shaper on, feature "
+                + "vmrdma-sched-shaper installed). Kept by domain name in etc/io.vmrdma.sched.vm.cfg. Examples: "
+                + "vmrdma:rate web1 100M, vmrdma:rate --burst 1Mi web1 1.5G, vmrdma:rate web1 none")
 @Service
 public class RateCommand extends DomainSettingCommand {
 

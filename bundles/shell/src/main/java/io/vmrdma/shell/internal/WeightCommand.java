@@ -9,7 +9,11 @@ import org.apache.karaf.shell.api.action.Completion;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 
 @Command(scope = "vmrdma", name = "weight",
-        description = "Shows or sets a VM's weight: its relative byte share under the drr policy")
+        description = "Shows or sets a VM's weight: its relative byte share under the drr policy",
+        detailedDescription = "Under drr, backlogged VMs share the wire in proportion to their weights (a VM of "
+                + "weight 3 gets three times the bytes of one of weight 1). The setting is kept by domain name in "
+                + "etc/io.vmrdma.sched.vm.cfg, so it survives a reboot of the VM, and applies at once. Example: "
+                + "vmrdma:weight web1 3")
 @Service
 public class WeightCommand extends DomainSettingCommand {
 
