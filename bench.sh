@@ -12,6 +12,13 @@ set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 ROOT=$(pwd)
 
+LOCK=/tmp/vmrdma-build.lock
+if [ -z "${VMRDMA_BENCH_LOCKED:-}" ] && command -v flock >/dev/null; then
+    echo "[bench] taking the build lock $LOCK (waits while a build or another benchmark holds it)"
+    export VMRDMA_BENCH_LOCKED=1
+    exec flock "$LOCK" "$0" "$@"
+fi
+
 QUICK=0; ROUNDS=""; BUILD=auto; DOCS=1
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -25,13 +32,6 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-
-LOCK=/tmp/vmrdma-build.lock
-if [ -z "${VMRDMA_BENCH_LOCKED:-}" ] && command -v flock >/dev/null; then
-    echo "[bench] taking the build lock $LOCK (waits while a build or another benchmark holds it)"
-    export VMRDMA_BENCH_LOCKED=1
-    exec flock "$LOCK" "$0" "$@"
-fi
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "[bench] needs root: network namespaces, veth, tc and cgroups" >&2
