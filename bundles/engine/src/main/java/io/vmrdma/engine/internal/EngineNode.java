@@ -70,12 +70,21 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     @Activate
     public EngineNode(EngineConfig engine, Map<String, Object> properties, @Reference PolicySelector policies,
                       @Reference DomainSettingsBook settings) {
-        this.nodeId = engine.nodeId();
+        EngineSettings first;
+        try {
+            first = EngineSettings.parse(engine, properties);
+        } catch (IllegalArgumentException e) {
+            // No settings in force yet to keep: the engine waits for a configuration it can run with (a corrected
+            // file reactivates it).
+            LOG.error("configuration io.vmrdma.engine refused, the engine does not start: {}", e.getMessage());
+            throw e;
+        }
+        this.nodeId = first.nodeId();
         this.policies = policies;
         this.verbs = new VerbsEngine(nodeId, System::nanoTime, null);
         verbs.scheduling(new EngineSchedulerSource(policies, settings));
         this.dataAgent = new DataAgent(verbs);
-        apply(engine, properties);
+        apply(first);
         this.dataAgentRunner = new AgentRunner(idle,
                 error -> LOG.error("data agent of node {} failed", nodeId, error), null, dataAgent);
         AgentRunner.startOnThread(dataAgentRunner);
@@ -84,35 +93,46 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
 
     @Modified
     void modified(EngineConfig engine, Map<String, Object> properties) {
-        if (engine.nodeId() != nodeId) {
-            LOG.warn("node id change from {} to {} takes effect when the engine restarts", nodeId, engine.nodeId());
-        }
-        apply(engine, properties);
-    }
-
-    /** Applies limits and partitions; a bad value is refused whole, with one log line, and the old ones stay. */
-    private void apply(EngineConfig engine, Map<String, Object> properties) {
-        Map<Integer, List<String>> partitions;
-        Map<Integer, LinkAddress> peers;
-        String nicName;
+        EngineSettings settings;
         try {
-            partitions = PartitionConfig.parse(properties);
-            peers = PeerConfig.parse(properties, nodeId);
-            nicName = NicChoice.parse(engine.nic());
-            verbs.limits(engine.maxPds(), engine.maxCqs(), engine.maxQps(), engine.maxMrs(),
-                    engine.maxRegisteredBytes(), engine.maxCqDepth(), engine.maxQpWr(), engine.maxSge(),
-                    engine.maxMessageBytes());
-            verbs.chunkBytes(engine.chunkBytes());
+            settings = EngineSettings.parse(engine, properties);
+            // Checked and made here, before anything changes: the limits are applied all at once or not at all.
+            verbs.limits(settings.maxPds(), settings.maxCqs(), settings.maxQps(), settings.maxMrs(),
+                    settings.maxRegisteredBytes(), settings.maxCqDepth(), settings.maxQpWr(), settings.maxSge(),
+                    settings.maxMessageBytes());
         } catch (IllegalArgumentException e) {
             LOG.error("configuration io.vmrdma.engine refused, previous settings stay: {}", e.getMessage());
             return;
         }
-        verbs.partitions(partitions);
+        if (settings.nodeId() != nodeId) {
+            LOG.warn("node id change from {} to {} takes effect when the engine restarts", nodeId, settings.nodeId());
+        }
+        applyChecked(settings);
+    }
+
+    /** Applies the first configuration; a bad limit is refused with one log line and the defaults stay. */
+    private void apply(EngineSettings settings) {
+        try {
+            verbs.limits(settings.maxPds(), settings.maxCqs(), settings.maxQps(), settings.maxMrs(),
+                    settings.maxRegisteredBytes(), settings.maxCqDepth(), settings.maxQpWr(), settings.maxSge(),
+                    settings.maxMessageBytes());
+        } catch (IllegalArgumentException e) {
+            LOG.error("configuration io.vmrdma.engine refused, default settings stay: {}", e.getMessage());
+            return;
+        }
+        applyChecked(settings);
+    }
+
+    /** Applies what {@link EngineSettings} checked, limits already in force: chunk, partitions, peers, NIC. */
+    private void applyChecked(EngineSettings settings) {
+        verbs.chunkBytes(settings.chunkBytes());
+        verbs.partitions(settings.partitions());
+        Map<Integer, LinkAddress> peers = settings.peers();
         dataAgent.runAndWait(() -> verbs.staticPeers(peers));
-        LOG.info("partitions: {}; static peers: {}; NIC binding: {}",
-                partitions.isEmpty() ? "none configured, every domain in 0x7fff" : partitions, peers, nicName);
+        LOG.info("partitions: {}; static peers: {}; NIC binding: {}", settings.partitions().isEmpty()
+                ? "none configured, every domain in 0x7fff" : settings.partitions(), peers, settings.nic());
         synchronized (nics) {
-            configuredNic = nicName;
+            configuredNic = settings.nic();
             selectNic();
         }
     }

@@ -30,7 +30,12 @@ final class PartitionConfig {
             if (!entry.getKey().startsWith(PREFIX)) {
                 continue;
             }
-            int pkey = Partitions.parse(entry.getKey().substring(PREFIX.length()));
+            int pkey;
+            try {
+                pkey = Partitions.parse(entry.getKey().substring(PREFIX.length()));
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(entry.getKey() + ": " + e.getMessage());
+            }
             List<String> names = new ArrayList<>();
             for (String name : String.valueOf(entry.getValue()).split(",")) {
                 String trimmed = name.trim();

@@ -49,8 +49,15 @@ public final class PolicySelector {
 
     @Activate
     @Modified
-    void configure(SchedulingConfig config) {
-        configure(config.policy(), config.shaper());
+    void configure(Map<String, Object> properties) {
+        SchedulingSettings settings;
+        try {
+            settings = SchedulingSettings.parse(properties);
+        } catch (IllegalArgumentException e) {
+            LOG.error("configuration io.vmrdma.sched refused, previous settings stay: {}", e.getMessage());
+            return;
+        }
+        configure(settings.policy(), settings.shaper());
     }
 
     @Reference(name = "policy", unbind = "remove", cardinality = ReferenceCardinality.MULTIPLE,
