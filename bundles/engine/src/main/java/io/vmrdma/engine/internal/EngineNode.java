@@ -97,9 +97,7 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
         try {
             settings = EngineSettings.parse(engine, properties);
             // Checked and made here, before anything changes: the limits are applied all at once or not at all.
-            verbs.limits(settings.maxPds(), settings.maxCqs(), settings.maxQps(), settings.maxMrs(),
-                    settings.maxRegisteredBytes(), settings.maxCqDepth(), settings.maxQpWr(), settings.maxSge(),
-                    settings.maxMessageBytes());
+            limits(settings);
         } catch (IllegalArgumentException e) {
             LOG.error("configuration io.vmrdma.engine refused, previous settings stay: {}", e.getMessage());
             return;
@@ -113,14 +111,19 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     /** Applies the first configuration; a bad limit is refused with one log line and the defaults stay. */
     private void apply(EngineSettings settings) {
         try {
-            verbs.limits(settings.maxPds(), settings.maxCqs(), settings.maxQps(), settings.maxMrs(),
-                    settings.maxRegisteredBytes(), settings.maxCqDepth(), settings.maxQpWr(), settings.maxSge(),
-                    settings.maxMessageBytes());
+            limits(settings);
         } catch (IllegalArgumentException e) {
             LOG.error("configuration io.vmrdma.engine refused, default settings stay: {}", e.getMessage());
             return;
         }
         applyChecked(settings);
+    }
+
+    /** Makes the limits in force: all of them, or none when one is out of range (IllegalArgumentException). */
+    private void limits(EngineSettings settings) {
+        verbs.limits(settings.maxPds(), settings.maxCqs(), settings.maxQps(), settings.maxMrs(),
+                settings.maxRegisteredBytes(), settings.maxCqDepth(), settings.maxQpWr(), settings.maxSge(),
+                settings.maxMessageBytes());
     }
 
     /** Applies what {@link EngineSettings} checked, limits already in force: chunk, partitions, peers, NIC. */
