@@ -302,7 +302,7 @@ def main():
     md.append("| emulated 10GbE, CPU s per GiB, both hosts | %s | iperf3 %s | %s | %s | — |"
               % (v("emul10g_cpu_s_per_gib", r2), v("emul10g_tcp_cpu_s_per_gib", r2), v("emul10g_cpu_vs_tcp", r2),
                  bar("emul10g_cpu_vs_tcp", "<=", 0.5)))
-    md.append("| emulated 10GbE, guest CPU %% | missing | — | — | ≤ 5 | seed 34 %% |")
+    md.append("| emulated 10GbE, guest CPU % | missing | — | — | ≤ 5 | seed 34 % |")
     md.append("| engine↔engine 8 B write, half RTT p50 / p99 µs (veth 9000) | %s / %s | qperf UDP %s (TCP %s) | %s "
               "| %s | Xen2MX 7 µs (14 µs round trip) |"
               % (v("lat_p50_us", r1), v("lat_p99_us", r1), v("udp_lat_us", r1), v("tcp_lat_us", r1),
