@@ -8,7 +8,6 @@ import java.util.function.LongSupplier;
 import io.vmrdma.api.nic.FrameClaim;
 import io.vmrdma.api.nic.FrameHandler;
 import io.vmrdma.api.nic.LinkAddress;
-import io.vmrdma.api.nic.LinkState;
 import io.vmrdma.api.nic.NicPort;
 
 /**
@@ -17,11 +16,10 @@ import io.vmrdma.api.nic.NicPort;
  * corrupted copies) go into a fixed pool of buffers, so it allocates nothing per frame; when the pool is exhausted
  * the frame passes unharmed.
  */
-public final class FaultyNicPort implements NicPort {
+public final class FaultyNicPort extends ForwardingNicPort {
 
     private static final int POOL = 512;
 
-    private final NicPort inner;
     private final Faults transmit;
     private final Faults receive;
     private final SplittableRandom random;
@@ -51,7 +49,7 @@ public final class FaultyNicPort implements NicPort {
     }
 
     public FaultyNicPort(NicPort inner, Faults transmit, Faults receive, long seed, LongSupplier clock) {
-        this.inner = inner;
+        super(inner);
         this.transmit = transmit;
         this.receive = receive;
         this.random = new SplittableRandom(seed);
@@ -67,34 +65,8 @@ public final class FaultyNicPort implements NicPort {
     }
 
     @Override
-    public String binding() {
-        return inner.binding();
-    }
-
-    @Override
     public String interfaceName() {
         return inner.interfaceName() + " (faults)";
-    }
-
-    @Override
-    public LinkAddress address() {
-        return inner.address();
-    }
-
-    @Override
-    public int mtu() {
-        return inner.mtu();
-    }
-
-    /** The inner port's: broadcast frames go through the same transmit faults as any other. */
-    @Override
-    public java.util.Optional<LinkAddress> broadcastAddress() {
-        return inner.broadcastAddress();
-    }
-
-    @Override
-    public LinkState linkState() {
-        return inner.linkState();
     }
 
     // ------------------------------------------------------------------------------------------------ receive

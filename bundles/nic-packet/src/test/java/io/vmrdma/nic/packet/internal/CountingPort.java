@@ -3,21 +3,19 @@ package io.vmrdma.nic.packet.internal;
 import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.Optional;
 
 import io.vmrdma.api.nic.FrameClaim;
 import io.vmrdma.api.nic.FrameHandler;
 import io.vmrdma.api.nic.LinkAddress;
-import io.vmrdma.api.nic.LinkState;
 import io.vmrdma.api.nic.NicPort;
+import io.vmrdma.nic.faults.ForwardingNicPort;
 
 /**
  * A port that counts what passes through it, for tests whose counters must add up: frames committed to unicast
  * destinations and to the broadcast address, and frames the binding delivered.
  */
-final class CountingPort implements NicPort {
+final class CountingPort extends ForwardingNicPort {
 
-    private final NicPort inner;
     private final Counting counting = new Counting();
     private LinkAddress claimedFor;
     final Map<LinkAddress, Long> unicastSent = new HashMap<>();
@@ -25,7 +23,7 @@ final class CountingPort implements NicPort {
     long delivered;
 
     CountingPort(NicPort inner) {
-        this.inner = inner;
+        super(inner);
     }
 
     private final class Counting implements FrameHandler {
@@ -58,45 +56,5 @@ final class CountingPort implements NicPort {
             unicastSent.merge(claimedFor, 1L, Long::sum);
         }
         inner.commit(claim, length);
-    }
-
-    @Override
-    public void abort(FrameClaim claim) {
-        inner.abort(claim);
-    }
-
-    @Override
-    public int flush() {
-        return inner.flush();
-    }
-
-    @Override
-    public String binding() {
-        return inner.binding();
-    }
-
-    @Override
-    public String interfaceName() {
-        return inner.interfaceName();
-    }
-
-    @Override
-    public LinkAddress address() {
-        return inner.address();
-    }
-
-    @Override
-    public int mtu() {
-        return inner.mtu();
-    }
-
-    @Override
-    public Optional<LinkAddress> broadcastAddress() {
-        return inner.broadcastAddress();
-    }
-
-    @Override
-    public LinkState linkState() {
-        return inner.linkState();
     }
 }
