@@ -31,6 +31,7 @@ import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.VerbsContext;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
+import io.vmrdma.engine.internal.WakeableIdleStrategy;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -95,6 +96,13 @@ class VethBenchmarkTest {
                         }
                         if (fourQps) {
                             rows.add(row(pair, mtu, 1 << 20, 4, tcp, cpu));
+                        }
+                        if (!TBF.isEmpty()) {
+                            // Where an emulated link loses frames: the qdiscs' own drop and overlimit counts.
+                            System.out.println(run("ip", "netns", "exec", link.a.name(), "tc", "-s", "qdisc", "show",
+                                    "dev", link.interfaceA).trim());
+                            System.out.println(run("ip", "netns", "exec", link.b.name(), "tc", "-s", "qdisc", "show",
+                                    "dev", link.interfaceB).trim());
                         }
                         udp = qperfLatency(link, "udp_lat");
                         tcpLat = qperfLatency(link, "tcp_lat");
@@ -175,12 +183,18 @@ class VethBenchmarkTest {
                 if (cpu != null) {
                     cpu.joinCurrentThread("vmrdma-b");
                 }
+                // The production data agent's idle strategy (spin, yield, then park up to 1 ms): a receiving engine
+                // that busy-polled would take the core the kernel needs for the link (softirq, a qdisc's timer).
+                WakeableIdleStrategy idle = new WakeableIdleStrategy();
                 while (bRuns.get()) {
+                    int work;
                     synchronized (this) {
-                        if (b.doWork() == 0) {
+                        work = b.doWork();
+                        if (work == 0) {
                             bApplication.run();
                         }
                     }
+                    idle.idle(work);
                     bPolls.incrementAndGet();
                 }
             }, "engine-b");
