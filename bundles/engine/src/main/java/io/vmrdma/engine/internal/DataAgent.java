@@ -4,6 +4,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.concurrent.locks.LockSupport;
 
 import io.vmrdma.engine.internal.backend.GuestBackends;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
@@ -18,6 +19,8 @@ import org.agrona.concurrent.ManyToOneConcurrentArrayQueue;
 final class DataAgent implements Agent {
 
     private final VerbsEngine verbs;
+    private static final long COMMAND_QUEUE_BACKOFF_NANOS = 50_000;
+
     private final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1024);
     private volatile Thread thread;
     private volatile GuestBackends backends;
@@ -53,7 +56,8 @@ final class DataAgent implements Agent {
 
     /**
      * Runs {@code command} on the agent's thread and returns once it has run; runs it here when the agent is not
-     * running. Control path only.
+     * running (or this is the agent). A full command queue means the agent is busy: the caller waits for room, it
+     * never runs the command beside the agent. Control path only.
      */
     void runAndWait(Runnable command) {
         CompletableFuture<Void> done = new CompletableFuture<>();
@@ -65,8 +69,11 @@ final class DataAgent implements Agent {
                 done.completeExceptionally(e);
             }
         };
-        if (thread == null || !commands.offer(wrapped)) {
+        Thread agent = thread;
+        if (agent == null || agent == Thread.currentThread()) {
             wrapped.run();
+        } else {
+            enqueue(wrapped);
         }
         try {
             done.get(10, TimeUnit.SECONDS);
@@ -77,6 +84,20 @@ final class DataAgent implements Agent {
             throw (RuntimeException) e.getCause();
         } catch (TimeoutException e) {
             throw new IllegalStateException("the data agent did not run a command within 10 s", e);
+        }
+    }
+
+    private void enqueue(Runnable wrapped) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!commands.offer(wrapped)) {
+            if (thread == null) {
+                wrapped.run();
+                return;
+            }
+            if (System.nanoTime() - deadline > 0) {
+                throw new IllegalStateException("the data agent's command queue stayed full for 10 s");
+            }
+            LockSupport.parkNanos(COMMAND_QUEUE_BACKOFF_NANOS);
         }
     }
 
