@@ -96,8 +96,8 @@ class CGuestInteropBenchmarkTest {
     private String java(CGuestInteropGuests guests, String test, String size, String iterations) throws Exception {
         String svc = Integer.toString(++service);
         String tool = "io.vmrdma.guest.internal.GuestTool";
-        return pair(guests, CGuestInteropGuests.javaGuest(tool, "bench", test, "server", svc, size, iterations),
-                "bench: listening", CGuestInteropGuests.javaGuest(tool, "bench", test, "client", "1", svc, size,
+        return pair(guests, EngineFixture.javaGuest(tool, "bench", test, "server", svc, size, iterations),
+                "bench: listening", EngineFixture.javaGuest(tool, "bench", test, "client", "1", svc, size,
                         iterations));
     }
 

@@ -47,19 +47,6 @@ final class CGuestInteropGuests {
         return bin;
     }
 
-    /** The command that runs a Java guest program (its main class and arguments) under xen.sim's launcher. */
-    static List<String> javaGuest(String mainClass, String... args) {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("-Xmx128m");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
-        cmd.add(GuestMain.class.getName());
-        cmd.add(mainClass);
-        cmd.addAll(List.of(args));
-        return cmd;
-    }
-
     /** Runs the command as a guest through a shell that keeps its output and exit status. */
     int start(String name, List<String> command) throws Exception {
         int domid = host.hv.create(name, memoryBytes);

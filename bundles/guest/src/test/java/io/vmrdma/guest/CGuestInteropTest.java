@@ -377,7 +377,7 @@ class CGuestInteropTest {
 
         // A C client against the Java GuestTool's server, and a Java client against a C server.
         Path cbw = CGuestInteropGuests.nativeBinary("vmrdma_write_bw");
-        int jserver = guests.start("java-bench-server", CGuestInteropGuests.javaGuest(
+        int jserver = guests.start("java-bench-server", EngineFixture.javaGuest(
                 "io.vmrdma.guest.internal.GuestTool", "bench", "write_bw", "server", "7406", "65536", "200"));
         guests.awaitOutput(jserver, "bench: listening");
         int cclient = guests.start("c-bench-client", List.of(cbw.toString(), "-p", "7406", "-s", "65536", "-n",
@@ -391,7 +391,7 @@ class CGuestInteropTest {
         Path clat = CGuestInteropGuests.nativeBinary("vmrdma_write_lat");
         int cserver = guests.start("c-lat-server", List.of(clat.toString(), "-p", "7407", "-s", "8", "-n", "300"));
         guests.awaitOutput(cserver, "Waiting for a client");
-        int jclient = guests.start("java-lat-client", CGuestInteropGuests.javaGuest(
+        int jclient = guests.start("java-lat-client", EngineFixture.javaGuest(
                 "io.vmrdma.guest.internal.GuestTool", "bench", "write_lat", "client", "1", "7407", "8", "300"));
         guests.awaitGone(jclient);
         guests.awaitGone(cserver);

@@ -1,11 +1,14 @@
 package io.vmrdma.guest;
 
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import io.vmrdma.engine.internal.backend.GuestBackends;
 import io.vmrdma.engine.internal.WakeableIdleStrategy;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
+import io.vmrdma.xen.sim.guest.GuestMain;
 import io.vmrdma.xen.sim.guest.SimGuest;
 import io.vmrdma.xen.sim.internal.SimHypervisor;
 
@@ -79,6 +82,19 @@ final class EngineFixture implements AutoCloseable {
     SimGuest guest(String name, long memoryBytes) throws Exception {
         int domid = hv.create(name, memoryBytes);
         return SimGuest.attach(hv.domainDirectory(domid));
+    }
+
+    /** The command that runs a Java guest program (its main class and arguments) under xen.sim's launcher. */
+    static List<String> javaGuest(String mainClass, String... args) {
+        List<String> cmd = new ArrayList<>();
+        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+        cmd.add("-Xmx128m");
+        cmd.add("-cp");
+        cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
+        cmd.add(GuestMain.class.getName());
+        cmd.add(mainClass);
+        cmd.addAll(List.of(args));
+        return cmd;
     }
 
     void assertHealthy() {

@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
@@ -15,7 +14,6 @@ import io.vmrdma.api.verbs.CmEventType;
 import io.vmrdma.api.verbs.RecvWorkRequest;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
-import io.vmrdma.xen.sim.guest.GuestMain;
 import io.vmrdma.xen.sim.guest.SimAbi;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -179,18 +177,8 @@ class GuestProcessesTest {
 
     private int startClient(String name, long service, int rounds) throws Exception {
         int domid = host.hv.create(name, 16 << 20);
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("-Xmx64m");
-        cmd.add("-XX:TieredStopAtLevel=1");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
-        cmd.add(GuestMain.class.getName());
-        cmd.add(PeerProgram.class.getName());
-        cmd.add(Long.toString(service));
-        cmd.add(Long.toString(seed));
-        cmd.add(Integer.toString(rounds));
-        cmd.add(Integer.toString(BYTES));
+        List<String> cmd = EngineFixture.javaGuest(PeerProgram.class.getName(), Long.toString(service),
+                Long.toString(seed), Integer.toString(rounds), Integer.toString(BYTES));
         pids.put(domid, host.hv.start(domid, cmd));
         return domid;
     }

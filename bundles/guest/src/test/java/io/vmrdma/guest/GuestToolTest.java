@@ -4,13 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import io.vmrdma.api.Counter;
 import io.vmrdma.guest.internal.GuestTool;
-import io.vmrdma.xen.sim.guest.GuestMain;
 import io.vmrdma.xen.sim.guest.SimAbi;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -90,16 +87,7 @@ class GuestToolTest {
 
     private int start(String name, String... args) throws Exception {
         int domid = host.hv.create(name, 16 << 20);
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        cmd.add("-Xmx64m");
-        cmd.add("-XX:TieredStopAtLevel=1");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("surefire.test.class.path", System.getProperty("java.class.path")));
-        cmd.add(GuestMain.class.getName());
-        cmd.add(GuestTool.class.getName());
-        cmd.addAll(List.of(args));
-        host.hv.start(domid, cmd);
+        host.hv.start(domid, EngineFixture.javaGuest(GuestTool.class.getName(), args));
         return domid;
     }
 
