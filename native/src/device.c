@@ -934,14 +934,8 @@ int vmrdma_create_cq(struct vmrdma_context *c, int depth, struct vmrdma_cq **out
 	struct vm_cq *q = calloc(1, sizeof(*q));
 	if (q == NULL)
 		return vm_fail(-ENOMEM, "out of memory");
-	int rc;
-	uint8_t *e = begin(c, &rc);
-	if (e == NULL) {
-		free(q);
-		return rc;
-	}
-	abi_encode_simple(e, ABI_OP_CREATE_CQ, c->req_prod_pvt, (uint32_t)depth);
-	if ((rc = call(c)) < 0) {
+	int rc = simple(c, ABI_OP_CREATE_CQ, (uint32_t)depth);
+	if (rc < 0) {
 		free(q);
 		return rc;
 	}
