@@ -265,6 +265,33 @@ public class NicHotSwapIT {
             properties.put(keyValues[i], keyValues[i + 1]);
         }
         configuration.update(properties);
+        awaitSaved(pid, keyValues);
+    }
+
+    /**
+     * Waits until Karaf has written the change into etc/PID.cfg. Otherwise its file watcher may read the file as it
+     * was before a quick second change and put the older values back, undoing what the test just set.
+     */
+    private static void awaitSaved(String pid, String... keyValues) throws IOException {
+        Path file = Path.of(System.getProperty("karaf.etc"), pid + ".cfg");
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (Files.exists(file) && System.nanoTime() < deadline) {
+            String text = Files.readString(file);
+            boolean saved = true;
+            for (int i = 0; i < keyValues.length; i += 2) {
+                saved &= Pattern.compile("(?m)^\\s*" + Pattern.quote(keyValues[i]) + "\\s*=\\s*"
+                        + Pattern.quote(keyValues[i + 1]) + "\\s*$").matcher(text).find();
+            }
+            if (saved) {
+                return;
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
     }
 
     private Optional<Bundle> bundle(String symbolicName) {
