@@ -2,11 +2,15 @@ package io.vmrdma.guest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 
 import io.vmrdma.api.Counter;
+import io.vmrdma.api.xen.XenException;
+import io.vmrdma.api.xen.XenStore;
+import io.vmrdma.guest.bench.Perftest;
 import io.vmrdma.guest.internal.GuestTool;
 import io.vmrdma.xen.sim.guest.SimAbi;
 import org.junit.jupiter.api.AfterEach;
@@ -83,6 +87,66 @@ class GuestToolTest {
         awaitConsole(lserver, "listening on service");
         int lclient = start("lat-client", "bench", "send_lat", "client", "1", "10", "8", "200");
         awaitConsole(lclient, "\"test\":\"ib_send_lat\",\"bytes\":8,\"iterations\":200");
+    }
+
+    @Test
+    void benchGuestsReportThroughXenStore() throws Exception {
+        int server = start("bench-serve", "bench", "serve", "11");
+        awaitReport(server, "state", "serving");
+        int bw = start("bench-bw", "bench", "run", "1", "11", "write_bw", "-s", "4096", "-n", "300");
+        awaitReport(bw, "state", "done");
+        assertThat(report(bw, "title")).isEqualTo("RDMA_Write BW Test");
+        assertThat(report(bw, "header")).isEqualTo(Perftest.Bandwidth.header());
+        assertThat(report(bw, "results")).isEqualTo("1");
+        assertThat(report(bw, "result/0/json")).startsWith("{\"test\":\"ib_write_bw\",\"bytes\":4096,\"iterations\":300,");
+        assertThat(report(bw, "result/0/row")).startsWith(" 4096       300  ");
+        assertThat(report(bw, "progress")).isEqualTo("1000");
+        host.hv.destroy(bw);
+
+        // -a: every size from 8 to 64 on one connection, the iteration numbers counting on across sizes.
+        int lat = start("bench-lat", "bench", "run", "1", "11", "write_lat", "-a", "-m", "64", "-n", "100");
+        awaitReport(lat, "state", "done");
+        assertThat(report(lat, "results")).isEqualTo("4");
+        for (int i = 0; i < 4; i++) {
+            assertThat(report(lat, "result/" + i + "/json"))
+                    .startsWith("{\"test\":\"ib_write_lat\",\"bytes\":" + (8 << i) + ",\"iterations\":100,");
+        }
+        host.hv.destroy(lat);
+        int send = start("bench-send", "bench", "run", "1", "11", "send_lat", "-a", "-m", "1024", "-n", "50");
+        awaitReport(send, "state", "done");
+        assertThat(report(send, "results")).isEqualTo("10");
+        host.hv.destroy(send);
+        awaitReport(server, "served", "3");
+
+        // No server on service 12: the client reports why and waits to be powered off.
+        int lost = start("bench-lost", "bench", "run", "1", "12", "read_bw", "-n", "10");
+        awaitReport(lost, "state", "failed");
+        assertThat(report(lost, "error")).contains("ESTABLISHED");
+        host.hv.destroy(lost);
+        host.hv.destroy(server);
+    }
+
+    private void awaitReport(int domid, String key, String value) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (!value.equals(report(domid, key))) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("dom " + domid + " never reported " + key + " = " + value + " (state "
+                        + report(domid, "state") + ", error " + report(domid, "error") + "); console:\n"
+                        + console(domid));
+            }
+            host.assertHealthy();
+            Thread.sleep(20);
+        }
+    }
+
+    /** What the guest wrote under its data/vmrdma-bench, read as dom0 reads it; null when not (yet) there. */
+    private String report(int domid, String key) throws Exception {
+        try (XenStore xs = host.hv.dom0().openXenStore()) {
+            return new String(xs.read(XenStore.NO_TRANSACTION,
+                    xs.domainPath(domid) + "/data/vmrdma-bench/" + key), StandardCharsets.UTF_8);
+        } catch (XenException e) {
+            return null;
+        }
     }
 
     private int start(String name, String... args) throws Exception {

@@ -1,6 +1,7 @@
 package io.vmrdma.guest.bench;
 
 import java.nio.ByteBuffer;
+import java.util.Arrays;
 import java.util.concurrent.TimeUnit;
 
 import io.vmrdma.api.verbs.AccessFlags;
@@ -13,13 +14,17 @@ import io.vmrdma.guest.GuestDevice;
 /**
  * One side of a benchmark connection, as perftest's context: a buffer registered for every access, a completion
  * queue, a queue pair connected through the connection manager, and the peer's buffer address and rkey (exchanged
- * as private data, where perftest uses its TCP side channel).
+ * as private data, where perftest uses its TCP side channel). The buffer's first half is where the peer's writes
+ * and SENDs land, its second half what this side sends from, so a test of any size up to half the buffer never
+ * reads back what it sent itself.
  */
 public final class Endpoint {
 
     static final long WAIT = TimeUnit.SECONDS.toNanos(30);
     /** Send-queue depth: perftest's default {@code tx_depth} for bandwidth tests. */
     public static final int DEPTH = 128;
+    /** The buffer's address and rkey at the head of the private data of a connect and of its accept. */
+    static final int KEY_BYTES = 12;
 
     final GuestDevice dev;
     final GuestDevice.Pd pd;
@@ -29,6 +34,11 @@ public final class Endpoint {
     GuestDevice.Qp qp;
     long remoteAddress;
     int remoteKey;
+    /** The write latency test's iteration numbers, counting on across sizes so a stale one never passes. */
+    long sequence;
+    /** Whether the send latency test has posted its receives (once per connection, each half the buffer). */
+    boolean receivesPosted;
+    private byte[] peerRequest = new byte[0];
     private long service;
     private boolean disconnected;
 
@@ -60,12 +70,56 @@ public final class Endpoint {
         return this;
     }
 
+    /**
+     * Accepts {@code request}, a CONNECT_REQUEST on a service the caller listens on, with a new endpoint whose
+     * buffer has {@code bytes}, and returns once the connection is established. The caller keeps listening: a
+     * server that serves client after client sizes each buffer by what that client asks for ({@link #request}).
+     */
+    public static Endpoint accept(GuestDevice dev, CmEvent request, int bytes) throws VerbsException {
+        Endpoint e = new Endpoint(dev, bytes);
+        try {
+            e.peer(request.privateData());
+            dev.accept(request.connectionId(), e.qp, e.key());
+            e.event(CmEventType.ESTABLISHED);
+            return e;
+        } catch (VerbsException failed) {
+            // Give the buffer back: a server that goes on serving would otherwise run out of shareable pages.
+            e.disconnected = true;
+            try {
+                e.close();
+            } catch (VerbsException alsoFailed) {
+                failed.addSuppressed(alsoFailed);
+            }
+            throw failed;
+        }
+    }
+
     /** Connects to {@code service} on {@code node} and returns once the connection is established. */
     public static Endpoint client(GuestDevice dev, int node, long service, int bytes) throws VerbsException {
+        return client(dev, node, service, bytes, new byte[0]);
+    }
+
+    /**
+     * As {@link #client(GuestDevice, int, long, int)}, sending {@code request} after the key (at most
+     * {@link CmEvent#MAX_PRIVATE_DATA} - 12 bytes): what the server needs to know of the test, such as its sizes.
+     */
+    public static Endpoint client(GuestDevice dev, int node, long service, int bytes, byte[] request)
+            throws VerbsException {
+        if (request.length > CmEvent.MAX_PRIVATE_DATA - KEY_BYTES) {
+            throw new IllegalArgumentException(request.length + " request bytes; at most "
+                    + (CmEvent.MAX_PRIVATE_DATA - KEY_BYTES) + " fit beside the key");
+        }
         Endpoint e = new Endpoint(dev, bytes);
-        dev.connect(e.qp, node, service, -1, e.key());
+        byte[] data = ByteBuffer.allocate(KEY_BYTES + request.length).put(e.key()).put(request).array();
+        dev.connect(e.qp, node, service, -1, data);
         e.peer(e.event(CmEventType.ESTABLISHED).privateData());
         return e;
+    }
+
+    /** What the peer sent after its key when it connected (empty on the client's side, or when it sent none). */
+    public static byte[] request(CmEvent connectRequest) {
+        byte[] data = connectRequest.privateData();
+        return data.length <= KEY_BYTES ? new byte[0] : Arrays.copyOfRange(data, KEY_BYTES, data.length);
     }
 
     /** The registered buffer. */
@@ -73,11 +127,25 @@ public final class Endpoint {
         return buf;
     }
 
-    private byte[] key() {
-        return ByteBuffer.allocate(12).putLong(mr.address()).putInt(mr.rkey()).array();
+    /** Half the buffer: the largest message a test on this endpoint can use. */
+    public int half() {
+        return buf.length() / 2;
     }
 
-    private void peer(byte[] key) {
+    /** This side's node id, domid and queue pair number, as perftest's {@code local address} line shows them. */
+    public String local() {
+        return "node " + dev.nodeId() + " dom " + dev.domid() + " qpn " + qp.qpn();
+    }
+
+    private byte[] key() {
+        return ByteBuffer.allocate(KEY_BYTES).putLong(mr.address()).putInt(mr.rkey()).array();
+    }
+
+    private void peer(byte[] key) throws VerbsException {
+        if (key.length < KEY_BYTES) {
+            throw new VerbsException(GuestDevice.EIO, "the peer sent " + key.length
+                    + " bytes of private data, not its " + KEY_BYTES + "-byte key");
+        }
         ByteBuffer b = ByteBuffer.wrap(key);
         remoteAddress = b.getLong();
         remoteKey = b.getInt();
@@ -93,13 +161,17 @@ public final class Endpoint {
 
     /**
      * Waits until the peer disconnects: the server's end of a test, so it never cuts off work the client still
-     * has in flight.
+     * has in flight. Another client asking to connect meanwhile is turned away: one test at a time.
      */
     public void awaitDisconnect() throws VerbsException {
         CmEvent e = new CmEvent();
         while (!disconnected) {
-            if (dev.waitCmEvent(e, WAIT) && e.type() == CmEventType.DISCONNECTED) {
-                disconnected = true;
+            if (dev.waitCmEvent(e, WAIT)) {
+                if (e.type() == CmEventType.DISCONNECTED) {
+                    disconnected = true;
+                } else if (e.type() == CmEventType.CONNECT_REQUEST) {
+                    dev.reject(e.connectionId(), "busy: one test at a time");
+                }
             }
         }
     }

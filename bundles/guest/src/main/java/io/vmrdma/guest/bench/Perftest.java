@@ -25,25 +25,73 @@ public final class Perftest {
 
     /** The tests, under perftest's names. */
     public enum Test {
-        WRITE_BW("ib_write_bw"), READ_BW("ib_read_bw"), WRITE_LAT("ib_write_lat"), SEND_LAT("ib_send_lat");
+        WRITE_BW("ib_write_bw", "RDMA_Write BW Test"), READ_BW("ib_read_bw", "RDMA_Read BW Test"),
+        WRITE_LAT("ib_write_lat", "RDMA_Write Latency Test"), SEND_LAT("ib_send_lat", "Send Latency Test");
 
         private final String tool;
+        private final String title;
 
-        Test(String tool) {
+        Test(String tool, String title) {
             this.tool = tool;
+            this.title = title;
         }
 
         public String tool() {
             return tool;
         }
 
+        /** The title perftest prints above its table. */
+        public String title() {
+            return title;
+        }
+
+        /** The short name the tools take: {@code write_bw}, {@code read_bw}, {@code write_lat}, {@code send_lat}. */
+        public String shortName() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        /** The test with this {@link #shortName()}. */
+        public static Test of(String shortName) {
+            for (Test t : values()) {
+                if (t.shortName().equals(shortName)) {
+                    return t;
+                }
+            }
+            throw new IllegalArgumentException("unknown test " + shortName + ": write_bw, read_bw, write_lat or"
+                    + " send_lat");
+        }
+
         public boolean bandwidth() {
             return this == WRITE_BW || this == READ_BW;
         }
+
+        /** The smallest message the test can use: the write latency test carries its iteration number in 8 bytes. */
+        public int minimumBytes() {
+            return this == WRITE_LAT ? 8 : 1;
+        }
+
+        /** perftest's {@code -a}: every power of two from 2 (8 for write_lat) to {@code maxBytes}. */
+        public int[] allSizes(int maxBytes) {
+            int first = this == WRITE_LAT ? 8 : 2;
+            return java.util.stream.IntStream.iterate(first, b -> b <= maxBytes && b > 0, b -> b * 2).toArray();
+        }
     }
 
+    /** Told how far a test has got, from its own thread, about every {@link #PROGRESS_NANOS}. */
+    @FunctionalInterface
+    public interface Progress {
+        /** Nothing to tell. */
+        Progress NONE = fraction -> { };
+
+        /** {@code fraction} of this test's iterations (or of its duration) is done, 0 to 1. */
+        void done(double fraction);
+    }
+
+    /** How often a test tells its {@link Progress}: often enough for a smooth bar, rarely enough to cost nothing. */
+    public static final long PROGRESS_NANOS = 100_000_000L;
+
     /** A bandwidth row: perftest's {@code #bytes #iterations BW peak BW average MsgRate}, in MB/s = 2^20 B/s. */
-    public record Bandwidth(Test test, int bytes, int iterations, double peakMiBps, double averageMiBps,
+    public record Bandwidth(Test test, int bytes, long iterations, double peakMiBps, double averageMiBps,
                             double mpps) {
         public static String header() {
             return String.format(Locale.ROOT, " %-10s %-13s %-18s %-20s %s", "#bytes", "#iterations",
@@ -87,7 +135,9 @@ public final class Perftest {
     private static final VarHandle LONG = MethodHandles.byteBufferViewVarHandle(long[].class,
             ByteOrder.LITTLE_ENDIAN);
     /** Completions asked for: one in every this many requests (perftest's {@code cq_mod}). */
-    private static final int SIGNAL_EVERY = 16;
+    public static final int SIGNAL_EVERY = 16;
+    /** The work request id of every receive the send latency test posts. */
+    private static final long RECEIVE = -1;
 
     private Perftest() {
     }
@@ -97,29 +147,51 @@ public final class Perftest {
      * {@link Endpoint#DEPTH} in flight, into (or from) the server's buffer.
      */
     public static Bandwidth bandwidth(Endpoint ep, Test test, int bytes, int iterations) throws VerbsException {
+        return bandwidth(ep, test, bytes, iterations, 0, Progress.NONE);
+    }
+
+    /**
+     * As {@link #bandwidth(Endpoint, Test, int, int)}; with {@code durationNanos} above 0 it runs for that long
+     * instead of {@code iterations} (perftest's {@code -D}) and reports how many requests completed.
+     */
+    public static Bandwidth bandwidth(Endpoint ep, Test test, int bytes, long iterations, long durationNanos,
+                                      Progress progress) throws VerbsException {
+        checkSize(ep, test, bytes);
         SendWorkRequest wr = new SendWorkRequest()
                 .opcode(test == Test.READ_BW ? Opcode.RDMA_READ : Opcode.RDMA_WRITE)
                 .remoteAddress(ep.remoteAddress).rkey(ep.remoteKey);
-        wr.sgl().add(ep.mr.address(), bytes, ep.mr.lkey());
+        wr.sgl().add(ep.mr.address() + ep.half(), bytes, ep.mr.lkey());
         WorkCompletion wc = new WorkCompletion();
-        int posted = 0;
-        int completed = 0;
+        boolean timed = durationNanos > 0;
+        long limit = timed ? Long.MAX_VALUE : iterations;
+        long posted = 0;
+        long completed = 0;
         long start = System.nanoTime();
+        long stop = start + durationNanos;
         long lastTime = start;
-        int lastCompleted = 0;
+        long lastCompleted = 0;
+        long lastProgress = start;
         double peak = 0;
-        while (completed < iterations) {
-            while (posted < iterations && posted - completed < Endpoint.DEPTH - SIGNAL_EVERY) {
-                boolean signal = (posted + 1) % SIGNAL_EVERY == 0 || posted + 1 == iterations;
+        while (completed < limit) {
+            while (posted < limit && posted - completed < Endpoint.DEPTH - SIGNAL_EVERY) {
+                // -D: stop at a signaled request, so the last one posted completes visibly.
+                if (timed && posted % SIGNAL_EVERY == 0 && posted > 0 && System.nanoTime() >= stop) {
+                    limit = posted;
+                    break;
+                }
+                boolean signal = (posted + 1) % SIGNAL_EVERY == 0 || posted + 1 == limit;
                 wr.wrId(posted + 1).sendFlags(signal ? SendFlags.SIGNALED : 0);
                 ep.dev.postSend(ep.qp, wr);
                 posted++;
+            }
+            if (completed >= limit) {
+                break;
             }
             if (!ep.dev.waitCq(ep.cq, wc, Endpoint.WAIT)) {
                 throw new VerbsException(GuestDevice.ETIMEDOUT, "no completion after " + completed);
             }
             check(wc);
-            completed = (int) wc.wrId();
+            completed = wc.wrId();
             long now = System.nanoTime();
             // Peak over windows of at least a millisecond: shorter ones measure the timer, not the link.
             if (now - lastTime >= 1_000_000) {
@@ -128,40 +200,54 @@ public final class Perftest {
                 lastTime = now;
                 lastCompleted = completed;
             }
+            if (now - lastProgress >= PROGRESS_NANOS) {
+                progress.done(timed ? Math.min(1, (double) (now - start) / durationNanos)
+                        : (double) completed / iterations);
+                lastProgress = now;
+            }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        double avg = (double) iterations * bytes / seconds / (1 << 20);
-        return new Bandwidth(test, bytes, iterations, Math.max(peak, avg), avg, iterations / seconds / 1e6);
+        double avg = (double) limit * bytes / seconds / (1 << 20);
+        return new Bandwidth(test, bytes, limit, Math.max(peak, avg), avg, limit / seconds / 1e6);
     }
 
     /**
      * {@code ib_write_lat} on one side: each side RDMA WRITEs {@code bytes} whose last 8 bytes carry the iteration
      * number into the other's buffer and polls its own buffer for the peer's; the client writes first. Both sides
-     * busy-poll memory, as perftest does. The client's result is the report.
+     * busy-poll memory, as perftest does. The client's result is the report. Iteration numbers count on across
+     * calls on one endpoint (perftest's {@code -a}), so a number left from a smaller size never passes for a new one.
      */
     public static Latency writeLatency(Endpoint ep, boolean client, int bytes, int iterations)
             throws VerbsException {
-        if (bytes < 8) {
-            throw new IllegalArgumentException("write_lat needs at least 8 bytes");
-        }
+        return writeLatency(ep, client, bytes, iterations, Progress.NONE);
+    }
+
+    /** As {@link #writeLatency(Endpoint, boolean, int, int)}, telling {@code progress} how far it got. */
+    public static Latency writeLatency(Endpoint ep, boolean client, int bytes, int iterations, Progress progress)
+            throws VerbsException {
+        checkSize(ep, Test.WRITE_LAT, bytes);
         ByteBuffer mem = ep.buf.buffer();
         int seqAt = bytes - 8;
+        int sendAt = ep.half();
         SendWorkRequest wr = new SendWorkRequest().opcode(Opcode.RDMA_WRITE)
                 .remoteAddress(ep.remoteAddress).rkey(ep.remoteKey);
-        wr.sgl().add(ep.mr.address() + bytes, bytes, ep.mr.lkey());
+        wr.sgl().add(ep.mr.address() + sendAt, bytes, ep.mr.lkey());
         ByteBuffer out = mem.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         WorkCompletion wc = new WorkCompletion();
         long[] samples = new long[iterations];
-        for (long i = 1; i <= iterations; i++) {
+        long lastProgress = System.nanoTime();
+        for (int i = 0; i < iterations; i++) {
+            long n = ++ep.sequence;
             long start = System.nanoTime();
             if (client) {
-                post(ep, wr, out, bytes + seqAt, i, wc);
-                await(mem, seqAt, i);
+                post(ep, wr, out, sendAt + seqAt, n, wc);
+                await(mem, seqAt, n);
             } else {
-                await(mem, seqAt, i);
-                post(ep, wr, out, bytes + seqAt, i, wc);
+                await(mem, seqAt, n);
+                post(ep, wr, out, sendAt + seqAt, n, wc);
             }
-            samples[(int) i - 1] = System.nanoTime() - start;
+            samples[i] = System.nanoTime() - start;
+            lastProgress = tell(progress, start, lastProgress, i, iterations);
         }
         return latency(Test.WRITE_LAT, bytes, samples);
     }
@@ -196,52 +282,84 @@ public final class Perftest {
      */
     public static Latency sendLatency(Endpoint ep, boolean client, int bytes, int iterations)
             throws VerbsException {
+        return sendLatency(ep, client, bytes, iterations, Progress.NONE);
+    }
+
+    /**
+     * As {@link #sendLatency(Endpoint, boolean, int, int)}, telling {@code progress} how far it got. The first call
+     * on an endpoint posts two receives of half its buffer, so later calls with other sizes ({@code -a}) reuse them.
+     */
+    public static Latency sendLatency(Endpoint ep, boolean client, int bytes, int iterations, Progress progress)
+            throws VerbsException {
+        checkSize(ep, Test.SEND_LAT, bytes);
         SendWorkRequest send = new SendWorkRequest().opcode(Opcode.SEND);
-        send.sgl().add(ep.mr.address(), bytes, ep.mr.lkey());
-        RecvWorkRequest recv = new RecvWorkRequest();
-        recv.sgl().add(ep.mr.address() + bytes, bytes, ep.mr.lkey());
-        WorkCompletion wc = new WorkCompletion();
-        for (int i = 0; i < 2; i++) {
-            ep.dev.postRecv(ep.qp, recv.wrId(-1));
+        send.sgl().add(ep.mr.address() + ep.half(), bytes, ep.mr.lkey());
+        RecvWorkRequest recv = new RecvWorkRequest().wrId(RECEIVE);
+        recv.sgl().add(ep.mr.address(), ep.half(), ep.mr.lkey());
+        if (!ep.receivesPosted) {
+            for (int i = 0; i < 2; i++) {
+                ep.dev.postRecv(ep.qp, recv);
+            }
+            ep.receivesPosted = true;
         }
+        WorkCompletion wc = new WorkCompletion();
+        // Receives that completed while this side waited for one of its sends to complete: the peer may answer
+        // before the acknowledgement of the SEND it answers reaches this side.
+        int early = 0;
         long[] samples = new long[iterations];
+        long lastProgress = System.nanoTime();
         for (int i = 0; i < iterations; i++) {
             long start = System.nanoTime();
-            if (client) {
-                sendOne(ep, send, i, wc);
-                receiveOne(ep, recv, wc);
-            } else {
-                receiveOne(ep, recv, wc);
-                sendOne(ep, send, i, wc);
+            for (int turn = 0; turn < 2; turn++) {
+                if ((turn == 0) == client) {
+                    boolean signal = (i + 1) % SIGNAL_EVERY == 0;
+                    ep.dev.postSend(ep.qp, send.wrId(i).sendFlags(signal ? SendFlags.SIGNALED : 0));
+                    while (signal && nextIsReceive(ep, recv, bytes, wc)) {
+                        early++;
+                    }
+                } else if (early > 0) {
+                    early--;
+                } else {
+                    while (!nextIsReceive(ep, recv, bytes, wc)) {
+                        // a send's completion: nothing to do
+                    }
+                }
             }
             samples[i] = System.nanoTime() - start;
+            lastProgress = tell(progress, start, lastProgress, i, iterations);
         }
         return latency(Test.SEND_LAT, bytes, samples);
     }
 
-    private static void sendOne(Endpoint ep, SendWorkRequest send, int i, WorkCompletion wc)
+    /** Waits for the next completion; a receive is checked and posted again. True for a receive. */
+    private static boolean nextIsReceive(Endpoint ep, RecvWorkRequest recv, int bytes, WorkCompletion wc)
             throws VerbsException {
-        boolean signal = (i + 1) % SIGNAL_EVERY == 0;
-        ep.dev.postSend(ep.qp, send.wrId(i).sendFlags(signal ? SendFlags.SIGNALED : 0));
-        if (signal) {
-            awaitCompletion(ep, wc, false);
+        if (!ep.dev.waitCq(ep.cq, wc, Endpoint.WAIT)) {
+            throw new VerbsException(GuestDevice.ETIMEDOUT, "no completion");
         }
-    }
-
-    private static void receiveOne(Endpoint ep, RecvWorkRequest recv, WorkCompletion wc) throws VerbsException {
-        awaitCompletion(ep, wc, true);
+        check(wc);
+        if (wc.wrId() != RECEIVE) {
+            return false;
+        }
+        if (wc.byteLength() != bytes) {
+            throw new VerbsException(GuestDevice.EIO, "received " + wc.byteLength() + " bytes, expected " + bytes);
+        }
         ep.dev.postRecv(ep.qp, recv);
+        return true;
     }
 
-    private static void awaitCompletion(Endpoint ep, WorkCompletion wc, boolean receive) throws VerbsException {
-        while (true) {
-            if (!ep.dev.waitCq(ep.cq, wc, Endpoint.WAIT)) {
-                throw new VerbsException(GuestDevice.ETIMEDOUT, "no completion");
-            }
-            check(wc);
-            if ((wc.wrId() == -1) == receive) {
-                return;
-            }
+    private static long tell(Progress progress, long now, long lastProgress, int i, int iterations) {
+        if (now - lastProgress < PROGRESS_NANOS) {
+            return lastProgress;
+        }
+        progress.done((double) (i + 1) / iterations);
+        return now;
+    }
+
+    private static void checkSize(Endpoint ep, Test test, int bytes) {
+        if (bytes < test.minimumBytes() || bytes > ep.half()) {
+            throw new IllegalArgumentException(test.shortName() + " of " + bytes + " bytes: this endpoint takes "
+                    + test.minimumBytes() + " to " + ep.half() + " (half its buffer)");
         }
     }
 

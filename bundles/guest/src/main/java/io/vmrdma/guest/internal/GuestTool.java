@@ -22,7 +22,13 @@ import io.vmrdma.xen.sim.guest.SimGuest;
  * bench TEST server SERVICE [SIZE [ITERATIONS]]
  * bench TEST client NODE SERVICE [SIZE [ITERATIONS]]
  *                                        TEST: write_bw, read_bw, write_lat, send_lat (perftest's tests)
+ * bench serve SERVICE [IDLE_SECONDS]     serve client after client, each with the test it asks for, until idle
+ *                                        that long (600 s)
+ * bench run NODE SERVICE TEST [-s BYTES] [-a] [-m BYTES] [-n ITERATIONS] [-D SECONDS]
+ *                                        one test against a bench server, as perftest's options
  * </pre>
+ * {@code bench serve} and {@code bench run} report to dom0 through XenStore ({@link BenchReport}), which is how
+ * {@code vmrdma:bench} drives them.
  * Exit status 0, or 1 with a message on standard error.
  */
 public final class GuestTool {
@@ -35,8 +41,14 @@ public final class GuestTool {
         if (xen == null || args.length < 2) {
             System.err.println("usage: run under io.vmrdma.xen.sim.guest.GuestMain: demo server SERVICE | demo client"
                     + " NODE SERVICE [ROUNDS] | flood sink SERVICE | flood client NODE SERVICE SIZE"
-                    + " | bench TEST server SERVICE [SIZE [N]] | bench TEST client NODE SERVICE [SIZE [N]]");
+                    + " | bench TEST server SERVICE [SIZE [N]] | bench TEST client NODE SERVICE [SIZE [N]]"
+                    + " | bench serve SERVICE [IDLE_SECONDS] | bench run NODE SERVICE TEST [-s B] [-a] [-m B] [-n N]"
+                    + " [-D S]");
             System.exit(1);
+        }
+        if (args[0].equals("bench") && (args[1].equals("serve") || args[1].equals("run"))) {
+            BenchGuest.main(xen, Arrays.copyOfRange(args, 1, args.length));
+            return;
         }
         try (GuestDevice dev = GuestDevice.open(xen, 0, GuestDevice.Options.defaults())) {
             System.out.println("vmrdma: device connected, node " + dev.nodeId() + " dom " + dev.domid());
