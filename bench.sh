@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One command that measures vmrdma against its peers and the limits, side by side (issue 12, DESIGN §8).
 #
-#   ./bench.sh            full run: rebuild, 3 interleaved rounds, all sizes (about 25 minutes on 2 cores)
+#   ./bench.sh            full run: rebuild, 3 interleaved rounds, all sizes (about 30 minutes on 2 cores)
 #   ./bench.sh --quick    1 round, fewer sizes, reuses installed artifacts when present (under 10 minutes)
 #   options: --rounds N, --build (force mvn install), --no-build, --no-docs (results.json only)
 #
@@ -44,11 +44,13 @@ if [ "$QUICK" = 1 ]; then
     : "${ROUNDS:=1}"
     INTRA_SIZES=4096,65536,1048576,4194304; INTRA_WARM=1; INTRA_MEAS=2
     VETH_SIZES=4096,65536,1048576; VETH_SECONDS=1.5; IPERF_SECONDS=3; LAT_SIZES=8,4096
+    WIRE_GUESTS=1,4,16,64; WIRE_SECONDS=2
     [ "$BUILD" = auto ] && BUILD=missing
 else
     : "${ROUNDS:=3}"
     INTRA_SIZES=64,4096,65536,1048576,4194304; INTRA_WARM=2; INTRA_MEAS=3
     VETH_SIZES=4096,65536,1048576,4194304; VETH_SECONDS=2; IPERF_SECONDS=5; LAT_SIZES=8,64,512,4096
+    WIRE_GUESTS=1,2,4,8,16,32,64; WIRE_SECONDS=3
     [ "$BUILD" = auto ] && BUILD=yes
 fi
 
@@ -76,7 +78,7 @@ mvn_() { mvn -B -o -q "$@"; }
 M2=${MAVEN_REPO:-$HOME/.m2/repository}
 VERSION=$(sed -n 's:^  <version>\(.*\)</version>:\1:p' pom.xml | head -1)
 installed() { [ -d "$M2/io/vmrdma/vmrdma-karaf/$VERSION" ] && [ -d "$M2/io/vmrdma/io.vmrdma.guest/$VERSION" ] \
-    && [ -d "$M2/io/vmrdma/io.vmrdma.nic.packet/$VERSION" ] \
+    && [ -d "$M2/io/vmrdma/io.vmrdma.nic.packet/$VERSION" ] && [ -d "$M2/io/vmrdma/io.vmrdma.sched.drr/$VERSION" ] \
     && [ -f "karaf-assembly/target/vmrdma-karaf-$VERSION.tar.gz" ]; }  # SchedulingSharesBenchIT boots this one
 if [ "$BUILD" = yes ] || { [ "$BUILD" = missing ] && ! installed; }; then
     say "building: mvn install -DskipTests (the distribution and the bundles the harnesses use)"
@@ -137,6 +139,10 @@ for r in $(seq 1 "$ROUNDS"); do
     say "round $r/$ROUNDS: veth MTU 9000 and 65535: iperf3, vmrdma by size, qperf, ping-pong by size"
     run_step "veth" veth "$RAW/veth-$r.json" -Dvmrdma.bench.mtu=9000,65535 -Dvmrdma.bench.cpu=true \
         -Dvmrdma.bench.sizes=$VETH_SIZES -Dvmrdma.bench.latsizes=$LAT_SIZES
+    say "round $r/$ROUNDS: guests across the emulated 10GbE link: guest CPU, $WIRE_GUESTS guests (rr, drr), drr shares"
+    run_step "wire" mvn_ test -pl bundles/nic-packet -Dtest=GuestsAcrossLinkBenchmarkTest \
+        -Dsurefire.failIfNoSpecifiedTests=false -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/wire-$r.json" \
+        -Dvmrdma.bench.tbf=10gbit -Dvmrdma.bench.guests=$WIRE_GUESTS -Dvmrdma.bench.seconds=$WIRE_SECONDS
 done
 
 say "scheduling shares in the distribution (SchedulingSharesBenchIT: Karaf, guest processes, console)"

@@ -53,15 +53,16 @@ import org.junit.jupiter.api.Test;
  * <ul>
  * <li>guest CPU: one guest's {@code ib_write_bw} (the benchmark core, {@link Perftest}) with 1 MiB writes, its
  * thread's CPU time over the wall time of the transfer, in percent of one core;</li>
- * <li>scale: 1 to 64 guests each flooding 1 MiB writes, the aggregate MiB/s for each count (policy rr, the
- * distribution's default);</li>
+ * <li>scale: 1 to 64 guests each flooding 1 MiB writes, the aggregate MiB/s for each count, under rr (the
+ * distribution's default) and under drr with equal weights;</li>
  * <li>shares: 4 guests under drr with equal weights and with weights 1:2:4:8, each guest's MiB/s from the engine's
  * per-domain counters over a window after settling: Jain's index and the worst share error.</li>
  * </ul>
  *
  * <p>Properties: {@code vmrdma.bench.out} (a file: the results as one JSON object), {@code vmrdma.bench.mtu}
  * (default 9000), {@code vmrdma.bench.tbf} (default {@code 10gbit}; empty for the bare veth),
- * {@code vmrdma.bench.guests} (default {@code 1,2,4,8,16,32,64}), {@code vmrdma.bench.seconds} (measured seconds per
+ * {@code vmrdma.bench.guests} (default {@code 1,2,4,8,16,32,64}; the first count is the single guest's),
+ * {@code vmrdma.bench.scale.policies} (default {@code rr,drr}), {@code vmrdma.bench.seconds} (measured seconds per
  * window, default 3), {@code vmrdma.bench.settle} (seconds before each window, default 1). The namespaces, and with
  * them the veth pair and its qdiscs, are deleted whether or not the run succeeds; no cgroup is used (CPU time is the
  * threads' own, from the JVM).
@@ -72,6 +73,9 @@ class GuestsAcrossLinkBenchmarkTest {
     private static final String TBF = System.getProperty("vmrdma.bench.tbf", "10gbit");
     private static final double SECONDS = Double.parseDouble(System.getProperty("vmrdma.bench.seconds", "3"));
     private static final double SETTLE = Double.parseDouble(System.getProperty("vmrdma.bench.settle", "1"));
+    /** The policies of the scale runs, in order: rr (the distribution's default) and drr with equal weights. */
+    private static final String[] SCALE_POLICIES = System.getProperty("vmrdma.bench.scale.policies", "rr,drr")
+            .split(",");
     private static final int SINK_NODE = 2;
     private static final long SINK_SERVICE = 4711;
     private static final long PERF_SERVICE = 4712;
@@ -133,7 +137,9 @@ class GuestsAcrossLinkBenchmarkTest {
             for (int i = 1; i <= most; i++) {
                 guests.add(new Flooder(a, "g" + i));
             }
-            scale(a, guests, counts);
+            for (String policy : SCALE_POLICIES) {
+                scale(a, guests, counts, policy.trim());
+            }
             shares(a, guests.subList(0, WEIGHTS.length));
             sink.assertHealthy();
         } finally {
@@ -206,11 +212,16 @@ class GuestsAcrossLinkBenchmarkTest {
         }
     }
 
-    /** For each count, that many guests flood the sink; aggregate and per-guest MiB/s under rr. */
-    private void scale(GuestHost a, List<Flooder> guests, int[] counts) throws Exception {
-        a.scheduling(new Settings(new RoundRobinPolicy()));
-        progress("scale: guests each flooding 1 MiB writes (policy rr), %.1f s settling, %.1f s measured", SETTLE,
-                SECONDS);
+    /** For each count, that many guests flood the sink; aggregate and per-guest MiB/s under {@code name}. */
+    private void scale(GuestHost a, List<Flooder> guests, int[] counts, String name) throws Exception {
+        SchedulingPolicy policy = switch (name) {
+            case "rr" -> new RoundRobinPolicy();
+            case "drr" -> new DeficitRoundRobinPolicy();
+            default -> throw new IllegalArgumentException("scale policy must be rr or drr, not " + name);
+        };
+        a.scheduling(new Settings(policy));
+        progress("scale: guests each flooding 1 MiB writes (policy %s), %.1f s settling, %.1f s measured",
+                policy.name(), SETTLE, SECONDS);
         System.out.printf("%7s %14s %16s %16s %8s %10s%n", "guests", "aggregate MiB/s", "min guest MiB/s",
                 "max guest MiB/s", "Jain", "retransmit");
         List<String> rows = new ArrayList<>();
@@ -224,7 +235,7 @@ class GuestsAcrossLinkBenchmarkTest {
             double total = Arrays.stream(rates).sum();
             double min = Arrays.stream(rates).min().orElse(0);
             double max = Arrays.stream(rates).max().orElse(0);
-            if (n == 1) {
+            if (n == counts[0]) {
                 single = total;
             }
             last = total;
@@ -235,10 +246,10 @@ class GuestsAcrossLinkBenchmarkTest {
                     jain(rates), retransmissions));
         }
         int most = counts[counts.length - 1];
-        progress("scale: %d guests move %.3f x one guest's aggregate", most, last / single);
-        json.add("\"scale\":[" + String.join(",", rows) + "]");
-        json.add(String.format(Locale.ROOT, "\"scale_most_guests\":%d,\"scale_most_vs_single\":%.4f", most,
-                last / single));
+        progress("scale (%s): %d guests move %.3f x one guest's aggregate", name, most, last / single);
+        json.add("\"scale_" + name + "\":[" + String.join(",", rows) + "]");
+        json.add(String.format(Locale.ROOT, "\"scale_%s_most_guests\":%d,\"scale_%s_most_vs_single\":%.4f", name,
+                most, name, last / single));
     }
 
     /** Four guests under drr: equal weights, then 1:2:4:8 (the weights double, as in the 1:2:4). */
