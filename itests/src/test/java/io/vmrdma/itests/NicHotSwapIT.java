@@ -172,6 +172,16 @@ public class NicHotSwapIT {
 
         Path run = startClient("swap-config");
         awaitRounds(run, 3);
+        // A bad value in the binding's own configuration: refused before it reaches the binding, which stays on the
+        // settings in force, and traffic goes on.
+        update("io.vmrdma.nic.udp", "port", "99999");
+        awaitRounds(run, rounds(run) + 3);
+        assertEquals(Optional.of("udp"), node.nicBinding());
+        Path log = Path.of(System.getProperty("karaf.log"), "karaf.log");
+        assertTrue("the refusal is logged", Files.readAllLines(log).stream().anyMatch(line -> line.contains(
+                "configuration io.vmrdma.nic.udp refused, previous settings stay: nic.udp port must be 0 to 65535,"
+                        + " not 99999")));
+        update("io.vmrdma.nic.udp", "port", Integer.toString(localPort));
         update("io.vmrdma.engine", "nic", "packet");   // not installed: no binding, timers pause
         await("no binding", () -> node.nicBinding().isEmpty());
         int before = rounds(run);

@@ -2,14 +2,16 @@
  * Node-level contracts of vmrdma: the {@link io.vmrdma.api.Node} a dom0 engine presents to operators and the
  * {@link io.vmrdma.api.DomainRegistry} of guest domains (VMs) with their counters, and (since 0.2.0) the
  * {@link io.vmrdma.api.PeerRegistry} of other nodes, and (since 0.3.0) the node's own counters
- * ({@link io.vmrdma.api.Node#counter}) and the {@link io.vmrdma.api.VerbsInventory} of queue pairs and memory regions.
+ * ({@link io.vmrdma.api.Node#counter}) and the {@link io.vmrdma.api.VerbsInventory} of queue pairs and memory
+ * regions, and (since 0.4.0) the {@link io.vmrdma.api.ConfigurationCheck}s that keep a bad configuration from
+ * being applied.
  *
  * <p>Sub-packages hold the contract of each replaceable concern: {@code nic} (NIC driver bindings),
  * {@code xen} (grant tables, event channels, XenStore), {@code verbs} (the RDMA objects) and {@code sched}
  * (per-VM scheduler policies).
  */
 @Export
-@Version("0.3.0")
+@Version("0.4.0")
 package io.vmrdma.api;
 
 import org.osgi.annotation.bundle.Export;

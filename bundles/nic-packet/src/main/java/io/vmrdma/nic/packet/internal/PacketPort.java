@@ -34,11 +34,12 @@ import org.slf4j.LoggerFactory;
  * <p>The MTU is the interface's when the port opens (a changed MTU takes effect when the component restarts, as
  * after a configuration change); the link state is read from the interface at every call.
  */
-@Component(service = NicPort.class, configurationPid = "io.vmrdma.nic.packet",
+@Component(service = NicPort.class, configurationPid = PacketPort.PID,
         property = NicPort.BINDING_PROPERTY + "=packet")
 @Designate(ocd = PacketConfig.class)
 public final class PacketPort implements NicPort, AutoCloseable {
 
+    static final String PID = "io.vmrdma.nic.packet";
     static final int ETHERNET_HEADER = 14;
     private static final int SOURCE_CACHE = 1024;
     private static final Logger LOG = LoggerFactory.getLogger(PacketPort.class);

@@ -42,10 +42,12 @@ import org.slf4j.LoggerFactory;
  * stays full, so claims are refused meanwhile: back-pressure). A frame the kernel refuses outright (no route,
  * message too long) is dropped and counted, and the first such error of each kind is logged.
  */
-@Component(service = NicPort.class, configurationPid = "io.vmrdma.nic.udp",
+@Component(service = NicPort.class, configurationPid = UdpPort.PID,
         property = NicPort.BINDING_PROPERTY + "=udp")
 @Designate(ocd = UdpConfig.class)
 public final class UdpPort implements NicPort, AutoCloseable {
+
+    static final String PID = "io.vmrdma.nic.udp";
 
     private static final Logger LOG = LoggerFactory.getLogger(UdpPort.class);
     /** Claim token of a frame that is written to the discard buffer and dropped. */
