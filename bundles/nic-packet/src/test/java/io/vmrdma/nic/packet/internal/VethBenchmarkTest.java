@@ -17,6 +17,9 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
+import io.vmrdma.api.nic.FrameClaim;
+import io.vmrdma.api.nic.FrameHandler;
+import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.verbs.AccessFlags;
 import io.vmrdma.api.verbs.CmEvent;
 import io.vmrdma.api.verbs.CmEventType;
@@ -40,7 +43,8 @@ import org.junit.jupiter.api.Test;
  * Benchmark, run with {@code -Dvmrdma.bench=true} (docs/performance.md): two engines in two network namespaces over
  * a veth pair on nic.packet, each engine on its own thread with the real clock, RDMA WRITE bandwidth by message size
  * and number of queue pairs and an 8-byte write ping-pong, beside iperf3 (TCP, one stream) and qperf (UDP latency)
- * between the same two namespaces over the same veth, at MTU 1500, 9000 and 65535, in the same run.
+ * between the same two namespaces over the same veth, at MTU 1500, 9000 and 65535, in the same run. First on each
+ * link, the binding's own ceiling ({@link #bindingFloor}): how fast the two ports move MTU-sized frames with no engine.
  *
  * <p>For {@code ./bench.sh}, optional properties: {@code vmrdma.bench.out} (a file: the results as one JSON object),
  * {@code vmrdma.bench.sizes} (write sizes), {@code vmrdma.bench.qps4} (false: no 4-queue-pair row),
@@ -88,8 +92,13 @@ class VethBenchmarkTest {
                     List<String> lats = new ArrayList<>();
                     double udp;
                     double tcpLat;
+                    double floor;
                     try (PacketPort a = link.a.call(() -> new PacketPort(PacketSettings.of(link.interfaceA)));
                          PacketPort b = link.b.call(() -> new PacketPort(PacketSettings.of(link.interfaceB)))) {
+                        floor = bindingFloor(a, b);
+                        System.out.printf(Locale.ROOT, "%6d %9s %4s %12.0f %12.0f %8.2f   (AF_PACKET floor: the"
+                                + " binding alone, MTU-sized frames, no engine)%n", mtu, "frames", "-", floor, tcp,
+                                floor / tcp);
                         Pair pair = new Pair(a, b, cpu);
                         for (int bytes : sizes) {
                             rows.add(row(pair, mtu, bytes, 1, tcp, cpu));
@@ -118,9 +127,9 @@ class VethBenchmarkTest {
                         pair.close();
                     }
                     json.add(String.format(Locale.ROOT, "{\"mtu\":%d,\"tbf\":\"%s\",\"iperf3_mib_s\":%.1f,"
-                            + "\"iperf3_cpu\":%s,\"udp_lat_us\":%.2f,\"tcp_lat_us\":%.2f,\"write\":[%s],"
-                            + "\"latency\":[%s]}", mtu, TBF, tcp, tcpCpuJson, udp, tcpLat, String.join(",", rows),
-                            String.join(",", lats)));
+                            + "\"iperf3_cpu\":%s,\"floor_mib_s\":%.1f,\"udp_lat_us\":%.2f,\"tcp_lat_us\":%.2f,"
+                            + "\"write\":[%s],\"latency\":[%s]}", mtu, TBF, tcp, tcpCpuJson, floor, udp, tcpLat,
+                            String.join(",", rows), String.join(",", lats)));
                 }
             }
         }
@@ -140,6 +149,51 @@ class VethBenchmarkTest {
     private static void tbf(String namespace, String device) throws Exception {
         run("ip", "netns", "exec", namespace, "tc", "qdisc", "add", "dev", device, "root", "tbf", "rate", TBF,
                 "burst", "4mb", "latency", "10ms");
+    }
+
+    /**
+     * The binding's own ceiling on this link, measured before the engines take the ports: A's port sends MTU-sized
+     * frames as fast as its batches go (no payload written, no CRC, no protocol), B's port receives and counts them,
+     * each on its own thread. MiB/s of frame bytes received over {@code MEASURE_NANOS} after the warm-up.
+     */
+    private static double bindingFloor(PacketPort a, PacketPort b) throws Exception {
+        AtomicBoolean sending = new AtomicBoolean(true);
+        int mtu = a.mtu();
+        LinkAddress to = b.address();
+        Thread sender = new Thread(() -> {
+            FrameClaim claim = new FrameClaim();
+            while (sending.get()) {
+                while (a.tryClaim(to, mtu, claim)) {
+                    a.commit(claim, mtu);
+                }
+                a.flush();
+            }
+        }, "floor-sender");
+        long[] bytes = new long[1];
+        FrameHandler count = (buffer, offset, length, source) -> bytes[0] += length;
+        sender.start();
+        try {
+            long start = System.nanoTime();
+            while (System.nanoTime() - start < WARMUP_NANOS) {
+                b.poll(count, 64);
+            }
+            bytes[0] = 0;
+            long from = System.nanoTime();
+            while (System.nanoTime() - from < MEASURE_NANOS) {
+                b.poll(count, 64);
+            }
+            return bytes[0] / ((System.nanoTime() - from) / 1e9) / (1 << 20);
+        } finally {
+            sending.set(false);
+            sender.join();
+            // What the sender left in flight is read and dropped here, not by the engines.
+            long quiet = System.nanoTime();
+            while (System.nanoTime() - quiet < TimeUnit.MILLISECONDS.toNanos(100)) {
+                if (b.poll(count, 64) > 0) {
+                    quiet = System.nanoTime();
+                }
+            }
+        }
     }
 
     /** One bandwidth row, printed and returned as JSON (with both namespaces' CPU when accounted). */
