@@ -139,9 +139,26 @@ final class WireTransport implements FrameHandler {
         publish();
     }
 
+    /**
+     * A new discovered peer; when the table already holds {@link #MAX_DISCOVERED}, it takes the place of the discovered
+     * peer that has been down longest, so a flood of HELLOs from made-up nodes that then fall silent cannot keep real
+     * nodes out for good. While every discovered peer is up the newcomer is refused (null).
+     */
     private Peer discover(int node, LinkAddress address) {
         if (discovered >= MAX_DISCOVERED) {
-            return null;
+            Peer stalest = null;
+            for (Peer p : peers.values()) {
+                if (p.discovered && !p.up && (stalest == null || p.lastHeardNanos - stalest.lastHeardNanos < 0)) {
+                    stalest = p;
+                }
+            }
+            if (stalest == null) {
+                return null;
+            }
+            peers.remove(stalest.node);
+            discovered--;
+            engine.log().info("node {} at {} forgotten: down, and the table of discovered peers is full",
+                    stalest.node, stalest.address);
         }
         Peer peer = new Peer(node, address, true);
         peer.nextHelloNanos = now;

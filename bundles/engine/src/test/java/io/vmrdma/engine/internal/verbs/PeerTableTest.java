@@ -245,6 +245,44 @@ class PeerTableTest {
     }
 
     @Test
+    void aFloodOfMadeUpNodesFillsTheDiscoveredTableOnlyUntilTheyFallSilent() {
+        try (Cluster c = new Cluster(2, 1500, Faults.NONE, 25, false)) {
+            c.settle(3);
+            VerbsEngine node1 = c.node(1);
+            assertThat(info(node1, 2).origin()).isEqualTo(PeerInfo.Origin.DISCOVERED);
+            LoopbackPort flooder = new LoopbackPort(c.wire, 9, 1500, 1 << 20);
+            LoopbackPort newcomer = new LoopbackPort(c.wire, 10, 1500, 1 << 20);
+            try {
+                for (int n = 0; n < WireTransport.MAX_DISCOVERED + 100; n++) {
+                    hello(flooder, LoopbackWire.BROADCAST, 1000 + n, 0xFFFF, true, 1);
+                    if (n % 100 == 99) {
+                        c.settle(1);
+                    }
+                }
+                c.settle(2);
+                assertThat(node1.peers()).as("node 2 and made-up nodes up to the cap")
+                        .hasSize(WireTransport.MAX_DISCOVERED);
+                long unknown = node1.counter(Counter.UNKNOWN_SOURCE_DROPS);
+                hello(newcomer, LoopbackWire.BROADCAST, 5000, 0xFFFF, true, 1);
+                c.settle(2);
+                assertThat(info(node1, 5000)).as("every discovered peer is up: no room").isNull();
+                assertThat(node1.counter(Counter.UNKNOWN_SOURCE_DROPS) - unknown).isEqualTo(1);
+
+                idle(c, 3.5);                                          // the made-up nodes never answer
+                hello(newcomer, LoopbackWire.BROADCAST, 5000, 0xFFFF, true, 1);
+                c.settle(2);
+                assertThat(info(node1, 5000)).extracting(PeerInfo::origin, PeerInfo::up, PeerInfo::address)
+                        .containsExactly(PeerInfo.Origin.DISCOVERED, true, c.wire.address(10));
+                assertThat(info(node1, 2).up()).as("a live discovered peer is never the one forgotten").isTrue();
+                assertThat(node1.peers()).hasSize(WireTransport.MAX_DISCOVERED);
+            } finally {
+                flooder.close();
+                newcomer.close();
+            }
+        }
+    }
+
+    @Test
     void theStaticTableIsReplacedWholeAndDiscoveredPeersStay() {
         try (Cluster c = new Cluster(3, 1500, Faults.NONE, 24, false)) {
             c.settle(5);
