@@ -20,10 +20,11 @@ import org.slf4j.LoggerFactory;
  * ({@code /dev/xen} exists) or when configured to, and nothing otherwise: a DS component cannot make its own
  * service conditional on the host, so it registers it itself. A configuration change re-decides.
  */
-@Component(service = {}, immediate = true, configurationPid = "io.vmrdma.xen.native")
+@Component(service = {}, immediate = true, configurationPid = XenNativeComponent.PID)
 @Designate(ocd = NativeConfig.class)
 public final class XenNativeComponent {
 
+    static final String PID = "io.vmrdma.xen.native";
     private static final Logger LOG = LoggerFactory.getLogger(XenNativeComponent.class);
     private static final Path XEN_DEVICES = Path.of("/dev/xen");
 

@@ -23,6 +23,17 @@ class XenNativeComponentTest {
     }
 
     @Test
+    void aChangeToAnotherValueIsRefusedNamingIt() {
+        NativeConfigurationCheck check = new NativeConfigurationCheck();
+        assertThat(check.pid()).isEqualTo("io.vmrdma.xen.native");
+        check.check(java.util.Map.of("enabled", " False "));
+        check.check(java.util.Map.of());
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> check.check(java.util.Map.of("enabled", "yes please")))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("enabled: 'yes please' is not auto, true or false");
+    }
+
+    @Test
     void pollTimeoutsRoundUpToWholeMilliseconds() {
         assertThat(FdWaiter.millis(0)).isZero();
         assertThat(FdWaiter.millis(-5)).isZero();
