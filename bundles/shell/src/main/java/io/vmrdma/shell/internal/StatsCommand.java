@@ -9,7 +9,6 @@ import org.apache.karaf.shell.api.action.Option;
 import org.apache.karaf.shell.api.action.lifecycle.Reference;
 import org.apache.karaf.shell.api.action.lifecycle.Service;
 import org.apache.karaf.shell.api.console.Session;
-import org.apache.karaf.shell.api.console.Terminal;
 
 @Command(scope = "vmrdma", name = "stats",
         description = "Live traffic per VM and per peer: MiB/s, ops/s, errors and retransmissions over an interval",
@@ -52,7 +51,7 @@ public class StatsCommand implements Action {
             System.out.println("engine not running: no counters");
             return null;
         }
-        boolean inPlace = interval != null && rounds != 1 && ansi(session);
+        boolean inPlace = interval != null && rounds != 1 && Terminals.ansi(session);
         StatsSample before = sample();
         for (long round = 0; round < rounds; round++) {
             if (!sleep(intervalNanos)) {
@@ -85,11 +84,5 @@ public class StatsCommand implements Action {
             Thread.currentThread().interrupt();
             return false;
         }
-    }
-
-    /** Whether the session has a terminal that understands cursor movement (not a pipe, script or dumb terminal). */
-    private static boolean ansi(Session session) {
-        Terminal terminal = session == null ? null : session.getTerminal();
-        return terminal != null && terminal.isAnsiSupported() && !"dumb".equals(terminal.getType());
     }
 }
