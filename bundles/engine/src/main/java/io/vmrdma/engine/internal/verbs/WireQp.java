@@ -52,7 +52,9 @@ final class WireQp {
     int timeouts;
     long lastProgressNanos;
     long rnrUntilNanos;
+    /** A resend still to do, in {@code [resendFromPsn, resendToPsn)}: what one turn's budget did not cover. */
     int resendFromPsn;
+    int resendToPsn;
     boolean resendPending;
     int portEpoch;
 

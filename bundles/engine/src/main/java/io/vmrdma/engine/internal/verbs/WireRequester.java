@@ -52,7 +52,12 @@ final class WireRequester {
         }
         if (w.resendPending) {
             w.resendPending = false;
-            work += retransmit(w, peer, w.resendFromPsn, budget);
+            // Acknowledgements may have moved the base past where the last turn's resend stopped.
+            int from = w.resendFromPsn - w.basePsn < 0 ? w.basePsn : w.resendFromPsn;
+            int to = w.resendToPsn - w.nextPsn > 0 ? w.nextPsn : w.resendToPsn;
+            if (from - to < 0) {
+                work += retransmit(w, peer, from, to, budget);
+            }
         }
         if (w.basePsn != w.nextPsn && timedOut(w)) {
             if (++w.timeouts > qp.retryCount) {
@@ -60,7 +65,7 @@ final class WireRequester {
                 return 1;
             }
             w.rtoNanos = Math.min(WireQp.MAX_RTO_NANOS, w.rtoNanos * 2);
-            work += retransmit(w, peer, w.basePsn, budget);
+            work += retransmit(w, peer, w.basePsn, w.nextPsn, budget);
         }
         long sent = 0;
         while (sent < budget && qp.live && qp.state() == QpState.RTS) {
@@ -200,11 +205,16 @@ final class WireRequester {
         return (int) bytes;
     }
 
-    /** Sends again every packet from {@code fromPsn} that is not acknowledged, within the budget. */
-    private int retransmit(WireQp w, Peer peer, int fromPsn, long budget) {
+    /**
+     * Sends again every packet in {@code [fromPsn, toPsn)} that is not acknowledged. What the budget or a full port
+     * leaves is resent in the queue pair's next turns ({@link WireQp#resendPending}), so a loss is repaired at the
+     * scheduler's pace, not one budget per timeout.
+     */
+    private int retransmit(WireQp w, Peer peer, int fromPsn, int toPsn, long budget) {
         int work = 0;
         long sent = 0;
-        for (int psn = fromPsn; psn != w.nextPsn && sent < budget; psn++) {
+        int psn = fromPsn;
+        for (; psn != toPsn && sent < budget; psn++) {
             int s = psn & WireQp.MASK;
             if (w.slotState[s] != WireQp.SENT) {
                 continue;
@@ -246,7 +256,21 @@ final class WireRequester {
             sent += w.slotLength[s];
             work++;
         }
+        if (psn != toPsn) {
+            scheduleResend(w, psn, toPsn);
+        }
         return work;
+    }
+
+    /** Asks the queue pair's next turn to resend {@code [fromPsn, toPsn)}, joined with a resend already asked for. */
+    private static void scheduleResend(WireQp w, int fromPsn, int toPsn) {
+        if (w.resendPending) {
+            fromPsn = w.resendFromPsn - fromPsn < 0 ? w.resendFromPsn : fromPsn;
+            toPsn = w.resendToPsn - toPsn > 0 ? w.resendToPsn : toPsn;
+        }
+        w.resendFromPsn = fromPsn;
+        w.resendToPsn = toPsn;
+        w.resendPending = true;
     }
 
     private WcStatus checkLocal(Qp qp, SendWqe wr) {
@@ -418,8 +442,8 @@ final class WireRequester {
             // Later packets arrived, earlier ones did not: send the holes again once per round trip.
             int s = w.basePsn & WireQp.MASK;
             if (w.slotState[s] == WireQp.SENT && wire.now() - w.slotSentAt[s] > Math.max(w.srttNanos, 1)) {
-                w.resendFromPsn = w.basePsn;
-                w.resendPending = true;
+                // Only the holes below the highest packet the responder has: later ones may still be in flight.
+                scheduleResend(w, w.basePsn, cumulative + 1 + highest);
             }
         }
     }
@@ -439,8 +463,7 @@ final class WireRequester {
                 return;
             }
             w.rnrUntilNanos = wire.now() + Math.max(rnrMicros, 1) * 1000L;
-            w.resendFromPsn = wr.firstPsn;
-            w.resendPending = true;
+            scheduleResend(w, wr.firstPsn, w.nextPsn);
             return;
         }
         WcStatus status = switch (code) {
