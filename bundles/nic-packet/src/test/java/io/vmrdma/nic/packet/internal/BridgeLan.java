@@ -38,7 +38,9 @@ final class BridgeLan implements AutoCloseable {
                 interfaces.add(inside);
             }
             VethLink.ip("-n", bridgeNamespace, "link", "set", "br0", "up");
+            VethLink.awaitUp(bridgeNamespace, "br0");
             for (int h = 0; h < hostCount; h++) {
+                VethLink.awaitUp(base + "h" + h, interfaces.get(h));
                 hosts.add(new NetworkNamespace(base + "h" + h));
             }
         } catch (RuntimeException e) {

@@ -46,6 +46,8 @@ final class VethLink implements AutoCloseable {
                     "peer", "name", interfaceB, "netns", base + "b", "mtu", Integer.toString(mtu));
             ip("-n", base + "a", "link", "set", interfaceA, "up");
             ip("-n", base + "b", "link", "set", interfaceB, "up");
+            awaitUp(base + "a", interfaceA);
+            awaitUp(base + "b", interfaceB);
             a = enter(base + "a");
             b = enter(base + "b");
         } catch (RuntimeException e) {
@@ -60,9 +62,31 @@ final class VethLink implements AutoCloseable {
         return new VethLink(mtu);
     }
 
-    /** Takes end b administratively down or up. */
+    /** Takes end b administratively down or up (then waits until it carries frames). */
     void sideB(boolean up) {
         ip("-n", b.name(), "link", "set", interfaceB, up ? "up" : "down");
+        if (up) {
+            awaitUp(b.name(), interfaceB);
+        }
+    }
+
+    /**
+     * Waits until the kernel reports {@code device} operationally up. Until its link watcher has run (up to a second
+     * later, longer on a loaded machine) the device has no queue and drops what it is given without an error.
+     */
+    static void awaitUp(String namespace, String device) {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (!ipOutput("-n", namespace, "-o", "link", "show", "dev", device).contains("state UP")) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException(device + " in " + namespace + " did not come up within 30 s");
+            }
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
+            }
+        }
     }
 
     @Override
@@ -97,6 +121,11 @@ final class VethLink implements AutoCloseable {
 
     /** Runs {@code ip} with these arguments and fails with its output unless it succeeds. */
     static void ip(String... arguments) {
+        ipOutput(arguments);
+    }
+
+    /** As {@link #ip}, returning what it printed. */
+    private static String ipOutput(String... arguments) {
         List<String> command = new ArrayList<>();
         command.add("ip");
         command.addAll(List.of(arguments));
@@ -107,6 +136,7 @@ final class VethLink implements AutoCloseable {
                 throw new IllegalStateException(String.join(" ", command) + " failed (network namespaces need root "
                         + "and iproute2): " + output.trim());
             }
+            return output;
         } catch (IOException e) {
             throw new IllegalStateException("cannot run " + String.join(" ", command) + " (is iproute2 installed?)",
                     e);
