@@ -124,6 +124,40 @@ public class OperatorConsoleIT {
     }
 
     @Test
+    public void benchRunsPerftestBetweenGuestsItBootsAndDestroys() throws Exception {
+        String bandwidth = console.run("vmrdma:bench -s 4k -n 500");
+        assertFinds(bandwidth, "RDMA_Write BW Test", "server on node " + node.nodeId() + " service 18515 \\(two local "
+                + "guests\\)", "TX depth : 128   CQ moderation : 16   Iterations mode, 500 per size",
+                "(?m)^ #bytes\\s+#iterations\\s+BW peak\\[MB/sec\\]\\s+BW average\\[MB/sec\\]\\s+MsgRate\\[Mpps\\]$",
+                "(?m)^ 4096\\s+500\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d{6}$");
+
+        String latency = console.run("vmrdma:bench -n 200 send_lat");
+        assertFinds(latency, "Send Latency Test", "(?m)^ #bytes\\s+#iterations\\s+t_min\\[usec\\]\\s+t_max\\[usec\\]\\s+"
+                + "t_typical\\[usec\\]\\s+t_avg\\[usec\\]\\s+t_stdev\\[usec\\]\\s+99% percentile\\[usec\\]\\s+"
+                + "99\\.9% percentile\\[usec\\]$", "(?m)^ 8\\s+200(\\s+\\d+\\.\\d\\d){7}$");
+
+        // --json: one object per size of -a (2 to 16 bytes), nothing else.
+        String json = console.run("vmrdma:bench --json -a -m 16 -n 100 read_bw").strip();
+        String[] lines = json.split("\\R");
+        assertEquals(json, 4, lines.length);
+        for (int i = 0; i < lines.length; i++) {
+            assertTrue(lines[i], Pattern.matches("\\{\"test\":\"ib_read_bw\",\"bytes\":" + (2 << i)
+                    + ",\"iterations\":100,\"bw_peak_mbps\":\\d+\\.\\d\\d,\"bw_avg_mbps\":\\d+\\.\\d\\d,"
+                    + "\"msg_rate_mpps\":\\d+\\.\\d{6}\\}", lines[i]));
+        }
+
+        // A bench server kept for clients elsewhere; this node's own id reaches it as a peer's would.
+        assertFinds(console.run("vmrdma:bench --serve"), "bench server vmrdma-bench-serve \\(dom \\d+\\) serving on node "
+                + node.nodeId() + ", service 18515");
+        assertRefused("vmrdma:bench --serve", "a bench server already runs on this node");
+        assertFinds(console.run("vmrdma:bench --node " + node.nodeId() + " -n 300 write_bw"),
+                "server on node " + node.nodeId() + " service 18515\\R", "(?m)^ 65536\\s+300\\s");
+        assertFinds(console.run("vmrdma:bench --stop"), "vmrdma-bench-serve \\(dom \\d+\\) stopped; tests served: 1");
+        assertFalse(console.run("vmrdma:domains").contains("vmrdma-bench"));
+        assertFinds(console.run("vmrdma:bench --help"), "perftest", "--node", "--serve", "--json", "--duration");
+    }
+
+    @Test
     public void typosAreRefusedWithWhatIsAccepted() throws Exception {
         assertRefused("vmrdma:qps 4711", "unknown domain 4711");
         assertRefused("vmrdma:mrs nobody", "unknown domain nobody");
@@ -139,6 +173,17 @@ public class OperatorConsoleIT {
         assertRefused("vmrdma:policy no-such-policy", "no-such-policy");
         assertRefused("vmrdma:guest-create -m 0 tiny", "memory");
         assertRefused("vmrdma:guest-destroy nobody", "no domain named 'nobody'");
+        assertRefused("vmrdma:bench -s 12Q", "-s takes a message size of 1 B to 1.00 MiB, such as 4096, 64k or 1m");
+        assertRefused("vmrdma:bench -s 2m", "not 2m");
+        assertRefused("vmrdma:bench write", "unknown test write: write_bw, read_bw, write_lat or send_lat");
+        assertRefused("vmrdma:bench -n 0", "-n takes iterations from 1 to 100000000, not 0");
+        assertRefused("vmrdma:bench -D 5 write_lat", "-D is for the bandwidth tests");
+        assertRefused("vmrdma:bench --node 4242", "unknown peer node 4242");
+        assertRefused("vmrdma:bench --stop", "no bench server runs on this node");
+        // No bench server on this node: the client guest boots, fails to connect, says why and is destroyed.
+        assertRefused("vmrdma:bench --node " + node.nodeId() + " -n 10",
+                "no bench server answered on node " + node.nodeId() + " service 18515");
+        assertFalse(console.run("vmrdma:domains").contains("vmrdma-bench"));
         // The settings in force did not move.
         assertFinds(console.run("vmrdma:weight " + CLIENT), CLIENT + "\\s+\\|\\s+1\\s");
         assertFinds(console.run("vmrdma:policy"), "\\*\\s+\\|\\s+rr\\s");

@@ -111,7 +111,13 @@ final class BenchGuest {
         report.put("title", spec.test().title());
         report.put("mode", spec.mode());
         report.put("state", "connecting");
-        Endpoint ep = Endpoint.client(dev, node, service, spec.bufferBytes(), spec.encode());
+        Endpoint ep;
+        try {
+            ep = Endpoint.client(dev, node, service, spec.bufferBytes(), spec.encode());
+        } catch (VerbsException e) {
+            throw new VerbsException(e.errno(), "no bench server answered on node " + node + " service " + service
+                    + " (vmrdma:bench --serve starts one there): " + e.getMessage());
+        }
         try {
             report.put("connection", "local " + ep.local() + ", server on node " + node + " service " + service);
             report.put("header", spec.test().bandwidth() ? Perftest.Bandwidth.header() : Perftest.Latency.header());

@@ -3,6 +3,7 @@ package io.vmrdma.guest.internal;
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 
+import io.vmrdma.guest.bench.Endpoint;
 import io.vmrdma.guest.bench.Perftest;
 
 /**
@@ -111,9 +112,11 @@ record BenchSpec(Perftest.Test test, int[] sizes, long iterations, int durationS
         return new BenchSpec(test, sizes, b.getLong(), b.getInt());
     }
 
-    /** perftest's mode line: what each size runs for. */
+    /** perftest's mode line: queue depth and completion moderation for bandwidth, and what each size runs for. */
     String mode() {
-        return durationSeconds > 0 ? "Duration mode, " + durationSeconds + " s per size"
+        String each = durationSeconds > 0 ? "Duration mode, " + durationSeconds + " s per size"
                 : "Iterations mode, " + iterations + " per size";
+        return test.bandwidth() ? "TX depth : " + Endpoint.DEPTH + "   CQ moderation : " + Perftest.SIGNAL_EVERY
+                + "   " + each : each;
     }
 }
