@@ -30,6 +30,14 @@ final class Peer {
     long probeSentNanos;
     /** Smoothed round-trip time (7/8 old + 1/8 new sample), -1 until the first sample. */
     volatile long srttNanos = -1;
+    /**
+     * Payload bytes of all queue pairs to this node sent and not yet acknowledged; new data waits while it is at
+     * {@link #WINDOW_BYTES}, so many queue pairs together cannot overrun the node's receive buffer.
+     */
+    long windowBytes;
+
+    /** Twice one queue pair's window: a single queue pair is never held back by it. */
+    static final long WINDOW_BYTES = 2L << 20;
 
     /**
      * A peer whose {@link #counters} are its own: the node counts the same frames itself, and a retransmission is

@@ -358,6 +358,9 @@ public final class VerbsEngine {
     void destroyQp(Qp qp) {
         processor.abandon(qp);
         qp.live = false;
+        if (qp.wire != null) {
+            qp.wire.releaseWindow();
+        }
         qps.remove(qp.address().qpn());
         qp.sq.clear();
         qp.rq.clear();
@@ -407,7 +410,7 @@ public final class VerbsEngine {
         if (attributes.remote() != null) {
             qp.remote(attributes.remote());
             if (attributes.remote().node() != nodeId) {
-                qp.wire = new WireQp(qp, 0, 0);
+                replaceWire(qp, new WireQp(qp, 0, 0));
             }
         }
         moveTo(qp, next);
@@ -415,8 +418,16 @@ public final class VerbsEngine {
 
     /** Brings a queue pair to RTS, connected to a queue pair on another node, with the PSNs both ends start at. */
     void bringUpRemote(Qp qp, int pkey, QpAddress remote, int sendPsn, int receivePsn) {
-        qp.wire = new WireQp(qp, sendPsn, receivePsn);
+        replaceWire(qp, new WireQp(qp, sendPsn, receivePsn));
         bringUp(qp, pkey, remote);
+    }
+
+    /** Gives the queue pair new wire state (or none); what the old one counted against its peer's window is freed. */
+    private static void replaceWire(Qp qp, WireQp wire) {
+        if (qp.wire != null) {
+            qp.wire.releaseWindow();
+        }
+        qp.wire = wire;
     }
 
     /** Brings a queue pair from RESET to RTS, connected to {@code remote}: the connection manager's modify. */
@@ -436,7 +447,7 @@ public final class VerbsEngine {
                 qp.remote(null);
                 qp.pkey(-1);
                 qp.connectionId = 0;
-                qp.wire = null;
+                replaceWire(qp, null);
                 qp.state(QpState.RESET);
             }
             case ERR -> enterError(qp);
@@ -515,6 +526,7 @@ public final class VerbsEngine {
         processor.abandon(qp);
         if (qp.wire != null) {
             qp.wire.reads.clear();
+            qp.wire.releaseWindow();
         }
         qp.state(QpState.ERR);
         flush(qp);

@@ -63,6 +63,9 @@ final class WireQp {
     int resendToPsn;
     boolean resendPending;
     int portEpoch;
+    /** Payload bytes this queue pair has sent and not had acknowledged, as counted against {@link #windowPeer}. */
+    long windowBytes;
+    Peer windowPeer;
 
     // Responder.
     int expectedPsn;
@@ -81,6 +84,34 @@ final class WireQp {
         this.nextPsn = sendPsn;
         this.basePsn = sendPsn;
         this.expectedPsn = receivePsn;
+    }
+
+    /** Counts {@code bytes} of new data sent to {@code peer} against its window (and this queue pair's share). */
+    void sent(Peer peer, int bytes) {
+        if (windowPeer != peer) {
+            releaseWindow();
+            windowPeer = peer;
+        }
+        windowBytes += bytes;
+        peer.windowBytes += bytes;
+    }
+
+    /** {@code bytes} of data were acknowledged: they no longer count against the peer's window. */
+    void acknowledged(int bytes) {
+        if (windowPeer != null) {
+            long done = Math.min(bytes, windowBytes);
+            windowBytes -= done;
+            windowPeer.windowBytes -= done;
+        }
+    }
+
+    /** Gives back everything this queue pair counts against its peer's window: it failed, reset or was replaced. */
+    void releaseWindow() {
+        if (windowPeer != null) {
+            windowPeer.windowBytes -= windowBytes;
+        }
+        windowBytes = 0;
+        windowPeer = null;
     }
 
     boolean seen(int psn) {

@@ -139,10 +139,15 @@ final class WireRequester {
             return -1;
         }
         int length = (int) Math.min(wr.segment, wr.total - w.emitOffset);
+        // A queue pair with nothing outstanding may always send, so no share of the peer's window is ever stuck.
+        if (w.windowBytes > 0 && peer.windowBytes + length > Peer.WINDOW_BYTES) {
+            return -1;
+        }
         int psn = w.nextPsn;
         if (!sendData(w, peer, wr, psn, w.emitOffset, length)) {
             return -1;
         }
+        w.sent(peer, length);
         int s = psn & WireQp.MASK;
         w.slotSeq[s] = w.emitSeq;
         w.slotOffset[s] = w.emitOffset;
@@ -399,7 +404,11 @@ final class WireRequester {
     private void advanceBase(WireQp w) {
         boolean progress = false;
         while (w.basePsn != w.nextPsn && w.slotState[w.basePsn & WireQp.MASK] == WireQp.ACKED) {
-            w.slotState[w.basePsn & WireQp.MASK] = WireQp.FREE;
+            int s = w.basePsn & WireQp.MASK;
+            w.slotState[s] = WireQp.FREE;
+            if (!w.slotResponse[s]) {
+                w.acknowledged(w.slotLength[s]);
+            }
             w.basePsn++;
             progress = true;
         }
