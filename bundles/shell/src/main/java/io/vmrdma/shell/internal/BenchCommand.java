@@ -93,7 +93,8 @@ public class BenchCommand implements Action {
     @Reference(optional = true)
     DomainControl toolstack;
 
-    @Reference(optional = true)
+    /** dom0's access to the hypervisor the toolstack runs the guests on: the simulator's, where their XenStore is. */
+    @Reference(optional = true, filter = "(" + Hypervisor.KIND_PROPERTY + "=sim)")
     Hypervisor xen;
 
     @Reference(optional = true)
