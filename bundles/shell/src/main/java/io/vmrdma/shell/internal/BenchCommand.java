@@ -254,7 +254,9 @@ public class BenchCommand implements Action {
                 + (served == null ? 0 : served));
     }
 
+    /** Ctrl-C: says so. The flag is cleared first: writing to an SSH console from an interrupted thread hung it. */
     private static void interrupted() {
+        Thread.interrupted();
         System.out.println();
         System.out.println("interrupted: the benchmark's guests are destroyed");
     }

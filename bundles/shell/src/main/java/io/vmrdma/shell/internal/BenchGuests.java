@@ -98,7 +98,14 @@ final class BenchGuests implements AutoCloseable {
             Report last = new Report(null, null, null, null);
             long quietSince = System.nanoTime();
             while (!Thread.currentThread().isInterrupted()) {
-                store.readWatch(POLL_NANOS);
+                try {
+                    store.readWatch(POLL_NANOS);
+                } catch (XenException e) {
+                    if (Thread.currentThread().isInterrupted()) {
+                        return null;
+                    }
+                    throw e;
+                }
                 if (!alive(guest)) {
                     throw new IllegalStateException("guest " + guest.name + " (dom " + guest.domid + ") ended before"
                             + " it reported a result; its last state: " + describe(last));
