@@ -77,6 +77,10 @@ class WirePropertyTest {
                 post(forward ? pair[0] : pair[1], forward ? pair[1] : pair[0], random);
             }
             c.runUntil(() -> allDue(connections), 600_000_000_000L);
+            // Unsignaled requests complete silently: wait until every send queue is empty (all acknowledged), or a
+            // write whose only copy arrived corrupted would be checked before its retransmission lands.
+            c.runUntil(() -> connections.stream().allMatch(p -> ((Qp) p[0].qp).sq.isEmpty()
+                    && ((Qp) p[1].qp).sq.isEmpty()), 600_000_000_000L);
             c.settle(50);
 
             Map<Integer, Map<Boolean, List<WorkCompletion>>> byQp = new HashMap<>();
