@@ -92,6 +92,7 @@ final class Cq implements CompletionQueue {
         withImm[i] = hasImm;
         imms[i] = imm;
         tail++;
+        owner.eventAdded();
         return true;
     }
 

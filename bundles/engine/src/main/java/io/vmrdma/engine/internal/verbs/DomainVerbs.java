@@ -29,7 +29,7 @@ import io.vmrdma.engine.internal.status.Counters;
  * One domain's verbs: the objects it owns, its usage against its limits, and its queue of connection-manager
  * events. Every handle a domain passes in is checked to be its own and alive before use.
  */
-final class DomainVerbs implements VerbsContext, Domain, TransmitQueue {
+final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSource {
 
     private final VerbsEngine engine;
     private final int slot;
@@ -41,6 +41,7 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue {
     private final List<Qp> qps = new ArrayList<>();
     private final List<Region> regions = new ArrayList<>();
     private final ArrayDeque<PendingCmEvent> cmEvents = new ArrayDeque<>();
+    private long eventsAdded;
     private long registeredBytes;
     private int nextHandle = 1;
     private volatile DomainState state = DomainState.CONNECTED;
@@ -279,8 +280,19 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue {
         return true;
     }
 
+    @Override
+    public long eventsAdded() {
+        return eventsAdded;
+    }
+
+    /** A completion went into one of this domain's queues. */
+    void eventAdded() {
+        eventsAdded++;
+    }
+
     void deliver(CmEventType type, long connectionId, long serviceId, int localQpn, QpAddress remote, int pkey,
                  String reason, byte[] privateData) {
+        eventsAdded++;
         cmEvents.add(new PendingCmEvent(type, connectionId, serviceId, localQpn, remote, pkey, reason,
                 privateData == null ? new byte[0] : privateData.clone()));
         counters.increment(switch (type) {
