@@ -131,6 +131,10 @@ public class OperatorConsoleIT {
                 "(?m)^ #bytes\\s+#iterations\\s+BW peak\\[MB/sec\\]\\s+BW average\\[MB/sec\\]\\s+MsgRate\\[Mpps\\]$",
                 "(?m)^ 4096\\s+500\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d{6}$");
 
+        // -q: two connections at once, 200 writes on each; the row counts both.
+        assertFinds(console.run("vmrdma:bench -s 4k -n 200 -q 2"), "Number of qps : 2",
+                "(?m)^ 4096\\s+400\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d{6}$");
+
         String latency = console.run("vmrdma:bench -n 200 send_lat");
         assertFinds(latency, "Send Latency Test", "(?m)^ #bytes\\s+#iterations\\s+t_min\\[usec\\]\\s+t_max\\[usec\\]\\s+"
                 + "t_typical\\[usec\\]\\s+t_avg\\[usec\\]\\s+t_stdev\\[usec\\]\\s+99% percentile\\[usec\\]\\s+"
@@ -154,7 +158,8 @@ public class OperatorConsoleIT {
                 "server on node " + node.nodeId() + " service 18515\\R", "(?m)^ 65536\\s+300\\s");
         assertFinds(console.run("vmrdma:bench --stop"), "vmrdma-bench-serve \\(dom \\d+\\) stopped; tests served: 1");
         assertFalse(console.run("vmrdma:domains").contains("vmrdma-bench"));
-        assertFinds(console.run("vmrdma:bench --help"), "perftest", "--node", "--serve", "--json", "--duration");
+        assertFinds(console.run("vmrdma:bench --help"), "perftest", "--node", "--serve", "--json", "--duration",
+                "--qp");
     }
 
     @Test
@@ -175,6 +180,7 @@ public class OperatorConsoleIT {
         assertRefused("vmrdma:guest-destroy nobody", "no domain named 'nobody'");
         assertRefused("vmrdma:bench -s 12Q", "-s takes a message size of 1 B to 1.00 MiB, such as 4096, 64k or 1m");
         assertRefused("vmrdma:bench -s 2m", "not 2m");
+        assertRefused("vmrdma:bench -q 2 write_lat", "-q is for the bandwidth tests");
         assertRefused("vmrdma:bench write", "unknown test write: write_bw, read_bw, write_lat or send_lat");
         assertRefused("vmrdma:bench -n 0", "-n takes iterations from 1 to 100000000, not 0");
         assertRefused("vmrdma:bench -D 5 write_lat", "-D is for the bandwidth tests");

@@ -116,7 +116,14 @@ class GuestToolTest {
         awaitReport(send, "state", "done");
         assertThat(report(send, "results")).isEqualTo("10");
         host.hv.destroy(send);
-        awaitReport(server, "served", "3");
+
+        // -q 3: three connections to the server at once, 200 writes each; the row counts all of them.
+        int multi = start("bench-q", "bench", "run", "1", "11", "write_bw", "-s", "8192", "-n", "200", "-q", "3");
+        awaitReport(multi, "state", "done");
+        assertThat(report(multi, "mode")).contains("Number of qps : 3");
+        assertThat(report(multi, "result/0/json")).startsWith("{\"test\":\"ib_write_bw\",\"bytes\":8192,\"iterations\":600,");
+        host.hv.destroy(multi);
+        awaitReport(server, "served", "4");
 
         // No server on service 12: the client reports why and waits to be powered off.
         int lost = start("bench-lost", "bench", "run", "1", "12", "read_bw", "-n", "10");

@@ -5,6 +5,7 @@ import java.lang.invoke.VarHandle;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.util.Arrays;
+import java.util.List;
 import java.util.Locale;
 
 import io.vmrdma.api.verbs.Opcode;
@@ -156,59 +157,117 @@ public final class Perftest {
      */
     public static Bandwidth bandwidth(Endpoint ep, Test test, int bytes, long iterations, long durationNanos,
                                       Progress progress) throws VerbsException {
-        checkSize(ep, test, bytes);
-        SendWorkRequest wr = new SendWorkRequest()
-                .opcode(test == Test.READ_BW ? Opcode.RDMA_READ : Opcode.RDMA_WRITE)
-                .remoteAddress(ep.remoteAddress).rkey(ep.remoteKey);
-        wr.sgl().add(ep.mr.address() + ep.half(), bytes, ep.mr.lkey());
-        WorkCompletion wc = new WorkCompletion();
+        return bandwidth(List.of(ep), test, bytes, iterations, durationNanos, progress);
+    }
+
+    /**
+     * perftest's {@code -q}: the test over several connections to the server at once, {@code iterations} requests
+     * (or {@code durationNanos}) on each, up to {@link Endpoint#DEPTH} in flight on each; the row counts the requests
+     * of all of them.
+     */
+    public static Bandwidth bandwidth(List<Endpoint> eps, Test test, int bytes, long iterations, long durationNanos,
+                                      Progress progress) throws VerbsException {
+        int q = eps.size();
+        SendWorkRequest[] wrs = new SendWorkRequest[q];
         boolean timed = durationNanos > 0;
-        long limit = timed ? Long.MAX_VALUE : iterations;
-        long posted = 0;
-        long completed = 0;
+        long[] limit = new long[q];
+        long[] posted = new long[q];
+        long[] completed = new long[q];
+        for (int i = 0; i < q; i++) {
+            Endpoint ep = eps.get(i);
+            checkSize(ep, test, bytes);
+            wrs[i] = new SendWorkRequest().opcode(test == Test.READ_BW ? Opcode.RDMA_READ : Opcode.RDMA_WRITE)
+                    .remoteAddress(ep.remoteAddress).rkey(ep.remoteKey);
+            wrs[i].sgl().add(ep.mr.address() + ep.half(), bytes, ep.mr.lkey());
+            limit[i] = timed ? Long.MAX_VALUE : iterations;
+        }
+        WorkCompletion wc = new WorkCompletion();
         long start = System.nanoTime();
         long stop = start + durationNanos;
         long lastTime = start;
         long lastCompleted = 0;
         long lastProgress = start;
         double peak = 0;
-        while (completed < limit) {
-            while (posted < limit && posted - completed < Endpoint.DEPTH - SIGNAL_EVERY) {
-                // -D: stop at a signaled request, so the last one posted completes visibly.
-                if (timed && posted % SIGNAL_EVERY == 0 && posted > 0 && System.nanoTime() >= stop) {
-                    limit = posted;
-                    break;
+        while (true) {
+            boolean finished = true;
+            for (int i = 0; i < q; i++) {
+                Endpoint ep = eps.get(i);
+                while (posted[i] < limit[i] && posted[i] - completed[i] < Endpoint.DEPTH - SIGNAL_EVERY) {
+                    // -D: stop at a signaled request, so the last one posted completes visibly.
+                    if (timed && posted[i] % SIGNAL_EVERY == 0 && posted[i] > 0 && System.nanoTime() >= stop) {
+                        limit[i] = posted[i];
+                        break;
+                    }
+                    boolean signal = (posted[i] + 1) % SIGNAL_EVERY == 0 || posted[i] + 1 == limit[i];
+                    wrs[i].wrId(posted[i] + 1).sendFlags(signal ? SendFlags.SIGNALED : 0);
+                    ep.dev.postSend(ep.qp, wrs[i]);
+                    posted[i]++;
                 }
-                boolean signal = (posted + 1) % SIGNAL_EVERY == 0 || posted + 1 == limit;
-                wr.wrId(posted + 1).sendFlags(signal ? SendFlags.SIGNALED : 0);
-                ep.dev.postSend(ep.qp, wr);
-                posted++;
+                finished &= completed[i] >= limit[i];
             }
-            if (completed >= limit) {
+            if (finished) {
                 break;
             }
-            if (!ep.dev.waitCq(ep.cq, wc, Endpoint.WAIT)) {
-                throw new VerbsException(GuestDevice.ETIMEDOUT, "no completion after " + completed);
+            reap(eps, posted, completed, wc);
+            long done = 0;
+            for (long c : completed) {
+                done += c;
             }
-            check(wc);
-            completed = wc.wrId();
             long now = System.nanoTime();
             // Peak over windows of at least a millisecond: shorter ones measure the timer, not the link.
             if (now - lastTime >= 1_000_000) {
-                peak = Math.max(peak, (double) (completed - lastCompleted) * bytes / ((now - lastTime) / 1e9)
-                        / (1 << 20));
+                peak = Math.max(peak, (double) (done - lastCompleted) * bytes / ((now - lastTime) / 1e9) / (1 << 20));
                 lastTime = now;
-                lastCompleted = completed;
+                lastCompleted = done;
             }
             if (now - lastProgress >= PROGRESS_NANOS) {
                 progress.done(timed ? Math.min(1, (double) (now - start) / durationNanos)
-                        : (double) completed / iterations);
+                        : (double) done / ((double) iterations * q));
                 lastProgress = now;
             }
         }
         double seconds = (System.nanoTime() - start) / 1e9;
-        double avg = (double) limit * bytes / seconds / (1 << 20);
-        return new Bandwidth(test, bytes, limit, Math.max(peak, avg), avg, limit / seconds / 1e6);
+        long total = 0;
+        for (long l : limit) {
+            total += l;
+        }
+        double avg = (double) total * bytes / seconds / (1 << 20);
+        return new Bandwidth(test, bytes, total, Math.max(peak, avg), avg, total / seconds / 1e6);
+    }
+
+    /**
+     * Takes every completion already there on any of the endpoints; when there is none, waits on the endpoint with
+     * the most requests outstanding (its completion must come), as the one-connection test always did.
+     */
+    private static void reap(List<Endpoint> eps, long[] posted, long[] completed, WorkCompletion wc)
+            throws VerbsException {
+        boolean any = false;
+        int busiest = 0;
+        long most = -1;
+        for (int i = 0; i < eps.size(); i++) {
+            Endpoint ep = eps.get(i);
+            while (ep.dev.pollCq(ep.cq, wc)) {
+                check(wc);
+                completed[i] = wc.wrId();
+                any = true;
+            }
+        }
+        if (any) {
+            return;
+        }
+        for (int i = 0; i < eps.size(); i++) {
+            long outstanding = posted[i] - completed[i];
+            if (outstanding > most) {
+                most = outstanding;
+                busiest = i;
+            }
+        }
+        Endpoint ep = eps.get(busiest);
+        if (!ep.dev.waitCq(ep.cq, wc, Endpoint.WAIT)) {
+            throw new VerbsException(GuestDevice.ETIMEDOUT, "no completion after " + completed[busiest]);
+        }
+        check(wc);
+        completed[busiest] = wc.wrId();
     }
 
     /**

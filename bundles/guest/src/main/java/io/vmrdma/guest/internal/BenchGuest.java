@@ -1,5 +1,7 @@
 package io.vmrdma.guest.internal;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import io.vmrdma.api.verbs.CmEvent;
@@ -90,18 +92,41 @@ final class BenchGuest {
     }
 
     private static void serveOne(GuestDevice dev, CmEvent request, BenchSpec spec) throws VerbsException {
-        Endpoint ep = Endpoint.accept(dev, request, spec.bufferBytes());
+        List<Endpoint> eps = new ArrayList<>();
+        eps.add(Endpoint.accept(dev, request, spec.bufferBytes()));
         try {
-            System.out.println("bench: " + spec.test().shortName() + " for " + request.remote());
+            // -q: the same client's further connections come next; anything else waits for the next round.
+            CmEvent more = new CmEvent();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (eps.size() < spec.queuePairs()) {
+                if (System.nanoTime() - deadline > 0) {
+                    throw new VerbsException(GuestDevice.ETIMEDOUT, "the client opened " + eps.size() + " of its "
+                            + spec.queuePairs() + " connections");
+                }
+                if (dev.waitCmEvent(more, POLL) && more.type() == CmEventType.CONNECT_REQUEST) {
+                    if (more.remote().node() != request.remote().node()
+                            || more.remote().domid() != request.remote().domid()) {
+                        dev.reject(more.connectionId(), "busy with another client");
+                        continue;
+                    }
+                    eps.add(Endpoint.accept(dev, more, spec.bufferBytes()));
+                }
+            }
+            System.out.println("bench: " + spec.test().shortName() + " for " + request.remote()
+                    + (eps.size() > 1 ? " on " + eps.size() + " queue pairs" : ""));
             if (!spec.test().bandwidth()) {
                 for (int size : spec.sizes()) {
-                    latency(ep, spec, false, size, Perftest.Progress.NONE);
+                    latency(eps.get(0), spec, false, size, Perftest.Progress.NONE);
                 }
             }
             // The client measures and ends the test; for bandwidth, this side's memory is the target.
-            ep.awaitDisconnect();
+            for (Endpoint ep : eps) {
+                ep.awaitDisconnect();
+            }
         } finally {
-            ep.close();
+            for (Endpoint ep : eps) {
+                ep.close();
+            }
         }
     }
 
@@ -111,14 +136,18 @@ final class BenchGuest {
         report.put("title", spec.test().title());
         report.put("mode", spec.mode());
         report.put("state", "connecting");
-        Endpoint ep;
+        List<Endpoint> eps = new ArrayList<>();
         try {
-            ep = Endpoint.client(dev, node, service, spec.bufferBytes(), spec.encode());
+            eps.add(Endpoint.client(dev, node, service, spec.bufferBytes(), spec.encode()));
         } catch (VerbsException e) {
             throw new VerbsException(e.errno(), "no bench server answered on node " + node + " service " + service
                     + " (vmrdma:bench --serve starts one there): " + e.getMessage());
         }
+        Endpoint ep = eps.get(0);
         try {
+            while (eps.size() < spec.queuePairs()) {
+                eps.add(Endpoint.client(dev, node, service, spec.bufferBytes(), spec.encode()));
+            }
             report.put("connection", "local " + ep.local() + ", server on node " + node + " service " + service);
             report.put("header", spec.test().bandwidth() ? Perftest.Bandwidth.header() : Perftest.Latency.header());
             report.put("state", "running");
@@ -129,7 +158,7 @@ final class BenchGuest {
                 String row;
                 String json;
                 if (spec.test().bandwidth()) {
-                    Perftest.Bandwidth bw = Perftest.bandwidth(ep, spec.test(), sizes[i], spec.iterations(),
+                    Perftest.Bandwidth bw = Perftest.bandwidth(eps, spec.test(), sizes[i], spec.iterations(),
                             TimeUnit.SECONDS.toNanos(spec.durationSeconds()), progress);
                     row = bw.row();
                     json = bw.json();
@@ -143,7 +172,9 @@ final class BenchGuest {
                 progress.done(1);
             }
         } finally {
-            ep.close();
+            for (Endpoint e : eps) {
+                e.close();
+            }
         }
     }
 

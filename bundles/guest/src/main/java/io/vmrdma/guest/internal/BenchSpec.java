@@ -8,11 +8,11 @@ import io.vmrdma.guest.bench.Perftest;
 
 /**
  * What a benchmark client asks its server for, as perftest's options: the test, its message sizes ({@code -s}, or
- * every power of two up to {@code -m} with {@code -a}), and iterations per size ({@code -n}) or seconds per size
- * ({@code -D}, bandwidth tests only). The client sends it after its key in the connect's private data, so a server
+ * every power of two up to {@code -m} with {@code -a}), iterations per size ({@code -n}) or seconds per size
+ * ({@code -D}, bandwidth tests only), and how many connections at once ({@code -q}, bandwidth tests only). The client sends it after its key in the connect's private data, so a server
  * that serves client after client knows how large a buffer to accept with and which sizes to answer.
  */
-record BenchSpec(Perftest.Test test, int[] sizes, long iterations, int durationSeconds) {
+record BenchSpec(Perftest.Test test, int[] sizes, long iterations, int durationSeconds, int queuePairs) {
 
     /** The largest message: a guest shares at most gntalloc's 1024 pages at once, and the buffer is twice this. */
     static final int MAX_BYTES = 1 << 20;
@@ -20,8 +20,10 @@ record BenchSpec(Perftest.Test test, int[] sizes, long iterations, int durationS
     /** The latency tests keep every sample: 8 bytes each in a guest JVM of 64 MiB. */
     static final int MAX_LATENCY_ITERATIONS = 1_000_000;
     static final int MAX_SECONDS = 3600;
-    private static final byte VERSION = 1;
-    static final int ENCODED_BYTES = 1 + 1 + 4 + 4 + 8 + 4;
+    /** Connections of one -q test; each has a buffer of up to 2 MiB in both guests. */
+    static final int MAX_QUEUE_PAIRS = 16;
+    private static final byte VERSION = 2;
+    static final int ENCODED_BYTES = 1 + 1 + 4 + 4 + 8 + 4 + 1;
 
     BenchSpec {
         if (sizes.length == 0) {
@@ -42,11 +44,15 @@ record BenchSpec(Perftest.Test test, int[] sizes, long iterations, int durationS
             throw new IllegalArgumentException("-D takes 1 to " + MAX_SECONDS
                     + " seconds and is for the bandwidth tests (latency tests count iterations)");
         }
+        if (queuePairs < 1 || queuePairs > MAX_QUEUE_PAIRS || queuePairs > 1 && !test.bandwidth()) {
+            throw new IllegalArgumentException("-q takes 1 to " + MAX_QUEUE_PAIRS
+                    + " queue pairs and is for the bandwidth tests (latency tests use one)");
+        }
     }
 
     /**
      * Parses the guest tool's arguments after the test name, as perftest's: {@code -s BYTES}, {@code -a},
-     * {@code -m BYTES}, {@code -n ITERATIONS}, {@code -D SECONDS}; defaults 65536 bytes and 5000 iterations for the
+     * {@code -m BYTES}, {@code -n ITERATIONS}, {@code -D SECONDS}, {@code -q QUEUE_PAIRS}; defaults 65536 bytes and 5000 iterations for the
      * bandwidth tests, 8 bytes and 1000 iterations for the latency tests, {@code -m} 1 MiB.
      */
     static BenchSpec parse(String testName, String... options) {
@@ -56,6 +62,7 @@ record BenchSpec(Perftest.Test test, int[] sizes, long iterations, int durationS
         boolean all = false;
         long iterations = test.bandwidth() ? 5000 : 1000;
         int seconds = 0;
+        int queuePairs = 1;
         for (int i = 0; i < options.length; i++) {
             switch (options[i]) {
                 case "-a" -> all = true;
@@ -63,11 +70,12 @@ record BenchSpec(Perftest.Test test, int[] sizes, long iterations, int durationS
                 case "-m" -> max = Integer.parseInt(value(options, ++i));
                 case "-n" -> iterations = Long.parseLong(value(options, ++i));
                 case "-D" -> seconds = Integer.parseInt(value(options, ++i));
+                case "-q" -> queuePairs = Integer.parseInt(value(options, ++i));
                 default -> throw new IllegalArgumentException("unknown option " + options[i]
-                        + ": -s BYTES, -a, -m BYTES, -n ITERATIONS, -D SECONDS");
+                        + ": -s BYTES, -a, -m BYTES, -n ITERATIONS, -D SECONDS, -q QUEUE_PAIRS");
             }
         }
-        return new BenchSpec(test, all ? test.allSizes(max) : new int[] {size}, iterations, seconds);
+        return new BenchSpec(test, all ? test.allSizes(max) : new int[] {size}, iterations, seconds, queuePairs);
     }
 
     private static String value(String[] options, int i) {
@@ -82,12 +90,12 @@ record BenchSpec(Perftest.Test test, int[] sizes, long iterations, int durationS
         return 2 * Math.max(Arrays.stream(sizes).max().orElseThrow(), 4096);
     }
 
-    /** Version, test, first and last size, whether every power of two between, iterations, seconds. */
+    /** Version, test, first and last size, whether every power of two between, iterations, seconds, queue pairs. */
     byte[] encode() {
         boolean all = sizes.length > 1;
         return ByteBuffer.allocate(ENCODED_BYTES).put(VERSION).put((byte) test.ordinal()).putInt(sizes[0])
                 .putInt(sizes[sizes.length - 1] | (all ? Integer.MIN_VALUE : 0)).putLong(iterations)
-                .putInt(durationSeconds).array();
+                .putInt(durationSeconds).put((byte) queuePairs).array();
     }
 
     /** The request {@link #encode()} made; IllegalArgumentException for anything else. */
@@ -109,7 +117,7 @@ record BenchSpec(Perftest.Test test, int[] sizes, long iterations, int durationS
         if (all && (sizes.length == 0 || sizes[0] != first)) {
             throw new IllegalArgumentException("-a sizes from " + first + " do not match " + test.shortName());
         }
-        return new BenchSpec(test, sizes, b.getLong(), b.getInt());
+        return new BenchSpec(test, sizes, b.getLong(), b.getInt(), b.get());
     }
 
     /** perftest's mode line: queue depth and completion moderation for bandwidth, and what each size runs for. */
@@ -117,6 +125,6 @@ record BenchSpec(Perftest.Test test, int[] sizes, long iterations, int durationS
         String each = durationSeconds > 0 ? "Duration mode, " + durationSeconds + " s per size"
                 : "Iterations mode, " + iterations + " per size";
         return test.bandwidth() ? "TX depth : " + Endpoint.DEPTH + "   CQ moderation : " + Perftest.SIGNAL_EVERY
-                + "   " + each : each;
+                + (queuePairs > 1 ? "   Number of qps : " + queuePairs : "") + "   " + each : each;
     }
 }

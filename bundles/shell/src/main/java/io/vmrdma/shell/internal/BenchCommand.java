@@ -65,6 +65,10 @@ public class BenchCommand implements Action {
             description = "Seconds per size instead of iterations (1 to 3600; bandwidth tests)")
     String duration;
 
+    @Option(name = "-q", aliases = "--qp",
+            description = "Queue pairs (connections) at once, 1 to 16, each running -n iterations (bandwidth tests)")
+    String queuePairs;
+
     @Option(name = "-p", aliases = "--port",
             description = "The connection manager's service id the bench server listens on (perftest's port, "
                     + "default 18515); the same on both nodes")
@@ -122,7 +126,7 @@ public class BenchCommand implements Action {
         } else if (serve) {
             startServer();
         } else {
-            run(BenchOptions.check(test, size, all, maxSize, iterations, duration, port));
+            run(BenchOptions.check(test, size, all, maxSize, iterations, duration, queuePairs, port));
         }
         return null;
     }

@@ -19,6 +19,7 @@ final class BenchOptions {
     static final long MAX_BW_ITERATIONS = 100_000_000L;
     static final long MAX_LAT_ITERATIONS = 1_000_000L;
     static final int MAX_SECONDS = 3600;
+    static final int MAX_QUEUE_PAIRS = 16;
     /** perftest's default TCP port, here the connection manager's service id. */
     static final long DEFAULT_SERVICE = 18515;
     static final long DEFAULT_IDLE_SECONDS = 600;
@@ -36,7 +37,7 @@ final class BenchOptions {
 
     /** The client's options; IllegalArgumentException saying what is accepted. */
     static BenchOptions check(String test, String size, boolean all, String maxSize, String iterations,
-                              String duration, String port) {
+                              String duration, String queuePairs, String port) {
         String name = test == null ? "write_bw" : test.toLowerCase(Locale.ROOT);
         if (!TESTS.contains(name)) {
             throw new IllegalArgumentException("unknown test " + test + ": write_bw, read_bw, write_lat or send_lat"
@@ -71,6 +72,14 @@ final class BenchOptions {
         } else if (iterations != null) {
             long max = bandwidth ? MAX_BW_ITERATIONS : MAX_LAT_ITERATIONS;
             o.guestArguments.addAll(List.of("-n", Long.toString(whole("-n", iterations, 1, max, "iterations"))));
+        }
+        if (queuePairs != null) {
+            long q = whole("-q", queuePairs, 1, MAX_QUEUE_PAIRS, "queue pairs");
+            if (q > 1 && !bandwidth) {
+                throw new IllegalArgumentException("-q is for the bandwidth tests (write_bw, read_bw); latency tests"
+                        + " use one queue pair");
+            }
+            o.guestArguments.addAll(List.of("-q", Long.toString(q)));
         }
         return o;
     }
