@@ -2,6 +2,7 @@ package io.vmrdma.guest.bench;
 
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import io.vmrdma.api.verbs.AccessFlags;
@@ -164,13 +165,29 @@ public final class Endpoint {
      * has in flight. Another client asking to connect meanwhile is turned away: one test at a time.
      */
     public void awaitDisconnect() throws VerbsException {
+        awaitDisconnects(List.of(this));
+    }
+
+    /**
+     * As {@link #awaitDisconnect()} for endpoints on one device (perftest's {@code -q} on the server): the device
+     * has one event queue, so each peer's disconnect is matched to its endpoint by queue pair number.
+     */
+    public static void awaitDisconnects(List<Endpoint> eps) throws VerbsException {
+        GuestDevice dev = eps.get(0).dev;
         CmEvent e = new CmEvent();
-        while (!disconnected) {
-            if (dev.waitCmEvent(e, WAIT)) {
-                if (e.type() == CmEventType.DISCONNECTED) {
-                    disconnected = true;
-                } else if (e.type() == CmEventType.CONNECT_REQUEST) {
-                    dev.reject(e.connectionId(), "busy: one test at a time");
+        int open = (int) eps.stream().filter(ep -> !ep.disconnected).count();
+        while (open > 0) {
+            if (!dev.waitCmEvent(e, WAIT)) {
+                continue;
+            }
+            if (e.type() == CmEventType.CONNECT_REQUEST) {
+                dev.reject(e.connectionId(), "busy: one test at a time");
+            } else if (e.type() == CmEventType.DISCONNECTED) {
+                for (Endpoint ep : eps) {
+                    if (!ep.disconnected && ep.qp.qpn() == e.localQpn()) {
+                        ep.disconnected = true;
+                        open--;
+                    }
                 }
             }
         }

@@ -120,9 +120,7 @@ final class BenchGuest {
                 }
             }
             // The client measures and ends the test; for bandwidth, this side's memory is the target.
-            for (Endpoint ep : eps) {
-                ep.awaitDisconnect();
-            }
+            Endpoint.awaitDisconnects(eps);
         } finally {
             for (Endpoint ep : eps) {
                 ep.close();

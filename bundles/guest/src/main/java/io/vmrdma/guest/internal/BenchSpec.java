@@ -20,7 +20,7 @@ record BenchSpec(Perftest.Test test, int[] sizes, long iterations, int durationS
     /** The latency tests keep every sample: 8 bytes each in a guest JVM of 64 MiB. */
     static final int MAX_LATENCY_ITERATIONS = 1_000_000;
     static final int MAX_SECONDS = 3600;
-    /** Connections of one -q test; each has a buffer of up to 2 MiB in both guests. */
+    /** Connections of one -q test; their buffers together stay within what one of 1 MiB needs (2 MiB). */
     static final int MAX_QUEUE_PAIRS = 16;
     private static final byte VERSION = 2;
     static final int ENCODED_BYTES = 1 + 1 + 4 + 4 + 8 + 4 + 1;
@@ -47,6 +47,11 @@ record BenchSpec(Perftest.Test test, int[] sizes, long iterations, int durationS
         if (queuePairs < 1 || queuePairs > MAX_QUEUE_PAIRS || queuePairs > 1 && !test.bandwidth()) {
             throw new IllegalArgumentException("-q takes 1 to " + MAX_QUEUE_PAIRS
                     + " queue pairs and is for the bandwidth tests (latency tests use one)");
+        }
+        long shared = (long) queuePairs * bufferBytes(sizes);
+        if (shared > 2L * MAX_BYTES) {
+            throw new IllegalArgumentException("-q " + queuePairs + " needs " + (shared >> 10) + " KiB of buffers in"
+                    + " each guest, which shares at most " + (2 * MAX_BYTES >> 10) + " KiB: lower -q or the size");
         }
     }
 
@@ -85,8 +90,12 @@ record BenchSpec(Perftest.Test test, int[] sizes, long iterations, int durationS
         return options[i];
     }
 
-    /** The buffer each side registers: twice the largest message (at least a page each half). */
+    /** The buffer each side registers per queue pair: twice the largest message (at least a page each half). */
     int bufferBytes() {
+        return bufferBytes(sizes);
+    }
+
+    private static int bufferBytes(int[] sizes) {
         return 2 * Math.max(Arrays.stream(sizes).max().orElseThrow(), 4096);
     }
 

@@ -79,6 +79,15 @@ final class BenchOptions {
                 throw new IllegalArgumentException("-q is for the bandwidth tests (write_bw, read_bw); latency tests"
                         + " use one queue pair");
             }
+            // Each queue pair has a buffer of twice the largest message in both guests; together they stay within
+            // what one queue pair of the largest size needs.
+            int largest = Integer.parseInt(o.guestArguments.get(o.guestArguments.indexOf(all ? "-m" : "-s") + 1));
+            long shared = q * 2L * Math.max(largest, 4096);
+            if (shared > 2L * MAX_BYTES) {
+                throw new IllegalArgumentException("-q " + q + " with " + Units.bytes(largest) + " messages needs "
+                        + Units.bytes(shared) + " of buffers in each guest, which shares at most "
+                        + Units.bytes(2L * MAX_BYTES) + ": lower -q or the size");
+            }
             o.guestArguments.addAll(List.of("-q", Long.toString(q)));
         }
         return o;

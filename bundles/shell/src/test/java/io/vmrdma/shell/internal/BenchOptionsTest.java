@@ -29,8 +29,8 @@ class BenchOptionsTest {
                 .containsExactly("-a", "-m", "65536");
         assertThat(BenchOptions.check("WRITE_BW", null, false, null, null, "5", null, null).guestArguments)
                 .containsExactly("-s", "65536", "-D", "5");
-        assertThat(BenchOptions.check("write_bw", "1m", false, null, "100", null, "4", null).guestArguments)
-                .containsExactly("-s", "1048576", "-n", "100", "-q", "4");
+        assertThat(BenchOptions.check("write_bw", "256k", false, null, "100", null, "4", null).guestArguments)
+                .containsExactly("-s", "262144", "-n", "100", "-q", "4");
     }
 
     @Test
@@ -47,6 +47,10 @@ class BenchOptionsTest {
                 "-n takes iterations from 1 to 100000000, not 0");
         assertRefused(() -> BenchOptions.check(null, null, false, null, null, null, "17", null),
                 "-q takes queue pairs from 1 to 16, not 17");
+        assertRefused(() -> BenchOptions.check("write_bw", "1m", false, null, null, null, "4", null),
+                "-q 4 with 1.00 MiB messages needs 8.00 MiB of buffers in each guest, which shares at most 2.00 MiB");
+        assertRefused(() -> BenchOptions.check("read_bw", null, true, "512k", null, null, "3", null),
+                "-q 3 with 512 KiB messages needs 3.00 MiB");
         assertRefused(() -> BenchOptions.check("write_lat", null, false, null, null, null, "2", null),
                 "-q is for the bandwidth tests (write_bw, read_bw); latency tests use one queue pair");
         assertRefused(() -> BenchOptions.check("send_lat", null, false, null, "2000000", null, null, null),

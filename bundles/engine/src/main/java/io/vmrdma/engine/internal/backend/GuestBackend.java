@@ -296,7 +296,8 @@ final class GuestBackend {
             return work;
         }
         int produced = 0;
-        long added = events();
+        // The engine's domains count what they add to their queues.
+        long added = ((EventSource) verbs.context()).eventsAdded();
         if (added != eventsSeen || deliveryCutShort) {
             // Only when the domain has new completions or connection events, or some did not fit last time: with
             // many guests, most have nothing new on most turns.
@@ -320,11 +321,6 @@ final class GuestBackend {
     }
 
     /** Completions and connection events into the event ring, within the credit the frontend gave; -1 if broken. */
-    /** The domain's event count, or a new value every time when its verbs cannot tell (then every turn drains). */
-    private long events() {
-        return verbs.context() instanceof EventSource source ? source.eventsAdded() : eventsSeen + 1;
-    }
-
     private int deliverEvents() {
         int size = events.size();
         int credit = events.get(SharedRing.REQ_PROD) - evtProdPvt;

@@ -285,14 +285,14 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
         return eventsAdded;
     }
 
-    /** A completion went into one of this domain's queues. */
+    /** A completion went into one of this domain's queues, or a connection event into its event queue. */
     void eventAdded() {
         eventsAdded++;
     }
 
     void deliver(CmEventType type, long connectionId, long serviceId, int localQpn, QpAddress remote, int pkey,
                  String reason, byte[] privateData) {
-        eventsAdded++;
+        eventAdded();
         cmEvents.add(new PendingCmEvent(type, connectionId, serviceId, localQpn, remote, pkey, reason,
                 privateData == null ? new byte[0] : privateData.clone()));
         counters.increment(switch (type) {
