@@ -39,6 +39,8 @@ public class BenchCommand implements Action {
             + "vmrdma-xen-sim); on a Xen host run the perftest tools in your guests instead (native/: vmrdma_write_bw "
             + "and the others, or the Java guest tool's bench)";
     static final String RULE = "-".repeat(87);
+    /** Rows of one run: -a's powers of two from 2 B to 1 MiB. */
+    static final int MAX_ROWS = 20;
 
     @Argument(index = 0, name = "test",
             description = "write_bw (default), read_bw, write_lat or send_lat: perftest's ib_write_bw, ib_read_bw, "
@@ -173,7 +175,7 @@ public class BenchCommand implements Action {
 
     /** perftest's block: title, this side and the server, the mode, the column header, a row per size. */
     private void print(BenchGuests guests, BenchGuests.Guest client) throws Exception {
-        int rows = Integer.parseInt(guests.value(client, "results"));
+        int rows = guests.count(client, "results", MAX_ROWS);
         if (json) {
             for (int i = 0; i < rows; i++) {
                 System.out.println(guests.value(client, "result/" + i + "/json"));

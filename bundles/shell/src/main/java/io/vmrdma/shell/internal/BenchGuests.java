@@ -7,6 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import io.vmrdma.api.xen.DomainControl;
 import io.vmrdma.api.xen.Hypervisor;
@@ -27,6 +28,7 @@ final class BenchGuests implements AutoCloseable {
     /** The one server {@code vmrdma:bench --serve} keeps running for clients on other nodes. */
     static final String SERVE = "vmrdma-bench-serve";
     private static final String REPORT = "data/vmrdma-bench";
+    private static final Pattern CONTROL = Pattern.compile("\\p{Cntrl}");
     private static final long MEMORY_BYTES = 64L << 20;
     /** A guest's report changes at least every 100 ms while it measures; this much silence means it hangs. */
     static final long SILENCE_NANOS = TimeUnit.MINUTES.toNanos(5);
@@ -146,6 +148,20 @@ final class BenchGuests implements AutoCloseable {
         return read(home(guest) + "/" + REPORT + "/" + key);
     }
 
+    /** A count in the guest's report, {@code 0} to {@code max}; a guest that reports anything else has failed. */
+    int count(Guest guest, String key, int max) throws XenException {
+        String text = value(guest, key);
+        try {
+            int n = Integer.parseInt(String.valueOf(text).trim());
+            if (n >= 0 && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalStateException(guest.name() + " reported " + key + " = '" + text + "', not 0 to " + max);
+    }
+
     /** Leaves {@code guest} running when this closes: the server of {@code vmrdma:bench --serve}. */
     void keep(Guest guest) {
         booted.remove(guest);
@@ -196,9 +212,14 @@ final class BenchGuests implements AutoCloseable {
                 read(path + "/error"));
     }
 
+    /**
+     * A value a guest wrote, for dom0's console: control characters (a terminal's escape sequences among them)
+     * become '?'. XenStore itself keeps it under 4 KiB.
+     */
     private String read(String path) throws XenException {
         try {
-            return new String(store.read(XenStore.NO_TRANSACTION, path), StandardCharsets.UTF_8);
+            String text = new String(store.read(XenStore.NO_TRANSACTION, path), StandardCharsets.UTF_8);
+            return CONTROL.matcher(text).replaceAll("?");
         } catch (XenException e) {
             if (e.errno() == XenErrno.ENOENT) {
                 return null;
