@@ -22,6 +22,11 @@ import org.junit.Test;
  * and node 2 on nic.packet, each seeing the other, a bench server guest on B and vmrdma:bench from a guest on A), then
  * {@code down}, after which no namespace and no instance is left, whether or not {@code up} succeeded. Needs root
  * and iproute2, as the nic.packet tests do; without them it fails rather than skips.
+ *
+ * <p>The instances run with an empty home directory, as on a fresh dom0: Karaf falls back to {@code ~/.m2/repository}
+ * for an artifact missing from the distribution's {@code system/}, and the build machine's own repository would hide
+ * one. The script's waits end on their own (150 s per console, 60 s per peer) with an excerpt of the log; the
+ * timeout here is only for a script that hangs.
  */
 public class TwoHostsWalkthroughIT {
 
@@ -34,7 +39,7 @@ public class TwoHostsWalkthroughIT {
         String prefix = PREFIX + ProcessHandle.current().pid();
         Result up = null;
         try {
-            up = script(distribution, prefix, 300, "up", "-n", "2000");
+            up = script(distribution, prefix, 600, "up", "-n", "2000");
         } finally {
             Result down = script(distribution, prefix, 120, "down");
             assertEquals("down:\n" + down.output, 0, down.status);
@@ -75,6 +80,8 @@ public class TwoHostsWalkthroughIT {
         command.addAll(List.of(arguments));
         ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
         builder.environment().put("VMRDMA_TWO_HOSTS_PREFIX", prefix);
+        Path home = Files.createDirectories(Path.of("target", "two-hosts-home").toAbsolutePath());
+        builder.environment().put("EXTRA_JAVA_OPTS", "-Duser.home=" + home);
         return run(builder, timeoutSeconds);
     }
 
