@@ -77,6 +77,10 @@ final class WireQp {
     final int[] pendingImm = new int[WINDOW];
     final byte[] pendingKind = new byte[WINDOW];
     boolean ackDue;
+    /** Data packets received since this queue pair's last ACK. */
+    int unackedPackets;
+    /** The due ACK waited one duty cycle already, or must not wait (a duplicate or a gap: the requester recovers). */
+    boolean ackNow;
     final ReadJobs reads = new ReadJobs();
 
     WireQp(Qp qp, int sendPsn, int receivePsn) {

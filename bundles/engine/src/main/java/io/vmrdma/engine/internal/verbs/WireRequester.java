@@ -105,7 +105,7 @@ final class WireRequester {
     /**
      * Puts the next packet of request {@code k} on the wire.
      *
-     * @return payload bytes sent, or -1 when nothing can be sent wire.now() (window full, port full, waiting on a READ)
+     * @return payload bytes sent, or -1 when nothing can be sent now (window full, port full, waiting on a READ)
      */
     private int emitNext(WireQp w, Peer peer, SendWqe wr, int k) {
         Qp qp = w.qp;

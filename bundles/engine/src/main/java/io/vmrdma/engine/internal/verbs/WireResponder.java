@@ -13,8 +13,16 @@ import io.vmrdma.engine.internal.wire.FrameType;
 /**
  * The responder side of the wire transport: the receive window of PSNs, direct placement of WRITE and SEND data into
  * registered memory (every key checked), receives completed in message order, READ answers, ACKs and NAKs.
+ *
+ * <p>An ACK for in-order data waits one duty cycle: an application that answers what arrived (a ping-pong, a reply
+ * to a request) posts between the cycles, and its answer then leaves in the same batch as the ACK instead of behind
+ * a send of its own; both ends save a system call on the round trip. Once {@link #ACK_EVERY} packets are unacknowledged,
+ * or a duplicate or a gap shows the requester is recovering, the ACK goes at once.
  */
 final class WireResponder {
+
+    /** Unacknowledged data packets after which the ACK does not wait: keeps a bulk sender's window moving. */
+    static final int ACK_EVERY = 16;
 
     private final WireTransport wire;
     private final VerbsEngine engine;
@@ -27,16 +35,24 @@ final class WireResponder {
         this.engine = engine;
     }
 
-    /** Sends the acknowledgements due and READ responses there is room for; returns how much was done. */
+    /**
+     * Sends the acknowledgements due (those that may wait, the next time) and READ responses there is room for;
+     * returns how much was done, a waiting ACK included, so the agent does not park on it.
+     */
     int afterWork() {
         int work = 0;
         for (int n = ackDue.size(); n > 0; n--) {
             WireQp w = ackDue.poll();
-            w.ackDue = false;
-            if (w.qp.live) {
+            if (!w.qp.live) {
+                w.ackDue = false;
+            } else if (w.ackNow || w.unackedPackets >= ACK_EVERY) {
+                w.ackDue = false;
                 sendAck(w);
-                work++;
+            } else {
+                w.ackNow = true;
+                ackDue.add(w);
             }
+            work++;
         }
         for (int n = readsDue.size(); n > 0; n--) {
             WireQp w = readsDue.poll();
@@ -54,11 +70,12 @@ final class WireResponder {
         int d = psn - w.expectedPsn;
         if (d < 0 || (d < WireQp.WINDOW && w.seen(psn))) {
             qp.counters().increment(Counter.DUPLICATES_DROPPED);
+            w.ackNow = true;
             dueAck(w);
             return;
         }
         if (d >= WireQp.WINDOW || firstPsn - w.expectedPsn > 0) {
-            // Beyond the window, or part of a later message than the one being received: placing it wire.now() could
+            // Beyond the window, or part of a later message than the one being received: placing it now could
             // reorder writes; the requester sends it again after the earlier packets.
             qp.counters().increment(Counter.OUT_OF_WINDOW_DROPS);
             return;
@@ -112,6 +129,11 @@ final class WireResponder {
         }
         w.markSeen(psn, true);
         advanceExpected(w);
+        w.unackedPackets++;
+        if (w.expectedPsn - psn <= 0) {
+            // A gap below this packet: the bitmap tells the requester what to send again.
+            w.ackNow = true;
+        }
         dueAck(w);
     }
 
@@ -272,6 +294,8 @@ final class WireResponder {
                 w.qp.address().qpn(), 0, w.expectedPsn);
         wire.tx().putLong(at + Extension.Ack.SACK, w.sackBitmap(), Frame.ORDER);
         wire.end(peer, at, type.headerLength(), 0);
+        w.unackedPackets = 0;
+        w.ackNow = false;
         w.qp.counters().increment(Counter.ACKS_SENT);
     }
 

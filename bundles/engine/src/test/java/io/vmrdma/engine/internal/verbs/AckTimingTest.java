@@ -1,0 +1,90 @@
+package io.vmrdma.engine.internal.verbs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+
+import io.vmrdma.api.Counter;
+import io.vmrdma.api.verbs.AccessFlags;
+import io.vmrdma.api.verbs.MemoryRegion;
+import io.vmrdma.api.verbs.Opcode;
+import io.vmrdma.api.verbs.QueuePair;
+import io.vmrdma.api.verbs.SendFlags;
+import io.vmrdma.api.verbs.SendWorkRequest;
+import io.vmrdma.api.verbs.WcStatus;
+import io.vmrdma.nic.faults.Faults;
+import org.junit.jupiter.api.Test;
+
+/**
+ * When the responder acknowledges (docs/wire-protocol.md, section 5): a few packets wait one duty cycle for their ACK,
+ * so an answer posted meanwhile leaves ahead of it; {@link WireResponder#ACK_EVERY} packets are acknowledged in the
+ * cycle that received them; and a requester whose packet arrives twice hears at once.
+ */
+class AckTimingTest {
+
+    private static final int MTU = 1500;
+
+    @Test
+    void aSmallWriteIsAcknowledgedOneCycleLaterAndAnAnswerPostedMeanwhileGoesFirst() throws Exception {
+        try (Cluster c = new Cluster(2, MTU, Faults.NONE, 5)) {
+            Cluster.Dom a = c.domain(1, 1, "a");
+            Cluster.Dom b = c.domain(2, 2, "b");
+            QueuePair[] qps = c.connect(a, b, 9);
+            ByteBuffer memoryA = ByteBuffer.allocateDirect(64);
+            ByteBuffer memoryB = ByteBuffer.allocateDirect(64);
+            memoryA.put(0, (byte) 17);
+            MemoryRegion fromA = a.verbs.regMr(a.pd, memoryA, 0x1000_0000L, AccessFlags.ALL);
+            MemoryRegion fromB = b.verbs.regMr(b.pd, memoryB, 0x2000_0000L, AccessFlags.ALL);
+            c.settle(50);
+            long acksBefore = b.engine.counter(Counter.ACKS_SENT);
+            long framesBefore = b.engine.counter(Counter.FRAMES_SENT);
+
+            qps[0].postSend(write(1, fromA, fromB, SendFlags.SIGNALED));
+            a.engine.doWork();
+            assertThat(b.engine.doWork()).as("the waiting ACK counts as work: no park").isPositive();
+            assertThat(memoryB.get(0)).as("placed").isEqualTo((byte) 17);
+            assertThat(b.engine.counter(Counter.ACKS_SENT)).as("ACK waits a cycle").isEqualTo(acksBefore);
+            assertThat(b.engine.counter(Counter.FRAMES_SENT)).isEqualTo(framesBefore);
+
+            // The answer, posted between the cycles, goes in the next cycle, and the ACK in the same batch.
+            qps[1].postSend(write(2, fromB, fromA, 0));
+            b.engine.doWork();
+            assertThat(b.engine.counter(Counter.ACKS_SENT)).isEqualTo(acksBefore + 1);
+            assertThat(b.engine.counter(Counter.FRAMES_SENT)).as("answer and ACK").isEqualTo(framesBefore + 2);
+
+            c.runUntil(() -> !a.drainCq().isEmpty(), 1_000_000_000L);
+            assertThat(a.polled.get(0).status()).isEqualTo(WcStatus.SUCCESS);
+        }
+    }
+
+    @Test
+    void sixteenPacketsAreAcknowledgedInTheCycleThatReceivedThem() throws Exception {
+        try (Cluster c = new Cluster(2, MTU, Faults.NONE, 6)) {
+            Cluster.Dom a = c.domain(1, 1, "a");
+            Cluster.Dom b = c.domain(2, 2, "b");
+            QueuePair[] qps = c.connect(a, b, 9);
+            int bytes = 64 << 10;
+            MemoryRegion fromA = a.region(bytes, AccessFlags.ALL, 3);
+            MemoryRegion toB = b.region(bytes, AccessFlags.ALL, 4);
+            c.settle(50);
+            long framesBefore = b.engine.counter(Counter.FRAMES_RECEIVED);
+
+            qps[0].postSend(write(1, fromA, toB, SendFlags.SIGNALED));
+            long acks;
+            do {
+                a.engine.doWork();
+                acks = b.engine.counter(Counter.ACKS_SENT);
+                b.engine.doWork();
+            } while (b.engine.counter(Counter.FRAMES_RECEIVED) - framesBefore < WireResponder.ACK_EVERY);
+            assertThat(b.engine.counter(Counter.ACKS_SENT)).as("ACK in the cycle that received the sixteenth packet")
+                    .isEqualTo(acks + 1);
+        }
+    }
+
+    private static SendWorkRequest write(long wrId, MemoryRegion from, MemoryRegion to, int flags) {
+        SendWorkRequest write = new SendWorkRequest().wrId(wrId).opcode(Opcode.RDMA_WRITE).sendFlags(flags)
+                .remoteAddress(to.address()).rkey(to.rkey());
+        write.sgl().add(from.address(), (int) Math.min(from.length(), to.length()), from.lkey());
+        return write;
+    }
+}
