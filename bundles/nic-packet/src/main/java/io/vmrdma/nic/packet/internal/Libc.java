@@ -25,6 +25,8 @@ final class Libc {
     static final int SO_RCVBUFFORCE = 33;
 
     static final int SOL_PACKET = 263;
+    /** struct tpacket_stats: frames received and dropped since the last read, which resets both. */
+    static final int PACKET_STATISTICS = 6;
     static final int PACKET_QDISC_BYPASS = 20;
     static final int PACKET_IGNORE_OUTGOING = 23;
     /** {@code sll_pkttype} of a frame addressed to another host (seen on veth, bridges, promiscuous NICs). */
@@ -66,6 +68,9 @@ final class Libc {
     static native int ioctl(int fd, long request, long argument);
 
     static native int setsockopt(int fd, int level, int name, long value, int valueLength);
+
+    /** {@code valueLength} points to a socklen_t: the room in, the length written out. */
+    static native int getsockopt(int fd, int level, int name, long value, long valueLength);
 
     static native int sendmmsg(int fd, long messages, int count, int flags);
 

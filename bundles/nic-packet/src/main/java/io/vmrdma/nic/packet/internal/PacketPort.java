@@ -45,6 +45,8 @@ public final class PacketPort implements NicPort, AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(PacketPort.class);
     /** Claim token of a frame that is written to the discard buffer and dropped. */
     private static final long DISCARD = -1;
+    /** Polls between two reads of the kernel's drop count: one getsockopt per 1024 recvmmsg calls. */
+    private static final int POLLS_PER_DROP_READ = 1024;
 
     private final PacketSocket socket;
     private final LinkAddress address;
@@ -68,7 +70,10 @@ public final class PacketPort implements NicPort, AutoCloseable {
     private long otherHost;
     private long sendErrors;
     private long receiveErrors;
+    private long kernelDrops;
+    private int pollsSinceDropRead;
     private final BitSet loggedErrors = new BitSet(256);
+    private final int socketBufferBytes;
 
     @Activate
     public PacketPort(PacketConfig config) {
@@ -94,6 +99,7 @@ public final class PacketPort implements NicPort, AutoCloseable {
             byte[] mac = socket.macAddress();
             address = LinkAddress.of(mac);
             batchSize = settings.batchSize();
+            socketBufferBytes = settings.socketBufferBytes();
             int slotSize = (ETHERNET_HEADER + mtu + 63) & ~63;
             rx = new MessageBatch(batchSize, slotSize, true);
             rxBuffer = rx.buffer();
@@ -173,6 +179,9 @@ public final class PacketPort implements NicPort, AutoCloseable {
         int limit = Math.min(frameLimit, batchSize);
         if (closed || limit <= 0) {
             return 0;
+        }
+        if (++pollsSinceDropRead >= POLLS_PER_DROP_READ) {
+            readKernelDrops();
         }
         int received = socket.receive(rx.messages(0), limit);
         if (received < 0) {
@@ -321,6 +330,15 @@ public final class PacketPort implements NicPort, AutoCloseable {
         return receiveErrors;
     }
 
+    /**
+     * Frames the kernel dropped before this port could read them, its socket's receive buffer being full (the
+     * engine's retransmission recovers them); read afresh by this call. On the port's thread, as {@link #poll}.
+     */
+    public long kernelDrops() {
+        readKernelDrops();
+        return kernelDrops;
+    }
+
     /** Frames whose sender's address could not be kept in the source cache, so was made afresh. */
     public long uncachedAddresses() {
         return sources.uncached();
@@ -332,6 +350,20 @@ public final class PacketPort implements NicPort, AutoCloseable {
         }
         claimed = false;
         return claim.token();
+    }
+
+    private void readKernelDrops() {
+        pollsSinceDropRead = 0;
+        int dropped = socket.takeDrops();
+        if (dropped > 0) {
+            if (kernelDrops == 0) {
+                LOG.warn("nic.packet on {}: the kernel dropped {} received frames, the socket's receive buffer "
+                        + "(socketBufferBytes = {}) being full; peers send them again. If this recurs, raise "
+                        + "socketBufferBytes (further drops are counted, not logged)", socket.interfaceName(), dropped,
+                        socketBufferBytes);
+            }
+            kernelDrops += dropped;
+        }
     }
 
     /** Logs the first failure of each errno, so a link that is down does not flood the log. */

@@ -75,6 +75,10 @@ record PacketSettings(String interfaceName, int etherType, int batchSize, int so
         return new PacketSettings(interfaceName, etherType, size, socketBufferBytes, qdiscBypass);
     }
 
+    PacketSettings withSocketBufferBytes(int bytes) {
+        return new PacketSettings(interfaceName, etherType, batchSize, bytes, qdiscBypass);
+    }
+
     PacketSettings withQdiscBypass(boolean bypass) {
         return new PacketSettings(interfaceName, etherType, batchSize, socketBufferBytes, bypass);
     }

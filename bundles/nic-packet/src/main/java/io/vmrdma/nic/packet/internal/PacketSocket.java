@@ -26,6 +26,8 @@ final class PacketSocket implements AutoCloseable {
     /** A struct ifreq with the interface name filled in, reused by every query. */
     private final Memory ifreq = new Memory(IFREQ_SIZE);
     private final Memory option = new Memory(8);
+    /** struct tpacket_stats (tp_packets, tp_drops) and, after it, its socklen_t. */
+    private final Memory statistics = new Memory(12);
     private boolean closed;
 
     /**
@@ -111,6 +113,19 @@ final class PacketSocket implements AutoCloseable {
     /** Receives up to {@code count} messages into the mmsghdr array at {@code messages}; never waits. */
     int receive(long messages, int count) {
         return Libc.recvmmsg(fd, messages, count, Libc.MSG_DONTWAIT, 0L);
+    }
+
+    /**
+     * Frames the kernel dropped for this socket since the last call (its receive buffer was full), through
+     * PACKET_STATISTICS, which resets the count; 0 when the socket is closed or the call fails.
+     */
+    int takeDrops() {
+        statistics.setInt(8, 8);
+        if (closed || Libc.getsockopt(fd, Libc.SOL_PACKET, Libc.PACKET_STATISTICS, Pointer.nativeValue(statistics),
+                Pointer.nativeValue(statistics) + 8) < 0) {
+            return 0;
+        }
+        return statistics.getInt(4);
     }
 
     boolean isOpen() {

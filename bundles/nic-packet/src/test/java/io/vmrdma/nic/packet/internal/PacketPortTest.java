@@ -90,6 +90,27 @@ class PacketPortTest {
         from.commit(claim, frame.length);
     }
 
+    @Test
+    void framesTheKernelDropsForAFullReceiveBufferAreCounted() throws InterruptedException {
+        VethLink link = link(9000);
+        PacketPort a = port(link.a, PacketSettings.of(link.interfaceA));
+        PacketPort b = port(link.b, PacketSettings.of(link.interfaceB)
+                .withSocketBufferBytes(PacketSettings.MIN_SOCKET_BUFFER));
+        byte[] frame = new byte[9000];
+        int sent = 0;
+        while (sent < 400) {
+            send(a, b.address(), frame);
+            sent += a.flush();
+        }
+        // Nothing was read while 400 frames of 9 KB met a 64 KiB buffer; what did arrive is read now.
+        Received received = new Received().settle(b);
+        long dropped = b.kernelDrops();
+        assertThat(dropped).isPositive();
+        assertThat(received.frames.size() + dropped).as("every frame sent was either read or counted")
+                .isEqualTo(sent);
+        assertThat(b.kernelDrops()).as("a second read adds nothing new").isEqualTo(dropped);
+    }
+
     @ParameterizedTest
     @ValueSource(ints = {1500, 9000, 65535})
     void framesCrossTheVethByteIdenticalBothWays(int mtu) throws InterruptedException {
