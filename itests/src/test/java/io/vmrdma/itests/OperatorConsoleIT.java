@@ -89,7 +89,8 @@ public class OperatorConsoleIT {
     public void everyCommandPrintsWhatItShows() throws Exception {
         int domid = domains.byName(CLIENT).orElseThrow().domid();
 
-        assertFinds(console.run("vmrdma:status"), "Node id\\s+\\|\\s+" + node.nodeId(), "io\\.vmrdma\\.shell\\s+\\|\\s+Active");
+        assertFinds(console.run("vmrdma:status"), "Node id\\s+\\|\\s+" + node.nodeId(), "io\\.vmrdma\\.shell\\s+\\|\\s+Active",
+                "NIC counters\\s+\\|\\s+dropped \\d+, broadcastMisses \\d+");
         assertFinds(console.run("vmrdma:domains"), CLIENT + "\\s+\\|.*CONNECTED");
 
         String qps = console.run("vmrdma:qps");
@@ -215,6 +216,8 @@ public class OperatorConsoleIT {
 
             assertEquals(node.nodeId(), server.getAttribute(nodeName, "NodeId"));
             assertEquals("loopback", server.getAttribute(nodeName, "NicBinding"));
+            assertTrue(String.join(",", (String[]) server.getAttribute(nodeName, "NicCounters"))
+                    .matches("dropped=\\d+,broadcastMisses=\\d+"));
             assertTrue((Long) server.getAttribute(nodeName, "RDMA_WRITE_OPS") > 0);
             assertEquals("rr", server.getAttribute(scheduler, "Policy"));
             assertEquals(domains.byName(CLIENT).orElseThrow().domid(), server.getAttribute(domain, "Domid"));

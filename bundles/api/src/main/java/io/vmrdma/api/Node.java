@@ -1,5 +1,6 @@
 package io.vmrdma.api;
 
+import java.util.Map;
 import java.util.Optional;
 
 import org.osgi.annotation.versioning.ProviderType;
@@ -36,4 +37,11 @@ public interface Node {
      * Since 0.3.0.
      */
     long counter(Counter counter);
+
+    /**
+     * The bound NIC binding's own counts, by name, in the binding's order: frames it dropped before the engine saw
+     * them and calls the kernel failed ({@link io.vmrdma.api.nic.NicPort#bindingCounters()}); empty when no binding
+     * is bound. Since 0.5.0.
+     */
+    Map<String, Long> nicCounters();
 }

@@ -11,7 +11,7 @@
  * (per-VM scheduler policies).
  */
 @Export
-@Version("0.4.0")
+@Version("0.5.0")
 package io.vmrdma.api;
 
 import org.osgi.annotation.bundle.Export;

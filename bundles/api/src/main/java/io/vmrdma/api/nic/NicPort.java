@@ -1,5 +1,6 @@
 package io.vmrdma.api.nic;
 
+import java.util.Map;
 import java.util.Optional;
 
 import org.osgi.annotation.versioning.ConsumerType;
@@ -85,4 +86,14 @@ public interface NicPort {
      * how many were handed to the link.
      */
     int flush();
+
+    /**
+     * The binding's own counts, by name, in an order fit to show (for example {@code runts}, {@code kernelDrops},
+     * {@code sendErrors}): frames it dropped before the engine saw them and calls the kernel failed. Read from a
+     * console thread while the engine uses the port, so a value may lag the port's thread by a batch. Since 0.3.0 of
+     * this package; bindings written before it have none.
+     */
+    default Map<String, Long> bindingCounters() {
+        return Map.of();
+    }
 }

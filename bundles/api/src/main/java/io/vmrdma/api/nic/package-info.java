@@ -17,12 +17,17 @@
  * (since 0.2.0): a frame claimed to that address reaches every other port on the segment, and the engine uses it
  * to discover peers. A binding without one (UDP) leaves it empty: its peers come from the static peer table only.
  *
+ * <h2>Counters</h2>
+ * A binding counts what it drops before the engine sees it (frames cut short, too long, for another host; the
+ * kernel's own drops) and the calls that fail, and reports them by name through
+ * {@link io.vmrdma.api.nic.NicPort#bindingCounters()} (since 0.3.0) for the console.
+ *
  * <h2>Hot swap</h2>
  * A binding's bundle may stop at any time. It unregisters its {@code NicPort} service first; the engine, in its
  * unbind, stops using the port and releases every window before the binding frees its buffers.
  */
 @Export
-@Version("0.2.0")
+@Version("0.3.0")
 package io.vmrdma.api.nic;
 
 import org.osgi.annotation.bundle.Export;

@@ -244,6 +244,12 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     }
 
     @Override
+    public Map<String, Long> nicCounters() {
+        NicPort port = nic;
+        return port == null ? Map.of() : port.bindingCounters();
+    }
+
+    @Override
     public Optional<String> hypervisor() {
         Hypervisor xen = hypervisor;
         return xen == null ? Optional.empty() : Optional.of(xen.kind());

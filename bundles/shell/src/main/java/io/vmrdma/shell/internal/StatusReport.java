@@ -3,13 +3,17 @@ package io.vmrdma.shell.internal;
 import java.io.PrintStream;
 import java.util.Arrays;
 import java.util.Comparator;
+import java.util.Map;
 import java.util.Optional;
+import java.util.stream.Collectors;
 
 import io.vmrdma.api.Node;
 import org.apache.karaf.shell.support.table.ShellTable;
 import org.osgi.framework.Bundle;
 
-/** Renders {@code vmrdma:status}: the node's four facts, then the vmrdma bundles. */
+/**
+ * Renders {@code vmrdma:status}: the node's four facts and the NIC binding's own counters, then the vmrdma bundles.
+ */
 final class StatusReport {
 
     static final String NONE = "none";
@@ -29,6 +33,11 @@ final class StatusReport {
             facts.addRow().addContent("Node id", node.nodeId());
             facts.addRow().addContent("Protocol", Node.PROTOCOL_VERSION);
             facts.addRow().addContent("NIC binding", orNone(node.nicBinding()));
+            Map<String, Long> nic = node.nicCounters();
+            if (!nic.isEmpty()) {
+                facts.addRow().addContent("NIC counters", nic.entrySet().stream()
+                        .map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", ")));
+            }
             facts.addRow().addContent("Xen backend", orNone(node.hypervisor()));
             facts.addRow().addContent("Policy", node.activePolicy().orElse(FALLBACK));
         }

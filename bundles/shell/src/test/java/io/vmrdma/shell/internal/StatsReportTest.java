@@ -46,6 +46,11 @@ class StatsReportTest {
         public long counter(Counter counter) {
             return nodeCounters.getOrDefault(counter, 0L);
         }
+
+        @Override
+        public Map<String, Long> nicCounters() {
+            return Map.of();
+        }
     };
 
     private static PeerInfo peer(int node, long sent, long received, long retransmissions) {

@@ -6,6 +6,8 @@ import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.lang.reflect.Proxy;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 
 import io.vmrdma.api.Node;
@@ -51,6 +53,17 @@ class StatusReportTest {
             public long counter(io.vmrdma.api.Counter counter) {
                 return 0;
             }
+
+            @Override
+            public Map<String, Long> nicCounters() {
+                if (nic.isEmpty()) {
+                    return Map.of();
+                }
+                Map<String, Long> counters = new LinkedHashMap<>();
+                counters.put("runts", 3L);
+                counters.put("kernelDrops", 12L);
+                return counters;
+            }
         };
     }
 
@@ -67,6 +80,7 @@ class StatusReportTest {
                 bundle("io.vmrdma.api", Bundle.RESOLVED));
         assertThat(out).containsPattern("Node id\\s+\\S\\s+7")
                 .containsPattern("NIC binding\\s+\\S\\s+loopback")
+                .containsPattern("NIC counters\\s+\\S\\s+runts 3, kernelDrops 12")
                 .containsPattern("Xen backend\\s+\\S\\s+sim")
                 .containsPattern("Policy\\s+\\S\\s+drr")
                 .containsPattern("io.vmrdma.api\\s+\\S\\s+Resolved\\s+\\S\\s+0.1.0")
@@ -79,6 +93,7 @@ class StatusReportTest {
     void saysNoneForWhatIsNotBoundAndWhenTheBuiltInPolicyStandsIn() {
         String out = render(node(Optional.empty(), Optional.empty(), Optional.empty()));
         assertThat(out).containsPattern("NIC binding\\s+\\S\\s+none")
+                .doesNotContain("NIC counters")
                 .containsPattern("Xen backend\\s+\\S\\s+none")
                 .containsPattern("Policy\\s+\\S\\s+built-in round-robin \\(fallback");
     }

@@ -50,6 +50,9 @@ final class WireTransport implements FrameHandler {
 
     private static final int RX_BATCH = 64;
     static final long HELLO_INTERVAL_NANOS = 1_000_000_000L;
+    /** At most this many peer-table lines per {@link #PEER_LOG_PERIOD_NANOS}; a cluster's boot fits, a flood does not. */
+    static final int PEER_LOG_LINES = 50;
+    static final long PEER_LOG_PERIOD_NANOS = 10_000_000_000L;
     /** A peer not heard for this many hello periods is marked down. */
     static final int DOWN_AFTER_PERIODS = 3;
     /** Most peers discovery adds; HELLOs from further unknown nodes are dropped and counted. */
@@ -77,6 +80,8 @@ final class WireTransport implements FrameHandler {
     private final WireRequester requester;
     private final WireResponder responder;
     private final long incarnation = new SecureRandom().nextLong();
+    /** Peer-table lines (discovered, up, down, moved, forgotten, refused): HELLOs from anyone can cause them. */
+    private final LogBudget peerLog;
     private NicPort port;
     private int portEpoch;
     private long now;
@@ -87,6 +92,7 @@ final class WireTransport implements FrameHandler {
         this.counters = counters;
         this.requester = new WireRequester(this, engine);
         this.responder = new WireResponder(this, engine);
+        this.peerLog = new LogBudget(engine.log(), "peer table changes", PEER_LOG_LINES, PEER_LOG_PERIOD_NANOS);
     }
 
     /** Binds a NIC port, or none. Timers of queue pairs restart from the moment a port is back. */
@@ -157,7 +163,7 @@ final class WireTransport implements FrameHandler {
             }
             peers.remove(stalest.node);
             discovered--;
-            engine.log().info("node {} at {} forgotten: down, and the table of discovered peers is full",
+            peerLog.info(now, "node {} at {} forgotten: down, and the table of discovered peers is full",
                     stalest.node, stalest.address);
         }
         Peer peer = new Peer(node, address, true);
@@ -165,7 +171,7 @@ final class WireTransport implements FrameHandler {
         peers.put(node, peer);
         discovered++;
         publish();
-        engine.log().info("node {} discovered at {}", node, address);
+        peerLog.info(now, "node {} discovered at {}", node, address);
         return peer;
     }
 
@@ -222,10 +228,11 @@ final class WireTransport implements FrameHandler {
                 }
             }
         }
+        peerLog.tick(nowNanos);
         for (Peer peer : peers.values()) {
             if (peer.up && nowNanos - peer.lastHeardNanos > DOWN_AFTER_PERIODS * HELLO_INTERVAL_NANOS) {
                 peer.up = false;
-                engine.log().warn("node {} at {} not heard for {} hello periods: down", peer.node, peer.address,
+                peerLog.warn(nowNanos, "node {} at {} not heard for {} hello periods: down", peer.node, peer.address,
                         DOWN_AFTER_PERIODS);
             }
             if (nowNanos - peer.nextHelloNanos >= 0) {
@@ -307,7 +314,7 @@ final class WireTransport implements FrameHandler {
         } else if (!peer.address.equals(source)) {
             if (hello && peer.discovered && !peer.up) {
                 // A discovered node that went silent and speaks again from elsewhere (restarted, new port).
-                engine.log().info("node {} moved from {} to {}", src, peer.address, source);
+                peerLog.info(now, "node {} moved from {} to {}", src, peer.address, source);
                 peer.address = source;
             } else {
                 counters.increment(hello ? Counter.PEER_SPOOFS : Counter.UNKNOWN_SOURCE_DROPS);
@@ -428,7 +435,7 @@ final class WireTransport implements FrameHandler {
         if (version != Node.PROTOCOL_VERSION) {
             if (peer.up || previous != version) {
                 counters.increment(Counter.VERSION_MISMATCHES);
-                engine.log().warn("node {} speaks vmrdma protocol {}, this node speaks {}: refusing it", peer.node,
+                peerLog.warn(now, "node {} speaks vmrdma protocol {}, this node speaks {}: refusing it", peer.node,
                         version, Node.PROTOCOL_VERSION);
             }
             peer.up = false;
@@ -436,7 +443,7 @@ final class WireTransport implements FrameHandler {
         }
         if (!peer.up) {
             peer.up = true;
-            engine.log().info("node {} at {} up ({}, protocol {})", peer.node, peer.address,
+            peerLog.info(now, "node {} at {} up ({}, protocol {})", peer.node, peer.address,
                     peer.discovered ? "discovered" : "static", version);
         }
         if (type == FrameType.HELLO) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -50,6 +51,11 @@ class VmrdmaBeansTest {
         public long counter(Counter counter) {
             return counter.id() * 10L;
         }
+
+        @Override
+        public Map<String, Long> nicCounters() {
+            return Map.of("runts", 2L);
+        }
     };
 
     @Test
@@ -66,9 +72,10 @@ class VmrdmaBeansTest {
 
         assertThat(server.getAttribute(name, "NodeId")).isEqualTo(9);
         assertThat(server.getAttribute(name, "NicBinding")).isEqualTo("udp");
+        assertThat((String[]) server.getAttribute(name, "NicCounters")).containsExactly("runts=2");
         assertThat(server.getAttribute(name, "Hypervisor")).isEqualTo("");
         assertThat(server.getAttribute(name, "RETRANSMISSIONS")).isEqualTo(380L);
-        assertThat(server.getMBeanInfo(name).getAttributes()).hasSize(5 + Counter.values().length);
+        assertThat(server.getMBeanInfo(name).getAttributes()).hasSize(6 + Counter.values().length);
         assertThatThrownBy(() -> server.setAttribute(name, new Attribute("NodeId", 3)))
                 .isInstanceOf(AttributeNotFoundException.class).hasMessageContaining("read-only");
     }

@@ -1,6 +1,8 @@
 package io.vmrdma.nic.loopback.internal;
 
 import java.nio.ByteBuffer;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Optional;
 
 import io.vmrdma.api.nic.FrameClaim;
@@ -177,6 +179,15 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
         int flushed = committedSinceFlush;
         committedSinceFlush = 0;
         return flushed;
+    }
+
+    /** Both counts below, for the console. */
+    @Override
+    public Map<String, Long> bindingCounters() {
+        Map<String, Long> counters = new LinkedHashMap<>();
+        counters.put("dropped", dropped);
+        counters.put("broadcastMisses", broadcastMisses);
+        return counters;
     }
 
     /** Copies of broadcast frames that a port's full inbox could not take. */

@@ -2,6 +2,8 @@ package io.vmrdma.nic.packet.internal;
 
 import java.nio.ByteBuffer;
 import java.util.BitSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
 
 import com.sun.jna.Native;
 import io.vmrdma.api.nic.FrameClaim;
@@ -298,6 +300,21 @@ public final class PacketPort implements NicPort, AutoCloseable {
             txTail = 0;
         }
         return sent;
+    }
+
+    /** Every count below, for the console; the kernel's drops as last read on the port's thread. */
+    @Override
+    public Map<String, Long> bindingCounters() {
+        Map<String, Long> counters = new LinkedHashMap<>();
+        counters.put("kernelDrops", kernelDrops);
+        counters.put("runts", runts);
+        counters.put("oversized", oversized);
+        counters.put("otherHost", otherHost);
+        counters.put("unroutable", unroutable);
+        counters.put("sendErrors", sendErrors);
+        counters.put("receiveErrors", receiveErrors);
+        counters.put("uncachedAddresses", sources.uncached());
+        return counters;
     }
 
     /** Frames dropped because their destination is not a 6-byte MAC, or the port was closed. */

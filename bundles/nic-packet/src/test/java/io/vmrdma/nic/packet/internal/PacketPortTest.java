@@ -109,6 +109,8 @@ class PacketPortTest {
         assertThat(received.frames.size() + dropped).as("every frame sent was either read or counted")
                 .isEqualTo(sent);
         assertThat(b.kernelDrops()).as("a second read adds nothing new").isEqualTo(dropped);
+        assertThat(b.bindingCounters()).as("what vmrdma:status shows").containsEntry("kernelDrops", dropped)
+                .containsKeys("runts", "oversized", "otherHost", "unroutable", "sendErrors", "receiveErrors");
     }
 
     @ParameterizedTest

@@ -13,6 +13,8 @@ import java.nio.ByteBuffer;
 import java.nio.channels.ClosedChannelException;
 import java.nio.channels.DatagramChannel;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Set;
 
 import io.vmrdma.api.nic.FrameClaim;
@@ -286,6 +288,18 @@ public final class UdpPort implements NicPort, AutoCloseable {
             txTail = 0;
         }
         return sent;
+    }
+
+    /** Every count below, for the console. */
+    @Override
+    public Map<String, Long> bindingCounters() {
+        Map<String, Long> counters = new LinkedHashMap<>();
+        counters.put("oversized", oversized);
+        counters.put("unroutable", unroutable);
+        counters.put("sendErrors", sendErrors);
+        counters.put("receiveErrors", receiveErrors);
+        counters.put("uncachedAddresses", endpoints.uncached());
+        return counters;
     }
 
     /** Frames dropped because their destination is not a UDP endpoint this port can reach. */
