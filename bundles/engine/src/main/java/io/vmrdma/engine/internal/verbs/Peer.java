@@ -37,7 +37,7 @@ final class Peer {
     long windowBytes;
 
     /** Twice one queue pair's window: a single queue pair is never held back by it. */
-    static final long WINDOW_BYTES = 2L << 20;
+    static final long WINDOW_BYTES = 4L << 20;
 
     /**
      * A peer whose {@link #counters} are its own: the node counts the same frames itself, and a retransmission is

@@ -21,7 +21,7 @@ record PacketSettings(String interfaceName, int etherType, int batchSize, int so
     static final String DEFAULT_ETHER_TYPE_TEXT = "0x88B5";
     static final int DEFAULT_BATCH = 32;
     static final int MAX_BATCH = 1024;
-    static final int DEFAULT_SOCKET_BUFFER = 4 * 1024 * 1024;
+    static final int DEFAULT_SOCKET_BUFFER = 8 * 1024 * 1024;
     static final int MIN_SOCKET_BUFFER = 64 * 1024;
     /** IFNAMSIZ less the terminating NUL. */
     static final int MAX_INTERFACE_NAME = 15;

@@ -67,8 +67,8 @@ class VethBenchmarkTest {
         Assumptions.assumeTrue(Boolean.getBoolean("vmrdma.bench"), "benchmark: run with -Dvmrdma.bench=true");
         System.out.println("Engine to engine over veth (nic.packet), beside iperf3 TCP (1 stream) and qperf UDP;"
                 + " MiB/s and half round trips in us");
-        System.out.printf("%6s %9s %4s %12s %12s %8s %10s%n", "MTU", "bytes", "QPs", "vmrdma MiB/s", "iperf3 MiB/s",
-                "ratio", "retransmit");
+        System.out.printf("%6s %9s %4s %12s %12s %8s %10s %12s%n", "MTU", "bytes", "QPs", "vmrdma MiB/s",
+                "iperf3 MiB/s", "ratio", "retransmit", "kernel drops");
         List<String> latency = new ArrayList<>();
         List<String> json = new ArrayList<>();
         int[] sizes = ints(System.getProperty("vmrdma.bench.sizes", "64,4096,65536,1048576,4194304"));
@@ -199,12 +199,15 @@ class VethBenchmarkTest {
     /** One bandwidth row, printed and returned as JSON (with both namespaces' CPU when accounted). */
     private static String row(Pair pair, int mtu, int bytes, int qps, double tcp, CpuGroups cpu) throws Exception {
         long before = pair.retransmissions();
+        long dropsBefore = pair.kernelDrops();
         double mibs = pair.bandwidth(bytes, qps);
         long retransmitted = pair.retransmissions() - before;
-        System.out.printf(Locale.ROOT, "%6d %9d %4d %12.0f %12.0f %8.2f %10d%n", mtu, bytes, qps, mibs, tcp,
-                mibs / tcp, retransmitted);
+        long dropped = pair.kernelDrops() - dropsBefore;
+        System.out.printf(Locale.ROOT, "%6d %9d %4d %12.0f %12.0f %8.2f %10d %12d%n", mtu, bytes, qps, mibs, tcp,
+                mibs / tcp, retransmitted, dropped);
         return String.format(Locale.ROOT, "{\"bytes\":%d,\"qps\":%d,\"mib_s\":%.1f,\"retransmissions\":%d,"
-                + "\"cpu\":%s}", bytes, qps, mibs, retransmitted, pair.lastCpu == null ? "null" : pair.lastCpu);
+                + "\"kernel_drops\":%d,\"cpu\":%s}", bytes, qps, mibs, retransmitted, dropped,
+                pair.lastCpu == null ? "null" : pair.lastCpu);
     }
 
     /** Two engines, each driven by its own thread; the requester's application runs on engine A's thread. */
@@ -219,11 +222,15 @@ class VethBenchmarkTest {
         private volatile Runnable bApplication = () -> { };
         private long nextService = 10;
         private final CpuGroups cpu;
+        private final PacketPort portA;
+        private final PacketPort portB;
         /** Both namespaces' CPU over the last bandwidth measurement, as JSON, when accounted. */
         String lastCpu;
 
         Pair(PacketPort portA, PacketPort portB, CpuGroups cpu) throws Exception {
             this.cpu = cpu;
+            this.portA = portA;
+            this.portB = portB;
             if (cpu != null) {
                 cpu.joinCurrentThread("vmrdma-a");
             }
@@ -438,6 +445,13 @@ class VethBenchmarkTest {
             Arrays.sort(samples);
             return new double[] {samples[iterations / 2] / 2e3, samples[iterations * 99 / 100] / 2e3,
                 samples[iterations * 999 / 1000] / 2e3};
+        }
+
+        /** Frames both ports' sockets dropped for a full receive buffer so far; B's read between its cycles. */
+        long kernelDrops() throws Exception {
+            long[] atB = new long[1];
+            onB(() -> atB[0] = portB.kernelDrops());
+            return portA.kernelDrops() + atB[0];
         }
 
         long retransmissions() {

@@ -28,7 +28,7 @@ record UdpSettings(InetSocketAddress bind, int mtu, int receiveBufferBytes, int 
     static final int MIN_MTU = 1452;
     /** 65535 less the IPv4 (20) and UDP (8) headers. */
     static final int MAX_MTU = 65507;
-    static final int DEFAULT_SOCKET_BUFFER = 4 * 1024 * 1024;
+    static final int DEFAULT_SOCKET_BUFFER = 8 * 1024 * 1024;
     static final int MIN_SOCKET_BUFFER = 64 * 1024;
     static final int DEFAULT_BATCH = 32;
     static final int MAX_BATCH = 1024;
