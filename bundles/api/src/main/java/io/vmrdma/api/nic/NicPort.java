@@ -90,8 +90,8 @@ public interface NicPort {
     /**
      * The binding's own counts, by name, in an order fit to show (for example {@code runts}, {@code kernelDrops},
      * {@code sendErrors}): frames it dropped before the engine saw them and calls the kernel failed. Read from a
-     * console thread while the engine uses the port, so a value may lag the port's thread by a batch. Since 0.3.0 of
-     * this package; bindings written before it have none.
+     * console thread while the engine uses the port, without synchronizing with it: for watching, a value may be
+     * stale. Since 0.3.0 of this package; bindings written before it have none.
      */
     default Map<String, Long> bindingCounters() {
         return Map.of();

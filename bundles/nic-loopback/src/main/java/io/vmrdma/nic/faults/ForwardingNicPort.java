@@ -1,5 +1,6 @@
 package io.vmrdma.nic.faults;
 
+import java.util.Map;
 import java.util.Optional;
 
 import io.vmrdma.api.nic.FrameClaim;
@@ -73,5 +74,10 @@ public abstract class ForwardingNicPort implements NicPort {
     @Override
     public int flush() {
         return inner.flush();
+    }
+
+    @Override
+    public Map<String, Long> bindingCounters() {
+        return inner.bindingCounters();
     }
 }

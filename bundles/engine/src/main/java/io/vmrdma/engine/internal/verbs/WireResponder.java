@@ -37,7 +37,8 @@ final class WireResponder {
 
     /**
      * Sends the acknowledgements due (those that may wait, the next time) and READ responses there is room for;
-     * returns how much was done, a waiting ACK included, so the agent does not park on it.
+     * returns how much was done. An ACK waits only after a cycle that received data, which the agent counts as work,
+     * so it does not park with one waiting.
      */
     int afterWork() {
         int work = 0;
