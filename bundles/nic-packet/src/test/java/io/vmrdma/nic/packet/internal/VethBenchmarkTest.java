@@ -49,13 +49,15 @@ import org.junit.jupiter.api.Test;
  * <p>For {@code ./bench.sh}, optional properties: {@code vmrdma.bench.out} (a file: the results as one JSON object),
  * {@code vmrdma.bench.sizes} (write sizes), {@code vmrdma.bench.qps4} (false: no 4-queue-pair row),
  * {@code vmrdma.bench.latsizes} (ping-pong sizes, default 8), {@code vmrdma.bench.seconds} (measured seconds per
- * row), {@code vmrdma.bench.iperf.seconds}, {@code vmrdma.bench.tbf} (a rate such as {@code 10gbit}: a
+ * row), {@code vmrdma.bench.warmup.seconds} (before each row's measurement, default 2: the engines' code is compiled
+ * and the link's queues are filled by then), {@code vmrdma.bench.iperf.seconds}, {@code vmrdma.bench.tbf} (a rate such as {@code 10gbit}: a
  * {@code tbf rate R burst 4mb latency 10ms} qdisc on both veth ends, the emulated link) and {@code vmrdma.bench.cpu}
  * (true: CPU accounting with a cgroup-v1 cpuacct group per namespace, see {@link CpuGroups}).
  */
 class VethBenchmarkTest {
 
-    private static final long WARMUP_NANOS = TimeUnit.MILLISECONDS.toNanos(500);
+    private static final long WARMUP_NANOS = (long) (Double.parseDouble(System.getProperty(
+            "vmrdma.bench.warmup.seconds", "2")) * 1e9);
     private static final long MEASURE_NANOS = (long) (Double.parseDouble(System.getProperty("vmrdma.bench.seconds",
             "2")) * 1e9);
     private static final int IPERF_SECONDS = Integer.getInteger("vmrdma.bench.iperf.seconds", 5);
