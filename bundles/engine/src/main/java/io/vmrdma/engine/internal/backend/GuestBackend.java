@@ -21,6 +21,7 @@ import io.vmrdma.api.xen.XenException;
 import io.vmrdma.api.xen.XenStore;
 import io.vmrdma.api.xen.XenStorePermission;
 import io.vmrdma.api.xen.XenbusState;
+import io.vmrdma.engine.internal.status.LogBudget;
 import io.vmrdma.engine.internal.verbs.EventSource;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 
@@ -44,7 +45,7 @@ final class GuestBackend {
     private final XenStore xs;
     private final GrantMapper mapper;
     private final EventChannel evtchn;
-    private final LogLimiter log;
+    private final LogBudget log;
     private final ByteBuffer request = ByteBuffer.allocate(ENTRY_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
     private final WorkCompletion wc = new WorkCompletion();
     private final CmEvent cm = new CmEvent();
@@ -69,7 +70,7 @@ final class GuestBackend {
     private boolean deliveryCutShort;
 
     GuestBackend(int domid, int devid, VerbsEngine engine, XenStore xs, GrantMapper mapper, EventChannel evtchn,
-                 LogLimiter log) {
+                 LogBudget log) {
         this.domid = domid;
         this.devid = devid;
         this.frontend = frontendPath(domid, devid);

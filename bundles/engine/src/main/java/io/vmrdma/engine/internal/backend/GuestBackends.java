@@ -15,6 +15,7 @@ import io.vmrdma.api.xen.Hypervisor;
 import io.vmrdma.api.xen.XenException;
 import io.vmrdma.api.xen.XenStore;
 import io.vmrdma.api.xen.XenbusState;
+import io.vmrdma.engine.internal.status.LogBudget;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,7 +37,9 @@ public final class GuestBackends implements AutoCloseable {
     private final XenStore xs;
     private final GrantMapper mapper;
     private final EventChannel evtchn;
-    private final LogLimiter log = new LogLimiter(LOG, TimeUnit.SECONDS.toNanos(1));
+    /** At most one warning a second: a guest can make the same failure happen on every turn. */
+    private final LogBudget log = new LogBudget(LOG, "backend warnings", 1, TimeUnit.SECONDS.toNanos(1),
+            System::nanoTime);
     private final Map<Long, GuestBackend> devices = new ConcurrentSkipListMap<>();
 
     /** Opens dom0's handles on {@code xen} and starts watching for frontends. */

@@ -18,6 +18,7 @@ import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.verbs.QpState;
 import io.vmrdma.engine.internal.status.Counters;
+import io.vmrdma.engine.internal.status.LogBudget;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameCheck;
@@ -92,7 +93,8 @@ final class WireTransport implements FrameHandler {
         this.counters = counters;
         this.requester = new WireRequester(this, engine);
         this.responder = new WireResponder(this, engine);
-        this.peerLog = new LogBudget(engine.log(), "peer table changes", PEER_LOG_LINES, PEER_LOG_PERIOD_NANOS);
+        this.peerLog = new LogBudget(engine.log(), "peer table changes", PEER_LOG_LINES, PEER_LOG_PERIOD_NANOS,
+                () -> now);
     }
 
     /** Binds a NIC port, or none. Timers of queue pairs restart from the moment a port is back. */
@@ -163,7 +165,7 @@ final class WireTransport implements FrameHandler {
             }
             peers.remove(stalest.node);
             discovered--;
-            peerLog.info(now, "node {} at {} forgotten: down, and the table of discovered peers is full",
+            peerLog.info("node {} at {} forgotten: down, and the table of discovered peers is full",
                     stalest.node, stalest.address);
         }
         Peer peer = new Peer(node, address, true);
@@ -171,7 +173,7 @@ final class WireTransport implements FrameHandler {
         peers.put(node, peer);
         discovered++;
         publish();
-        peerLog.info(now, "node {} discovered at {}", node, address);
+        peerLog.info("node {} discovered at {}", node, address);
         return peer;
     }
 
@@ -228,11 +230,11 @@ final class WireTransport implements FrameHandler {
                 }
             }
         }
-        peerLog.tick(nowNanos);
+        peerLog.tick();
         for (Peer peer : peers.values()) {
             if (peer.up && nowNanos - peer.lastHeardNanos > DOWN_AFTER_PERIODS * HELLO_INTERVAL_NANOS) {
                 peer.up = false;
-                peerLog.warn(nowNanos, "node {} at {} not heard for {} hello periods: down", peer.node, peer.address,
+                peerLog.warn("node {} at {} not heard for {} hello periods: down", peer.node, peer.address,
                         DOWN_AFTER_PERIODS);
             }
             if (nowNanos - peer.nextHelloNanos >= 0) {
@@ -314,7 +316,7 @@ final class WireTransport implements FrameHandler {
         } else if (!peer.address.equals(source)) {
             if (hello && peer.discovered && !peer.up) {
                 // A discovered node that went silent and speaks again from elsewhere (restarted, new port).
-                peerLog.info(now, "node {} moved from {} to {}", src, peer.address, source);
+                peerLog.info("node {} moved from {} to {}", src, peer.address, source);
                 peer.address = source;
             } else {
                 counters.increment(hello ? Counter.PEER_SPOOFS : Counter.UNKNOWN_SOURCE_DROPS);
@@ -435,7 +437,7 @@ final class WireTransport implements FrameHandler {
         if (version != Node.PROTOCOL_VERSION) {
             if (peer.up || previous != version) {
                 counters.increment(Counter.VERSION_MISMATCHES);
-                peerLog.warn(now, "node {} speaks vmrdma protocol {}, this node speaks {}: refusing it", peer.node,
+                peerLog.warn("node {} speaks vmrdma protocol {}, this node speaks {}: refusing it", peer.node,
                         version, Node.PROTOCOL_VERSION);
             }
             peer.up = false;
@@ -443,7 +445,7 @@ final class WireTransport implements FrameHandler {
         }
         if (!peer.up) {
             peer.up = true;
-            peerLog.info(now, "node {} at {} up ({}, protocol {})", peer.node, peer.address,
+            peerLog.info("node {} at {} up ({}, protocol {})", peer.node, peer.address,
                     peer.discovered ? "discovered" : "static", version);
         }
         if (type == FrameType.HELLO) {
