@@ -123,6 +123,7 @@ class GuestToolTest {
         assertThat(report(multi, "mode")).contains("Number of qps : 3");
         assertThat(report(multi, "result/0/json")).startsWith("{\"test\":\"ib_write_bw\",\"bytes\":8192,\"iterations\":600,");
         host.hv.destroy(multi);
+        awaitConsole(server, "on 3 queue pairs");
         awaitReport(server, "served", "4");
 
         // No server on service 12: the client reports why and waits to be powered off.

@@ -165,19 +165,26 @@ public final class Endpoint {
      * has in flight. Another client asking to connect meanwhile is turned away: one test at a time.
      */
     public void awaitDisconnect() throws VerbsException {
-        awaitDisconnects(List.of(this));
+        awaitDisconnects(List.of(this), Long.MAX_VALUE);
     }
 
     /**
      * As {@link #awaitDisconnect()} for endpoints on one device (perftest's {@code -q} on the server): the device
-     * has one event queue, so each peer's disconnect is matched to its endpoint by queue pair number.
+     * has one event queue, so each peer's disconnect is matched to its endpoint by queue pair number. A server
+     * serving clients it does not trust bounds the wait: {@code timeoutNanos} after the call, ETIMEDOUT.
      */
-    public static void awaitDisconnects(List<Endpoint> eps) throws VerbsException {
+    public static void awaitDisconnects(List<Endpoint> eps, long timeoutNanos) throws VerbsException {
         GuestDevice dev = eps.get(0).dev;
         CmEvent e = new CmEvent();
         int open = (int) eps.stream().filter(ep -> !ep.disconnected).count();
+        long start = System.nanoTime();
         while (open > 0) {
-            if (!dev.waitCmEvent(e, WAIT)) {
+            long left = timeoutNanos - (System.nanoTime() - start);
+            if (left <= 0) {
+                throw new VerbsException(GuestDevice.ETIMEDOUT, open + " of " + eps.size()
+                        + " connections still open after " + TimeUnit.NANOSECONDS.toSeconds(timeoutNanos) + " s");
+            }
+            if (!dev.waitCmEvent(e, Math.min(WAIT, left))) {
                 continue;
             }
             if (e.type() == CmEventType.CONNECT_REQUEST) {

@@ -162,7 +162,8 @@ public final class Perftest {
 
     /**
      * perftest's {@code -q}: the test over several connections to the server at once, {@code iterations} requests
-     * (or {@code durationNanos}) on each, up to {@link Endpoint#DEPTH} in flight on each; the row counts the requests
+     * (or {@code durationNanos}) on each, up to {@link Endpoint#DEPTH} less {@link #SIGNAL_EVERY} in flight on each
+     * (room for the signalled request that reports them); the row counts the requests
      * of all of them.
      */
     public static Bandwidth bandwidth(List<Endpoint> eps, Test test, int bytes, long iterations, long durationNanos,

@@ -119,12 +119,11 @@ final class BenchGuest {
                     latency(eps.get(0), spec, false, size, Perftest.Progress.NONE);
                 }
             }
-            // The client measures and ends the test; for bandwidth, this side's memory is the target.
-            Endpoint.awaitDisconnects(eps);
+            // The client measures and ends the test; for bandwidth, this side's memory is the target. A client that
+            // never ends is cut off when its spec's time is up, so the server goes on to the next.
+            Endpoint.awaitDisconnects(eps, spec.allowedNanos());
         } finally {
-            for (Endpoint ep : eps) {
-                ep.close();
-            }
+            closeAll(eps);
         }
     }
 
@@ -170,9 +169,26 @@ final class BenchGuest {
                 progress.done(1);
             }
         } finally {
-            for (Endpoint e : eps) {
-                e.close();
+            closeAll(eps);
+        }
+    }
+
+    /** Closes every endpoint, even when one fails to: their shared pages must not outlive a test. */
+    private static void closeAll(List<Endpoint> eps) throws VerbsException {
+        VerbsException first = null;
+        for (Endpoint ep : eps) {
+            try {
+                ep.close();
+            } catch (VerbsException e) {
+                if (first == null) {
+                    first = e;
+                } else {
+                    first.addSuppressed(e);
+                }
             }
+        }
+        if (first != null) {
+            throw first;
         }
     }
 

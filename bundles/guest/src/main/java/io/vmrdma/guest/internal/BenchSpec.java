@@ -2,6 +2,7 @@ package io.vmrdma.guest.internal;
 
 import java.nio.ByteBuffer;
 import java.util.Arrays;
+import java.util.concurrent.TimeUnit;
 
 import io.vmrdma.guest.bench.Endpoint;
 import io.vmrdma.guest.bench.Perftest;
@@ -91,6 +92,15 @@ record BenchSpec(Perftest.Test test, int[] sizes, long iterations, int durationS
     }
 
     /** The buffer each side registers per queue pair: twice the largest message (at least a page each half). */
+    /**
+     * The longest a client of this spec may keep the server before it must have disconnected: its -D seconds per
+     * size, or for an iteration count the longest -D allows per size, plus a minute for connecting and ending.
+     */
+    long allowedNanos() {
+        long perSize = durationSeconds > 0 ? durationSeconds : MAX_SECONDS;
+        return TimeUnit.SECONDS.toNanos(perSize * sizes.length + 60);
+    }
+
     int bufferBytes() {
         return bufferBytes(sizes);
     }

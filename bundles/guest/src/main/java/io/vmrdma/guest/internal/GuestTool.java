@@ -24,7 +24,7 @@ import io.vmrdma.xen.sim.guest.SimGuest;
  *                                        TEST: write_bw, read_bw, write_lat, send_lat (perftest's tests)
  * bench serve SERVICE [IDLE_SECONDS]     serve client after client, each with the test it asks for, until idle
  *                                        that long (600 s)
- * bench run NODE SERVICE TEST [-s BYTES] [-a] [-m BYTES] [-n ITERATIONS] [-D SECONDS]
+ * bench run NODE SERVICE TEST [-s BYTES] [-a] [-m BYTES] [-n ITERATIONS] [-D SECONDS] [-q QUEUE_PAIRS]
  *                                        one test against a bench server, as perftest's options
  * </pre>
  * {@code bench serve} and {@code bench run} report to dom0 through XenStore ({@link BenchReport}), which is how
@@ -43,7 +43,7 @@ public final class GuestTool {
                     + " NODE SERVICE [ROUNDS] | flood sink SERVICE | flood client NODE SERVICE SIZE"
                     + " | bench TEST server SERVICE [SIZE [N]] | bench TEST client NODE SERVICE [SIZE [N]]"
                     + " | bench serve SERVICE [IDLE_SECONDS] | bench run NODE SERVICE TEST [-s B] [-a] [-m B] [-n N]"
-                    + " [-D S]");
+                    + " [-D S] [-q Q]");
             System.exit(1);
         }
         if (args[0].equals("bench") && (args[1].equals("serve") || args[1].equals("run"))) {

@@ -29,7 +29,7 @@ import org.apache.karaf.shell.support.completers.StringsCompleter;
                 + "MsgRate in millions of messages per second; latency columns: t_min, t_max, t_typical (median), "
                 + "t_avg, t_stdev, 99% and 99.9% percentiles in microseconds, half round trips. A progress bar runs "
                 + "on a terminal; Ctrl-C stops the test and destroys its guests. --json prints one JSON object per "
-                + "size instead. Several queue pairs (perftest's -q) are not supported: one queue pair per test. "
+                + "size instead. -q N runs a bandwidth test on N queue pairs at once (perftest's -q). "
                 + "Simulator only. Examples: vmrdma:bench, vmrdma:bench -s 1m -n 2000 read_bw, vmrdma:bench -a "
                 + "write_lat, vmrdma:bench --serve (on node 2), vmrdma:bench --node 2 -D 5")
 @Service

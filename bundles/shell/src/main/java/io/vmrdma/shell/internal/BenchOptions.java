@@ -46,19 +46,21 @@ final class BenchOptions {
         boolean bandwidth = name.endsWith("_bw");
         int min = name.equals("write_lat") ? 8 : 1;
         BenchOptions o = new BenchOptions(name, service(port));
+        int largest;
         if (all) {
             if (size != null) {
                 throw new IllegalArgumentException("-s and -a exclude each other: -a runs every power of two up to"
                         + " -m");
             }
-            o.guestArguments.addAll(List.of("-a", "-m", Integer.toString(bytes("-m", maxSize, min, MAX_BYTES,
-                    MAX_BYTES))));
+            // -a starts at 2 B (8 B for write_lat): a smaller -m would leave no size at all.
+            largest = bytes("-m", maxSize, Math.max(min, 2), MAX_BYTES, MAX_BYTES);
+            o.guestArguments.addAll(List.of("-a", "-m", Integer.toString(largest)));
         } else {
             if (maxSize != null) {
                 throw new IllegalArgumentException("-m sets the largest size of -a; without -a give the size with -s");
             }
-            o.guestArguments.addAll(List.of("-s", Integer.toString(bytes("-s", size, min, MAX_BYTES,
-                    bandwidth ? 65536 : 8))));
+            largest = bytes("-s", size, min, MAX_BYTES, bandwidth ? 65536 : 8);
+            o.guestArguments.addAll(List.of("-s", Integer.toString(largest)));
         }
         if (duration != null) {
             if (iterations != null) {
@@ -81,7 +83,6 @@ final class BenchOptions {
             }
             // Each queue pair has a buffer of twice the largest message in both guests; together they stay within
             // what one queue pair of the largest size needs.
-            int largest = Integer.parseInt(o.guestArguments.get(o.guestArguments.indexOf(all ? "-m" : "-s") + 1));
             long shared = q * 2L * Math.max(largest, 4096);
             if (shared > 2L * MAX_BYTES) {
                 throw new IllegalArgumentException("-q " + q + " with " + Units.bytes(largest) + " messages needs "

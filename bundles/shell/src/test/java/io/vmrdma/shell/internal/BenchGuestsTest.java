@@ -24,13 +24,14 @@ class BenchGuestsTest {
             BenchGuests.Guest guest = new BenchGuests.Guest(domid, "vmrdma-bench-client");
             try (XenStore xs = hv.dom0().openXenStore()) {
                 String report = xs.domainPath(domid) + "/data/vmrdma-bench/";
-                xs.write(XenStore.NO_TRANSACTION, report + "title", "\u001b[2J\u001b]0;owned\u0007RDMA_Write BW Test"
-                        .getBytes(StandardCharsets.UTF_8));
+                // C0 escapes, a C1 CSI (U+009B) and a right-to-left override (U+202E).
+                xs.write(XenStore.NO_TRANSACTION, report + "title",
+                        "\u001b[2J\u001b]0;owned\u0007\u009b2J\u202eRDMA_Write BW Test".getBytes(StandardCharsets.UTF_8));
                 xs.write(XenStore.NO_TRANSACTION, report + "results", "2000000000".getBytes(StandardCharsets.UTF_8));
                 xs.write(XenStore.NO_TRANSACTION, report + "served", " 3 ".getBytes(StandardCharsets.UTF_8));
             }
             try (BenchGuests guests = new BenchGuests(hv, hv.dom0(), state)) {
-                assertThat(guests.value(guest, "title")).isEqualTo("?[2J?]0;owned?RDMA_Write BW Test");
+                assertThat(guests.value(guest, "title")).isEqualTo("?[2J?]0;owned??2J?RDMA_Write BW Test");
                 assertThat(guests.value(guest, "missing")).isNull();
                 assertThat(guests.count(guest, "served", 10)).isEqualTo(3);
                 assertThatThrownBy(() -> guests.count(guest, "results", BenchCommand.MAX_ROWS))

@@ -43,6 +43,8 @@ class BenchOptionsTest {
         assertRefused(() -> BenchOptions.check(null, "2m", false, null, null, null, null, null), "not 2m");
         assertRefused(() -> BenchOptions.check("write_lat", "4", false, null, null, null, null, null),
                 "-s takes a message size of 8 B to 1.00 MiB");
+        assertRefused(() -> BenchOptions.check("send_lat", null, true, "1", null, null, null, null),
+                "-m takes a message size of 2 B to 1.00 MiB");
         assertRefused(() -> BenchOptions.check(null, null, false, null, "0", null, null, null),
                 "-n takes iterations from 1 to 100000000, not 0");
         assertRefused(() -> BenchOptions.check(null, null, false, null, null, null, "17", null),
