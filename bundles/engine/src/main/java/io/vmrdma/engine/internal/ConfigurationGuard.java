@@ -1,5 +1,6 @@
 package io.vmrdma.engine.internal;
 
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Dictionary;
@@ -7,13 +8,16 @@ import java.util.Enumeration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.vmrdma.api.ConfigurationCheck;
 import org.osgi.framework.Constants;
+import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.ServiceReference;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.cm.ConfigurationPlugin;
+import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
@@ -29,11 +33,14 @@ import org.slf4j.LoggerFactory;
  * A first configuration that is refused passes unchanged: the component's own checks then keep it from starting,
  * rather than run on defaults the operator did not ask for.
  *
- * <p>Each refusal is logged once per distinct configuration, because Configuration Admin may deliver the same
- * properties again (to a restarted bundle, for one). Immediate: a delayed component would be disposed after each
- * call Configuration Admin makes, and forget what it accepted.
+ * <p>A check may register after its component got its configuration (both come up with their bundle, in no set
+ * order): the configuration in force then, if the check accepts it, is what is remembered for the PID. Each refusal is
+ * logged once per distinct configuration, because Configuration Admin may deliver the same properties again (to a
+ * restarted bundle, for one). Ranked 900: after Karaf's interpolation ({@code $[env:...]}, ranked 500), so checks
+ * see the values the component will. Immediate: a delayed component would be disposed after each call
+ * Configuration Admin makes, and forget what it accepted.
  */
-@Component(immediate = true, property = {ConfigurationPlugin.CM_RANKING + ":Integer=100"})
+@Component(immediate = true, property = {ConfigurationPlugin.CM_RANKING + ":Integer=900"})
 public final class ConfigurationGuard implements ConfigurationPlugin {
 
     private static final Logger LOG = LoggerFactory.getLogger(ConfigurationGuard.class);
@@ -41,13 +48,35 @@ public final class ConfigurationGuard implements ConfigurationPlugin {
     private static final List<String> ADMINISTRATIVE = List.of(Constants.SERVICE_PID, "service.factoryPid",
             "service.bundleLocation", "felix.fileinstall.filename", ConfigurationPlugin.CM_TARGET);
 
+    private final ConfigurationAdmin admin;
     private final List<ConfigurationCheck> checks = new CopyOnWriteArrayList<>();
-    private final Map<String, Map<String, Object>> accepted = new ConcurrentHashMap<>();
-    private final Map<String, Map<String, Object>> lastRefused = new ConcurrentHashMap<>();
+    /** Guarded by this: Configuration Admin and Declarative Services call from their own threads. */
+    private final Map<String, Map<String, Object>> accepted = new HashMap<>();
+    private final Map<String, Map<String, Object>> lastRefused = new HashMap<>();
+
+    @Activate
+    public ConfigurationGuard(@Reference ConfigurationAdmin admin) {
+        this.admin = admin;
+    }
 
     @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
-    void addCheck(ConfigurationCheck check) {
+    synchronized void addCheck(ConfigurationCheck check) {
         checks.add(check);
+        String pid = check.pid();
+        if (pid == null || accepted.containsKey(pid)) {
+            return;
+        }
+        try {
+            Configuration[] inForce = admin.listConfigurations("(" + Constants.SERVICE_PID + "=" + pid + ")");
+            Dictionary<String, Object> properties = inForce == null ? null : inForce[0].getProperties();
+            if (properties != null) {
+                Map<String, Object> settings = settings(properties);
+                check.check(Collections.unmodifiableMap(settings));
+                accepted.put(pid, settings);
+            }
+        } catch (IOException | InvalidSyntaxException | IllegalArgumentException e) {
+            // Nothing in force that the check accepts: the first configuration it accepts will be.
+        }
     }
 
     void removeCheck(ConfigurationCheck check) {
@@ -55,13 +84,14 @@ public final class ConfigurationGuard implements ConfigurationPlugin {
     }
 
     @Override
-    public void modifyConfiguration(ServiceReference<?> reference, Dictionary<String, Object> properties) {
+    public synchronized void modifyConfiguration(ServiceReference<?> reference,
+                                                 Dictionary<String, Object> properties) {
         Object pid = properties.get(Constants.SERVICE_PID);
         if (!(pid instanceof String)) {
             return;
         }
         for (ConfigurationCheck check : checks) {
-            if (check.pid().equals(pid)) {
+            if (pid.equals(check.pid())) {
                 vet((String) pid, check, properties);
             }
         }
@@ -79,8 +109,8 @@ public final class ConfigurationGuard implements ConfigurationPlugin {
             boolean first = !settings.equals(lastRefused.put(pid, settings));
             if (previous == null) {
                 if (first) {
-                    LOG.error("configuration {} refused: {}; it does not start until this is fixed", pid,
-                            e.getMessage());
+                    LOG.error("configuration {} refused: {}; nothing accepted to keep, so it reaches its component,"
+                            + " whose own checks decide", pid, e.getMessage());
                 }
                 return;
             }

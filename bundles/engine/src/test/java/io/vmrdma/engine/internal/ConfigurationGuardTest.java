@@ -2,6 +2,7 @@ package io.vmrdma.engine.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.lang.reflect.Proxy;
 import java.util.Collections;
 import java.util.Dictionary;
 import java.util.Hashtable;
@@ -10,6 +11,8 @@ import java.util.Map;
 import io.vmrdma.api.ConfigurationCheck;
 import org.junit.jupiter.api.Test;
 import org.osgi.framework.Constants;
+import org.osgi.service.cm.Configuration;
+import org.osgi.service.cm.ConfigurationAdmin;
 
 class ConfigurationGuardTest {
 
@@ -37,10 +40,48 @@ class ConfigurationGuardTest {
         }
     };
 
-    private final ConfigurationGuard guard = new ConfigurationGuard();
+    private final ConfigurationGuard guard = new ConfigurationGuard(admin(null));
 
     ConfigurationGuardTest() {
         guard.addCheck(SIZE_CHECK);
+    }
+
+    /** A Configuration Admin holding {@code inForce} for {@link #PID}, or nothing. */
+    private static ConfigurationAdmin admin(Map<String, Object> inForce) {
+        Configuration configuration = (Configuration) Proxy.newProxyInstance(Configuration.class.getClassLoader(),
+                new Class<?>[] {Configuration.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("getProperties")) {
+                        return delivery(PID, inForce);
+                    }
+                    throw new UnsupportedOperationException(method.getName());
+                });
+        return (ConfigurationAdmin) Proxy.newProxyInstance(ConfigurationAdmin.class.getClassLoader(),
+                new Class<?>[] {ConfigurationAdmin.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("listConfigurations")) {
+                        return inForce != null && ("(service.pid=" + PID + ")").equals(args[0])
+                                ? new Configuration[] {configuration} : null;
+                    }
+                    throw new UnsupportedOperationException(method.getName());
+                });
+    }
+
+    @Test
+    void theConfigurationInForceWhenTheCheckArrivesIsKeptAgainstARefusedChange() {
+        // The component got size 42 before its bundle's check registered, as at boot.
+        ConfigurationGuard late = new ConfigurationGuard(admin(Map.of("size", "42")));
+        late.addCheck(SIZE_CHECK);
+        Dictionary<String, Object> d = delivery(PID, Map.of("size", "4200"));
+        late.modifyConfiguration(null, d);
+        assertThat(d.get("size")).isEqualTo("42");
+    }
+
+    @Test
+    void aRefusedConfigurationInForceIsNotKept() {
+        ConfigurationGuard late = new ConfigurationGuard(admin(Map.of("size", "0")));
+        late.addCheck(SIZE_CHECK);
+        Dictionary<String, Object> d = delivery(PID, Map.of("size", "4200"));
+        late.modifyConfiguration(null, d);
+        assertThat(d.get("size")).as("nothing accepted to put back").isEqualTo("4200");
     }
 
     private static Dictionary<String, Object> delivery(String pid, Map<String, Object> settings) {

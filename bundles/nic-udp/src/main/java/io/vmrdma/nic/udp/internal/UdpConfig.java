@@ -34,6 +34,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     int batchSize() default UdpSettings.DEFAULT_BATCH;
 
     @AttributeDefinition(name = "Address cache size", description = "Peers whose socket addresses are kept, "
-            + "each way; beyond it a frame to or from another endpoint allocates its address", min = "1")
+            + "each way; beyond it a frame to or from another endpoint allocates its address", min = "1",
+            max = "65536")
     int addressCacheSize() default UdpSettings.DEFAULT_ADDRESS_CACHE;
 }

@@ -1,7 +1,6 @@
 package io.vmrdma.nic.udp.internal;
 
 import java.lang.reflect.Method;
-import java.util.HashMap;
 import java.util.Map;
 
 import io.vmrdma.api.ConfigurationCheck;
@@ -31,14 +30,13 @@ public final class UdpConfigurationCheck implements ConfigurationCheck {
 
     /**
      * The properties as the binding's configuration type, converted as Declarative Services does when it activates
-     * the binding, text trimmed; a value that does not convert is refused naming its key.
+     * the binding, text as it is (Declarative Services does not trim: " 1452 " is not a number to it, so not here
+     * either); a value that does not convert is refused naming its key.
      */
     private static UdpConfig typed(Map<String, Object> properties) {
-        Map<String, Object> trimmed = new HashMap<>();
-        properties.forEach((key, value) -> trimmed.put(key, value instanceof String text ? text.trim() : value));
         Converter converter = Converters.standardConverter();
         for (Method attribute : UdpConfig.class.getDeclaredMethods()) {
-            Object value = trimmed.get(attribute.getName());
+            Object value = properties.get(attribute.getName());
             try {
                 converter.convert(value).to(attribute.getReturnType());
             } catch (ConversionException e) {
@@ -47,6 +45,6 @@ public final class UdpConfigurationCheck implements ConfigurationCheck {
                         .getSimpleName()));
             }
         }
-        return converter.convert(trimmed).to(UdpConfig.class);
+        return converter.convert(properties).to(UdpConfig.class);
     }
 }

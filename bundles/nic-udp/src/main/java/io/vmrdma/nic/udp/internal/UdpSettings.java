@@ -33,6 +33,8 @@ record UdpSettings(InetSocketAddress bind, int mtu, int receiveBufferBytes, int 
     static final int DEFAULT_BATCH = 32;
     static final int MAX_BATCH = 1024;
     static final int DEFAULT_ADDRESS_CACHE = 1024;
+    /** Two tables of this many entries are allocated at activation; past this they would cost more than peers. */
+    static final int MAX_ADDRESS_CACHE = 1 << 16;
 
     UdpSettings {
         if (mtu < MIN_MTU || mtu > MAX_MTU) {
@@ -45,8 +47,9 @@ record UdpSettings(InetSocketAddress bind, int mtu, int receiveBufferBytes, int 
         if (batchSize < 1 || batchSize > MAX_BATCH) {
             throw new IllegalArgumentException("nic.udp batchSize must be 1 to " + MAX_BATCH + ", not " + batchSize);
         }
-        if (addressCacheSize < 1) {
-            throw new IllegalArgumentException("nic.udp addressCacheSize must be at least 1, not " + addressCacheSize);
+        if (addressCacheSize < 1 || addressCacheSize > MAX_ADDRESS_CACHE) {
+            throw new IllegalArgumentException("nic.udp addressCacheSize must be 1 to " + MAX_ADDRESS_CACHE + ", not "
+                    + addressCacheSize);
         }
     }
 

@@ -14,7 +14,7 @@ class UdpConfigurationCheckTest {
     @Test
     void valuesFromAFileOrTypedPass() {
         assertThatCode(() -> check.check(Map.of())).doesNotThrowAnyException();
-        assertThatCode(() -> check.check(Map.of("bindAddress", "fe80::1%eth0", "port", "4800", "mtu", " 1452 ",
+        assertThatCode(() -> check.check(Map.of("bindAddress", "fe80::1%eth0", "port", "4800", "mtu", "1452",
                 "batchSize", 64))).doesNotThrowAnyException();
     }
 
@@ -28,6 +28,11 @@ class UdpConfigurationCheckTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("mtu");
         assertThatThrownBy(() -> check.check(Map.of("bindAddress", "node2.example")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("node2.example");
+        assertThatThrownBy(() -> check.check(Map.of("mtu", " 1452 ")))
+                .as("Declarative Services does not trim either").isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("mtu");
+        assertThatThrownBy(() -> check.check(Map.of("addressCacheSize", "2000000000")))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("addressCacheSize");
         assertThatThrownBy(() -> check.check(Map.of("batchSize", "0")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("batchSize");
     }
