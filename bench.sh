@@ -100,7 +100,8 @@ cleanup() {
     # are left alone: other engineers' tests make namespaces with the same prefix.
     for cg in /sys/fs/cgroup/cpuacct/vmrdma-bench-*; do
         [ -d "$cg" ] || continue
-        kill -0 "${cg##*-}" 2>/dev/null && continue
+        # A pid that is not a positive number is no JVM of ours ("kill -0 0" would test our own process group).
+        [[ "${cg##*-}" =~ ^[1-9][0-9]*$ ]] && kill -0 "${cg##*-}" 2>/dev/null && continue
         for t in "$cg"/*/tasks; do
             while read -r tid; do echo "$tid" > /sys/fs/cgroup/cpuacct/tasks 2>/dev/null || true; done < "$t"
         done

@@ -46,17 +46,50 @@ public class TwoHostsWalkthroughIT {
             String namespaces = run(30, "ip", "netns", "list").output;
             assertFalse(namespaces, namespaces.contains(prefix + "-a") || namespaces.contains(prefix + "-b"));
             for (String host : new String[] {"a", "b"}) {
-                long pid = instancePid(distribution.resolve("two-hosts").resolve(host));
-                assertFalse("host " + host + "'s Karaf (pid " + pid + ") still runs",
-                        pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false));
+                Path instance = distribution.resolve("two-hosts").resolve(host);
+                assertEquals("host " + host + "'s Karaf still runs", List.of(), karafProcesses(instance));
             }
         }
         assertEquals("up:\n" + up.output, 0, up.status);
+        for (String host : new String[] {"a", "b"}) {
+            // A fresh instance with vmrdma-nic-packet added to its boot features provisions once and refreshes
+            // nothing: a refresh of the bundles the features service is wired to is what hung boots before.
+            String log = Files.readString(distribution.resolve("two-hosts").resolve(host).resolve("data/log/karaf.log"));
+            assertFalse("host " + host + " refreshed bundles while booting:\n" + log,
+                    log.contains("Refreshing bundles:") || log.contains("Stopping bundles:"));
+        }
         assertFinds(up.output, "host a \\(node 1\\) sees node 2 up", "host b \\(node 2\\) sees node 1 up",
                 "bench server vmrdma-bench-serve \\(dom \\d+\\) serving on node 2, service 18515",
                 "RDMA_Write BW Test", "local node 1 dom \\d+ qpn \\d+, server on node 2 service 18515\\R",
                 "(?m)^ #bytes\\s+#iterations\\s+BW peak\\[MB/sec\\]\\s+BW average\\[MB/sec\\]\\s+MsgRate\\[Mpps\\]$",
                 "(?m)^ 65536\\s+2000\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d{6}$", "tests served: 1");
+    }
+
+    /**
+     * {@code down} after a failed or half-finished {@code up} finds pid files that lie: Karaf's registry says 0 once
+     * an instance stopped ({@code kill 0} signals the caller's whole process group), and a stale pid may belong to any
+     * process by now. Here host A's pid file says 0 and host B's names a process in the script's own process group that
+     * is no Karaf: {@code down} must succeed and signal neither.
+     */
+    @Test
+    public void downSignalsOnlyProvenInstances() throws Exception {
+        removeLeftovers();
+        Path distribution = unpack();
+        String prefix = PREFIX + ProcessHandle.current().pid();
+        Path hosts = distribution.resolve("two-hosts");
+        Files.createDirectories(hosts.resolve("a/instances"));
+        Files.createDirectories(hosts.resolve("b"));
+        Files.writeString(hosts.resolve("a/karaf.pid"), "0");
+        Files.writeString(hosts.resolve("a/instances/instance.properties"), "count = 1\nitem.0.pid = 0\n");
+        Path bystanderPid = hosts.resolve("bystander.pid");
+        // The bystander shares the script's process group and session, so a group signal would end it.
+        String shell = "sleep 300 >/dev/null 2>&1 & echo $! > \"$1\"; cp \"$1\" \"$2\"; \"$3\" down; status=$?; "
+                + "if kill -0 $(cat \"$1\"); then echo bystander alive; kill $(cat \"$1\"); fi; exit $status";
+        Result down = script(List.of("bash", "-c", shell, "down", bystanderPid.toString(),
+                hosts.resolve("b/karaf.pid").toString(), distribution.resolve("bin/vmrdma-two-hosts").toString()),
+                prefix, 120);
+        assertEquals("down:\n" + down.output, 0, down.status);
+        assertFinds(down.output, "bystander alive", "down: both instances stopped");
     }
 
     /** The tar.gz the build made, unpacked fresh, as a newcomer would. */
@@ -78,7 +111,14 @@ public class TwoHostsWalkthroughIT {
         List<String> command = new ArrayList<>();
         command.add(distribution.resolve("bin/vmrdma-two-hosts").toString());
         command.addAll(List.of(arguments));
-        ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+        return script(command, prefix, timeoutSeconds);
+    }
+
+    /** Runs {@code command} in a session of its own: whatever it signals cannot reach this JVM's process group. */
+    private static Result script(List<String> command, String prefix, int timeoutSeconds) throws Exception {
+        List<String> session = new ArrayList<>(List.of("setsid", "--wait"));
+        session.addAll(command);
+        ProcessBuilder builder = new ProcessBuilder(session).redirectErrorStream(true);
         builder.environment().put("VMRDMA_TWO_HOSTS_PREFIX", prefix);
         Path home = Files.createDirectories(Path.of("target", "two-hosts-home").toAbsolutePath());
         builder.environment().put("EXTRA_JAVA_OPTS", "-Duser.home=" + home);
@@ -98,17 +138,13 @@ public class TwoHostsWalkthroughIT {
         }
     }
 
-    private static long instancePid(Path instance) throws IOException {
-        Path registry = instance.resolve("instances/instance.properties");
-        if (!Files.exists(registry)) {
-            return -1;
-        }
-        for (String line : Files.readAllLines(registry)) {
-            if (line.startsWith("item.0.pid")) {
-                return Long.parseLong(line.substring(line.indexOf('=') + 1).trim());
-            }
-        }
-        return -1;
+    /** Live Karaf JVMs whose karaf.base is {@code instance}, found by command line, not by a registry's word. */
+    private static List<Long> karafProcesses(Path instance) {
+        String base = "-Dkaraf.base=" + instance.toAbsolutePath().normalize();
+        return ProcessHandle.allProcesses()
+                .filter(p -> p.info().arguments().map(a -> List.of(a).contains(base)).orElse(false))
+                .map(ProcessHandle::pid)
+                .toList();
     }
 
     private static Result run(int timeoutSeconds, String... command) throws Exception {
