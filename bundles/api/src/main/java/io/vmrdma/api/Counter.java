@@ -93,7 +93,18 @@ public enum Counter {
      * HELLOs and HELLO_REPLYs naming a node of the peer table from a link address that is not that node's (a static
      * peer's, or a discovered peer's while it is up), dropped: the peer table is not changed by them. Since 0.2.0.
      */
-    PEER_SPOOFS(50);
+    PEER_SPOOFS(50),
+    /**
+     * Control frames (CM_REPLY, CM_REJECT, DISCONNECT_REQUEST, ACK, NAK) that name a connection, queue pair or
+     * sequence number the receiver never gave their sender (a connection id that is not theirs, an acknowledgement of
+     * a PSN never sent), dropped: nothing changes. Since 0.6.0.
+     */
+    CONTROL_FRAME_DROPS(51),
+    /**
+     * Connection requests refused because the requesting node, the listener or the listener's event queue already
+     * holds as many as it may. Since 0.6.0.
+     */
+    CM_REQUESTS_REFUSED(52);
 
     private static final Counter[] BY_STATUS = new Counter[WcStatus.values().length];
 
