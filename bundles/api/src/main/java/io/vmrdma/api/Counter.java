@@ -104,7 +104,12 @@ public enum Counter {
      * Connection requests refused because the requesting node, the listener or the listener's event queue already
      * holds as many as it may. Since 0.6.0.
      */
-    CM_REQUESTS_REFUSED(52);
+    CM_REQUESTS_REFUSED(52),
+    /**
+     * Requests, queue pair turns and device turns the engine threw on unexpectedly: each was refused or its queue
+     * pair or device failed, and the duty cycle went on. 0 on a healthy node. Since 0.6.0.
+     */
+    INTERNAL_ERRORS(53);
 
     private static final Counter[] BY_STATUS = new Counter[WcStatus.values().length];
 
