@@ -39,7 +39,6 @@ final class ConnectionManager {
     private final Map<List<Long>, Incoming> accepted = new HashMap<>();
     private final SecureRandom random = new SecureRandom();
     private long timeoutNanos;
-    private long nextConnectionId = new SecureRandom().nextLong() & 0x7FFF_FFFF_FFFFL | 1;
 
     ConnectionManager(VerbsEngine engine, long timeoutNanos) {
         this.engine = engine;
@@ -73,7 +72,7 @@ final class ConnectionManager {
             throw new VerbsException(VerbsErrno.EINVAL, qp + " must be in RESET and unconnected to connect, not "
                     + qp.state());
         }
-        long id = nextConnectionId++;
+        long id = newId();
         DomainVerbs client = qp.owner();
         if (node != engine.nodeId()) {
             return connectRemote(qp, id, node, serviceId, pkey, privateData);
@@ -156,25 +155,35 @@ final class ConnectionManager {
 
     /** Closes the connection of {@code qp}, if it has one: both queue pairs go to ERR, both owners are told. */
     void disconnect(Qp qp) {
+        close(qp, false);
+    }
+
+    /**
+     * {@code qp} is being destroyed: the other side of its connection, if it has one, is told. Its own work goes
+     * without completions, as verbs' destroy does.
+     */
+    void destroying(Qp qp) {
+        close(qp, true);
+    }
+
+    private void close(Qp qp, boolean destroying) {
         if (qp.remote() == null || qp.connectionId == 0) {
             return;
         }
         long id = qp.connectionId;
-        if (qp.remote().node() != engine.nodeId()) {
-            QpAddress remote = qp.remote();
-            qp.connectionId = 0;
+        QpAddress remote = qp.remote();
+        qp.connectionId = 0;
+        if (!destroying) {
             engine.enterError(qp);
-            accepted.values().removeIf(in -> in.qp == qp);
             qp.owner().deliver(CmEventType.DISCONNECTED, id, 0, qp.address().qpn(), remote, qp.pkey(),
                     "closed by this side", null);
+        }
+        if (remote.node() != engine.nodeId()) {
+            accepted.values().removeIf(in -> in.qp == qp);
             sendDisconnect(remote, qp, FrameType.DISCONNECT_REQUEST);
             return;
         }
-        Qp peer = engine.qp(qp.remote());
-        qp.connectionId = 0;
-        engine.enterError(qp);
-        qp.owner().deliver(CmEventType.DISCONNECTED, id, 0, qp.address().qpn(), qp.remote(), qp.pkey(),
-                "closed by this side", null);
+        Qp peer = engine.qp(remote);
         if (peer != null && peer.connectionId == id) {
             peer.connectionId = 0;
             engine.enterError(peer);
@@ -228,6 +237,20 @@ final class ConnectionManager {
                 it.remove();
             }
         }
+    }
+
+    /**
+     * A new connection id: unpredictable (63 bits from a SecureRandom), so that nobody can name a connection they
+     * were not told of, positive and not 0 (0 means "no connection"), and unlike every id a request in progress
+     * here is looked up by. An established connection is always named together with its queue pair, so an id that
+     * once served another cannot be taken for it.
+     */
+    private long newId() {
+        long id;
+        do {
+            id = random.nextLong() & Long.MAX_VALUE;
+        } while (id == 0 || pending.containsKey(id) || outgoing.containsKey(id) || incoming.containsKey(id));
+        return id;
     }
 
     private static void checkPrivateData(byte[] data) throws VerbsException {
@@ -363,6 +386,7 @@ final class ConnectionManager {
         in.serverPsn = random.nextInt();
         in.privateData = privateData == null ? new byte[0] : privateData.clone();
         engine.bringUpRemote(qp, in.pkey, in.client, in.serverPsn, in.clientPsn);
+        qp.wire.connectionId = in.theirId;
         qp.connectionId = localId;
         accepted.put(List.of((long) in.node, in.theirId), in);
         sendReply(in);
@@ -378,8 +402,8 @@ final class ConnectionManager {
             case CM_REQUEST -> onRequest(peer, rx, at, theirId, payload, payloadLength);
             case CM_REPLY -> onReply(peer, rx, at, theirId, payload, payloadLength);
             case CM_REJECT -> {
-                Outgoing request = outgoing.get(theirId);
-                if (request != null && request.node == peer.node) {
+                Outgoing request = answered(peer, type, rx, at, theirId);
+                if (request != null) {
                     outgoing.remove(theirId);
                     request.qp.connectionId = 0;
                     String reason = new String(bytes(rx, payload, Math.min(payloadLength, 200)),
@@ -390,8 +414,11 @@ final class ConnectionManager {
             }
             case DISCONNECT_REQUEST -> {
                 Qp qp = engine.qpByNumber(Frame.dstQpn(rx, at));
-                if (qp != null && qp.connectionId != 0 && qp.remote() != null && qp.remote().node() == peer.node
-                        && qp.remote().qpn() == Frame.srcQpn(rx, at)) {
+                if (qp == null || qp.wire == null || qp.remote().node() != peer.node
+                        || qp.remote().qpn() != Frame.srcQpn(rx, at) || qp.wire.connectionId != theirId
+                        || qp.pkey() != Frame.pkey(rx, at)) {
+                    engine.counters().increment(Counter.CONTROL_FRAME_DROPS);
+                } else if (qp.connectionId != 0) {
                     long id = qp.connectionId;
                     qp.connectionId = 0;
                     engine.enterError(qp);
@@ -455,7 +482,7 @@ final class ConnectionManager {
             sendReject(peer.node, theirId, clientQpn, "no partition shared with the listener");
             return;
         }
-        long localId = nextConnectionId++;
+        long localId = newId();
         QpAddress client = new QpAddress(peer.node, clientDomid, clientQpn);
         incoming.put(localId, new Incoming(peer.node, theirId, client, clientPsn, chosen, serviceId, server));
         server.deliver(CmEventType.CONNECT_REQUEST, localId, serviceId, -1, client, chosen, "",
@@ -463,8 +490,8 @@ final class ConnectionManager {
     }
 
     private void onReply(Peer peer, UnsafeBuffer rx, int at, long id, int payload, int payloadLength) {
-        Outgoing request = outgoing.get(id);
-        if (request == null || request.node != peer.node) {
+        Outgoing request = answered(peer, FrameType.CM_REPLY, rx, at, id);
+        if (request == null) {
             return;
         }
         int serverDomid = (int) rx.getLong(at + Extension.Cm.SERVICE_OR_DOMID, Frame.ORDER);
@@ -488,8 +515,29 @@ final class ConnectionManager {
         }
         QpAddress server = new QpAddress(peer.node, serverDomid, serverQpn);
         engine.bringUpRemote(qp, pkey, server, request.initialPsn, serverPsn);
+        qp.wire.connectionId = id;
         qp.owner().deliver(CmEventType.ESTABLISHED, id, request.serviceId, qp.address().qpn(), server, pkey, "",
                 bytes(rx, payload + 1, privateLength));
+    }
+
+    /**
+     * Our request that a CM_REPLY or CM_REJECT from {@code peer} answers: it must name one of ours by its connection
+     * id, come from the node it went to, and be addressed to its queue pair. Anything else is dropped and counted,
+     * except a repeated CM_REPLY of a connection it established (the listener answered two of our repeats).
+     */
+    private Outgoing answered(Peer peer, FrameType type, UnsafeBuffer rx, int at, long id) {
+        int qpn = Frame.dstQpn(rx, at);
+        Outgoing request = outgoing.get(id);
+        if (request != null && request.node == peer.node && request.qp.address().qpn() == qpn) {
+            return request;
+        }
+        Qp qp = engine.qpByNumber(qpn);
+        boolean repeatedReply = type == FrameType.CM_REPLY && qp != null && qp.wire != null
+                && qp.wire.connectionId == id && qp.remote().node() == peer.node;
+        if (!repeatedReply) {
+            engine.counters().increment(Counter.CONTROL_FRAME_DROPS);
+        }
+        return null;
     }
 
     private void sendRequest(Outgoing request) {
@@ -562,7 +610,7 @@ final class ConnectionManager {
         MutableDirectBuffer tx = engine.transport().tx();
         Frame.writeBase(tx, at, type, 0, engine.nodeId(), remote.node(), qp.pkey(), 0, remote.qpn(),
                 qp.address().qpn(), 0, 0);
-        tx.putLong(at + Extension.Cm.CONNECTION_ID, 0, Frame.ORDER);
+        tx.putLong(at + Extension.Cm.CONNECTION_ID, qp.wire.connectionId, Frame.ORDER);
         engine.transport().end(peer, at, type.headerLength(), 0);
     }
 

@@ -231,6 +231,7 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
     @Override
     public void destroyQp(QueuePair handle) throws VerbsException {
         Qp qp = own(handle);
+        engine.connections().destroying(qp);
         engine.destroyQp(qp);
         qps.remove(qp);
         qp.pd().users--;

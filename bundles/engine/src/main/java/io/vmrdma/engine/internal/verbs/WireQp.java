@@ -36,6 +36,11 @@ final class WireQp {
     static final long INITIAL_RTO_NANOS = MIN_RTO_NANOS;
 
     final Qp qp;
+    /**
+     * The connection id both ends know (the requester's, from its CM_REQUEST): a DISCONNECT_REQUEST must carry it,
+     * so that a frame naming only the two queue pair numbers cannot close the connection.
+     */
+    long connectionId;
 
     // Requester.
     int nextPsn;

@@ -17,6 +17,13 @@ import io.vmrdma.engine.internal.wire.FrameType;
  */
 final class WireRequester {
 
+    /**
+     * Longest receiver-not-ready wait a responder may ask for: 10,000 times what this engine asks (10 µs), a fifth of
+     * InfiniBand's largest RNR timer (491.52 ms). A receive is posted in microseconds to milliseconds; a longer wait
+     * only stalls the queue pair, which is all a forged NAK could want.
+     */
+    static final long MAX_RNR_DELAY_NANOS = 100_000_000L;
+
     private final WireTransport wire;
     private final VerbsEngine engine;
     private final SgCursor cursor = new SgCursor();
@@ -429,8 +436,19 @@ final class WireRequester {
         }
     }
 
+    /**
+     * An ACK: every PSN before {@code cumulative} and those {@code sack} marks were received. One that acknowledges a
+     * PSN never sent is not the responder's (a forgery, or a peer that lost track): dropped and counted, nothing
+     * changes. One from before the window base is late and changes nothing either.
+     */
     void onAck(WireQp w, Peer peer, int cumulative, long sack) {
-        if (cumulative - w.basePsn < 0 || cumulative - w.nextPsn > 0) {
+        // The PSN of the bitmap's highest bit (cumulative itself when the bitmap is empty).
+        int highestMarked = cumulative + 64 - Long.numberOfLeadingZeros(sack);
+        if (cumulative - w.nextPsn > 0 || highestMarked - w.nextPsn >= 0 && sack != 0) {
+            w.qp.counters().increment(Counter.CONTROL_FRAME_DROPS);
+            return;
+        }
+        if (cumulative - w.basePsn < 0) {
             return;
         }
         for (int psn = w.basePsn; psn != cumulative; psn++) {
@@ -439,11 +457,8 @@ final class WireRequester {
         int highest = -1;
         for (int i = 0; i < 64 && sack != 0; i++) {
             if ((sack & (1L << i)) != 0) {
-                int psn = cumulative + 1 + i;
-                if (psn - w.nextPsn < 0) {
-                    acknowledge(w, psn);
-                    highest = i;
-                }
+                acknowledge(w, cumulative + 1 + i);
+                highest = i;
             }
         }
         advanceBase(w);
@@ -457,21 +472,34 @@ final class WireRequester {
         }
     }
 
+    /**
+     * A NAK of {@code psn}. It must name a PSN sent and outstanding, with a code the responder could have given for
+     * that request (receiver-not-ready only for a request that consumes a receive); anything else is dropped and
+     * counted. A NAK from before the window base is late and changes nothing.
+     */
     void onNak(WireQp w, int psn, int code, int rnrMicros) {
         Qp qp = w.qp;
-        if (psn - w.basePsn < 0 || psn - w.nextPsn >= 0) {
+        if (psn - w.nextPsn >= 0 || code < Extension.Nak.RECEIVER_NOT_READY || code > Extension.Nak.REMOTE_OPERATION) {
+            qp.counters().increment(Counter.CONTROL_FRAME_DROPS);
+            return;
+        }
+        if (psn - w.basePsn < 0) {
             return;
         }
         int s = psn & WireQp.MASK;
         SendWqe wr = qp.sq.peek((int) (w.slotSeq[s] - w.headSeq));
         if (code == Extension.Nak.RECEIVER_NOT_READY) {
+            if (!wr.opcode.consumesRecv()) {
+                qp.counters().increment(Counter.CONTROL_FRAME_DROPS);
+                return;
+            }
             qp.counters().increment(Counter.RNR_NAKS);
             if (qp.rnrRetry != QpAttributes.INFINITE_RNR_RETRY && qp.rnrRetriesLeft-- <= 0) {
                 markRequestAcked(w, wr, s);
                 advanceToError(w, wr, WcStatus.RNR_RETRY_EXC_ERR);
                 return;
             }
-            w.rnrUntilNanos = wire.now() + Math.max(rnrMicros, 1) * 1000L;
+            w.rnrUntilNanos = wire.now() + rnrDelayNanos(rnrMicros);
             scheduleResend(w, wr.firstPsn, w.nextPsn);
             return;
         }
@@ -482,6 +510,14 @@ final class WireRequester {
         };
         markRequestAcked(w, wr, s);
         advanceToError(w, wr, status);
+    }
+
+    /**
+     * The wait a receiver-not-ready asks for (u32 microseconds), at least 1 µs and at most {@link #MAX_RNR_DELAY_NANOS}:
+     * one frame must not stall a queue pair for the 71 minutes the field can say.
+     */
+    static long rnrDelayNanos(int micros) {
+        return Math.max(1_000L, Math.min(MAX_RNR_DELAY_NANOS, Integer.toUnsignedLong(micros) * 1_000L));
     }
 
     private void markRequestAcked(WireQp w, SendWqe wr, int slot) {

@@ -1,0 +1,51 @@
+package io.vmrdma.engine.internal.verbs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vmrdma.api.nic.FrameClaim;
+import io.vmrdma.api.nic.LinkAddress;
+import io.vmrdma.engine.internal.wire.Frame;
+import io.vmrdma.engine.internal.wire.FrameCheck;
+import io.vmrdma.engine.internal.wire.FrameType;
+import io.vmrdma.nic.loopback.internal.LoopbackPort;
+import org.agrona.concurrent.UnsafeBuffer;
+
+/**
+ * A hostile host on the segment: puts well-formed frames it wrote by hand on the wire, from any port (so with any
+ * source address it likes), their CRCs sealed as a genuine sender's would be.
+ */
+final class FrameInjector {
+
+    /** Writes a frame's header (base and extension) and payload at {@code at}. */
+    interface Fields {
+        void write(UnsafeBuffer frame, int at);
+    }
+
+    private final FrameCheck check = new FrameCheck();
+    private final FrameClaim claim = new FrameClaim();
+
+    /** Sends a frame of {@code type} with {@code payloadLength} payload bytes from {@code from} to {@code to}. */
+    void send(LoopbackPort from, LinkAddress to, FrameType type, int payloadLength, Fields fields) {
+        int length = Frame.length(type.headerLength(), payloadLength);
+        assertThat(from.tryClaim(to, length, claim)).as("room on the wire").isTrue();
+        UnsafeBuffer frame = new UnsafeBuffer(claim.buffer());
+        frame.setMemory(claim.offset(), length, (byte) 0);
+        fields.write(frame, claim.offset());
+        check.seal(claim.buffer(), claim.offset(), type.headerLength(), payloadLength);
+        from.commit(claim, length);
+    }
+
+    /**
+     * Sends a frame of {@code type} without payload to queue pair {@code target}, in the name of node {@code from} and
+     * through that node's own port, addressed as the queue pair's peer would address it; {@code fields} then writes
+     * the extension (and may overwrite any of that).
+     */
+    void sendAsPeer(Cluster c, int from, Qp target, FrameType type, int aux, Fields fields) {
+        int node = target.address().node();
+        send(c.ports.get(from - 1), c.wire.address(node), type, 0, (f, at) -> {
+            Frame.writeBase(f, at, type, 0, from, node, target.pkey(), 0, target.address().qpn(),
+                    target.remote().qpn(), 0, aux);
+            fields.write(f, at);
+        });
+    }
+}
