@@ -109,7 +109,17 @@ public enum Counter {
      * Requests, queue pair turns and device turns the engine threw on unexpectedly: each was refused or its queue
      * pair or device failed, and the duty cycle went on. 0 on a healthy node. Since 0.6.0.
      */
-    INTERNAL_ERRORS(53);
+    INTERNAL_ERRORS(53),
+    /**
+     * Frames refused by frame authentication: a tag that does not match the sender's key (forged or corrupted),
+     * or a frame authenticated where this node has {@code auth = off}, or not where it has it on. Since 0.6.0.
+     */
+    AUTH_FAILURES(54),
+    /**
+     * Authenticated frames refused as replays: a frame counter already seen or too old for the window, or an epoch
+     * that is not the sender's confirmed one (captured before it restarted). Since 0.6.0.
+     */
+    REPLAYS(55);
 
     private static final Counter[] BY_STATUS = new Counter[WcStatus.values().length];
 
