@@ -783,6 +783,16 @@ public final class GuestDevice implements AutoCloseable {
         return answered ? status : Integer.MIN_VALUE;
     }
 
+    /** Notifies the backend with no request posted, as a guest that notifies in a loop does (tests). */
+    void notifyWithoutRequest() throws VerbsException {
+        kick();
+    }
+
+    /** The two result words of the last answered request, for tests that build requests by hand. */
+    int[] rawResults() {
+        return new int[] {result0, result1};
+    }
+
     /** The shared command ring, for tests that break the ring protocol on purpose. */
     SharedRing commandRing() {
         return commands;

@@ -61,6 +61,18 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
     @AttributeDefinition(name = "Largest message in bytes", min = "1", max = "2147483647")
     long maxMessageBytes() default 1L << 30;
 
+    @AttributeDefinition(name = "Queue memory per domain",
+            description = "dom0 heap bytes a domain's queue pairs and completion queues may take", min = "1")
+    long maxQueueBytes() default 64L << 20;
+
+    @AttributeDefinition(name = "Queue memory for all domains",
+            description = "dom0 heap bytes all queue pairs and completion queues may take; 0: half the heap", min = "0")
+    long maxNodeQueueBytes() default 0;
+
+    @AttributeDefinition(name = "Grant pages mapped for all guests",
+            description = "Xen's default maptrack table holds 1024 frames of 256 mappings", min = "1")
+    long maxGrantPages() default 262_144;
+
     @AttributeDefinition(name = "Bytes per turn",
             description = "How much one queue pair moves before the next gets a turn", min = "4096")
     int chunkBytes() default 256 * 1024;

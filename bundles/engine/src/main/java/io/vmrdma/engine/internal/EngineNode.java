@@ -123,7 +123,10 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     private void limits(EngineSettings settings) {
         verbs.limits(settings.maxPds(), settings.maxCqs(), settings.maxQps(), settings.maxMrs(),
                 settings.maxRegisteredBytes(), settings.maxCqDepth(), settings.maxQpWr(), settings.maxSge(),
-                settings.maxMessageBytes());
+                settings.maxMessageBytes(), settings.maxQueueBytes());
+        verbs.maxGrantPages(settings.maxGrantPages());
+        long nodeQueueBytes = settings.maxNodeQueueBytes();
+        dataAgent.runAndWait(() -> verbs.maxNodeQueueBytes(nodeQueueBytes));
     }
 
     /** Applies what {@link EngineSettings} checked, limits already in force: chunk, partitions, peers, NIC. */

@@ -17,7 +17,8 @@ import io.vmrdma.api.nic.LinkAddress;
  */
 record EngineSettings(int nodeId, String nic, int maxPds, int maxCqs, int maxQps, int maxMrs,
                       long maxRegisteredBytes, int maxCqDepth, int maxQpWr, int maxSge, long maxMessageBytes,
-                      int chunkBytes, Map<Integer, List<String>> partitions, Map<Integer, LinkAddress> peers) {
+                      long maxQueueBytes, long maxNodeQueueBytes, long maxGrantPages, int chunkBytes,
+                      Map<Integer, List<String>> partitions, Map<Integer, LinkAddress> peers) {
 
     static final int MIN_CHUNK_BYTES = 4096;
 
@@ -40,6 +41,9 @@ record EngineSettings(int nodeId, String nic, int maxPds, int maxCqs, int maxQps
                 (int) whole(properties, "maxQpWr", defaults::maxQpWr, 1, Integer.MAX_VALUE),
                 (int) whole(properties, "maxSge", defaults::maxSge, 1, Integer.MAX_VALUE),
                 bytes(properties, "maxMessageBytes", defaults::maxMessageBytes, 1, Integer.MAX_VALUE),
+                bytes(properties, "maxQueueBytes", defaults::maxQueueBytes, 1, Long.MAX_VALUE),
+                bytes(properties, "maxNodeQueueBytes", defaults::maxNodeQueueBytes, 0, Long.MAX_VALUE),
+                whole(properties, "maxGrantPages", defaults::maxGrantPages, 1, Integer.MAX_VALUE),
                 (int) bytes(properties, "chunkBytes", defaults::chunkBytes, MIN_CHUNK_BYTES, Integer.MAX_VALUE),
                 PartitionConfig.parse(properties),
                 PeerConfig.parse(properties, nodeId));

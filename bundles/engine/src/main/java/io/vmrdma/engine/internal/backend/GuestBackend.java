@@ -46,6 +46,7 @@ final class GuestBackend {
     private final GrantMapper mapper;
     private final EventChannel evtchn;
     private final LogBudget log;
+    private final GrantBudget grants;
     private final ByteBuffer request = ByteBuffer.allocate(ENTRY_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
     private final WorkCompletion wc = new WorkCompletion();
     private final CmEvent cm = new CmEvent();
@@ -53,6 +54,8 @@ final class GuestBackend {
     private boolean disabled;
     private boolean stale;
     private String staleTransport = "";
+    /** Ring pages reserved in the node's grant budget while the rings are mapped. */
+    private int ringPages;
     private GrantMapping commandPages;
     private GrantMapping eventPages;
     private SharedRing commands;
@@ -70,7 +73,8 @@ final class GuestBackend {
     private boolean deliveryCutShort;
 
     GuestBackend(int domid, int devid, VerbsEngine engine, XenStore xs, GrantMapper mapper, EventChannel evtchn,
-                 LogBudget log) {
+                 LogBudget log, GrantBudget grants) {
+        this.grants = grants;
         this.domid = domid;
         this.devid = devid;
         this.frontend = frontendPath(domid, devid);
@@ -146,10 +150,13 @@ final class GuestBackend {
     }
 
     /**
-     * Reacts to the frontend's state, re-read by the caller. Returns false once the device is gone and this
-     * backend should be forgotten.
+     * Reacts to the frontend's state, re-read by the caller while the frontend's directory exists. A disabled
+     * backend stays Closed whatever the frontend writes, until its directory goes ({@link #gone}).
      */
-    boolean frontendChanged(XenbusState fe) {
+    void frontendChanged(XenbusState fe) {
+        if (disabled) {
+            return;
+        }
         switch (fe) {
             case INITIALISED, CONNECTED -> {
                 // Only from InitWait: a failed connect waits in Closing for the frontend to start over.
@@ -179,13 +186,14 @@ final class GuestBackend {
                     switchState(XenbusState.INIT_WAIT);
                 }
             }
-            default -> {
-                disconnect();
-                remove();
-                return false;
-            }
+            default -> breakDown("frontend state " + fe + ": not one a vmrdma frontend goes through");
         }
-        return true;
+    }
+
+    /** The frontend's directory is gone (device removed, or domain dead): release everything, remove the backend's. */
+    void gone() {
+        disconnect();
+        remove();
     }
 
     private void connect() {
@@ -204,6 +212,8 @@ final class GuestBackend {
             int[] evtRefs = refs(KEY_EVENT_RING_REF, 1 << order);
             int remotePort = Integer.parseInt(read(frontend + "/" + KEY_EVENT_CHANNEL));
             String name = domainName();
+            grants.reserveNode(domid, 2 << order);
+            ringPages = 2 << order;
             commandPages = mapper.mapDomainGrantRefs(domid, cmdRefs, true);
             eventPages = mapper.mapDomainGrantRefs(domid, evtRefs, true);
             commands = new SharedRing(commandPages.buffer(), ENTRY_LENGTH);
@@ -213,7 +223,7 @@ final class GuestBackend {
             rspProdPvt = reqCons;
             evtProdPvt = events.get(SharedRing.RSP_PROD);
             VerbsContext context = engine.openDomain(domid, name);
-            verbs = new GuestCommands(domid, context, mapper);
+            verbs = new GuestCommands(domid, context, mapper, grants);
             port = evtchn.bindInterdomain(domid, remotePort);
             switchState(XenbusState.CONNECTED);
         } catch (XenException | VerbsException | NumberFormatException e) {
@@ -402,7 +412,8 @@ final class GuestBackend {
         switchState(XenbusState.CLOSED);
     }
 
-    private void fail(String why) {
+    /** Disconnects the device with {@code why} in its error node; the frontend may start over from Initialising. */
+    void fail(String why) {
         log.warn("dom {} device {}: {}", domid, devid, why);
         disconnect();
         writeError(why);
@@ -439,6 +450,8 @@ final class GuestBackend {
         events = null;
         commandPages = close(commandPages);
         eventPages = close(eventPages);
+        grants.releaseNode(ringPages);
+        ringPages = 0;
         if (state == XenbusState.CONNECTED) {
             state = XenbusState.CLOSING;
         }

@@ -17,6 +17,7 @@ import io.vmrdma.api.xen.XenStore;
 import io.vmrdma.api.xen.XenbusState;
 import io.vmrdma.engine.internal.status.LogBudget;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
+import org.agrona.collections.IntHashSet;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,6 +33,10 @@ public final class GuestBackends implements AutoCloseable {
     private static final String WATCH_DOMAINS = "/local/domain";
     private static final String RELEASE = "@releaseDomain";
     private static final String TOKEN = "vmrdma-backend";
+    /** Watch events read per duty cycle; the rest wait in the store's queue for the next cycle. */
+    static final int WATCH_EVENTS_PER_CYCLE = 256;
+    /** Device numbers looked at per domain. */
+    static final int DEVICES_PER_DOMAIN = 16;
 
     private final VerbsEngine engine;
     private final XenStore xs;
@@ -41,6 +46,11 @@ public final class GuestBackends implements AutoCloseable {
     private final LogBudget log = new LogBudget(LOG, "backend warnings", 1, TimeUnit.SECONDS.toNanos(1),
             System::nanoTime);
     private final Map<Long, GuestBackend> devices = new ConcurrentSkipListMap<>();
+    private final GrantBudget grants;
+    /** Domains named by this cycle's watch events, each rescanned once. */
+    private final IntHashSet changedDomains = new IntHashSet();
+    private volatile long watchEvents;
+    private long internalErrors;
 
     /** Opens dom0's handles on {@code xen} and starts watching for frontends. */
     public GuestBackends(Hypervisor xen, VerbsEngine engine) throws XenException {
@@ -48,32 +58,82 @@ public final class GuestBackends implements AutoCloseable {
         this.xs = xen.openXenStore();
         this.mapper = xen.openGrantMapper();
         this.evtchn = xen.openEventChannel();
+        this.grants = new GrantBudget(engine);
         xs.watch(WATCH_DOMAINS, TOKEN);
         xs.watch(RELEASE, TOKEN);
     }
 
-    /** One duty cycle: XenStore changes, event-channel wake-ups, then a turn of every connected device. */
+    /**
+     * One duty cycle: XenStore changes, event-channel wake-ups, then a turn of every connected device. Each part is
+     * bounded, so guests that write XenStore or notify without pause cost the cycle a fixed amount, not all of it.
+     */
     public int doWork() {
         int work = 0;
         try {
-            XenStore.WatchEvent event;
-            while ((event = xs.readWatch(0)) != null) {
-                changed(event.path());
-                work++;
-            }
-            int port;
-            while ((port = evtchn.waitPending(0)) > 0) {
-                // The rings are served every cycle; the event only has to be re-armed.
-                evtchn.unmask(port);
-                work++;
-            }
+            work += readWatches();
+            work += rearmEvents();
         } catch (XenException e) {
             log.warn("XenStore or event channel failed: {}", e.getMessage());
         }
         for (GuestBackend device : devices.values()) {
-            work += device.turn();
+            try {
+                work += device.turn();
+            } catch (RuntimeException e) {
+                // A gap in the engine's checks that one guest's requests reached: that device goes, the cycle and the
+                // other guests go on.
+                internalErrors++;
+                device.fail("internal error, device disconnected: " + e);
+            }
         }
         return work;
+    }
+
+    /**
+     * Reads at most {@link #WATCH_EVENTS_PER_CYCLE} watch events and re-reads each domain they name once: a guest
+     * writing its XenStore in a loop makes one rescan of its own devices per cycle, however many events it causes.
+     */
+    private int readWatches() throws XenException {
+        int events = 0;
+        boolean everything = false;
+        XenStore.WatchEvent event;
+        while (events < WATCH_EVENTS_PER_CYCLE && (event = xs.readWatch(0)) != null) {
+            events++;
+            int domid = domidOf(event.path());
+            if (domid < 0) {
+                everything = true;
+            } else if (domid > 0) {
+                changedDomains.add(domid);
+            }
+        }
+        if (everything) {
+            for (String child : list(WATCH_DOMAINS)) {
+                changedDomains.add(parse(child));
+            }
+            for (GuestBackend device : devices.values()) {
+                changedDomains.add(device.domid());
+            }
+        }
+        if (!changedDomains.isEmpty()) {
+            for (IntHashSet.IntIterator it = changedDomains.iterator(); it.hasNext(); ) {
+                rescan(it.nextValue());
+            }
+            changedDomains.clear();
+        }
+        // Counted once their changes are applied: a reader that sees the count knows the rescans are done.
+        watchEvents += events;
+        return events;
+    }
+
+    /** Re-arms at most one pending port per device (and a few more): the rings are served every cycle anyway. */
+    private int rearmEvents() throws XenException {
+        int limit = devices.size() + 8;
+        int rearmed = 0;
+        int port;
+        while (rearmed < limit && (port = evtchn.waitPending(0)) > 0) {
+            evtchn.unmask(port);
+            rearmed++;
+        }
+        return rearmed;
     }
 
     /**
@@ -91,21 +151,11 @@ public final class GuestBackends implements AutoCloseable {
         }
     }
 
-    private void changed(String path) throws XenException {
-        int domid = domidOf(path);
-        if (domid < 0) {
-            for (String child : list(WATCH_DOMAINS)) {
-                rescan(parse(child));
-            }
-            for (GuestBackend device : List.copyOf(devices.values())) {
-                rescan(device.domid());
-            }
-        } else {
-            rescan(domid);
-        }
-    }
-
-    /** Re-reads every vmrdma device of {@code domid}: new ones, known ones, vanished ones. */
+    /**
+     * Re-reads the vmrdma devices of {@code domid}: new ones, known ones, vanished ones. Only the first
+     * {@link #DEVICES_PER_DOMAIN} device numbers a domain lists are looked at, so a guest that makes thousands of
+     * device directories costs no more than one that makes a few.
+     */
     private void rescan(int domid) throws XenException {
         if (domid <= 0) {
             return;
@@ -113,13 +163,15 @@ public final class GuestBackends implements AutoCloseable {
         List<Integer> devids = new ArrayList<>();
         for (String child : list("/local/domain/" + domid + "/device/" + GuestAbi.DEVICE_TYPE)) {
             int devid = parse(child);
-            if (devid >= 0) {
+            if (devid >= 0 && devids.size() < DEVICES_PER_DOMAIN) {
                 devids.add(devid);
             }
         }
         for (GuestBackend device : List.copyOf(devices.values())) {
             if (device.domid() == domid && !devids.contains(device.devid())) {
-                evaluate(domid, device.devid());
+                devices.remove(key(domid, device.devid()));
+                device.gone();
+                LOG.info("dom {} device {}: vmrdma device gone", domid, device.devid());
             }
         }
         for (int devid : devids) {
@@ -127,10 +179,10 @@ public final class GuestBackends implements AutoCloseable {
         }
     }
 
+    /** A device the domain lists: a new backend for a frontend that starts, or the known one told its state. */
     private void evaluate(int domid, int devid) throws XenException {
         XenbusState fe = frontendState(domid, devid);
-        long key = ((long) domid << 32) | devid;
-        GuestBackend device = devices.get(key);
+        GuestBackend device = devices.get(key(domid, devid));
         if (device == null) {
             if (fe == XenbusState.UNKNOWN || fe.value() > XenbusState.CONNECTED.value()) {
                 return;
@@ -138,15 +190,16 @@ public final class GuestBackends implements AutoCloseable {
             // A frontend past Initialising that names a backend already was connected before this one started.
             boolean stale = fe.value() >= XenbusState.INITIALISED.value()
                     && exists(GuestAbi.frontendPath(domid, devid) + "/" + GuestAbi.KEY_BACKEND);
-            device = new GuestBackend(domid, devid, engine, xs, mapper, evtchn, log);
-            devices.put(key, device);
+            device = new GuestBackend(domid, devid, engine, xs, mapper, evtchn, log, grants);
+            devices.put(key(domid, devid), device);
             device.probe(stale);
             LOG.info("dom {} device {}: vmrdma frontend found", domid, devid);
         }
-        if (!device.frontendChanged(fe)) {
-            devices.remove(key);
-            LOG.info("dom {} device {}: vmrdma device gone", domid, devid);
-        }
+        device.frontendChanged(fe);
+    }
+
+    private static long key(int domid, int devid) {
+        return ((long) domid << 32) | devid;
     }
 
     private XenbusState frontendState(int domid, int devid) {
@@ -201,6 +254,21 @@ public final class GuestBackends implements AutoCloseable {
                 + (d.connected() ? " connected" : d.disabled() ? " disabled" : " not connected")
                 + ", requests " + d.served() + ", bad " + d.badRequests() + ", unexpected " + d.unexpected()));
         return out;
+    }
+
+    /** Watch events read since the backends started. */
+    public long watchEvents() {
+        return watchEvents;
+    }
+
+    /** Device turns the engine threw on (each disconnected that device); 0 when healthy. */
+    public long internalErrors() {
+        return internalErrors;
+    }
+
+    /** Grant pages dom0 holds mapped for every guest together. */
+    public long grantPagesMapped() {
+        return grants.mapped();
     }
 
     /** Requests of {@code domid}'s device the engine threw on unexpectedly (refused as EINVAL); 0 when healthy. */

@@ -36,12 +36,13 @@ import org.agrona.collections.Int2ObjectHashMap;
 final class GuestCommands {
 
     /** A registration: the engine's region over the mapping of the guest's granted pages. */
-    private record Registered(MemoryRegion region, GrantMapping mapping) {
+    private record Registered(MemoryRegion region, GrantMapping mapping, int pages) {
     }
 
     private final int domid;
     private final VerbsContext verbs;
     private final GrantMapper mapper;
+    private final GrantBudget grants;
     private final Int2ObjectHashMap<ProtectionDomain> pds = new Int2ObjectHashMap<>();
     private final Int2ObjectHashMap<CompletionQueue> cqs = new Int2ObjectHashMap<>();
     private final Int2ObjectHashMap<QueuePair> qps = new Int2ObjectHashMap<>();
@@ -54,10 +55,11 @@ final class GuestCommands {
     private long badRequests;
     private long unexpected;
 
-    GuestCommands(int domid, VerbsContext verbs, GrantMapper mapper) {
+    GuestCommands(int domid, VerbsContext verbs, GrantMapper mapper, GrantBudget grants) {
         this.domid = domid;
         this.verbs = verbs;
         this.mapper = mapper;
+        this.grants = grants;
     }
 
     VerbsContext context() {
@@ -164,7 +166,7 @@ final class GuestCommands {
                 }
                 verbs.deregMr(reg.region());
                 mrs.remove(lkey);
-                unmap(reg.mapping());
+                unmap(reg);
             }
             case OP_POST_SEND -> {
                 QueuePair qp = qp(r.getInt(POST_QPN));
@@ -211,31 +213,42 @@ final class GuestCommands {
         int pages = r.getInt(MR_PAGES);
         boolean indirect = (r.get(REQ_FLAGS) & FLAG_INDIRECT) != 0;
         int maxPages = indirect ? MR_REFS_INLINE * REFS_PER_INDIRECT_PAGE : MR_REFS_INLINE;
+        // Exactly the pages the range needs: each page mapped is dom0 maptrack space, charged to the domain.
         if (!AccessFlags.isValid(access) || offset < 0 || offset >= Hypervisor.PAGE_SIZE || length < 1
-                || pages < 1 || pages > maxPages || offset + length > (long) pages * Hypervisor.PAGE_SIZE) {
+                || length > (long) maxPages * Hypervisor.PAGE_SIZE
+                || pages != (offset + length + Hypervisor.PAGE_SIZE - 1) / Hypervisor.PAGE_SIZE) {
             throw new VerbsException(VerbsErrno.EINVAL, "bad registration: access " + access + ", offset " + offset
-                    + ", length " + length + ", " + pages + " pages" + (indirect ? " (indirect)" : ""));
+                    + ", length " + length + ", " + pages + " pages" + (indirect ? " (indirect)" : "")
+                    + "; the pages must be exactly those the range covers, at most " + maxPages);
         }
-        int[] refs = indirect ? indirectRefs(r, pages) : inlineRefs(r, pages);
-        boolean writable = (access & (AccessFlags.LOCAL_WRITE | AccessFlags.REMOTE_WRITE)) != 0;
-        GrantMapping mapping;
+        grants.reserveRegistration(domid, pages);
+        GrantMapping mapping = null;
         try {
-            mapping = mapper.mapDomainGrantRefs(domid, refs, writable);
-        } catch (XenException e) {
-            throw new VerbsException(VerbsErrno.EPERM, "dom " + domid + " registered pages it did not grant: "
-                    + e.getMessage());
-        }
-        MemoryRegion region;
-        try {
+            int[] refs = indirect ? indirectRefs(r, pages) : inlineRefs(r, pages);
+            boolean writable = (access & (AccessFlags.LOCAL_WRITE | AccessFlags.REMOTE_WRITE)) != 0;
+            try {
+                mapping = mapper.mapDomainGrantRefs(domid, refs, writable);
+            } catch (XenException e) {
+                throw new VerbsException(VerbsErrno.EPERM, "dom " + domid + " registered pages it did not grant: "
+                        + e.getMessage());
+            }
             ByteBuffer memory = mapping.buffer().slice(offset, (int) length);
-            region = verbs.regMr(pd, memory, address, access);
+            MemoryRegion region = verbs.regMr(pd, memory, address, access);
+            mrs.put(region.lkey(), new Registered(region, mapping, pages));
+            out.putInt(at + RSP_RESULT0, region.lkey());
+            out.putInt(at + RSP_RESULT1, region.rkey());
         } catch (VerbsException | RuntimeException e) {
-            unmap(mapping);
+            if (mapping != null) {
+                unmap(mapping);
+            }
+            grants.releaseRegistration(domid, pages);
             throw e instanceof VerbsException v ? v : new VerbsException(VerbsErrno.EINVAL, e.getMessage());
         }
-        mrs.put(region.lkey(), new Registered(region, mapping));
-        out.putInt(at + RSP_RESULT0, region.lkey());
-        out.putInt(at + RSP_RESULT1, region.rkey());
+    }
+
+    private void unmap(Registered registered) {
+        unmap(registered.mapping());
+        grants.releaseRegistration(domid, registered.pages());
     }
 
     private static int[] inlineRefs(ByteBuffer r, int pages) {
@@ -251,6 +264,7 @@ final class GuestCommands {
         int indirectPages = (pages + REFS_PER_INDIRECT_PAGE - 1) / REFS_PER_INDIRECT_PAGE;
         int[] pageRefs = inlineRefs(r, indirectPages);
         int[] refs = new int[pages];
+        grants.reserveNode(domid, indirectPages);
         try (GrantMapping list = mapper.mapDomainGrantRefs(domid, pageRefs, false)) {
             ByteBuffer b = list.buffer().duplicate().order(ByteOrder.LITTLE_ENDIAN);
             for (int i = 0; i < pages; i++) {
@@ -259,6 +273,8 @@ final class GuestCommands {
         } catch (XenException e) {
             throw new VerbsException(VerbsErrno.EPERM, "dom " + domid + " named indirect pages it did not grant: "
                     + e.getMessage());
+        } finally {
+            grants.releaseNode(indirectPages);
         }
         return refs;
     }
@@ -337,7 +353,7 @@ final class GuestCommands {
      * Unmaps every registration. Call only after the engine closed the domain: it no longer touches the memory.
      */
     void releaseMappings() {
-        mrs.values().forEach(reg -> unmap(reg.mapping()));
+        mrs.values().forEach(this::unmap);
         mrs.clear();
         pds.clear();
         cqs.clear();

@@ -43,6 +43,8 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
     private final ArrayDeque<PendingCmEvent> cmEvents = new ArrayDeque<>();
     private long eventsAdded;
     private long registeredBytes;
+    /** Heap charged for its queue pairs and completion queues ({@link QueueMemory}). */
+    private long queueBytes;
     private int nextHandle = 1;
     private volatile DomainState state = DomainState.CONNECTED;
 
@@ -156,7 +158,7 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
         if (memory.capacity() == 0) {
             throw bad("a memory region cannot be empty");
         }
-        if (address + memory.capacity() < address) {
+        if (Region.wraps(address, memory.capacity())) {
             throw bad("region at 0x" + Long.toHexString(address) + " wraps around the address space");
         }
         quota(regions.size(), limits().maxMrs(), "memory regions");
@@ -186,6 +188,7 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
             throw bad("completion queue depth must be 1.." + limits().maxCqDepth() + ", not " + depth);
         }
         quota(cqs.size(), limits().maxCqs(), "completion queues");
+        chargeQueues(QueueMemory.ofCq(depth));
         Cq cq = new Cq(this, nextHandle++, depth);
         cqs.add(cq);
         return cq;
@@ -199,6 +202,7 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
         }
         cq.live = false;
         cqs.remove(cq);
+        releaseQueues(QueueMemory.ofCq(cq.depth()));
     }
 
     @Override
@@ -215,7 +219,15 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
             throw bad("maxSge must be 1.." + limits.maxSge() + ", not " + attributes.maxSge());
         }
         quota(qps.size(), limits.maxQps(), "queue pairs");
-        Qp qp = engine.createQp(this, pd, sendCq, recvCq, attributes);
+        long charge = QueueMemory.ofQp(attributes.maxSendWr(), attributes.maxRecvWr());
+        chargeQueues(charge);
+        Qp qp;
+        try {
+            qp = engine.createQp(this, pd, sendCq, recvCq, attributes);
+        } catch (VerbsException e) {
+            releaseQueues(charge);
+            throw e;
+        }
         qps.add(qp);
         pd.users++;
         sendCq.users++;
@@ -234,6 +246,7 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
         engine.connections().destroying(qp);
         engine.destroyQp(qp);
         qps.remove(qp);
+        releaseQueues(QueueMemory.ofQp(qp.sq.capacity(), qp.rq.capacity()));
         qp.pd().users--;
         qp.sendCq().users--;
         qp.recvCq().users--;
@@ -320,6 +333,8 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
         registeredBytes = 0;
         cqs.forEach(cq -> cq.live = false);
         cqs.clear();
+        engine.queueMemory().release(queueBytes);
+        queueBytes = 0;
         pds.forEach(pd -> pd.live = false);
         pds.clear();
         engine.connections().forget(this);
@@ -362,6 +377,34 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
     private VerbsException bad(String message) {
         counters.increment(Counter.BAD_REQUESTS);
         return new VerbsException(VerbsErrno.EINVAL, message);
+    }
+
+    /**
+     * Charges {@code bytes} of queue memory to this domain and the node, or refuses: EDQUOT past the domain's
+     * limit, ENOMEM when the node's queue memory is spent (other domains hold it).
+     */
+    private void chargeQueues(long bytes) throws VerbsException {
+        long limit = limits().maxQueueBytes();
+        if (bytes > limit - queueBytes) {
+            throw new VerbsException(VerbsErrno.EDQUOT, "dom " + domid + " would hold " + (queueBytes + bytes)
+                    + " bytes of queues, the limit is " + limit + " (maxQueueBytes)");
+        }
+        if (!engine.queueMemory().reserve(bytes)) {
+            throw new VerbsException(VerbsErrno.ENOMEM, "node " + engine.nodeId() + " has no queue memory left for "
+                    + bytes + " bytes (" + engine.queueMemory().used() + " of " + engine.queueMemory().capacity()
+                    + " in use)");
+        }
+        queueBytes += bytes;
+    }
+
+    private void releaseQueues(long bytes) {
+        queueBytes -= bytes;
+        engine.queueMemory().release(bytes);
+    }
+
+    /** Heap bytes charged for its queues, for the console and tests. */
+    long queueBytes() {
+        return queueBytes;
     }
 
     private void quota(int used, int limit, String what) throws VerbsException {

@@ -32,16 +32,26 @@ final class Region implements MemoryRegion {
     }
 
     /**
-     * Whether {@code pd} may reach {@code [address, address + bytes)} of this region with {@code requiredAccess}
-     * ({@link AccessFlags} bits; 0 for a local read).
+     * Whether {@code pd} may reach {@code [start, start + bytes)} of this region with {@code requiredAccess}
+     * ({@link AccessFlags} bits; 0 for a local read). Addresses are unsigned 64-bit values, as a guest's are: every
+     * comparison is unsigned and written so that no sum can wrap ({@code offset <= length - bytes}).
      */
     boolean allows(Pd requester, long start, long bytes, int requiredAccess) {
         return live
                 && requester == pd
                 && (access & requiredAccess) == requiredAccess
                 && bytes >= 0
-                && start >= address
-                && start - address <= length - bytes;
+                && bytes <= length
+                && Long.compareUnsigned(start, address) >= 0
+                && Long.compareUnsigned(start - address, length - bytes) <= 0;
+    }
+
+    /**
+     * Whether a region of {@code length} bytes at {@code address} would reach past the top of the 64-bit address
+     * space, where its addresses would wrap to 0 and alias the bottom of it.
+     */
+    static boolean wraps(long address, long length) {
+        return Long.compareUnsigned(address, -length) > 0;
     }
 
     /** Offset in {@link #memory()} of an address {@link #allows} accepted. */

@@ -30,10 +30,15 @@ public final class VerbsEngine {
 
     /** Largest queue pair number (24 bits, as in InfiniBand). */
     static final int MAX_QPN = 0xFFFFFF;
+    private static final int QPN_BITS = 24;
+    private static final int KEY_QUARANTINE = 65_536;
+    private static final int QPN_QUARANTINE = 4096;
 
     private final int nodeId;
     private final LongSupplier clock;
     private final KeyGenerator keys;
+    /** Queue pair numbers are on the wire in every frame: as unpredictable as keys, so none is worth guessing. */
+    private final KeyGenerator qpns;
     private final Counters counters = new Counters();
     private final Int2ObjectHashMap<Region> byLkey = new Int2ObjectHashMap<>();
     private final Int2ObjectHashMap<Region> byRkey = new Int2ObjectHashMap<>();
@@ -58,11 +63,15 @@ public final class VerbsEngine {
     private final ConnectionManager connections;
     private final WireTransport transport;
     private final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(VerbsEngine.class);
+    /** One line a second for failures a tenant may cause on every turn; the rest counted. */
+    private final io.vmrdma.engine.internal.status.LogBudget errors;
     private volatile Limits limits = Limits.DEFAULTS;
+    /** Xen 4.17's default maptrack table: 1024 frames of 256 mappings. */
+    private volatile long maxGrantPages = 262_144;
+    private final QueueMemory queueMemory = new QueueMemory(defaultNodeQueueBytes());
     private volatile PartitionTable partitions = PartitionTable.DEFAULT;
     private volatile long chunkBytes = 256 * 1024;
     private long rnrDelayNanos = 10_000;
-    private int nextQpn = 1;
 
     /**
      * @param clock        nanosecond clock for timers (System::nanoTime in production; a manual clock in tests)
@@ -71,7 +80,11 @@ public final class VerbsEngine {
     public VerbsEngine(int nodeId, LongSupplier clock, Long keySeed) {
         this.nodeId = nodeId;
         this.clock = clock;
-        this.keys = keySeed == null ? new KeyGenerator(65_536) : new KeyGenerator(keySeed, 65_536);
+        this.errors = new io.vmrdma.engine.internal.status.LogBudget(log, "engine failures", 1, 1_000_000_000L, clock);
+        this.keys = keySeed == null ? new KeyGenerator(KEY_QUARANTINE, 32)
+                : new KeyGenerator(keySeed, KEY_QUARANTINE, 32);
+        this.qpns = keySeed == null ? new KeyGenerator(QPN_QUARANTINE, QPN_BITS)
+                : new KeyGenerator(~keySeed, QPN_QUARANTINE, QPN_BITS);
         this.connections = new ConnectionManager(this, 5_000_000_000L);
         this.transport = new WireTransport(this, counters);
     }
@@ -147,6 +160,10 @@ public final class VerbsEngine {
         return limits;
     }
 
+    QueueMemory queueMemory() {
+        return queueMemory;
+    }
+
     PartitionTable partitions() {
         return partitions;
     }
@@ -159,11 +176,41 @@ public final class VerbsEngine {
         return rnrDelayNanos;
     }
 
+    /** Registered bytes one domain may hold (its registrations are charged whole pages by the guest backend). */
+    public long maxRegisteredBytes() {
+        return limits.maxRegisteredBytes();
+    }
+
+    /**
+     * Sets the heap all domains' queue pairs and completion queues may take together; 0 for the default, half the
+     * heap (the rest is the engine's, the mappings' bookkeeping and the console's). Call on the data agent's thread.
+     */
+    public void maxNodeQueueBytes(long bytes) {
+        queueMemory.capacity(bytes == 0 ? defaultNodeQueueBytes() : bytes);
+    }
+
+    private static long defaultNodeQueueBytes() {
+        return Runtime.getRuntime().maxMemory() / 2;
+    }
+
+    /** Guest grant pages dom0 may hold mapped for all domains together. */
+    public long maxGrantPages() {
+        return maxGrantPages;
+    }
+
+    /** Sets {@link #maxGrantPages()}; mappings already held are kept. */
+    public void maxGrantPages(long pages) {
+        if (pages < 1) {
+            throw new IllegalArgumentException("maxGrantPages must be at least 1, not " + pages);
+        }
+        maxGrantPages = pages;
+    }
+
     /** Sets the per-domain limits; objects already made are kept. */
     public void limits(int maxPds, int maxCqs, int maxQps, int maxMrs, long maxRegisteredBytes, int maxCqDepth,
-                       int maxQpWr, int maxSge, long maxMessageBytes) {
+                       int maxQpWr, int maxSge, long maxMessageBytes, long maxQueueBytes) {
         limits = new Limits(maxPds, maxCqs, maxQps, maxMrs, maxRegisteredBytes, maxCqDepth, maxQpWr, maxSge,
-                maxMessageBytes);
+                maxMessageBytes, maxQueueBytes);
     }
 
     /** Replaces the partition table: partition key to member domain names; empty for the default partition. */
@@ -343,16 +390,13 @@ public final class VerbsEngine {
         return qp;
     }
 
-    /** Queue pair numbers count up and wrap, skipping live ones, so a number is not reused soon. */
+    /** An unpredictable queue pair number, not live and not among the last ones released. */
     private int allocateQpn() throws VerbsException {
-        for (int tries = 0; tries < MAX_QPN; tries++) {
-            int qpn = nextQpn;
-            nextQpn = nextQpn == MAX_QPN ? 1 : nextQpn + 1;
-            if (!qps.containsKey(qpn)) {
-                return qpn;
-            }
+        try {
+            return qpns.next(qps::containsKey);
+        } catch (IllegalStateException e) {
+            throw new VerbsException(VerbsErrno.ENOMEM, "no queue pair numbers left on node " + nodeId);
         }
-        throw new VerbsException(VerbsErrno.ENOMEM, "no queue pair numbers left on node " + nodeId);
     }
 
     void destroyQp(Qp qp) {
@@ -362,6 +406,7 @@ public final class VerbsEngine {
             qp.wire.releaseWindow();
         }
         qps.remove(qp.address().qpn());
+        qpns.release(qp.address().qpn());
         qp.sq.clear();
         qp.rq.clear();
     }
@@ -494,8 +539,12 @@ public final class VerbsEngine {
             int done = 0;
             if (qp.live && qp.state() == QpState.RTS && !qp.sq.isEmpty()) {
                 long left = granted - turnBytes;
-                done = qp.wire != null ? transport.requesterTurn(qp, left, now)
-                        : processor.turn(qp, Math.min(Math.max(left, MIN_LOCAL_TURN_BYTES), chunkBytes), now);
+                try {
+                    done = qp.wire != null ? transport.requesterTurn(qp, left, now)
+                            : processor.turn(qp, Math.min(Math.max(left, MIN_LOCAL_TURN_BYTES), chunkBytes), now);
+                } catch (RuntimeException e) {
+                    turnFailed(qp, e);
+                }
             }
             if (qp.live && qp.state() == QpState.RTS && !qp.sq.isEmpty()) {
                 domain.withSendWork.add(qp);
@@ -506,6 +555,23 @@ public final class VerbsEngine {
             stalled = done == 0 && turnBytes == before ? stalled + 1 : 0;
         }
         return progress;
+    }
+
+    /**
+     * The engine threw on a queue pair's turn: a gap in its own checks that this queue pair's requests reached. The
+     * queue pair goes to ERR (its work flushed, its peer told as for any error) and the duty cycle goes on, so one
+     * tenant's bad luck or malice never stops the node.
+     */
+    private void turnFailed(Qp qp, RuntimeException e) {
+        qp.counters().increment(io.vmrdma.api.Counter.INTERNAL_ERRORS);
+        errors.warn("{}: the engine failed on its turn, moved to ERR: {}", qp, e.toString());
+        try {
+            enterError(qp);
+        } catch (RuntimeException again) {
+            qp.state(QpState.ERR);
+            qp.sq.clear();
+            qp.rq.clear();
+        }
     }
 
     private void schedule(Qp qp) {

@@ -2,18 +2,21 @@ package io.vmrdma.engine.internal.verbs;
 
 import java.util.function.Supplier;
 
-/** A bounded FIFO of preallocated entries: posting fills the next one in place, so it allocates nothing. */
+/**
+ * A bounded FIFO of reused entries: posting fills the next one in place. Each slot's entry is made the first time
+ * the slot is used, so a queue sized for thousands of requests costs only what its posts have reached; after that
+ * posting allocates nothing.
+ */
 final class WorkQueue<E> {
 
     private final Object[] entries;
+    private final Supplier<E> factory;
     private long head;
     private long tail;
 
     WorkQueue(int capacity, Supplier<E> factory) {
         entries = new Object[capacity];
-        for (int i = 0; i < capacity; i++) {
-            entries[i] = factory.get();
-        }
+        this.factory = factory;
     }
 
     /** How many entries it holds at most. */
@@ -36,7 +39,13 @@ final class WorkQueue<E> {
     /** The entry to fill for the next post; {@link #commit()} makes it visible. Only when not full. */
     @SuppressWarnings("unchecked")
     E claim() {
-        return (E) entries[(int) (tail % entries.length)];
+        int slot = (int) (tail % entries.length);
+        Object entry = entries[slot];
+        if (entry == null) {
+            entry = factory.get();
+            entries[slot] = entry;
+        }
+        return (E) entry;
     }
 
     void commit() {

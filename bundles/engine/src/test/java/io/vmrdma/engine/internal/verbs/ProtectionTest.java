@@ -186,7 +186,7 @@ class ProtectionTest {
 
     @Test
     void messageLongerThanTheLimit() throws Exception {
-        f.engine.limits(64, 256, 256, 4096, 128L << 20, 65536, 16384, 16, 1024);
+        f.engine.limits(64, 256, 256, 4096, 128L << 20, 65536, 16384, 16, 1024, 64L << 20);
         assertThat(run(write(remote, remote.address(), 1025, remote.rkey()))).isEqualTo(WcStatus.LOC_LEN_ERR);
     }
 

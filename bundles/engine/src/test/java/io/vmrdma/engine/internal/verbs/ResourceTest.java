@@ -35,7 +35,7 @@ class ResourceTest {
 
     @Test
     void everyPerDomainLimitIsEnforcedWithEdquot() throws Exception {
-        f.engine.limits(2, 2, 1, 1, 8192, 4096, 8, 2, 1 << 20);
+        f.engine.limits(2, 2, 1, 1, 8192, 4096, 8, 2, 1 << 20, 64L << 20);
         VerbsFixture.Dom a = f.domain(1, "a");
         a.verbs.allocPd();
         expectErrno(a.verbs::allocPd, VerbsErrno.EDQUOT);
@@ -54,7 +54,7 @@ class ResourceTest {
 
     @Test
     void registeredBytesAreCappedPerDomain() throws Exception {
-        f.engine.limits(4, 4, 4, 100, 10_000, 4096, 8, 2, 1 << 20);
+        f.engine.limits(4, 4, 4, 100, 10_000, 4096, 8, 2, 1 << 20, 64L << 20);
         VerbsFixture.Dom a = f.domain(1, "a");
         MemoryRegion first = a.verbs.regMr(a.pd, ByteBuffer.allocateDirect(6000), 0, 0);
         expectErrno(() -> a.verbs.regMr(a.pd, ByteBuffer.allocateDirect(6000), 0, 0), VerbsErrno.EDQUOT);
@@ -71,7 +71,7 @@ class ResourceTest {
                 VerbsErrno.EINVAL);
         expectErrno(() -> a.verbs.regMr(a.pd, ByteBuffer.allocateDirect(64), 0, 64), VerbsErrno.EINVAL);
         expectErrno(() -> a.verbs.regMr(b.pd, ByteBuffer.allocateDirect(64), 0, 0), VerbsErrno.EINVAL);
-        expectErrno(() -> a.verbs.regMr(a.pd, ByteBuffer.allocateDirect(64), Long.MAX_VALUE - 10, 0),
+        expectErrno(() -> a.verbs.regMr(a.pd, ByteBuffer.allocateDirect(64), -10L, 0),
                 VerbsErrno.EINVAL);
         MemoryRegion mine = a.region(64, 0);
         expectErrno(() -> b.verbs.deregMr(mine), VerbsErrno.EINVAL);
@@ -226,10 +226,10 @@ class ResourceTest {
             assertThat(seen.add(r.rkey())).isTrue();
             a.verbs.deregMr(r);
         }
-        KeyGenerator keys = new KeyGenerator(1, 4);
+        KeyGenerator keys = new KeyGenerator(1, 4, 32);
         int first = keys.next(k -> false);
         keys.release(first);
-        KeyGenerator replay = new KeyGenerator(1, 4);
+        KeyGenerator replay = new KeyGenerator(1, 4, 32);
         assertThat(replay.next(k -> false)).isEqualTo(first);
         assertThat(keys.next(k -> false)).isNotEqualTo(first);
     }

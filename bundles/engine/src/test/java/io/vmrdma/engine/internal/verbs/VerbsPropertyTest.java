@@ -74,7 +74,7 @@ class VerbsPropertyTest {
                                       @ForAll @IntRange(min = 1, max = 60) int operations) throws Exception {
         Random random = new Random(seed);
         VerbsFixture f = new VerbsFixture();
-        f.engine.limits(64, 256, 256, 4096, 1L << 30, 65536, 16384, 16, 1L << 30);
+        f.engine.limits(64, 256, 256, 4096, 1L << 30, 65536, 16384, 16, 1L << 30, 1L << 30);
         f.engine.chunkBytes(1 + random.nextInt(128 * 1024));
         int domains = 2 + random.nextInt(3);
         List<VerbsFixture.Dom> doms = new ArrayList<>();
