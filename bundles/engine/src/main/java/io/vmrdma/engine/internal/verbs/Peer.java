@@ -3,6 +3,7 @@ package io.vmrdma.engine.internal.verbs;
 import io.vmrdma.api.Counter;
 import io.vmrdma.api.PeerInfo;
 import io.vmrdma.api.nic.LinkAddress;
+import io.vmrdma.engine.internal.auth.PeerAuth;
 import io.vmrdma.engine.internal.status.Counters;
 
 /**
@@ -35,6 +36,8 @@ final class Peer {
      * {@link #WINDOW_BYTES}, so many queue pairs together cannot overrun the node's receive buffer.
      */
     long windowBytes;
+    /** Keys, epoch and replay window of frame authentication; null while {@code auth = off}. */
+    PeerAuth auth;
 
     /** Twice one queue pair's window: a single queue pair is never held back by it. */
     static final long WINDOW_BYTES = 4L << 20;

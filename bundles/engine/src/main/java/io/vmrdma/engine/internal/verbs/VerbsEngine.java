@@ -128,6 +128,19 @@ public final class VerbsEngine {
         transport.staticPeers(table);
     }
 
+    /**
+     * Authenticates every frame with keys from the cluster's secret (docs/wire-protocol.md §8), or none (null:
+     * {@code auth = off}). Called on the data agent's thread.
+     */
+    public void authentication(io.vmrdma.engine.internal.auth.FrameKeys keys) {
+        transport.authentication(keys == null ? null : new io.vmrdma.engine.internal.auth.NodeAuth(keys, nodeId));
+    }
+
+    /** Whether HELLOs find nodes beyond the static peer table ({@code discovery = on}). Data agent's thread. */
+    public void discovery(boolean on) {
+        transport.discovery(on);
+    }
+
     /** Every peer, static and discovered, in node order: a snapshot any thread may take. */
     public List<io.vmrdma.api.PeerInfo> peers() {
         return transport.peerInfos(clock.getAsLong());

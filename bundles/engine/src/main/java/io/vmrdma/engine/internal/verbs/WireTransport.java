@@ -18,7 +18,10 @@ import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.verbs.QpState;
 import io.vmrdma.engine.internal.status.Counters;
+import io.vmrdma.engine.internal.auth.NodeAuth;
+import io.vmrdma.engine.internal.auth.PeerAuth;
 import io.vmrdma.engine.internal.status.LogBudget;
+import io.vmrdma.engine.internal.wire.AuthTrailer;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameCheck;
@@ -58,6 +61,13 @@ final class WireTransport implements FrameHandler {
     static final int DOWN_AFTER_PERIODS = 3;
     /** Most peers discovery adds; HELLOs from further unknown nodes are dropped and counted. */
     static final int MAX_DISCOVERED = 1024;
+    /**
+     * Least time between two challenges to one peer: a frame under an epoch not confirmed asks for an early HELLO,
+     * and frames an attacker replays must not make this node send one each.
+     */
+    static final long CHALLENGE_GAP_NANOS = HELLO_INTERVAL_NANOS / 10;
+    /** Bytes of the challenge (HELLO) or its echo (HELLO_REPLY) an authenticated hello carries as payload. */
+    static final int CHALLENGE_LENGTH = 8;
 
     private final VerbsEngine engine;
     private final int nodeId;
@@ -83,6 +93,11 @@ final class WireTransport implements FrameHandler {
     private final long incarnation = new SecureRandom().nextLong();
     /** Peer-table lines (discovered, up, down, moved, forgotten, refused): HELLOs from anyone can cause them. */
     private final LogBudget peerLog;
+    /** Frame authentication, or null while {@code auth = off}. */
+    private NodeAuth auth;
+    private boolean discovery = true;
+    /** Failures of the engine's own code while a frame was received or claimed: a bug, logged a few a second. */
+    private final LogBudget failureLog;
     private NicPort port;
     private int portEpoch;
     private long now;
@@ -95,10 +110,12 @@ final class WireTransport implements FrameHandler {
         this.responder = new WireResponder(this, engine);
         this.peerLog = new LogBudget(engine.log(), "peer table changes", PEER_LOG_LINES, PEER_LOG_PERIOD_NANOS,
                 () -> now);
+        this.failureLog = new LogBudget(engine.log(), "wire failures", 1, HELLO_INTERVAL_NANOS, () -> now);
     }
 
     /** Binds a NIC port, or none. Timers of queue pairs restart from the moment a port is back. */
     void port(NicPort newPort) {
+        abandonClaim();
         port = newPort;
         portEpoch++;
         rebase = true;
@@ -106,6 +123,31 @@ final class WireTransport implements FrameHandler {
 
     NicPort port() {
         return port;
+    }
+
+    /**
+     * Authenticates every frame from now on with {@code nodeAuth}, or none (null, {@code auth = off}). Peers start
+     * afresh: each must answer a challenge before its frames are believed again.
+     */
+    void authentication(NodeAuth nodeAuth) {
+        auth = nodeAuth;
+        for (Peer peer : peers.values()) {
+            peer.auth = keysFor(peer.node);
+        }
+    }
+
+    /** This node's epoch, counter and keys, or null while {@code auth = off}. */
+    NodeAuth nodeAuth() {
+        return auth;
+    }
+
+    /** Whether HELLOs find nodes beyond the static peer table ({@code discovery = on}), and announce this one. */
+    void discovery(boolean on) {
+        discovery = on;
+    }
+
+    private PeerAuth keysFor(int node) {
+        return auth == null ? null : auth.peer(node);
     }
 
     /**
@@ -124,6 +166,7 @@ final class WireTransport implements FrameHandler {
                 discovered--;
             }
             Peer peer = new Peer(node, address, false);
+            peer.auth = keysFor(node);
             peer.nextHelloNanos = now;
             peers.put(node, peer);
         }
@@ -169,6 +212,7 @@ final class WireTransport implements FrameHandler {
                     stalest.node, stalest.address);
         }
         Peer peer = new Peer(node, address, true);
+        peer.auth = keysFor(node);
         peer.nextHelloNanos = now;
         peers.put(node, peer);
         discovered++;
@@ -239,10 +283,11 @@ final class WireTransport implements FrameHandler {
             }
             if (nowNanos - peer.nextHelloNanos >= 0) {
                 peer.nextHelloNanos = nowNanos + HELLO_INTERVAL_NANOS;
-                sendHello(peer, FrameType.HELLO, nextProbe(peer, nowNanos));
+                sendHello(peer, FrameType.HELLO, nextProbe(peer, nowNanos),
+                        auth == null ? 0 : peer.auth.challenge(auth.nextChallenge(), nowNanos));
             }
         }
-        if (nowNanos - nextDiscoveryNanos >= 0) {
+        if (discovery && nowNanos - nextDiscoveryNanos >= 0) {
             nextDiscoveryNanos = nowNanos + HELLO_INTERVAL_NANOS;
             Optional<LinkAddress> broadcast = p.broadcastAddress();
             if (broadcast.isPresent()) {
@@ -283,6 +328,17 @@ final class WireTransport implements FrameHandler {
 
     @Override
     public void onFrame(ByteBuffer buffer, int offset, int length, LinkAddress source) {
+        try {
+            receiveFrame(buffer, offset, length, source);
+        } catch (RuntimeException e) {
+            // A bug met by this one frame: it counts as malformed, the rest of the batch and the node go on.
+            counters.increment(Counter.MALFORMED_FRAMES);
+            abandonClaim();
+            failureLog.warn("a frame from {} could not be handled: {}", source, e.toString());
+        }
+    }
+
+    private void receiveFrame(ByteBuffer buffer, int offset, int length, LinkAddress source) {
         rx.wrap(buffer);
         rxBuffer = buffer;
         if (length < Frame.BASE_LENGTH) {
@@ -291,7 +347,8 @@ final class WireTransport implements FrameHandler {
         }
         FrameType type = FrameType.ofCode(Frame.type(rx, offset));
         int payloadLength = Frame.payloadLength(rx, offset);
-        if (type == null || length < Frame.length(type.headerLength(), payloadLength)) {
+        boolean authenticated = (Frame.flags(rx, offset) & Frame.FLAG_AUTH) != 0;
+        if (type == null || length < Frame.length(type.headerLength(), payloadLength, authenticated)) {
             counters.increment(Counter.MALFORMED_FRAMES);
             return;
         }
@@ -301,30 +358,52 @@ final class WireTransport implements FrameHandler {
         }
         int src = Frame.srcNode(rx, offset);
         boolean hello = type == FrameType.HELLO || type == FrameType.HELLO_REPLY;
-        boolean discovery = type == FrameType.HELLO && (Frame.flags(rx, offset) & Extension.Hello.FLAG_DISCOVERY) != 0;
-        if (src == nodeId || Frame.dstNode(rx, offset) != nodeId && !discovery) {
+        boolean discoveryHello = type == FrameType.HELLO
+                && (Frame.flags(rx, offset) & Extension.Hello.FLAG_DISCOVERY) != 0;
+        if (src == nodeId || Frame.dstNode(rx, offset) != nodeId && !discoveryHello) {
             counters.increment(Counter.UNKNOWN_SOURCE_DROPS);
             return;
         }
+        if (authenticated != (auth != null)) {
+            counters.increment(Counter.AUTH_FAILURES);
+            peerLog.warn("node {} at {} sends {} frames, but auth = {} here: set the same on every node", src,
+                    source, authenticated ? "authenticated" : "unauthenticated", auth != null ? "on" : "off");
+            return;
+        }
+        int covered = type.headerLength() + payloadLength;
         Peer peer = peers.get(src);
         if (peer == null) {
-            peer = hello ? discover(src, source) : null;
+            if (!hello || !discovery) {
+                counters.increment(Counter.UNKNOWN_SOURCE_DROPS);
+                return;
+            }
+            if (auth != null && !auth.verifiesFromStranger(buffer, offset, covered, src, discoveryHello)) {
+                counters.increment(Counter.AUTH_FAILURES);
+                return;
+            }
+            peer = discover(src, source);
             if (peer == null) {
                 counters.increment(Counter.UNKNOWN_SOURCE_DROPS);
                 return;
             }
         } else if (!peer.address.equals(source)) {
-            if (hello && peer.discovered && !peer.up) {
-                // A discovered node that went silent and speaks again from elsewhere (restarted, new port).
-                peerLog.info("node {} moved from {} to {}", src, peer.address, source);
-                peer.address = source;
-            } else {
+            if (!hello || !peer.discovered || peer.up) {
                 counters.increment(hello ? Counter.PEER_SPOOFS : Counter.UNKNOWN_SOURCE_DROPS);
                 return;
             }
+            if (auth != null && !tagged(peer, buffer, offset, covered, discoveryHello)) {
+                counters.increment(Counter.AUTH_FAILURES);
+                return;
+            }
+            // A discovered node that went silent and speaks again from elsewhere (restarted, new port).
+            peerLog.info("node {} moved from {} to {}", src, peer.address, source);
+            peer.address = source;
         }
         if (!hello && Frame.version(rx, offset) != Frame.VERSION) {
             counters.increment(Counter.MALFORMED_FRAMES);
+            return;
+        }
+        if (auth != null && !believed(peer, type, buffer, offset, covered, discoveryHello, payloadLength)) {
             return;
         }
         peer.counters.increment(Counter.FRAMES_RECEIVED);
@@ -337,7 +416,7 @@ final class WireTransport implements FrameHandler {
             onHello(peer, type, offset);
             return;
         }
-        if (!type.placesPayload() && payloadLength > 0
+        if (auth == null && !type.placesPayload() && payloadLength > 0
                 && !rxCheck.verifyPayload(buffer, offset + type.headerLength(), payloadLength)) {
             counters.increment(Counter.PAYLOAD_CRC_ERRORS);
             return;
@@ -347,6 +426,60 @@ final class WireTransport implements FrameHandler {
                     engine.connections().onWire(peer, type, rx, offset, payloadLength);
             default -> onQpFrame(peer, type, offset, payloadLength);
         }
+    }
+
+    private boolean tagged(Peer peer, ByteBuffer buffer, int at, int covered, boolean discoveryHello) {
+        return (discoveryHello ? peer.auth.inDiscovery : peer.auth.in)
+                .verify(buffer, at, covered + AuthTrailer.TAG_OFFSET);
+    }
+
+    /**
+     * The checks of an authenticated frame (docs/wire-protocol.md §8): its tag under the sender's key, then its epoch
+     * and counter. A frame under the peer's confirmed epoch with a counter not seen is believed; so is a HELLO_REPLY
+     * answering this node's challenge, which confirms the epoch it carries (the peer started, or restarted). Any other
+     * frame is dropped unbelieved: a HELLO among them is answered, so that a restarted peer can confirm this node,
+     * and makes this node challenge the peer early. False when the frame is dropped; counted here.
+     */
+    private boolean believed(Peer peer, FrameType type, ByteBuffer buffer, int at, int covered, boolean discoveryHello,
+                             int payloadLength) {
+        if (!tagged(peer, buffer, at, covered, discoveryHello)) {
+            counters.increment(Counter.AUTH_FAILURES);
+            return false;
+        }
+        boolean hello = type == FrameType.HELLO || type == FrameType.HELLO_REPLY;
+        if (hello && payloadLength != CHALLENGE_LENGTH) {
+            counters.increment(Counter.MALFORMED_FRAMES);
+            return false;
+        }
+        PeerAuth keys = peer.auth;
+        long epoch = rx.getLong(at + covered + AuthTrailer.EPOCH_OFFSET, Frame.ORDER);
+        long counter = rx.getLong(at + covered + AuthTrailer.COUNTER_OFFSET, Frame.ORDER);
+        long challenge = hello ? rx.getLong(at + type.headerLength(), Frame.ORDER) : 0;
+        if (keys.isFresh(epoch, counter)) {
+            keys.accept(counter);
+            return true;
+        }
+        if (type == FrameType.HELLO_REPLY && keys.confirm(challenge, epoch, counter)) {
+            return true;
+        }
+        boolean firstContact = !keys.confirmed();
+        if (!firstContact) {
+            counters.increment(Counter.REPLAYS);
+        } else if (!hello) {
+            // Not known yet: no epoch of it was ever confirmed (it starts; its HELLOs are answered below).
+            counters.increment(Counter.UNKNOWN_SOURCE_DROPS);
+        } else {
+            counters.increment(Counter.FRAMES_RECEIVED);
+        }
+        if (type == FrameType.HELLO && (firstContact || !keys.isCurrentEpoch(epoch))) {
+            // Perhaps the peer restarted: let it confirm this node, and confirm it in turn (a new challenge).
+            sendHello(peer, FrameType.HELLO_REPLY, rx.getShort(at + Extension.Hello.PROBE, Frame.ORDER) & 0xFFFF,
+                    challenge);
+        }
+        if (now - keys.challengedNanos() >= CHALLENGE_GAP_NANOS) {
+            peer.nextHelloNanos = now;
+        }
+        return false;
     }
 
     private void onQpFrame(Peer peer, FrameType type, int at, int payloadLength) {
@@ -398,6 +531,11 @@ final class WireTransport implements FrameHandler {
 
     /** Places {@code length} payload bytes at {@code payload} into {@code target}; false when their CRC fails. */
     boolean placeChecked(MutableDirectBuffer target, int targetOffset, int payload, int length, Counters where) {
+        if (auth != null || length == 0) {
+            // The tag covered the payload before anything was believed; an empty payload has no CRC.
+            target.putBytes(targetOffset, rx, payload, length);
+            return true;
+        }
         rxCheck.startPayload(rxBuffer);
         for (int done = 0; done < length; ) {
             int n = Math.min(PIECE, length - done);
@@ -410,6 +548,10 @@ final class WireTransport implements FrameHandler {
 
     /** Places {@code length} payload bytes at {@code payload} through {@code cursor}; false when their CRC fails. */
     boolean placeChecked(SgCursor cursor, int payload, int length, Counters where) {
+        if (auth != null || length == 0) {
+            cursor.copyIn(rx, payload, length);
+            return true;
+        }
         rxCheck.startPayload(rxBuffer);
         for (int done = 0; done < length; ) {
             int n = Math.min(PIECE, length - done);
@@ -449,7 +591,8 @@ final class WireTransport implements FrameHandler {
                     peer.discovered ? "discovered" : "static", version);
         }
         if (type == FrameType.HELLO) {
-            sendHello(peer, FrameType.HELLO_REPLY, probe);
+            sendHello(peer, FrameType.HELLO_REPLY, probe,
+                    auth == null ? 0 : rx.getLong(at + type.headerLength(), Frame.ORDER));
         } else if (probe != 0 && probe == peer.probeId) {
             peer.roundTrip(now - peer.probeSentNanos);
             peer.probeId = 0;
@@ -464,31 +607,49 @@ final class WireTransport implements FrameHandler {
         return lastProbeId;
     }
 
-    private void sendHello(Peer peer, FrameType type, int probe) {
-        int at = begin(peer.address, type.headerLength(), 0);
+    /**
+     * A unicast HELLO or HELLO_REPLY; with authentication it carries a challenge (HELLO) or the challenge it answers
+     * (HELLO_REPLY) as its payload.
+     */
+    private void sendHello(Peer peer, FrameType type, int probe, long challenge) {
+        int payload = auth == null ? 0 : CHALLENGE_LENGTH;
+        int at = begin(peer.address, type.headerLength(), payload);
         if (at < 0) {
             return;
         }
-        writeHello(at, type, 0, peer.node, probe);
-        end(peer, at, type.headerLength(), 0);
+        writeHello(at, type, 0, peer.node, probe, payload);
+        if (payload > 0) {
+            tx.putLong(at + type.headerLength(), challenge, Frame.ORDER);
+        }
+        end(peer, at, type.headerLength(), payload);
     }
 
     /** A discovery HELLO to the link's broadcast address; counted at node level only. */
     private void sendDiscovery(LinkAddress broadcast) {
         FrameType type = FrameType.HELLO;
-        int at = begin(broadcast, type.headerLength(), 0);
+        int payload = auth == null ? 0 : CHALLENGE_LENGTH;
+        int at = begin(broadcast, type.headerLength(), payload);
         if (at < 0) {
             return;
         }
-        writeHello(at, type, Extension.Hello.FLAG_DISCOVERY, Extension.Hello.ANY_NODE, 0);
-        txCheck.seal(claim.buffer(), at, type.headerLength(), 0);
-        port.commit(claim, type.headerLength());
+        writeHello(at, type, Extension.Hello.FLAG_DISCOVERY, Extension.Hello.ANY_NODE, 0, payload);
+        int frameLength = Frame.length(type.headerLength(), payload, auth != null);
+        if (auth == null) {
+            txCheck.seal(claim.buffer(), at, type.headerLength(), 0);
+        } else {
+            // No challenge: the nodes that answer get a unicast HELLO with one.
+            tx.putLong(at + type.headerLength(), 0, Frame.ORDER);
+            flagAuthenticated(at);
+            txCheck.sealHeader(claim.buffer(), at, type.headerLength());
+            auth.sealDiscovery(claim.buffer(), at, type.headerLength() + payload);
+        }
+        port.commit(claim, frameLength);
         counters.increment(Counter.FRAMES_SENT);
-        counters.add(Counter.FRAME_BYTES_SENT, type.headerLength());
+        counters.add(Counter.FRAME_BYTES_SENT, frameLength);
     }
 
-    private void writeHello(int at, FrameType type, int flags, int dstNode, int probe) {
-        Frame.writeBase(tx, at, type, flags, nodeId, dstNode, 0, 0, 0, 0, 0, 0);
+    private void writeHello(int at, FrameType type, int flags, int dstNode, int probe, int payloadLength) {
+        Frame.writeBase(tx, at, type, flags, nodeId, dstNode, 0, payloadLength, 0, 0, 0, 0);
         tx.putShort(at + Extension.Hello.PROTOCOL_VERSION, (short) Node.PROTOCOL_VERSION, Frame.ORDER);
         tx.putShort(at + Extension.Hello.PROBE, (short) probe, Frame.ORDER);
         tx.putInt(at + Extension.Hello.MTU, port.mtu(), Frame.ORDER);
@@ -500,7 +661,14 @@ final class WireTransport implements FrameHandler {
 
     /** Payload bytes a frame of {@code type} carries at the port's MTU. */
     int payloadRoom(FrameType type) {
-        return port.mtu() - type.headerLength() - Frame.TRAILER_LENGTH;
+        return port.mtu() - type.headerLength() - (auth == null ? Frame.TRAILER_LENGTH : AuthTrailer.LENGTH);
+    }
+
+    /** Sets {@link Frame#FLAG_AUTH} in the header at {@code at} while authenticating; before the header is sealed. */
+    private void flagAuthenticated(int at) {
+        if (auth != null) {
+            tx.putShort(at + Frame.FLAGS_OFFSET, (short) (Frame.flags(tx, at) | Frame.FLAG_AUTH), Frame.ORDER);
+        }
     }
 
     static int packets(long bytes, int segment) {
@@ -520,7 +688,11 @@ final class WireTransport implements FrameHandler {
         if (p == null) {
             return -1;
         }
-        int frameLength = Frame.length(headerLength, payloadLength);
+        if (claim.isLent()) {
+            failureLog.warn("a frame claimed and never committed (a failure while it was written): aborted");
+            abandonClaim();
+        }
+        int frameLength = Frame.length(headerLength, payloadLength, auth != null);
         if (!p.tryClaim(destination, frameLength, claim)) {
             p.flush();
             if (!p.tryClaim(destination, frameLength, claim)) {
@@ -537,7 +709,13 @@ final class WireTransport implements FrameHandler {
      * cache); {@link #endSealed} then commits the frame.
      */
     void copyOutSealed(SgCursor cursor, int at, int headerLength, int length) {
+        flagAuthenticated(at);
         txCheck.sealHeader(claim.buffer(), at, headerLength);
+        if (auth != null) {
+            // No payload CRC: endSealed tags header and payload together.
+            cursor.copyOut(tx, at + headerLength, length);
+            return;
+        }
         txCheck.startPayload(claim.buffer());
         for (int done = 0; done < length; ) {
             int n = Math.min(PIECE, length - done);
@@ -551,7 +729,12 @@ final class WireTransport implements FrameHandler {
 
     /** As {@link #copyOutSealed(SgCursor, int, int, int)}, from one contiguous buffer. */
     void copyOutSealed(DirectBuffer source, int sourceOffset, int at, int headerLength, int length) {
+        flagAuthenticated(at);
         txCheck.sealHeader(claim.buffer(), at, headerLength);
+        if (auth != null) {
+            tx.putBytes(at + headerLength, source, sourceOffset, length);
+            return;
+        }
         txCheck.startPayload(claim.buffer());
         for (int done = 0; done < length; ) {
             int n = Math.min(PIECE, length - done);
@@ -563,9 +746,12 @@ final class WireTransport implements FrameHandler {
         txCheck.finishPayload(at + headerLength + length);
     }
 
-    /** Commits a claimed frame whose CRCs are already written. */
+    /** Commits a claimed frame whose CRCs are already written, after its authentication trailer when there is one. */
     void endSealed(Peer peer, int at, int headerLength, int payloadLength) {
-        int frameLength = Frame.length(headerLength, payloadLength);
+        int frameLength = Frame.length(headerLength, payloadLength, auth != null);
+        if (auth != null) {
+            auth.seal(claim.buffer(), at, headerLength + payloadLength, peer.auth.out);
+        }
         port.commit(claim, frameLength);
         peer.counters.increment(Counter.FRAMES_SENT);
         peer.counters.add(Counter.FRAME_BYTES_SENT, frameLength);
@@ -575,8 +761,24 @@ final class WireTransport implements FrameHandler {
 
     /** Seals and commits the claimed frame, its header and payload written in place. */
     void end(Peer peer, int at, int headerLength, int payloadLength) {
-        txCheck.seal(claim.buffer(), at, headerLength, payloadLength);
+        flagAuthenticated(at);
+        if (auth == null) {
+            txCheck.seal(claim.buffer(), at, headerLength, payloadLength);
+        } else {
+            txCheck.sealHeader(claim.buffer(), at, headerLength);
+        }
         endSealed(peer, at, headerLength, payloadLength);
+    }
+
+    /**
+     * Gives back a frame claimed and not committed: a failure between claim and commit must not leave the port
+     * refusing every later claim (no more HELLOs or ACKs for any guest).
+     */
+    void abandonClaim() {
+        NicPort p = port;
+        if (p != null && claim.isLent()) {
+            p.abort(claim);
+        }
     }
 
     UnsafeBuffer tx() {

@@ -30,6 +30,7 @@ import org.agrona.MutableDirectBuffer;
  *  |          extension (length per type), then payload            |  32
  *  +---------------------------------------------------------------+
  *  |   CRC32C of the payload (only when the payload is not empty)  |  trailer
+ *  |   or, with flag AUTH, the {@link AuthTrailer} (32 bytes)      |
  * </pre>
  *
  * Static accessors over a buffer and an offset, so the engine reads and writes frames in place, allocating nothing.
@@ -60,6 +61,8 @@ public final class Frame {
     public static final int FLAG_LAST = 2;
     public static final int FLAG_IMM = 4;
     public static final int FLAG_ACK_REQUEST = 8;
+    /** The frame ends in an {@link AuthTrailer} (epoch, counter, tag) instead of a payload CRC. */
+    public static final int FLAG_AUTH = 0x20;
 
     private Frame() {
     }
@@ -67,6 +70,11 @@ public final class Frame {
     /** Bytes on the wire of a frame with this header and payload: the trailer follows a non-empty payload. */
     public static int length(int headerLength, int payloadLength) {
         return headerLength + payloadLength + (payloadLength > 0 ? TRAILER_LENGTH : 0);
+    }
+
+    /** As {@link #length(int, int)}; an authenticated frame ends in its {@link AuthTrailer} whatever its payload. */
+    public static int length(int headerLength, int payloadLength, boolean authenticated) {
+        return authenticated ? headerLength + payloadLength + AuthTrailer.LENGTH : length(headerLength, payloadLength);
     }
 
     /** Writes the base header; the CRCs are filled by {@link FrameCheck}. */

@@ -27,6 +27,10 @@ import io.vmrdma.nic.loopback.internal.LoopbackWire;
  */
 final class Cluster implements AutoCloseable {
 
+    /** The secret every node of a test cluster shares: frames are authenticated, as they are by default. */
+    static final byte[] SECRET = "a test cluster's secret, 32 bytes".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    static final io.vmrdma.engine.internal.auth.FrameKeys KEYS = new io.vmrdma.engine.internal.auth.FrameKeys(SECRET);
+
     final long[] clock = {1_000_000_000L};
     final LoopbackWire wire = new LoopbackWire();
     final List<VerbsEngine> engines = new ArrayList<>();
@@ -41,6 +45,7 @@ final class Cluster implements AutoCloseable {
     Cluster(int nodes, int mtu, Faults faults, long seed, boolean staticPeers) {
         for (int n = 1; n <= nodes; n++) {
             VerbsEngine engine = new VerbsEngine(n, () -> clock[0], seed + n);
+            engine.authentication(KEYS);
             LoopbackPort port = new LoopbackPort(wire, n, mtu, 1 << 24);
             NicPort nic = faults.none() ? port : new FaultyNicPort(port, Faults.NONE, faults, seed * 31 + n, () -> clock[0]);
             engine.nic(nic);
@@ -55,6 +60,27 @@ final class Cluster implements AutoCloseable {
                 }
             }
         }
+        if (staticPeers) {
+            // As in a running cluster, every node has answered every other's challenge before a test begins.
+            runUntil(this::everyPeerUp, 10_000_000_000L);
+        }
+    }
+
+    private boolean everyPeerUp() {
+        for (VerbsEngine engine : engines) {
+            for (int n = 1; n <= engines.size(); n++) {
+                if (n != engine.nodeId() && !engine.peerUp(n)) {
+                    return false;
+                }
+            }
+        }
+        return true;
+    }
+
+    /** Turns frame authentication off on every node ({@code auth = off}): for tests of what it does not change. */
+    Cluster authenticationOff() {
+        engines.forEach(e -> e.authentication(null));
+        return this;
     }
 
     VerbsEngine node(int n) {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vmrdma.api.nic.FrameClaim;
 import io.vmrdma.api.nic.LinkAddress;
+import io.vmrdma.engine.internal.auth.NodeAuth;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameCheck;
 import io.vmrdma.engine.internal.wire.FrameType;
@@ -22,16 +23,30 @@ final class FrameInjector {
     }
 
     private final FrameCheck check = new FrameCheck();
+    private final Insider insider = new Insider();
     private final FrameClaim claim = new FrameClaim();
 
-    /** Sends a frame of {@code type} with {@code payloadLength} payload bytes from {@code from} to {@code to}. */
-    void send(LoopbackPort from, LinkAddress to, FrameType type, int payloadLength, Fields fields) {
-        int length = Frame.length(type.headerLength(), payloadLength);
+    /**
+     * Sends a frame of {@code type} with {@code payloadLength} payload bytes from {@code from} to {@code to}. When
+     * {@code c} authenticates its frames, the frame is sealed as the node it names would seal it (a host that holds
+     * the cluster secret and lies), with that node's epoch and counter when it is one of {@code c}'s.
+     */
+    void send(Cluster c, LoopbackPort from, LinkAddress to, FrameType type, int payloadLength, Fields fields) {
+        boolean authenticated = c.node(1).transport().nodeAuth() != null;
+        int length = Frame.length(type.headerLength(), payloadLength, authenticated);
         assertThat(from.tryClaim(to, length, claim)).as("room on the wire").isTrue();
         UnsafeBuffer frame = new UnsafeBuffer(claim.buffer());
         frame.setMemory(claim.offset(), length, (byte) 0);
         fields.write(frame, claim.offset());
-        check.seal(claim.buffer(), claim.offset(), type.headerLength(), payloadLength);
+        int src = Frame.srcNode(frame, claim.offset());
+        if (!authenticated) {
+            check.seal(claim.buffer(), claim.offset(), type.headerLength(), payloadLength);
+        } else if (src >= 1 && src <= c.engines.size()) {
+            insider.sealAs(c.node(src), claim.buffer(), claim.offset(), type.headerLength(), payloadLength);
+        } else {
+            insider.sealAs(new NodeAuth(Cluster.KEYS, src), claim.buffer(), claim.offset(), type.headerLength(),
+                    payloadLength);
+        }
         from.commit(claim, length);
     }
 
@@ -42,7 +57,7 @@ final class FrameInjector {
      */
     void sendAsPeer(Cluster c, int from, Qp target, FrameType type, int aux, Fields fields) {
         int node = target.address().node();
-        send(c.ports.get(from - 1), c.wire.address(node), type, 0, (f, at) -> {
+        send(c, c.ports.get(from - 1), c.wire.address(node), type, 0, (f, at) -> {
             Frame.writeBase(f, at, type, 0, from, node, target.pkey(), 0, target.address().qpn(),
                     target.remote().qpn(), 0, aux);
             fields.write(f, at);

@@ -34,38 +34,6 @@ class HostileControlFramesTest {
 
     private final FrameInjector attacker = new FrameInjector();
 
-    /** A 1 MiB RDMA WRITE from a domain on node 2 to one on node 1, running beside every attack. */
-    private static final class Bystander {
-        final Cluster.Dom a;
-        final Cluster.Dom b;
-        final MemoryRegion target;
-        final MemoryRegion source;
-        /** Node 2's queue pair (the requester of the write, and of the connection), then node 1's. */
-        final Qp requester;
-        final Qp responder;
-
-        Bystander(Cluster c) throws Exception {
-            a = c.domain(1, 1, "a");
-            b = c.domain(2, 2, "b");
-            target = a.region(1 << 20, AccessFlags.ALL, 1);
-            source = b.region(1 << 20, AccessFlags.ALL, 2);
-            QueuePair[] pair = c.connect(b, a, 5);
-            requester = (Qp) pair[0];
-            responder = (Qp) pair[1];
-            SendWorkRequest write = new SendWorkRequest().wrId(1).opcode(Opcode.RDMA_WRITE)
-                    .sendFlags(SendFlags.SIGNALED).remoteAddress(target.address()).rkey(target.rkey());
-            write.sgl().add(source.address(), 1 << 20, source.lkey());
-            requester.postSend(write);
-        }
-
-        void assertDelivered(Cluster c) {
-            c.runUntil(() -> !b.drainCq().isEmpty(), 5_000_000_000L);
-            assertThat(b.polled.get(0).status()).isEqualTo(WcStatus.SUCCESS);
-            assertThat(VerbsFixture.snapshot(target)).isEqualTo(VerbsFixture.snapshot(source));
-            assertThat(responder.state()).isEqualTo(QpState.RTS);
-        }
-    }
-
     /** Node {@code n}'s own port: frames from it carry the link address node {@code n}'s peers know it by. */
     private static LoopbackPort portOf(Cluster c, int n) {
         return c.ports.get(n - 1);
@@ -150,7 +118,7 @@ class HostileControlFramesTest {
      */
     private void answer(Cluster c, int from, FrameType type, long connectionId, int qpn) {
         int payload = type == FrameType.CM_REPLY ? 1 : 6;
-        attacker.send(portOf(c, from), c.wire.address(1), type, payload, (f, at) -> {
+        attacker.send(c, portOf(c, from), c.wire.address(1), type, payload, (f, at) -> {
             Frame.writeBase(f, at, type, 0, from, 1, 0, payload, qpn, 77, 0, 0);
             f.putLong(at + Extension.Cm.CONNECTION_ID, connectionId, Frame.ORDER);
             f.putLong(at + Extension.Cm.SERVICE_OR_DOMID, 4, Frame.ORDER);

@@ -198,7 +198,8 @@ class PeerTableTest {
 
     @Test
     void helloSpoofsAreDroppedAndCountedAndStaticEntriesAlwaysWin() {
-        try (Cluster c = new Cluster(3, 1500, Faults.NONE, 23)) {
+        // The table's own rules, with auth = off: HostileHostTest shows what authentication adds.
+        try (Cluster c = new Cluster(3, 1500, Faults.NONE, 23).authenticationOff()) {
             c.settle(3);
             VerbsEngine node1 = c.node(1);
             LoopbackPort third = c.ports.get(2);
@@ -246,7 +247,8 @@ class PeerTableTest {
 
     @Test
     void aFloodOfMadeUpNodesFillsTheDiscoveredTableOnlyUntilTheyFallSilent() {
-        try (Cluster c = new Cluster(2, 1500, Faults.NONE, 25, false)) {
+        // With auth = off: with it on, made-up nodes never answer a challenge, so they never hold a place (HostileHostTest).
+        try (Cluster c = new Cluster(2, 1500, Faults.NONE, 25, false).authenticationOff()) {
             c.settle(3);
             VerbsEngine node1 = c.node(1);
             assertThat(info(node1, 2).origin()).isEqualTo(PeerInfo.Origin.DISCOVERED);

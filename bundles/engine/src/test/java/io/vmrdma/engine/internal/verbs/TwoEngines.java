@@ -36,6 +36,8 @@ public final class TwoEngines {
 
     /** Engines 1 and 2 on {@code portA} and {@code portB}, each other's peer at the port's own address. */
     public TwoEngines(NicPort portA, NicPort portB) {
+        a.authentication(Cluster.KEYS);
+        b.authentication(Cluster.KEYS);
         a.nic(portA);
         b.nic(portB);
         a.peer(2, portB.address());

@@ -20,6 +20,7 @@ import io.vmrdma.api.verbs.QueuePair;
 import io.vmrdma.api.verbs.SendFlags;
 import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.WcStatus;
+import io.vmrdma.engine.internal.auth.NodeAuth;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameCheck;
@@ -40,7 +41,10 @@ import org.junit.jupiter.api.Test;
 class UntrustedFramesTest {
 
     private final FrameCheck check = new FrameCheck();
+    private final Insider insider = new Insider();
     private final FrameClaim claim = new FrameClaim();
+    /** Who seals frames as their source node: the running engines, and made-up nodes holding the secret. */
+    private final java.util.Map<Integer, NodeAuth> nodes = new java.util.HashMap<>();
 
     /** Builds a frame with {@code build}, seals its CRCs (unless {@code sealed} is false) and sends it raw. */
     private void inject(LoopbackPort from, LinkAddress to, int length, boolean sealed, FrameWriter build) {
@@ -64,18 +68,33 @@ class UntrustedFramesTest {
         from.commit(claim, length);
     }
 
-    /** Writes a frame's CRCs as a genuine sender would, as far as its length lets it claim a header and payload. */
+    /**
+     * Writes a frame's CRC and authentication trailer as a genuine sender holding the cluster secret would (an
+     * insider: what the checks after authentication must withstand), as far as its length lets it claim a header
+     * and payload.
+     */
     private void seal(java.nio.ByteBuffer buffer, int at, int length) {
         UnsafeBuffer b = new UnsafeBuffer(buffer);
         FrameType type = FrameType.ofCode(Frame.type(b, at));
         int header = type == null ? Frame.BASE_LENGTH : Math.min(type.headerLength(), length);
         int payload = Frame.payloadLength(b, at);
-        if (type != null && length >= Frame.length(header, payload)) {
-            check.seal(buffer, at, header, payload);
+        if (type != null && length >= Frame.length(header, payload, true)) {
+            insider.sealAs(nodes.computeIfAbsent(Frame.srcNode(b, at), n -> new NodeAuth(Cluster.KEYS, n)), buffer, at,
+                    header, payload);
         } else {
             check.sealHeader(buffer, at, header);
         }
     }
+
+    /** Frames sealed as a node of {@code c} take that engine's epoch and counter. */
+    private void sealingAs(Cluster c) {
+        for (VerbsEngine engine : c.engines) {
+            nodes.put(engine.nodeId(), engine.transport().nodeAuth());
+        }
+    }
+
+    private static final int ACK_LENGTH = Insider.length(FrameType.ACK, 0);
+    private static final int WRITE_8_LENGTH = Insider.length(FrameType.WRITE, 8);
 
     interface FrameWriter {
         void write(UnsafeBuffer b, int at);
@@ -83,12 +102,14 @@ class UntrustedFramesTest {
 
     private static long drops(VerbsEngine e) {
         return e.counter(Counter.MALFORMED_FRAMES) + e.counter(Counter.CRC_ERRORS)
-                + e.counter(Counter.UNKNOWN_SOURCE_DROPS) + e.counter(Counter.PEER_SPOOFS);
+                + e.counter(Counter.UNKNOWN_SOURCE_DROPS) + e.counter(Counter.PEER_SPOOFS)
+                + e.counter(Counter.AUTH_FAILURES) + e.counter(Counter.REPLAYS);
     }
 
     @Test
     void eachKindOfBadFrameIsDroppedAndCountedWhileATransferCompletes() throws Exception {
         try (Cluster c = new Cluster(3, 9000, Faults.NONE, 11)) {
+            sealingAs(c);
             Cluster.Dom a = c.domain(1, 1, "a");
             Cluster.Dom b = c.domain(2, 2, "b");
             MemoryRegion ma = a.region(1 << 20, AccessFlags.ALL, 1);
@@ -109,10 +130,10 @@ class UntrustedFramesTest {
 
             long malformed = node1.counter(Counter.MALFORMED_FRAMES);
             inject(node2Port, node1Address, 10, false, (f, at) -> f.putByte(at, (byte) 1));
-            inject(node2Port, node1Address, 40, true, (f, at) -> Frame.writeBase(f, at, FrameType.ACK, 0, 2, 1, 0,
+            inject(node2Port, node1Address, ACK_LENGTH, true, (f, at) -> Frame.writeBase(f, at, FrameType.ACK, 0, 2, 1, 0,
                     5000, 0, 0, 0, 0));
             inject(node2Port, node1Address, 64, true, (f, at) -> f.putByte(at + Frame.TYPE_OFFSET, (byte) 0x7E));
-            inject(node2Port, node1Address, FrameType.ACK.headerLength(), true, (f, at) -> {
+            inject(node2Port, node1Address, ACK_LENGTH, true, (f, at) -> {
                 Frame.writeBase(f, at, FrameType.ACK, 0, 2, 1, 0, 0, pair[1].address().qpn(),
                         pair[0].address().qpn(), 0, 0);
                 f.putByte(at + Frame.VERSION_OFFSET, (byte) 9);
@@ -133,17 +154,17 @@ class UntrustedFramesTest {
                 f.putLong(at + Extension.Write.REMOTE_ADDRESS, ma.address(), Frame.ORDER);
                 f.putInt(at + Extension.Write.RKEY, ma.rkey(), Frame.ORDER);
             };
-            inject(stranger, node1Address, 76, true, spoofedWrite);
-            inject(node2Port, node1Address, 40, true, (f, at) -> Frame.writeBase(f, at, FrameType.ACK, 0, 2, 3, 0,
+            inject(stranger, node1Address, WRITE_8_LENGTH, true, spoofedWrite);
+            inject(node2Port, node1Address, ACK_LENGTH, true, (f, at) -> Frame.writeBase(f, at, FrameType.ACK, 0, 2, 3, 0,
                     0, 0, 0, 0, 0));
-            inject(node2Port, node1Address, 40, true, (f, at) -> Frame.writeBase(f, at, FrameType.ACK, 0, 9, 1, 0,
+            inject(node2Port, node1Address, ACK_LENGTH, true, (f, at) -> Frame.writeBase(f, at, FrameType.ACK, 0, 9, 1, 0,
                     0, 0, 0, 0, 0));
             c.settle(2);
             assertThat(node1.counter(Counter.UNKNOWN_SOURCE_DROPS) - unknown).as("spoofed or misaddressed")
                     .isEqualTo(3);
 
             long noQp = node1.counter(Counter.UNKNOWN_QP_DROPS);
-            inject(node2Port, node1Address, 76, true, (f, at) -> {
+            inject(node2Port, node1Address, WRITE_8_LENGTH, true, (f, at) -> {
                 spoofedWrite.write(f, at);
                 f.putInt(at + Frame.SRC_QPN_OFFSET, 4242, Frame.ORDER);
             });
@@ -151,7 +172,7 @@ class UntrustedFramesTest {
             assertThat(node1.counter(Counter.UNKNOWN_QP_DROPS) - noQp).as("not the connected queue pair").isEqualTo(1);
 
             long partition = ((io.vmrdma.api.Domain) a.verbs).counter(Counter.PARTITION_VIOLATIONS);
-            inject(node2Port, node1Address, 76, true, (f, at) -> {
+            inject(node2Port, node1Address, WRITE_8_LENGTH, true, (f, at) -> {
                 spoofedWrite.write(f, at);
                 f.putShort(at + Frame.PKEY_OFFSET, (short) 0x0123, Frame.ORDER);
             });
@@ -161,7 +182,7 @@ class UntrustedFramesTest {
 
             long faults = ((io.vmrdma.api.Domain) a.verbs).counter(Counter.PROTECTION_FAULTS);
             long window = node1.counter(Counter.OUT_OF_WINDOW_DROPS);
-            inject(node2Port, node1Address, 76, true, (f, at) -> {
+            inject(node2Port, node1Address, WRITE_8_LENGTH, true, (f, at) -> {
                 spoofedWrite.write(f, at);
                 f.putInt(at + Frame.PSN_OFFSET, ((WireQp) ((Qp) pair[1]).wire).expectedPsn + 5000, Frame.ORDER);
             });
@@ -173,11 +194,11 @@ class UntrustedFramesTest {
             assertThat(VerbsFixture.snapshot(ma)).isEqualTo(VerbsFixture.snapshot(mb));
 
             int expected = ((Qp) pair[1]).wire.expectedPsn;
-            inject(node2Port, node1Address, 76, true, (f, at) -> {
+            inject(node2Port, node1Address, WRITE_8_LENGTH, true, (f, at) -> {
                 spoofedWrite.write(f, at);
                 f.putInt(at + Frame.PSN_OFFSET, expected - 3, Frame.ORDER);
             });
-            inject(node2Port, node1Address, 76, true, (f, at) -> {
+            inject(node2Port, node1Address, WRITE_8_LENGTH, true, (f, at) -> {
                 spoofedWrite.write(f, at);
                 f.putInt(at + Frame.PSN_OFFSET, expected, Frame.ORDER);
                 f.putInt(at + Frame.AUX_OFFSET, expected, Frame.ORDER);
@@ -191,7 +212,7 @@ class UntrustedFramesTest {
             assertThat(VerbsFixture.snapshot(secret)).isEqualTo(secretBefore);
             assertThat(node1.counter(Counter.NAKS_SENT)).isPositive();
 
-            // A good header over a payload that no longer matches its trailer: counted, and the frame is as if never
+            // A good header over a payload that no longer matches its tag: counted, and the frame is as if never
             // received, so the expected PSN stays until a good copy comes.
             int next = ((Qp) pair[1]).wire.expectedPsn;
             FrameWriter nextWrite = (f, at) -> {
@@ -199,12 +220,12 @@ class UntrustedFramesTest {
                 f.putInt(at + Frame.PSN_OFFSET, next, Frame.ORDER);
                 f.putInt(at + Frame.AUX_OFFSET, next, Frame.ORDER);
             };
-            long payloadErrors = ((Qp) pair[1]).counters().get(Counter.PAYLOAD_CRC_ERRORS);
-            inject(node2Port, node1Address, 76, true, nextWrite, FrameType.WRITE.headerLength() + 3);
+            long authFailures = node1.counter(Counter.AUTH_FAILURES);
+            inject(node2Port, node1Address, WRITE_8_LENGTH, true, nextWrite, FrameType.WRITE.headerLength() + 3);
             c.settle(2);
-            assertThat(((Qp) pair[1]).counters().get(Counter.PAYLOAD_CRC_ERRORS) - payloadErrors).isEqualTo(1);
+            assertThat(node1.counter(Counter.AUTH_FAILURES) - authFailures).isEqualTo(1);
             assertThat(((Qp) pair[1]).wire.expectedPsn).isEqualTo(next);
-            inject(node2Port, node1Address, 76, true, nextWrite);
+            inject(node2Port, node1Address, WRITE_8_LENGTH, true, nextWrite);
             c.settle(2);
             assertThat(((Qp) pair[1]).wire.expectedPsn).isEqualTo(next + 1);
         }
@@ -213,9 +234,10 @@ class UntrustedFramesTest {
     @Test
     void aPeerSpeakingAnotherProtocolVersionIsRefusedWithAClearReason() throws Exception {
         try (Cluster c = new Cluster(2, 1500, Faults.NONE, 12)) {
+            sealingAs(c);
             c.settle(3);
-            inject(c.ports.get(1), c.wire.address(1), FrameType.HELLO.headerLength(), true, (f, at) -> {
-                Frame.writeBase(f, at, FrameType.HELLO, 0, 2, 1, 0, 0, 0, 0, 0, 0);
+            inject(c.ports.get(1), c.wire.address(1), Insider.length(FrameType.HELLO, 8), true, (f, at) -> {
+                Frame.writeBase(f, at, FrameType.HELLO, 0, 2, 1, 0, 8, 0, 0, 0, 0);
                 f.putByte(at + Frame.VERSION_OFFSET, (byte) 2);
                 f.putShort(at + Extension.Hello.PROTOCOL_VERSION, (short) 2, Frame.ORDER);
             });
@@ -236,6 +258,7 @@ class UntrustedFramesTest {
             throws Exception {
         Random random = new Random(seed);
         try (Cluster c = new Cluster(2, 1500, Faults.NONE, seed)) {
+            sealingAs(c);
             Cluster.Dom a = c.domain(1, 1, "a");
             Cluster.Dom b = c.domain(2, 2, "b");
             MemoryRegion ma = a.region(65536, AccessFlags.ALL, 1);
