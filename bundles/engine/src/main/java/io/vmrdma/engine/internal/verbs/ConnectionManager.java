@@ -1,44 +1,75 @@
 package io.vmrdma.engine.internal.verbs;
 
+import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.IdentityHashMap;
 import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Map;
 
-import java.nio.charset.StandardCharsets;
-import java.util.List;
-
 import io.vmrdma.api.Counter;
+import io.vmrdma.api.Node;
+import io.vmrdma.api.verbs.CmEvent;
+import io.vmrdma.api.verbs.CmEventType;
+import io.vmrdma.api.verbs.Partitions;
 import io.vmrdma.api.verbs.QpAddress;
+import io.vmrdma.api.verbs.QpState;
+import io.vmrdma.api.verbs.VerbsErrno;
+import io.vmrdma.api.verbs.VerbsException;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameType;
 import org.agrona.MutableDirectBuffer;
+import org.agrona.collections.Int2IntHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
-import io.vmrdma.api.verbs.CmEvent;
-import io.vmrdma.api.verbs.CmEventType;
-import io.vmrdma.api.verbs.QpState;
-import io.vmrdma.api.verbs.VerbsErrno;
-import io.vmrdma.api.verbs.VerbsException;
 
 /**
  * The connection manager, as rdma_cm: domains listen on service ids; a domain connects a queue pair to (node,
  * service id); the listener accepts with a queue pair of its own and the engine brings both to RTS, or rejects;
  * an unanswered request times out. Connections are only made within a partition both domains share.
+ *
+ * <p>What a flood of requests can cost is bounded: a request waits for its listener at most the connect timeout; at
+ * most {@link #MAX_WAITING_PER_LISTENER} wait for one listener and {@link #MAX_WAITING_PER_PEER} come from one other
+ * node; a domain that leaves {@link #MAX_EVENTS_WAITING} connection events unpolled gets no further requests. What
+ * is over a cap is refused at once and counted ({@code CM_REQUESTS_REFUSED}). Requests are found by hash, and expire
+ * oldest first.
+ *
+ * <p>Partitions across nodes: a request carries the requesting domain's name and a reply the listener's, and each
+ * node decides from its own partition table whether both domains are members; what the other node says about its
+ * domain's partitions is only a wish.
  */
 final class ConnectionManager {
 
+    /** Requests from one other node that may wait for listeners on this node at once. */
+    static final int MAX_WAITING_PER_PEER = 256;
+    /** Requests that may wait for one listener's accept or reject: its backlog, as listen(2)'s. */
+    static final int MAX_WAITING_PER_LISTENER = 128;
+    /** Connection events a domain may leave unpolled before requests to its listeners are refused. */
+    static final int MAX_EVENTS_WAITING = 1024;
+    /** Service ids one domain may listen on at once. */
+    static final int MAX_LISTENS_PER_DOMAIN = 64;
+    /** Longest domain name, in UTF-8 bytes, a request or reply carries (its length is one byte). */
+    static final int MAX_NAME_BYTES = 255;
+    private static final long REPEAT_NANOS = 100_000_000L;
+    private static final int MAX_PKEYS = 8;
+    private static final int MAX_REASON_BYTES = 200;
+
     private final VerbsEngine engine;
-    private final Map<Long, DomainVerbs> listeners = new HashMap<>();
-    private final Map<Long, Request> pending = new HashMap<>();
-    /** Our requests to listeners on other nodes, by connection id. */
-    private final Map<Long, Outgoing> outgoing = new HashMap<>();
-    /** Requests from other nodes, by the local id the listener sees. */
-    private final Map<Long, Incoming> incoming = new HashMap<>();
-    /** Requests from other nodes already accepted, by (node, their connection id): a repeated request gets the reply again. */
-    private final Map<List<Long>, Incoming> accepted = new HashMap<>();
     private final SecureRandom random = new SecureRandom();
     private long timeoutNanos;
+    private final Map<Long, Listener> listeners = new HashMap<>();
+    private final Map<DomainVerbs, Integer> listensPerDomain = new IdentityHashMap<>();
+    /** Requests between two domains of this node, by connection id, oldest first. */
+    private final LinkedHashMap<Long, LocalRequest> local = new LinkedHashMap<>();
+    /** Our requests to listeners on other nodes, by connection id. */
+    private final Map<Long, Outgoing> outgoing = new HashMap<>();
+    /** Requests from other nodes, waiting or accepted, by (node, their connection id), oldest first. */
+    private final LinkedHashMap<RemoteId, Incoming> incoming = new LinkedHashMap<>();
+    /** The requests from other nodes that wait for their listener, by the connection id the listener sees. */
+    private final Map<Long, Incoming> waiting = new HashMap<>();
+    private final Int2IntHashMap waitingPerPeer = new Int2IntHashMap(0);
 
     ConnectionManager(VerbsEngine engine, long timeoutNanos) {
         this.engine = engine;
@@ -53,17 +84,27 @@ final class ConnectionManager {
     }
 
     void listen(DomainVerbs domain, long serviceId) throws VerbsException {
-        DomainVerbs holder = listeners.putIfAbsent(serviceId, domain);
+        Listener holder = listeners.get(serviceId);
         if (holder != null) {
             throw new VerbsException(VerbsErrno.EEXIST, "service " + serviceId + " on node " + engine.nodeId()
-                    + " is already taken by " + (holder == domain ? "this domain" : "another domain"));
+                    + " is already taken by " + (holder.domain == domain ? "this domain" : "another domain"));
         }
+        int listens = listensPerDomain.getOrDefault(domain, 0);
+        if (listens >= MAX_LISTENS_PER_DOMAIN) {
+            throw new VerbsException(VerbsErrno.EDQUOT, domain + " listens on " + listens + " services already, the most"
+                    + " a domain may");
+        }
+        listeners.put(serviceId, new Listener(domain, serviceId));
+        listensPerDomain.put(domain, listens + 1);
     }
 
     void stopListening(DomainVerbs domain, long serviceId) throws VerbsException {
-        if (!listeners.remove(serviceId, domain)) {
+        Listener listener = listeners.get(serviceId);
+        if (listener == null || listener.domain != domain) {
             throw new VerbsException(VerbsErrno.ENOENT, domain + " does not listen on service " + serviceId);
         }
+        listeners.remove(serviceId);
+        listensPerDomain.computeIfPresent(domain, (d, n) -> n == 1 ? null : n - 1);
     }
 
     long connect(Qp qp, int node, long serviceId, int pkey, byte[] privateData) throws VerbsException {
@@ -73,16 +114,17 @@ final class ConnectionManager {
                     + qp.state());
         }
         long id = newId();
-        DomainVerbs client = qp.owner();
         if (node != engine.nodeId()) {
             return connectRemote(qp, id, node, serviceId, pkey, privateData);
         }
-        DomainVerbs server = listeners.get(serviceId);
-        if (server == null) {
+        DomainVerbs client = qp.owner();
+        Listener listener = listeners.get(serviceId);
+        if (listener == null) {
             client.deliver(CmEventType.REJECTED, id, serviceId, qp.address().qpn(), null, pkey,
                     "nobody listens on service " + serviceId + " at node " + node, null);
             return id;
         }
+        DomainVerbs server = listener.domain;
         PartitionTable partitions = engine.partitions();
         int chosen = pkey == -1 ? partitions.firstShared(client.name(), server.name()) : pkey;
         if (chosen == -1 || !partitions.isMember(client.name(), chosen)
@@ -93,31 +135,35 @@ final class ConnectionManager {
                             : "not both in partition 0x" + Integer.toHexString(pkey), null);
             return id;
         }
+        String full = refusal(listener, -1);
+        if (full != null) {
+            client.deliver(CmEventType.REJECTED, id, serviceId, qp.address().qpn(), null, pkey, full, null);
+            return id;
+        }
         qp.connectionId = id;
-        pending.put(id, new Request(id, qp, server, serviceId, chosen, engine.now() + timeoutNanos));
+        local.put(id, new LocalRequest(id, qp, listener, chosen, engine.now() + timeoutNanos));
+        listener.waiting++;
         server.deliver(CmEventType.CONNECT_REQUEST, id, serviceId, -1, qp.address(), chosen, "", privateData);
         return id;
     }
 
     void accept(DomainVerbs server, long connectionId, Qp qp, byte[] privateData) throws VerbsException {
         checkPrivateData(privateData);
-        if (incoming.containsKey(connectionId)) {
-            acceptRemote(server, connectionId, qp, privateData);
+        Incoming remote = waiting.get(connectionId);
+        if (remote != null) {
+            acceptRemote(server, remote, qp, privateData);
             return;
         }
-        Request request = pending.get(connectionId);
-        if (request == null || request.server != server) {
+        LocalRequest request = local.get(connectionId);
+        if (request == null || request.listener.domain != server) {
             throw new VerbsException(VerbsErrno.ENOENT, "no connection request " + connectionId + " for " + server);
         }
-        if (qp.state() != QpState.RESET || qp.connectionId != 0) {
-            throw new VerbsException(VerbsErrno.EINVAL, qp + " must be in RESET and unconnected to accept, not "
-                    + qp.state());
-        }
+        checkAcceptor(qp);
         if (!engine.partitions().isMember(server.name(), request.pkey)) {
             throw new VerbsException(VerbsErrno.EPERM, server + " left partition 0x"
                     + Integer.toHexString(request.pkey));
         }
-        pending.remove(connectionId);
+        answered(request);
         Qp client = request.client;
         if (!client.live || client.connectionId != connectionId || client.state() != QpState.RESET) {
             throw new VerbsException(VerbsErrno.ENOENT, "the requester of connection " + connectionId + " has gone");
@@ -125,32 +171,27 @@ final class ConnectionManager {
         engine.bringUp(qp, request.pkey, client.address());
         engine.bringUp(client, request.pkey, qp.address());
         qp.connectionId = connectionId;
-        client.owner().deliver(CmEventType.ESTABLISHED, connectionId, request.serviceId, client.address().qpn(),
+        long serviceId = request.listener.serviceId;
+        client.owner().deliver(CmEventType.ESTABLISHED, connectionId, serviceId, client.address().qpn(),
                 qp.address(), request.pkey, "", privateData);
-        server.deliver(CmEventType.ESTABLISHED, connectionId, request.serviceId, qp.address().qpn(),
-                client.address(), request.pkey, "", null);
+        server.deliver(CmEventType.ESTABLISHED, connectionId, serviceId, qp.address().qpn(), client.address(),
+                request.pkey, "", null);
     }
 
     void reject(DomainVerbs server, long connectionId, String reason) throws VerbsException {
-        Incoming remote = incoming.get(connectionId);
-        if (remote != null && remote.server == server) {
-            incoming.remove(connectionId);
-            sendReject(remote.node, remote.theirId, remote.client.qpn(),
-                    reason == null || reason.isEmpty() ? "rejected by the listener" : reason);
+        String why = reason == null || reason.isEmpty() ? "rejected by the listener" : reason;
+        Incoming remote = waiting.get(connectionId);
+        if (remote != null && remote.listener.domain == server) {
+            forgetIncoming(remote);
+            sendReject(remote.from.node(), remote.from.id(), remote.client.qpn(), why);
             return;
         }
-        Request request = pending.get(connectionId);
-        if (request == null || request.server != server) {
+        LocalRequest request = local.get(connectionId);
+        if (request == null || request.listener.domain != server) {
             throw new VerbsException(VerbsErrno.ENOENT, "no connection request " + connectionId + " for " + server);
         }
-        pending.remove(connectionId);
-        Qp client = request.client;
-        if (client.live && client.connectionId == connectionId) {
-            client.connectionId = 0;
-            client.owner().deliver(CmEventType.REJECTED, connectionId, request.serviceId, client.address().qpn(),
-                    null, request.pkey, reason == null || reason.isEmpty() ? "rejected by the listener" : reason,
-                    null);
-        }
+        answered(request);
+        tellClient(request, CmEventType.REJECTED, why);
     }
 
     /** Closes the connection of {@code qp}, if it has one: both queue pairs go to ERR, both owners are told. */
@@ -179,7 +220,6 @@ final class ConnectionManager {
                     "closed by this side", null);
         }
         if (remote.node() != engine.nodeId()) {
-            accepted.values().removeIf(in -> in.qp == qp);
             sendDisconnect(remote, qp, FrameType.DISCONNECT_REQUEST);
             return;
         }
@@ -192,51 +232,82 @@ final class ConnectionManager {
         }
     }
 
-    /** Times out unanswered requests, local and remote, and repeats remote ones; returns how many. */
+    /** Times out unanswered requests, local and remote, and repeats ours to other nodes; returns how many. */
     int expire(long now) {
-        int expired = expireRemote(now);
-        for (Iterator<Request> it = pending.values().iterator(); it.hasNext(); ) {
-            Request request = it.next();
-            if (now - request.deadlineNanos >= 0) {
-                it.remove();
-                expired++;
-                Qp client = request.client;
-                if (client.live && client.connectionId == request.id) {
-                    client.connectionId = 0;
-                    client.owner().deliver(CmEventType.UNREACHABLE, request.id, request.serviceId,
-                            client.address().qpn(), null, request.pkey, "no answer from the listener in time", null);
-                }
+        int work = expireOutgoing(now);
+        for (Iterator<LocalRequest> it = local.values().iterator(); it.hasNext(); ) {
+            LocalRequest request = it.next();
+            if (now - request.deadlineNanos < 0) {
+                break;
             }
+            it.remove();
+            request.listener.waiting--;
+            tellClient(request, CmEventType.UNREACHABLE, "no answer from the listener in time");
+            work++;
         }
-        return expired;
+        // A request from another node, waiting or accepted, is kept for the connect timeout: the requester repeats
+        // it until answered or until its own timeout, and a repeat of an accepted one gets the same reply again.
+        for (Iterator<Incoming> it = incoming.values().iterator(); it.hasNext(); ) {
+            Incoming in = it.next();
+            if (now - in.deadlineNanos < 0) {
+                break;
+            }
+            it.remove();
+            if (in.state == Incoming.State.WAITING) {
+                stopWaiting(in);
+            }
+            work++;
+        }
+        return work;
     }
 
     /** Drops the listeners and requests of a domain that is going away, telling the other sides. */
     void forget(DomainVerbs domain) {
-        listeners.values().removeIf(d -> d == domain);
+        listeners.values().removeIf(l -> l.domain == domain);
+        listensPerDomain.remove(domain);
         outgoing.values().removeIf(o -> o.qp.owner() == domain);
         for (Iterator<Incoming> it = incoming.values().iterator(); it.hasNext(); ) {
             Incoming in = it.next();
-            if (in.server == domain) {
+            if (in.listener.domain == domain) {
                 it.remove();
-                sendReject(in.node, in.theirId, in.client.qpn(), "the listener's domain went away");
-            }
-        }
-        accepted.values().removeIf(in -> in.server == domain);
-        for (Iterator<Request> it = pending.values().iterator(); it.hasNext(); ) {
-            Request request = it.next();
-            if (request.server == domain) {
-                it.remove();
-                Qp client = request.client;
-                if (client.live && client.connectionId == request.id) {
-                    client.connectionId = 0;
-                    client.owner().deliver(CmEventType.REJECTED, request.id, request.serviceId,
-                            client.address().qpn(), null, request.pkey, "the listener's domain went away", null);
+                if (in.state == Incoming.State.WAITING) {
+                    stopWaiting(in);
+                    sendReject(in.from.node(), in.from.id(), in.client.qpn(), "the listener's domain went away");
                 }
-            } else if (request.client.owner() == domain) {
-                it.remove();
             }
         }
+        for (Iterator<LocalRequest> it = local.values().iterator(); it.hasNext(); ) {
+            LocalRequest request = it.next();
+            if (request.listener.domain == domain || request.client.owner() == domain) {
+                it.remove();
+                request.listener.waiting--;
+                if (request.listener.domain == domain) {
+                    tellClient(request, CmEventType.REJECTED, "the listener's domain went away");
+                }
+            }
+        }
+    }
+
+    /**
+     * Why {@code listener} cannot take another request now, from node {@code node} (-1: from this node), or null
+     * when it can. A refusal is counted.
+     */
+    private String refusal(Listener listener, int node) {
+        String why = null;
+        if (node != -1 && waitingPerPeer.get(node) >= MAX_WAITING_PER_PEER) {
+            why = "node " + node + " has " + MAX_WAITING_PER_PEER + " connection requests waiting at node "
+                    + engine.nodeId() + " already";
+        } else if (listener.waiting >= MAX_WAITING_PER_LISTENER) {
+            why = "service " + listener.serviceId + " at node " + engine.nodeId() + " has "
+                    + MAX_WAITING_PER_LISTENER + " connection requests waiting already";
+        } else if (listener.domain.cmEventsWaiting() >= MAX_EVENTS_WAITING) {
+            why = "the listener of service " + listener.serviceId + " at node " + engine.nodeId()
+                    + " has not polled its connection events";
+        }
+        if (why != null) {
+            listener.domain.counters().increment(Counter.CM_REQUESTS_REFUSED);
+        }
+        return why;
     }
 
     /**
@@ -249,7 +320,7 @@ final class ConnectionManager {
         long id;
         do {
             id = random.nextLong() & Long.MAX_VALUE;
-        } while (id == 0 || pending.containsKey(id) || outgoing.containsKey(id) || incoming.containsKey(id));
+        } while (id == 0 || local.containsKey(id) || outgoing.containsKey(id) || waiting.containsKey(id));
         return id;
     }
 
@@ -260,14 +331,47 @@ final class ConnectionManager {
         }
     }
 
-    private record Request(long id, Qp client, DomainVerbs server, long serviceId, int pkey, long deadlineNanos) {
+    private static void checkAcceptor(Qp qp) throws VerbsException {
+        if (qp.state() != QpState.RESET || qp.connectionId != 0) {
+            throw new VerbsException(VerbsErrno.EINVAL, qp + " must be in RESET and unconnected to accept, not "
+                    + qp.state());
+        }
+    }
+
+    /** A domain listening on a service id, and how many requests wait for its answer. */
+    private static final class Listener {
+        final DomainVerbs domain;
+        final long serviceId;
+        int waiting;
+
+        Listener(DomainVerbs domain, long serviceId) {
+            this.domain = domain;
+            this.serviceId = serviceId;
+        }
+    }
+
+    /** A request between two domains of this node. */
+    private record LocalRequest(long id, Qp client, Listener listener, int pkey, long deadlineNanos) {
+    }
+
+    /** The local request has its answer (or gave up): it no longer waits. */
+    private void answered(LocalRequest request) {
+        local.remove(request.id);
+        request.listener.waiting--;
+    }
+
+    /** Tells the client of a local request how it ended, unless its queue pair went on to something else. */
+    private static void tellClient(LocalRequest request, CmEventType type, String reason) {
+        Qp client = request.client;
+        if (client.live && client.connectionId == request.id) {
+            client.connectionId = 0;
+            client.owner().deliver(type, request.id, request.listener.serviceId, client.address().qpn(), null,
+                    request.pkey, reason, null);
+        }
     }
 
     // ----------------------------------------------------------------------------------------------------------
     // Across nodes: CM_REQUEST, CM_REPLY, CM_REJECT, DISCONNECT_* frames, repeated until answered.
-
-    private static final long REPEAT_NANOS = 100_000_000L;
-    private static final int MAX_PKEYS = 8;
 
     /** A request of ours to another node. */
     private static final class Outgoing {
@@ -277,46 +381,83 @@ final class ConnectionManager {
         final long serviceId;
         final int[] pkeys;
         final byte[] privateData;
+        final byte[] name;
         final int initialPsn;
         final long deadlineNanos;
         long repeatNanos;
 
-        Outgoing(long id, Qp qp, int node, long serviceId, int[] pkeys, byte[] privateData, int initialPsn,
-                 long deadlineNanos) {
+        Outgoing(long id, Qp qp, int node, long serviceId, int[] pkeys, byte[] privateData, byte[] name,
+                 int initialPsn, long deadlineNanos) {
             this.id = id;
             this.qp = qp;
             this.node = node;
             this.serviceId = serviceId;
             this.pkeys = pkeys;
             this.privateData = privateData;
+            this.name = name;
             this.initialPsn = initialPsn;
             this.deadlineNanos = deadlineNanos;
         }
     }
 
-    /** A request from another node, waiting for the listener, then remembered once accepted. */
+    /** A request as its requesting node names it: that node and its connection id. */
+    private record RemoteId(int node, long id) {
+    }
+
+    /** A request from another node: waiting for the listener, then, once accepted, kept to answer repeats. */
     private static final class Incoming {
-        final int node;
-        final long theirId;
+        enum State { WAITING, ACCEPTED }
+
+        final RemoteId from;
+        /** The connection id the listener sees. */
+        final long localId;
         final QpAddress client;
+        final String clientName;
         final int clientPsn;
         final int pkey;
-        final long serviceId;
-        final DomainVerbs server;
+        final Listener listener;
+        final long deadlineNanos;
+        State state = State.WAITING;
         Qp qp;
         int serverPsn;
         byte[] privateData;
 
-        Incoming(int node, long theirId, QpAddress client, int clientPsn, int pkey, long serviceId,
-                 DomainVerbs server) {
-            this.node = node;
-            this.theirId = theirId;
+        Incoming(RemoteId from, long localId, QpAddress client, String clientName, int clientPsn, int pkey,
+                 Listener listener, long deadlineNanos) {
+            this.from = from;
+            this.localId = localId;
             this.client = client;
+            this.clientName = clientName;
             this.clientPsn = clientPsn;
             this.pkey = pkey;
-            this.serviceId = serviceId;
-            this.server = server;
+            this.listener = listener;
+            this.deadlineNanos = deadlineNanos;
         }
+    }
+
+    private void startWaiting(Incoming in) {
+        incoming.put(in.from, in);
+        waiting.put(in.localId, in);
+        in.listener.waiting++;
+        waitingPerPeer.put(in.from.node(), waitingPerPeer.get(in.from.node()) + 1);
+    }
+
+    /** The request no longer waits for its listener (accepted, rejected or expired). */
+    private void stopWaiting(Incoming in) {
+        waiting.remove(in.localId);
+        in.listener.waiting--;
+        int node = in.from.node();
+        int left = waitingPerPeer.get(node) - 1;
+        if (left == 0) {
+            waitingPerPeer.remove(node);
+        } else {
+            waitingPerPeer.put(node, left);
+        }
+    }
+
+    private void forgetIncoming(Incoming in) {
+        incoming.remove(in.from);
+        stopWaiting(in);
     }
 
     private long connectRemote(Qp qp, long id, int node, long serviceId, int pkey, byte[] privateData) {
@@ -327,14 +468,20 @@ final class ConnectionManager {
                     "node " + node + " is not in the peer table of node " + engine.nodeId(), null);
             return id;
         }
-        if (peer.version != 0 && peer.version != io.vmrdma.api.Node.PROTOCOL_VERSION) {
+        if (peer.version != 0 && peer.version != Node.PROTOCOL_VERSION) {
             client.deliver(CmEventType.REJECTED, id, serviceId, qp.address().qpn(), null, pkey,
                     "node " + node + " speaks vmrdma protocol " + peer.version + ", this node speaks "
-                            + io.vmrdma.api.Node.PROTOCOL_VERSION, null);
+                            + Node.PROTOCOL_VERSION, null);
+            return id;
+        }
+        byte[] name = client.name().getBytes(StandardCharsets.UTF_8);
+        if (name.length > MAX_NAME_BYTES) {
+            client.deliver(CmEventType.REJECTED, id, serviceId, qp.address().qpn(), null, pkey, "a domain name of "
+                    + name.length + " bytes cannot travel in a request (at most " + MAX_NAME_BYTES + ")", null);
             return id;
         }
         int[] mine = engine.partitions().partitionsOf(client.name());
-        int[] offered = pkey == -1 ? java.util.Arrays.copyOf(mine, Math.min(mine.length, MAX_PKEYS))
+        int[] offered = pkey == -1 ? Arrays.copyOf(mine, Math.min(mine.length, MAX_PKEYS))
                 : engine.partitions().isMember(client.name(), pkey) ? new int[] {pkey} : new int[0];
         if (offered.length == 0) {
             qp.counters().increment(Counter.PARTITION_VIOLATIONS);
@@ -345,14 +492,14 @@ final class ConnectionManager {
         }
         qp.connectionId = id;
         Outgoing request = new Outgoing(id, qp, node, serviceId, offered,
-                privateData == null ? new byte[0] : privateData.clone(), random.nextInt(),
+                privateData == null ? new byte[0] : privateData.clone(), name, random.nextInt(),
                 engine.now() + timeoutNanos);
         outgoing.put(id, request);
         sendRequest(request);
         return id;
     }
 
-    private int expireRemote(long now) {
+    private int expireOutgoing(long now) {
         int work = 0;
         for (Iterator<Outgoing> it = outgoing.values().iterator(); it.hasNext(); ) {
             Outgoing request = it.next();
@@ -372,26 +519,30 @@ final class ConnectionManager {
         return work;
     }
 
-    private void acceptRemote(DomainVerbs server, long localId, Qp qp, byte[] privateData) throws VerbsException {
-        Incoming in = incoming.get(localId);
-        if (in.server != server) {
-            throw new VerbsException(VerbsErrno.ENOENT, "no connection request " + localId + " for " + server);
+    private void acceptRemote(DomainVerbs server, Incoming in, Qp qp, byte[] privateData) throws VerbsException {
+        if (in.listener.domain != server) {
+            throw new VerbsException(VerbsErrno.ENOENT, "no connection request " + in.localId + " for " + server);
         }
-        if (qp.state() != QpState.RESET || qp.connectionId != 0) {
-            throw new VerbsException(VerbsErrno.EINVAL, qp + " must be in RESET and unconnected to accept, not "
-                    + qp.state());
+        checkAcceptor(qp);
+        if (!bothMembers(server.name(), in.clientName, in.pkey)) {
+            throw new VerbsException(VerbsErrno.EPERM, "not both " + server + " and " + in.clientName
+                    + " are in partition 0x" + Integer.toHexString(in.pkey) + " any more");
         }
-        incoming.remove(localId);
+        if (server.name().getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
+            throw new VerbsException(VerbsErrno.EINVAL, server + ": a domain name of more than " + MAX_NAME_BYTES
+                    + " bytes cannot travel in a reply");
+        }
+        stopWaiting(in);
+        in.state = Incoming.State.ACCEPTED;
         in.qp = qp;
         in.serverPsn = random.nextInt();
         in.privateData = privateData == null ? new byte[0] : privateData.clone();
         engine.bringUpRemote(qp, in.pkey, in.client, in.serverPsn, in.clientPsn);
-        qp.wire.connectionId = in.theirId;
-        qp.connectionId = localId;
-        accepted.put(List.of((long) in.node, in.theirId), in);
+        qp.wire.connectionId = in.from.id();
+        qp.connectionId = in.localId;
         sendReply(in);
-        server.deliver(CmEventType.ESTABLISHED, localId, in.serviceId, qp.address().qpn(), in.client, in.pkey, "",
-                null);
+        server.deliver(CmEventType.ESTABLISHED, in.localId, in.listener.serviceId, qp.address().qpn(), in.client,
+                in.pkey, "", null);
     }
 
     /** A connection-manager frame from {@code peer}, already checked for length, CRC and source. */
@@ -406,65 +557,69 @@ final class ConnectionManager {
                 if (request != null) {
                     outgoing.remove(theirId);
                     request.qp.connectionId = 0;
-                    String reason = new String(bytes(rx, payload, Math.min(payloadLength, 200)),
+                    String reason = new String(bytes(rx, payload, Math.min(payloadLength, MAX_REASON_BYTES)),
                             StandardCharsets.UTF_8);
                     request.qp.owner().deliver(CmEventType.REJECTED, theirId, request.serviceId,
                             request.qp.address().qpn(), null, -1, reason, null);
                 }
             }
-            case DISCONNECT_REQUEST -> {
-                Qp qp = engine.qpByNumber(Frame.dstQpn(rx, at));
-                if (qp == null || qp.wire == null || qp.remote().node() != peer.node
-                        || qp.remote().qpn() != Frame.srcQpn(rx, at) || qp.wire.connectionId != theirId
-                        || qp.pkey() != Frame.pkey(rx, at)) {
-                    engine.counters().increment(Counter.CONTROL_FRAME_DROPS);
-                } else if (qp.connectionId != 0) {
-                    long id = qp.connectionId;
-                    qp.connectionId = 0;
-                    engine.enterError(qp);
-                    accepted.values().removeIf(in -> in.qp == qp);
-                    qp.owner().deliver(CmEventType.DISCONNECTED, id, 0, qp.address().qpn(), qp.remote(), qp.pkey(),
-                            "closed by the peer", null);
-                    sendDisconnect(qp.remote(), qp, FrameType.DISCONNECT_REPLY);
-                }
-            }
+            case DISCONNECT_REQUEST -> onDisconnect(peer, rx, at, theirId);
             default -> {
                 // DISCONNECT_REPLY: nothing waits for it
             }
         }
     }
 
+    /**
+     * A DISCONNECT_REQUEST: believed only with the connection id both ends know, from the connected peer node and
+     * queue pair, in the queue pair's partition; anything else is dropped and counted. One that crosses ours
+     * finds the connection closed already and changes nothing.
+     */
+    private void onDisconnect(Peer peer, UnsafeBuffer rx, int at, long id) {
+        Qp qp = engine.qpByNumber(Frame.dstQpn(rx, at));
+        if (qp == null || qp.wire == null || qp.remote().node() != peer.node
+                || qp.remote().qpn() != Frame.srcQpn(rx, at) || qp.wire.connectionId != id
+                || qp.pkey() != Frame.pkey(rx, at)) {
+            engine.counters().increment(Counter.CONTROL_FRAME_DROPS);
+        } else if (qp.connectionId != 0) {
+            long localId = qp.connectionId;
+            qp.connectionId = 0;
+            engine.enterError(qp);
+            qp.owner().deliver(CmEventType.DISCONNECTED, localId, 0, qp.address().qpn(), qp.remote(), qp.pkey(),
+                    "closed by the peer", null);
+            sendDisconnect(qp.remote(), qp, FrameType.DISCONNECT_REPLY);
+        }
+    }
+
+    /**
+     * A CM_REQUEST. Payload: partition keys offered (count u8), private data (length u8), the keys (u16 each), the
+     * private data, then the requesting domain's name (length u8, UTF-8; a frame that ends before it names none).
+     */
     private void onRequest(Peer peer, UnsafeBuffer rx, int at, long theirId, int payload, int payloadLength) {
-        Incoming done = accepted.get(List.of((long) peer.node, theirId));
-        if (done != null) {
-            sendReply(done);
-            return;
-        }
-        for (Incoming waiting : incoming.values()) {
-            if (waiting.node == peer.node && waiting.theirId == theirId) {
-                return;
+        RemoteId from = new RemoteId(peer.node, theirId);
+        Incoming known = incoming.get(from);
+        if (known != null) {
+            if (known.state == Incoming.State.ACCEPTED) {
+                sendReply(known);
             }
-        }
-        if (payloadLength < 2) {
-            engine.counters().increment(Counter.MALFORMED_FRAMES);
             return;
         }
-        int count = rx.getByte(payload) & 0xFF;
-        int privateLength = rx.getByte(payload + 1) & 0xFF;
-        if (count > MAX_PKEYS || privateLength > CmEvent.MAX_PRIVATE_DATA || 2 + 2 * count + privateLength > payloadLength) {
-            engine.counters().increment(Counter.MALFORMED_FRAMES);
-            return;
-        }
+        int count = payloadLength < 2 ? 0 : rx.getByte(payload) & 0xFF;
+        int privateLength = payloadLength < 2 ? 0 : rx.getByte(payload + 1) & 0xFF;
+        int nameAt = payload + 2 + 2 * count + privateLength;
         long serviceId = rx.getLong(at + Extension.Cm.SERVICE_OR_DOMID, Frame.ORDER);
         int clientDomid = rx.getInt(at + Extension.Cm.DOMID_OR_PKEY, Frame.ORDER);
         int clientPsn = rx.getInt(at + Extension.Cm.INITIAL_PSN, Frame.ORDER);
         int clientQpn = Frame.srcQpn(rx, at);
-        if (clientDomid < 0 || clientDomid > 0xFFFF || clientQpn < 0 || clientQpn > VerbsEngine.MAX_QPN) {
+        String clientName = payloadLength < 2 || count > MAX_PKEYS || privateLength > CmEvent.MAX_PRIVATE_DATA
+                ? null : name(rx, nameAt, payload + payloadLength);
+        if (clientName == null || clientDomid < 0 || clientDomid > 0xFFFF || clientQpn < 0
+                || clientQpn > VerbsEngine.MAX_QPN) {
             engine.counters().increment(Counter.MALFORMED_FRAMES);
             return;
         }
-        DomainVerbs server = listeners.get(serviceId);
-        if (server == null) {
+        Listener listener = listeners.get(serviceId);
+        if (listener == null) {
             sendReject(peer.node, theirId, clientQpn, "nobody listens on service " + serviceId + " at node "
                     + engine.nodeId());
             return;
@@ -472,23 +627,39 @@ final class ConnectionManager {
         int chosen = -1;
         for (int i = 0; i < count && chosen == -1; i++) {
             int candidate = rx.getShort(payload + 2 + 2 * i, Frame.ORDER) & 0xFFFF;
-            if (io.vmrdma.api.verbs.Partitions.isValid(candidate)
-                    && engine.partitions().isMember(server.name(), candidate)) {
+            if (bothMembers(listener.domain.name(), clientName, candidate)) {
                 chosen = candidate;
             }
         }
         if (chosen == -1) {
-            server.counters().increment(Counter.PARTITION_VIOLATIONS);
-            sendReject(peer.node, theirId, clientQpn, "no partition shared with the listener");
+            listener.domain.counters().increment(Counter.PARTITION_VIOLATIONS);
+            sendReject(peer.node, theirId, clientQpn, "no partition of node " + engine.nodeId() + " holds both "
+                    + clientName + " and the listener");
             return;
         }
-        long localId = newId();
+        String full = refusal(listener, peer.node);
+        if (full != null) {
+            sendReject(peer.node, theirId, clientQpn, full);
+            return;
+        }
         QpAddress client = new QpAddress(peer.node, clientDomid, clientQpn);
-        incoming.put(localId, new Incoming(peer.node, theirId, client, clientPsn, chosen, serviceId, server));
-        server.deliver(CmEventType.CONNECT_REQUEST, localId, serviceId, -1, client, chosen, "",
+        Incoming in = new Incoming(from, newId(), client, clientName, clientPsn, chosen, listener,
+                engine.now() + timeoutNanos);
+        startWaiting(in);
+        listener.domain.deliver(CmEventType.CONNECT_REQUEST, in.localId, serviceId, -1, client, chosen, "",
                 bytes(rx, payload + 2 + 2 * count, privateLength));
     }
 
+    /** Whether this node's partition table puts both domains, by name, in partition {@code pkey}. */
+    private boolean bothMembers(String one, String other, int pkey) {
+        PartitionTable partitions = engine.partitions();
+        return Partitions.isValid(pkey) && partitions.isMember(one, pkey) && partitions.isMember(other, pkey);
+    }
+
+    /**
+     * A CM_REPLY. Payload: private data (length u8, then the bytes), then the listening domain's name (length u8,
+     * UTF-8; a frame that ends before it names none).
+     */
     private void onReply(Peer peer, UnsafeBuffer rx, int at, long id, int payload, int payloadLength) {
         Outgoing request = answered(peer, FrameType.CM_REPLY, rx, at, id);
         if (request == null) {
@@ -499,18 +670,29 @@ final class ConnectionManager {
         int serverPsn = rx.getInt(at + Extension.Cm.INITIAL_PSN, Frame.ORDER);
         int serverQpn = Frame.srcQpn(rx, at);
         int privateLength = payloadLength > 0 ? rx.getByte(payload) & 0xFF : 0;
+        String serverName = privateLength > CmEvent.MAX_PRIVATE_DATA ? null
+                : name(rx, payload + Math.min(payloadLength, 1) + privateLength, payload + payloadLength);
+        if (serverName == null || serverDomid < 0 || serverDomid > 0xFFFF || serverQpn < 0
+                || serverQpn > VerbsEngine.MAX_QPN) {
+            engine.counters().increment(Counter.MALFORMED_FRAMES);
+            return;
+        }
         boolean offered = false;
         for (int k : request.pkeys) {
             offered |= k == pkey;
         }
-        if (!offered || serverDomid < 0 || serverDomid > 0xFFFF || serverQpn < 0 || serverQpn > VerbsEngine.MAX_QPN
-                || privateLength > CmEvent.MAX_PRIVATE_DATA || 1 + privateLength > Math.max(payloadLength, 1)) {
-            engine.counters().increment(Counter.MALFORMED_FRAMES);
+        Qp qp = request.qp;
+        outgoing.remove(id);
+        if (!qp.live || qp.connectionId != id || qp.state() != QpState.RESET) {
             return;
         }
-        outgoing.remove(id);
-        Qp qp = request.qp;
-        if (!qp.live || qp.connectionId != id || qp.state() != QpState.RESET) {
+        if (!offered || !bothMembers(qp.owner().name(), serverName, pkey)) {
+            // The listener's node thinks otherwise (its table differs, or it lies): its queue pair is told to close.
+            qp.counters().increment(Counter.PARTITION_VIOLATIONS);
+            qp.connectionId = 0;
+            sendDisconnect(peer.node, serverQpn, qp.address().qpn(), pkey, id, FrameType.DISCONNECT_REQUEST);
+            qp.owner().deliver(CmEventType.REJECTED, id, request.serviceId, qp.address().qpn(), null, pkey,
+                    "no partition of node " + engine.nodeId() + " holds both this domain and " + serverName, null);
             return;
         }
         QpAddress server = new QpAddress(peer.node, serverDomid, serverQpn);
@@ -518,6 +700,20 @@ final class ConnectionManager {
         qp.wire.connectionId = id;
         qp.owner().deliver(CmEventType.ESTABLISHED, id, request.serviceId, qp.address().qpn(), server, pkey, "",
                 bytes(rx, payload + 1, privateLength));
+    }
+
+    /**
+     * The domain name at {@code at} (length u8, then UTF-8), where a frame's payload ending at {@code end} carries
+     * it: "" when the payload ends right there (a node that sends none), null when it does not fit.
+     */
+    private static String name(UnsafeBuffer rx, int at, int end) {
+        if (at == end) {
+            return "";
+        }
+        if (at > end || at + 1 + (rx.getByte(at) & 0xFF) > end) {
+            return null;
+        }
+        return new String(bytes(rx, at + 1, rx.getByte(at) & 0xFF), StandardCharsets.UTF_8);
     }
 
     /**
@@ -543,7 +739,8 @@ final class ConnectionManager {
     private void sendRequest(Outgoing request) {
         request.repeatNanos = engine.now() + REPEAT_NANOS;
         Peer peer = engine.transport().peer(request.node);
-        int payload = 2 + 2 * request.pkeys.length + request.privateData.length;
+        int keys = 2 * request.pkeys.length;
+        int payload = 2 + keys + request.privateData.length + 1 + request.name.length;
         int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REQUEST.headerLength(), payload);
         if (at < 0) {
             return;
@@ -562,34 +759,42 @@ final class ConnectionManager {
         for (int i = 0; i < request.pkeys.length; i++) {
             tx.putShort(p + 2 + 2 * i, (short) request.pkeys[i], Frame.ORDER);
         }
-        tx.putBytes(p + 2 + 2 * request.pkeys.length, request.privateData);
+        tx.putBytes(p + 2 + keys, request.privateData);
+        putName(tx, p + 2 + keys + request.privateData.length, request.name);
         engine.transport().end(peer, at, FrameType.CM_REQUEST.headerLength(), payload);
     }
 
     private void sendReply(Incoming in) {
-        Peer peer = engine.transport().peer(in.node);
-        int payload = 1 + in.privateData.length;
+        Peer peer = engine.transport().peer(in.from.node());
+        byte[] name = in.listener.domain.name().getBytes(StandardCharsets.UTF_8);
+        int payload = 1 + in.privateData.length + 1 + name.length;
         int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REPLY.headerLength(), payload);
         if (at < 0) {
             return;
         }
         MutableDirectBuffer tx = engine.transport().tx();
-        Frame.writeBase(tx, at, FrameType.CM_REPLY, 0, engine.nodeId(), in.node, in.pkey, payload, in.client.qpn(),
-                in.qp.address().qpn(), 0, 0);
-        tx.putLong(at + Extension.Cm.CONNECTION_ID, in.theirId, Frame.ORDER);
-        tx.putLong(at + Extension.Cm.SERVICE_OR_DOMID, in.server.domid(), Frame.ORDER);
+        Frame.writeBase(tx, at, FrameType.CM_REPLY, 0, engine.nodeId(), in.from.node(), in.pkey, payload,
+                in.client.qpn(), in.qp.address().qpn(), 0, 0);
+        tx.putLong(at + Extension.Cm.CONNECTION_ID, in.from.id(), Frame.ORDER);
+        tx.putLong(at + Extension.Cm.SERVICE_OR_DOMID, in.listener.domain.domid(), Frame.ORDER);
         tx.putInt(at + Extension.Cm.DOMID_OR_PKEY, in.pkey, Frame.ORDER);
         tx.putInt(at + Extension.Cm.INITIAL_PSN, in.serverPsn, Frame.ORDER);
         int p = at + FrameType.CM_REPLY.headerLength();
         tx.putByte(p, (byte) in.privateData.length);
         tx.putBytes(p + 1, in.privateData);
+        putName(tx, p + 1 + in.privateData.length, name);
         engine.transport().end(peer, at, FrameType.CM_REPLY.headerLength(), payload);
+    }
+
+    private static void putName(MutableDirectBuffer tx, int at, byte[] name) {
+        tx.putByte(at, (byte) name.length);
+        tx.putBytes(at + 1, name);
     }
 
     private void sendReject(int node, long theirId, int clientQpn, String reason) {
         Peer peer = engine.transport().peer(node);
         byte[] text = reason.getBytes(StandardCharsets.UTF_8);
-        int length = Math.min(text.length, 200);
+        int length = Math.min(text.length, MAX_REASON_BYTES);
         int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REJECT.headerLength(), length);
         if (at < 0) {
             return;
@@ -602,15 +807,18 @@ final class ConnectionManager {
     }
 
     private void sendDisconnect(QpAddress remote, Qp qp, FrameType type) {
-        Peer peer = engine.transport().peer(remote.node());
+        sendDisconnect(remote.node(), remote.qpn(), qp.address().qpn(), qp.pkey(), qp.wire.connectionId, type);
+    }
+
+    private void sendDisconnect(int node, int dstQpn, int srcQpn, int pkey, long connectionId, FrameType type) {
+        Peer peer = engine.transport().peer(node);
         int at = peer == null ? -1 : engine.transport().begin(peer, type.headerLength(), 0);
         if (at < 0) {
             return;
         }
         MutableDirectBuffer tx = engine.transport().tx();
-        Frame.writeBase(tx, at, type, 0, engine.nodeId(), remote.node(), qp.pkey(), 0, remote.qpn(),
-                qp.address().qpn(), 0, 0);
-        tx.putLong(at + Extension.Cm.CONNECTION_ID, qp.wire.connectionId, Frame.ORDER);
+        Frame.writeBase(tx, at, type, 0, engine.nodeId(), node, pkey, 0, dstQpn, srcQpn, 0, 0);
+        tx.putLong(at + Extension.Cm.CONNECTION_ID, connectionId, Frame.ORDER);
         engine.transport().end(peer, at, type.headerLength(), 0);
     }
 

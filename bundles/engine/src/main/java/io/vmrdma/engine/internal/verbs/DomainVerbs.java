@@ -304,6 +304,11 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
         eventsAdded++;
     }
 
+    /** Connection events delivered and not yet polled. */
+    int cmEventsWaiting() {
+        return cmEvents.size();
+    }
+
     void deliver(CmEventType type, long connectionId, long serviceId, int localQpn, QpAddress remote, int pkey,
                  String reason, byte[] privateData) {
         eventAdded();
