@@ -8,6 +8,7 @@ import io.vmrdma.engine.internal.auth.NodeAuth;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameCheck;
 import io.vmrdma.engine.internal.wire.FrameType;
+import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.nic.loopback.internal.LoopbackPort;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -20,6 +21,15 @@ final class FrameInjector {
     /** Writes a frame's header (base and extension) and payload at {@code at}. */
     interface Fields {
         void write(UnsafeBuffer frame, int at);
+    }
+
+    /**
+     * A cluster of {@code nodes} nodes at MTU 9000 for an attack to run against, with frame authentication on (the
+     * injector then seals frames as the node they name would: a host that holds the cluster secret and lies) or off.
+     */
+    static Cluster cluster(boolean authenticated, int nodes, long seed) {
+        Cluster c = new Cluster(nodes, 9000, Faults.NONE, seed);
+        return authenticated ? c : c.authenticationOff();
     }
 
     private final FrameCheck check = new FrameCheck();

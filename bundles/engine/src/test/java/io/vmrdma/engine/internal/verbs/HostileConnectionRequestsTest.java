@@ -19,7 +19,6 @@ import io.vmrdma.api.verbs.VerbsException;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameType;
-import io.vmrdma.nic.faults.Faults;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -38,8 +37,7 @@ class HostileConnectionRequestsTest {
     private final FrameInjector attacker = new FrameInjector();
 
     private static Cluster cluster(boolean authenticated, long seed) {
-        Cluster c = new Cluster(3, 9000, Faults.NONE, seed);
-        return authenticated ? c : c.authenticationOff();
+        return FrameInjector.cluster(authenticated, 3, seed);
     }
 
     /** As above, every node with the same table: the bystanders in 0x0001, "server" and "friend" in {@link #HPC}. */
@@ -186,6 +184,23 @@ class HostileConnectionRequestsTest {
             server.verbs.stopListening(SERVICE);
             QueuePair[] pair = c.connect(client, server, SERVICE);
             assertThat(pair[0].state()).as("polled: heard again").isEqualTo(QpState.RTS);
+            victim.assertDelivered(c);
+        }
+    }
+
+    @ParameterizedTest(name = "authenticated: {0}")
+    @ValueSource(booleans = {false, true})
+    void aDomainListensOnAFewServicesOnly(boolean authenticated) throws Exception {
+        try (Cluster c = cluster(authenticated, 35)) {
+            Cluster.Dom greedy = c.domain(1, 3, "greedy");
+            for (int i = 0; i < ConnectionManager.MAX_LISTENS_PER_DOMAIN; i++) {
+                greedy.verbs.listen(1000 + i);
+            }
+            assertThatThrownBy(() -> greedy.verbs.listen(SERVICE))
+                    .isInstanceOfSatisfying(VerbsException.class, e -> assertThat(e.errno()).isEqualTo(VerbsErrno.EDQUOT));
+            greedy.verbs.stopListening(1000);
+            greedy.verbs.listen(SERVICE);
+            Bystander victim = new Bystander(c);
             victim.assertDelivered(c);
         }
     }

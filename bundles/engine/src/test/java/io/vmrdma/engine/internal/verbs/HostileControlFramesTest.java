@@ -19,16 +19,16 @@ import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameType;
-import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.nic.loopback.internal.LoopbackPort;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Control frames a hostile host forges (from the victim's peer's own link address, so only what the frames say can
  * give them away): connection-manager answers and disconnects, acknowledgements and NAKs. Each is dropped and
  * counted, or its harm bounded, while a transfer between the same two nodes goes on and arrives byte-identical.
- * These checks do not rely on frame authentication: they hold for a fabric run with it off, and against a peer that
- * holds the key but lies.
+ * Every test runs with frame authentication off and on: these checks do not rely on it; they hold for a fabric run
+ * with it off, and against a peer that holds the cluster secret but lies.
  */
 class HostileControlFramesTest {
 
@@ -39,9 +39,10 @@ class HostileControlFramesTest {
         return c.ports.get(n - 1);
     }
 
-    @Test
-    void disconnectsWithoutTheConnectionIdAreDroppedAndCounted() throws Exception {
-        try (Cluster c = new Cluster(2, 9000, Faults.NONE, 21)) {
+    @ParameterizedTest(name = "authenticated: {0}")
+    @ValueSource(booleans = {false, true})
+    void disconnectsWithoutTheConnectionIdAreDroppedAndCounted(boolean authenticated) throws Exception {
+        try (Cluster c = FrameInjector.cluster(authenticated, 2, 21)) {
             Bystander victim = new Bystander(c);
             c.node(2).doWork();
             Qp target = victim.responder;
@@ -79,9 +80,10 @@ class HostileControlFramesTest {
         });
     }
 
-    @Test
-    void answersToAConnectionRequestThatDoNotNameItAreDroppedAndCounted() throws Exception {
-        try (Cluster c = new Cluster(3, 9000, Faults.NONE, 22)) {
+    @ParameterizedTest(name = "authenticated: {0}")
+    @ValueSource(booleans = {false, true})
+    void answersToAConnectionRequestThatDoNotNameItAreDroppedAndCounted(boolean authenticated) throws Exception {
+        try (Cluster c = FrameInjector.cluster(authenticated, 3, 22)) {
             Bystander victim = new Bystander(c);
             Cluster.Dom client = c.domain(1, 3, "client");
             Cluster.Dom server = c.domain(2, 4, "server");
@@ -129,9 +131,10 @@ class HostileControlFramesTest {
         });
     }
 
-    @Test
-    void acknowledgementsOfPsnsNeverSentOrFromTheWrongQueuePairAreDropped() throws Exception {
-        try (Cluster c = new Cluster(3, 9000, Faults.NONE, 23)) {
+    @ParameterizedTest(name = "authenticated: {0}")
+    @ValueSource(booleans = {false, true})
+    void acknowledgementsOfPsnsNeverSentOrFromTheWrongQueuePairAreDropped(boolean authenticated) throws Exception {
+        try (Cluster c = FrameInjector.cluster(authenticated, 3, 23)) {
             Bystander victim = new Bystander(c);
             c.node(2).doWork();
             WireQp w = victim.requester.wire;
@@ -167,9 +170,10 @@ class HostileControlFramesTest {
         });
     }
 
-    @Test
-    void aReceiverNotReadyWaitIsCappedAndNaksOfWhatWasNotSentAreDropped() throws Exception {
-        try (Cluster c = new Cluster(2, 9000, Faults.NONE, 24)) {
+    @ParameterizedTest(name = "authenticated: {0}")
+    @ValueSource(booleans = {false, true})
+    void aReceiverNotReadyWaitIsCappedAndNaksOfWhatWasNotSentAreDropped(boolean authenticated) throws Exception {
+        try (Cluster c = FrameInjector.cluster(authenticated, 2, 24)) {
             Bystander victim = new Bystander(c);
             Cluster.Dom server = c.domain(1, 3, "server");
             Cluster.Dom client = c.domain(2, 4, "client");
@@ -219,9 +223,10 @@ class HostileControlFramesTest {
         });
     }
 
-    @Test
-    void destroyingAConnectedQueuePairTellsThePeer() throws Exception {
-        try (Cluster c = new Cluster(2, 9000, Faults.NONE, 25)) {
+    @ParameterizedTest(name = "authenticated: {0}")
+    @ValueSource(booleans = {false, true})
+    void destroyingAConnectedQueuePairTellsThePeer(boolean authenticated) throws Exception {
+        try (Cluster c = FrameInjector.cluster(authenticated, 2, 25)) {
             Bystander victim = new Bystander(c);
             Cluster.Dom near = c.domain(1, 3, "near");
             Cluster.Dom far = c.domain(2, 4, "far");
