@@ -44,4 +44,17 @@ public interface Node {
      * is bound. Since 0.5.0.
      */
     Map<String, Long> nicCounters();
+
+    /**
+     * Whether frames to and from other nodes carry a tag from the cluster secret ({@code auth = on}, the default)
+     * and are refused without one; false for a fabric run with {@code auth = off}. Since 0.6.0.
+     */
+    default boolean framesAuthenticated() {
+        return false;
+    }
+
+    /** Whether HELLOs find nodes beyond the static peer table ({@code discovery = on}, the default). Since 0.6.0. */
+    default boolean discovery() {
+        return true;
+    }
 }

@@ -73,6 +73,25 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             description = "Xen's default maptrack table holds 1024 frames of 256 mappings", min = "1")
     long maxGrantPages() default 262_144;
 
+    @AttributeDefinition(name = "Frame authentication",
+            description = "on: every frame carries a tag from the cluster secret (etc/io.vmrdma.cluster.secret, made "
+                    + "on first start; copy it to every node) and frames without a good one are refused. off: only on a "
+                    + "fabric no one else can reach",
+            options = {
+                @org.osgi.service.metatype.annotations.Option(label = "on", value = "on"),
+                @org.osgi.service.metatype.annotations.Option(label = "off", value = "off")
+            })
+    String auth() default "on";
+
+    @AttributeDefinition(name = "Discovery",
+            description = "on: HELLOs on the link's broadcast address find nodes beyond the static peer table. off: "
+                    + "static peers only",
+            options = {
+                @org.osgi.service.metatype.annotations.Option(label = "on", value = "on"),
+                @org.osgi.service.metatype.annotations.Option(label = "off", value = "off")
+            })
+    String discovery() default "on";
+
     @AttributeDefinition(name = "Bytes per turn",
             description = "How much one queue pair moves before the next gets a turn", min = "4096")
     int chunkBytes() default 256 * 1024;

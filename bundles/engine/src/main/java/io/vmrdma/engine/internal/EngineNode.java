@@ -1,5 +1,7 @@
 package io.vmrdma.engine.internal;
 
+import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +30,8 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
+import io.vmrdma.engine.internal.auth.ClusterSecret;
+import io.vmrdma.engine.internal.auth.FrameKeys;
 import io.vmrdma.engine.internal.backend.GuestBackends;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import org.agrona.concurrent.AgentRunner;
@@ -54,6 +58,9 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     private final DataAgent dataAgent;
     private final AgentRunner dataAgentRunner;
     private final int nodeId;
+    /** The cluster secret frames are authenticated with, null while {@code auth = off}; written under DS's calls. */
+    private byte[] secretInForce;
+    private volatile boolean discovery = true;
     private volatile NicPort nic;
     /** Every NIC binding installed, with its binding name; guarded by itself. */
     private final Map<NicPort, String> nics = new LinkedHashMap<>();
@@ -73,7 +80,10 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
         EngineSettings first;
         try {
             first = EngineSettings.parse(engine, properties);
-        } catch (IllegalArgumentException e) {
+            if (first.auth()) {
+                clusterSecret();
+            }
+        } catch (IllegalArgumentException | IllegalStateException e) {
             // No settings in force yet to keep: the engine waits for a configuration it can run with (a corrected
             // file reactivates it).
             LOG.error("configuration io.vmrdma.engine refused, the engine does not start: {}", e.getMessage());
@@ -96,9 +106,12 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
         EngineSettings settings;
         try {
             settings = EngineSettings.parse(engine, properties);
+            if (settings.auth()) {
+                clusterSecret();
+            }
             // Checked and made here, before anything changes: the limits are applied all at once or not at all.
             limits(settings);
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | IllegalStateException e) {
             LOG.error("configuration io.vmrdma.engine refused, previous settings stay: {}", e.getMessage());
             return;
         }
@@ -135,12 +148,40 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
         verbs.partitions(settings.partitions());
         Map<Integer, LinkAddress> peers = settings.peers();
         dataAgent.runAndWait(() -> verbs.staticPeers(peers));
+        wire(settings);
         LOG.info("partitions: {}; static peers: {}; NIC binding: {}", settings.partitions().isEmpty()
                 ? "none configured, every domain in 0x7fff" : settings.partitions(), peers, settings.nic());
         synchronized (nics) {
             configuredNic = settings.nic();
             selectNic();
         }
+    }
+
+    /** The cluster secret in Karaf's {@code etc/}, made there on the first start (IllegalStateException if unfit). */
+    private static byte[] clusterSecret() {
+        return ClusterSecret.loadOrCreate(Path.of(System.getProperty("karaf.etc", "etc"), ClusterSecret.FILE_NAME));
+    }
+
+    /**
+     * Frame authentication and discovery as configured. New keys only when the secret or the switch changed: each
+     * change makes every peer answer a challenge again.
+     */
+    private void wire(EngineSettings settings) {
+        byte[] secret = settings.auth() ? clusterSecret() : null;
+        if (!Arrays.equals(secret, secretInForce)) {
+            FrameKeys keys = secret == null ? null : new FrameKeys(secret);
+            dataAgent.runAndWait(() -> verbs.authentication(keys));
+            secretInForce = secret;
+            if (secret == null) {
+                LOG.warn("frame authentication off (auth = off): any host on the link can forge frames of this node's "
+                        + "peers; only for a fabric no one else reaches");
+            } else {
+                LOG.info("frames authenticated with keys from the cluster secret ({})", ClusterSecret.FILE_NAME);
+            }
+        }
+        boolean discover = settings.discovery();
+        dataAgent.runAndWait(() -> verbs.discovery(discover));
+        discovery = discover;
     }
 
     /**
@@ -250,6 +291,16 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     public Map<String, Long> nicCounters() {
         NicPort port = nic;
         return port == null ? Map.of() : port.bindingCounters();
+    }
+
+    @Override
+    public boolean framesAuthenticated() {
+        return verbs.authenticated();
+    }
+
+    @Override
+    public boolean discovery() {
+        return discovery;
     }
 
     @Override

@@ -18,7 +18,8 @@ import io.vmrdma.api.nic.LinkAddress;
 record EngineSettings(int nodeId, String nic, int maxPds, int maxCqs, int maxQps, int maxMrs,
                       long maxRegisteredBytes, int maxCqDepth, int maxQpWr, int maxSge, long maxMessageBytes,
                       long maxQueueBytes, long maxNodeQueueBytes, long maxGrantPages, int chunkBytes,
-                      Map<Integer, List<String>> partitions, Map<Integer, LinkAddress> peers) {
+                      Map<Integer, List<String>> partitions, Map<Integer, LinkAddress> peers, boolean auth,
+                      boolean discovery) {
 
     static final int MIN_CHUNK_BYTES = 4096;
 
@@ -46,7 +47,20 @@ record EngineSettings(int nodeId, String nic, int maxPds, int maxCqs, int maxQps
                 whole(properties, "maxGrantPages", defaults::maxGrantPages, 1, Integer.MAX_VALUE),
                 (int) bytes(properties, "chunkBytes", defaults::chunkBytes, MIN_CHUNK_BYTES, Integer.MAX_VALUE),
                 PartitionConfig.parse(properties),
-                PeerConfig.parse(properties, nodeId));
+                PeerConfig.parse(properties, nodeId),
+                onOff(properties, "auth", defaults.auth()),
+                onOff(properties, "discovery", defaults.discovery()));
+    }
+
+    /** A switch: {@code on} or {@code off}, as written. */
+    private static boolean onOff(Map<String, ?> properties, String key, String fallback) {
+        Object raw = properties.get(key);
+        String value = raw == null ? fallback : raw.toString();
+        return switch (value) {
+            case "on" -> true;
+            case "off" -> false;
+            default -> throw new IllegalArgumentException(key + ": '" + value + "' is neither on nor off");
+        };
     }
 
     /** A whole number in {@code [min, max]}: a Number, or text of one. */

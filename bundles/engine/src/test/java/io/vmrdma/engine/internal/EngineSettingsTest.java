@@ -34,6 +34,16 @@ class EngineSettingsTest {
         assertThat(s.chunkBytes()).isEqualTo(256 * 1024);
         assertThat(s.partitions()).isEmpty();
         assertThat(s.peers()).isEmpty();
+        assertThat(s.auth()).as("frames authenticated by default").isTrue();
+        assertThat(s.discovery()).isTrue();
+    }
+
+    @Test
+    void authAndDiscoveryAreOnOrOffAsWritten() {
+        assertThat(parse("auth", "off", "discovery", "off")).extracting(EngineSettings::auth, EngineSettings::discovery)
+                .containsExactly(false, false);
+        assertThatThrownBy(() -> parse("auth", "no")).hasMessage("auth: 'no' is neither on nor off");
+        assertThatThrownBy(() -> parse("discovery", " on")).hasMessage("discovery: ' on' is neither on nor off");
     }
 
     @Test

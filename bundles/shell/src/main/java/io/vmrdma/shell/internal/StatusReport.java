@@ -19,6 +19,8 @@ final class StatusReport {
     static final String NONE = "none";
     static final String FALLBACK = "built-in round-robin (fallback; see vmrdma:policy)";
     private static final String BUNDLE_PREFIX = "io.vmrdma.";
+    static final String AUTH_ON = "on (HMAC-SHA256 tags, keys from etc/io.vmrdma.cluster.secret)";
+    static final String AUTH_OFF = "OFF (auth = off): any host on the link can forge frames; trusted fabric only";
 
     private StatusReport() {
     }
@@ -40,6 +42,8 @@ final class StatusReport {
             }
             facts.addRow().addContent("Xen backend", orNone(node.hypervisor()));
             facts.addRow().addContent("Policy", node.activePolicy().orElse(FALLBACK));
+            facts.addRow().addContent("Frame authentication", node.framesAuthenticated() ? AUTH_ON : AUTH_OFF);
+            facts.addRow().addContent("Discovery", node.discovery() ? "on" : "off (static peers only)");
         }
         facts.print(out);
         out.println();

@@ -83,6 +83,8 @@ class StatusReportTest {
                 .containsPattern("NIC counters\\s+\\S\\s+runts 3, kernelDrops 12")
                 .containsPattern("Xen backend\\s+\\S\\s+sim")
                 .containsPattern("Policy\\s+\\S\\s+drr")
+                .containsPattern("Frame authentication\\s+\\S\\s+OFF \\(auth = off\\)")
+                .containsPattern("Discovery\\s+\\S\\s+on")
                 .containsPattern("io.vmrdma.api\\s+\\S\\s+Resolved\\s+\\S\\s+0.1.0")
                 .containsPattern("io.vmrdma.engine\\s+\\S\\s+Active")
                 .doesNotContain("felix");

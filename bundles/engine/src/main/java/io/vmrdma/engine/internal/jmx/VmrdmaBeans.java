@@ -51,7 +51,11 @@ final class VmrdmaBeans {
                 .read("Hypervisor", String.class, "Xen access in use (sim, native), empty when none",
                         () -> node.hypervisor().orElse(""))
                 .read("ActivePolicy", String.class, "Ordering policy in charge, empty while the built-in "
-                        + "round-robin stands in", () -> node.activePolicy().orElse(""));
+                        + "round-robin stands in", () -> node.activePolicy().orElse(""))
+                .read("FramesAuthenticated", boolean.class, "Whether frames carry a tag from the cluster secret "
+                        + "(auth = on)", node::framesAuthenticated)
+                .read("Discovery", boolean.class, "Whether HELLOs find nodes beyond the static peer table",
+                        node::discovery);
         return counters(bean, "node", node::counter);
     }
 

@@ -136,6 +136,11 @@ public final class VerbsEngine {
         transport.authentication(keys == null ? null : new io.vmrdma.engine.internal.auth.NodeAuth(keys, nodeId));
     }
 
+    /** Whether frames are authenticated now; any thread. */
+    public boolean authenticated() {
+        return transport.authenticated();
+    }
+
     /** Whether HELLOs find nodes beyond the static peer table ({@code discovery = on}). Data agent's thread. */
     public void discovery(boolean on) {
         transport.discovery(on);

@@ -95,6 +95,8 @@ final class WireTransport implements FrameHandler {
     private final LogBudget peerLog;
     /** Frame authentication, or null while {@code auth = off}. */
     private NodeAuth auth;
+    /** Whether {@link #auth} is set, for the console's threads. */
+    private volatile boolean authenticated;
     private boolean discovery = true;
     /** Failures of the engine's own code while a frame was received or claimed: a bug, logged a few a second. */
     private final LogBudget failureLog;
@@ -131,9 +133,15 @@ final class WireTransport implements FrameHandler {
      */
     void authentication(NodeAuth nodeAuth) {
         auth = nodeAuth;
+        authenticated = nodeAuth != null;
         for (Peer peer : peers.values()) {
             peer.auth = keysFor(peer.node);
         }
+    }
+
+    /** Whether frames are authenticated ({@code auth = on}); any thread. */
+    boolean authenticated() {
+        return authenticated;
     }
 
     /** This node's epoch, counter and keys, or null while {@code auth = off}. */
@@ -397,7 +405,15 @@ final class WireTransport implements FrameHandler {
             }
             // A discovered node that went silent and speaks again from elsewhere (restarted, new port).
             peerLog.info("node {} moved from {} to {}", src, peer.address, source);
-            peer.address = source;
+            if (auth == null) {
+                peer.address = source;
+            } else {
+                // A captured HELLO replayed from elsewhere carries a good tag too: the node starts afresh there, and
+                // is up there only once it answers a challenge sent there.
+                peers.remove(src);
+                discovered--;
+                peer = discover(src, source);
+            }
         }
         if (!hello && Frame.version(rx, offset) != Frame.VERSION) {
             counters.increment(Counter.MALFORMED_FRAMES);

@@ -72,10 +72,12 @@ class VmrdmaBeansTest {
 
         assertThat(server.getAttribute(name, "NodeId")).isEqualTo(9);
         assertThat(server.getAttribute(name, "NicBinding")).isEqualTo("udp");
+        assertThat(server.getAttribute(name, "FramesAuthenticated")).isEqualTo(false);
+        assertThat(server.getAttribute(name, "Discovery")).isEqualTo(true);
         assertThat((String[]) server.getAttribute(name, "NicCounters")).containsExactly("runts=2");
         assertThat(server.getAttribute(name, "Hypervisor")).isEqualTo("");
         assertThat(server.getAttribute(name, "RETRANSMISSIONS")).isEqualTo(380L);
-        assertThat(server.getMBeanInfo(name).getAttributes()).hasSize(6 + Counter.values().length);
+        assertThat(server.getMBeanInfo(name).getAttributes()).hasSize(8 + Counter.values().length);
         assertThatThrownBy(() -> server.setAttribute(name, new Attribute("NodeId", 3)))
                 .isInstanceOf(AttributeNotFoundException.class).hasMessageContaining("read-only");
     }

@@ -106,6 +106,26 @@ class PeerTableTest {
         }
     }
 
+    /**
+     * A node with discovery off (issue 16, item 12) announces itself to no one and takes no node from a HELLO: only its
+     * static peers; the others still find each other.
+     */
+    @Test
+    void aNodeWithDiscoveryOffKnowsOnlyItsStaticPeers() {
+        try (Cluster c = new Cluster(3, 1500, Faults.NONE, 26, false)) {
+            c.node(1).discovery(false);
+            c.node(1).peer(2, c.wire.address(2));
+            c.settle(5);
+            idle(c, 2.5);
+            assertThat(c.node(1).peers()).extracting(PeerInfo::node, PeerInfo::origin, PeerInfo::up)
+                    .containsExactly(org.assertj.core.groups.Tuple.tuple(2, PeerInfo.Origin.STATIC, true));
+            assertThat(c.node(1).counter(Counter.UNKNOWN_SOURCE_DROPS)).as("node 3's HELLOs").isPositive();
+            assertThat(info(c.node(3), 1)).as("node 1 sends no discovery HELLO").isNull();
+            assertThat(info(c.node(3), 2).up()).isTrue();
+            assertThat(info(c.node(2), 1).up()).as("answered node 1's unicast HELLOs").isTrue();
+        }
+    }
+
     @Test
     void roundTripTimeComesFromOneOutstandingHelloProbe() {
         long[] clock = {SECOND};
