@@ -57,15 +57,16 @@ public final class PeerAuth {
             return false;
         }
         challenge = 0;
-        if (!confirmed || frameEpoch != epoch) {
-            confirmed = true;
-            epoch = frameEpoch;
-            window.reset();
+        if (confirmed && frameEpoch == epoch) {
+            if (!window.isFresh(counter)) {
+                return false;
+            }
+            window.mark(counter);
+            return true;
         }
-        if (!window.isFresh(counter)) {
-            return false;
-        }
-        window.mark(counter);
+        confirmed = true;
+        epoch = frameEpoch;
+        window.startAt(counter);
         return true;
     }
 

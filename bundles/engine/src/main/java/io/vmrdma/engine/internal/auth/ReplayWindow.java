@@ -20,6 +20,15 @@ public final class ReplayWindow {
         highest = 0;
     }
 
+    /**
+     * Starts a new epoch at {@code counter}: it and every counter below it count as seen, since frames the peer sent
+     * before its epoch was confirmed were never believed and must not be later.
+     */
+    public void startAt(long counter) {
+        java.util.Arrays.fill(seen, -1L);
+        highest = counter;
+    }
+
     /** Whether {@code counter} (from 1) was not seen and is still inside the window. */
     public boolean isFresh(long counter) {
         if (counter <= 0) {

@@ -31,5 +31,9 @@ class ReplayWindowTest {
         assertThat(take(w, 10 * ReplayWindow.SIZE - 1)).as("slots reused after a long jump start clear").isTrue();
         w.reset();
         assertThat(take(w, 2)).as("a new epoch starts afresh").isTrue();
+        w.startAt(500);
+        assertThat(take(w, 499)).as("sent before the epoch was confirmed").isFalse();
+        assertThat(take(w, 500)).isFalse();
+        assertThat(take(w, 501)).isTrue();
     }
 }

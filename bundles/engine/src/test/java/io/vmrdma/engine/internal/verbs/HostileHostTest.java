@@ -104,7 +104,12 @@ class HostileHostTest {
 
         /** The first frame captured of {@code type} from {@code src}; fails when there is none. */
         byte[] first(FrameType type, int src) {
-            for (byte[] f : frames) {
+            return first(type, src, 0);
+        }
+
+        /** As above, among the frames captured from the {@code from}-th on. */
+        byte[] first(FrameType type, int src, int from) {
+            for (byte[] f : frames.subList(from, frames.size())) {
                 UnsafeBuffer b = new UnsafeBuffer(f);
                 if (Frame.type(b, 0) == type.code() && Frame.srcNode(b, 0) == src) {
                     return f.clone();
@@ -298,6 +303,7 @@ class HostileHostTest {
             byte[] oldWrite = tap.first(FrameType.WRITE, 2);
 
             // Node 2 restarts: a new engine (a new epoch) on the same address.
+            int restart = tap.frames.size();
             c.ports.get(1).close();
             VerbsEngine restarted = new VerbsEngine(2, () -> c.clock[0], 99L);
             restarted.authentication(Cluster.KEYS);
@@ -314,14 +320,17 @@ class HostileHostTest {
             assertThat(node1.counter(Counter.REPLAYS) - replaysBefore)
                     .as("the restarted node's first frames, before it answered a challenge").isLessThanOrEqualTo(2);
             Transfer transfer = new Transfer(c, 3, 4, 6).post();
+            // Sent under the new epoch before node 1 had confirmed it: not believed then, so never later either.
+            byte[] newHelloBeforeConfirmed = tap.first(FrameType.HELLO, 2, restart);
 
             long replays = node1.counter(Counter.REPLAYS);
             long received = node1.counter(Counter.FRAMES_RECEIVED);
             replay(port, c.wire.address(1), oldHello);
             replay(port, c.wire.address(1), oldReply);
             replay(port, c.wire.address(1), oldWrite);
+            replay(port, c.wire.address(1), newHelloBeforeConfirmed);
             node1.doWork();
-            assertThat(node1.counter(Counter.REPLAYS) - replays).isEqualTo(3);
+            assertThat(node1.counter(Counter.REPLAYS) - replays).isEqualTo(4);
             assertThat(node1.peerUp(2)).isTrue();
             transfer.completesByteIdentical(c);
             assertThat(node1.counter(Counter.FRAMES_RECEIVED)).isGreaterThan(received);

@@ -17,6 +17,7 @@ final class BridgeLan implements AutoCloseable {
     final List<NetworkNamespace> hosts = new ArrayList<>();
     final List<String> interfaces = new ArrayList<>();
     private final List<String> namespaces = new ArrayList<>();
+    private String bridgeNamespace;
 
     private BridgeLan(int hostCount, int mtu) {
         long pid = ProcessHandle.current().pid();
@@ -25,7 +26,7 @@ final class BridgeLan implements AutoCloseable {
         String tag = Long.toString(pid, 36) + "l" + n;
         String mtuText = Integer.toString(mtu);
         try {
-            String bridgeNamespace = add(base + "br");
+            bridgeNamespace = add(base + "br");
             VethLink.ip("-n", bridgeNamespace, "link", "add", "name", "br0", "mtu", mtuText, "type", "bridge");
             for (int h = 0; h < hostCount; h++) {
                 String host = add(base + "h" + h);
@@ -53,6 +54,15 @@ final class BridgeLan implements AutoCloseable {
     static BridgeLan create(int hostCount, int mtu) {
         VethLink.removeLeftovers();
         return new BridgeLan(hostCount, mtu);
+    }
+
+    /**
+     * Makes the bridge forget every address at once (ageing time 0), so it floods each frame to every port as a hub
+     * does: a host that sends from another host's MAC then diverts none of that host's traffic to itself.
+     */
+    BridgeLan flooding() {
+        VethLink.ip("-n", bridgeNamespace, "link", "set", "br0", "type", "bridge", "ageing_time", "0");
+        return this;
     }
 
     private String add(String namespace) {

@@ -24,6 +24,7 @@ import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.VerbsContext;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
+import io.vmrdma.engine.internal.auth.FrameKeys;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 
 /**
@@ -51,6 +52,14 @@ final class Hosts {
                 }
             }
         }
+    }
+
+    /** Authenticates every engine's frames with keys from {@code keys}, as {@code auth = on} does. */
+    Hosts authenticated(FrameKeys keys) {
+        for (VerbsEngine engine : engines) {
+            engine.authentication(keys);
+        }
+        return this;
     }
 
     /** An RDMA WRITE of seeded bytes from a domain on one host to a domain on another, over its own connection. */
@@ -175,7 +184,7 @@ final class Hosts {
         VerbsEngine e = engines[i];
         return e.counter(Counter.FRAMES_RECEIVED) + e.counter(Counter.MALFORMED_FRAMES)
                 + e.counter(Counter.CRC_ERRORS) + e.counter(Counter.UNKNOWN_SOURCE_DROPS)
-                + e.counter(Counter.PEER_SPOOFS);
+                + e.counter(Counter.PEER_SPOOFS) + e.counter(Counter.AUTH_FAILURES) + e.counter(Counter.REPLAYS);
     }
 
     static List<Transfer> list() {

@@ -110,8 +110,11 @@ final class VethLink implements AutoCloseable {
             return;
         }
         for (String name : existing) {
-            if (name.startsWith(PREFIX) && name.indexOf('-', PREFIX.length()) > PREFIX.length()) {
-                long pid = Long.parseLong(name.substring(PREFIX.length(), name.indexOf('-', PREFIX.length())));
+            int end = name.indexOf('-', PREFIX.length());
+            // Only names this class made (prefix, then a pid): other tools' namespaces may share the prefix.
+            if (name.startsWith(PREFIX) && end > PREFIX.length()
+                    && name.substring(PREFIX.length(), end).chars().allMatch(Character::isDigit)) {
+                long pid = Long.parseLong(name.substring(PREFIX.length(), end));
                 if (ProcessHandle.of(pid).isEmpty()) {
                     ip("netns", "delete", name);
                 }
