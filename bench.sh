@@ -4,6 +4,8 @@
 #   ./bench.sh            full run: rebuild, 3 interleaved rounds, all sizes (about 30 minutes on 2 cores)
 #   ./bench.sh --quick    1 round, fewer sizes, reuses installed artifacts when present (under 10 minutes)
 #   options: --rounds N, --build (force mvn install), --no-build, --no-docs (results.json only)
+#   ./bench.sh --soak     an hour of traffic, guest churn and a hostile injector; checks resources stay flat
+#                         (scripts/soak.sh: --minutes N, --sample-seconds S)
 #
 # Writes target/bench/results.json (keys of issue 12, machine, commit, date; the raw JSON of every harness run is
 # kept in target/bench/raw/), docs/bench-results.md and docs/img/bench-*.png. Needs root (network namespaces,
@@ -11,6 +13,12 @@
 set -euo pipefail
 cd "$(dirname "$(readlink -f "$0")")"
 ROOT=$(pwd)
+
+# The soak measures resources over an hour, not speed: it runs without the build lock.
+if [ "${1:-}" = --soak ]; then
+    shift
+    exec "$ROOT/scripts/soak.sh" "$@"
+fi
 
 LOCK=/tmp/vmrdma-build.lock
 if [ -z "${VMRDMA_BENCH_LOCKED:-}" ] && command -v flock >/dev/null; then
@@ -27,7 +35,7 @@ while [ $# -gt 0 ]; do
         --build) BUILD=yes ;;
         --no-build) BUILD=no ;;
         --no-docs) DOCS=0 ;;
-        -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
     shift
