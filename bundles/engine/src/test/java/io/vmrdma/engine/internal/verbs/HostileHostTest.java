@@ -4,15 +4,11 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.List;
 
 import io.vmrdma.api.Counter;
 import io.vmrdma.api.PeerInfo;
 import io.vmrdma.api.nic.FrameClaim;
-import io.vmrdma.api.nic.FrameHandler;
 import io.vmrdma.api.nic.LinkAddress;
-import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.verbs.AccessFlags;
 import io.vmrdma.api.verbs.MemoryRegion;
 import io.vmrdma.api.verbs.Opcode;
@@ -27,7 +23,6 @@ import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameType;
 import io.vmrdma.nic.faults.Faults;
-import io.vmrdma.nic.faults.ForwardingNicPort;
 import io.vmrdma.nic.loopback.internal.LoopbackPort;
 import io.vmrdma.nic.loopback.internal.LoopbackWire;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -81,46 +76,9 @@ class HostileHostTest {
         }
     }
 
-    /** Node 1's port, recording a copy of every frame node 1 receives: what a host on the segment can capture. */
-    private static final class Tap extends ForwardingNicPort {
-        final List<byte[]> frames = new ArrayList<>();
-        private FrameHandler engine;
-        private final FrameHandler recording = (buffer, offset, length, source) -> {
-            byte[] copy = new byte[length];
-            buffer.get(offset, copy);
-            frames.add(copy);
-            engine.onFrame(buffer, offset, length, source);
-        };
-
-        Tap(NicPort inner) {
-            super(inner);
-        }
-
-        @Override
-        public int poll(FrameHandler handler, int frameLimit) {
-            engine = handler;
-            return inner.poll(recording, frameLimit);
-        }
-
-        /** The first frame captured of {@code type} from {@code src}; fails when there is none. */
-        byte[] first(FrameType type, int src) {
-            return first(type, src, 0);
-        }
-
-        /** As above, among the frames captured from the {@code from}-th on. */
-        byte[] first(FrameType type, int src, int from) {
-            for (byte[] f : frames.subList(from, frames.size())) {
-                UnsafeBuffer b = new UnsafeBuffer(f);
-                if (Frame.type(b, 0) == type.code() && Frame.srcNode(b, 0) == src) {
-                    return f.clone();
-                }
-            }
-            throw new AssertionError("no " + type + " from node " + src + " captured");
-        }
-    }
-
-    private static Tap tap(Cluster c) {
-        Tap tap = new Tap(c.nics.get(0));
+    /** Node 1's port, keeping a copy of every frame node 1 receives. */
+    private static CapturingPort tap(Cluster c) {
+        CapturingPort tap = new CapturingPort(c.nics.get(0));
         c.node(1).nic(tap);
         return tap;
     }
@@ -199,7 +157,7 @@ class HostileHostTest {
     @Test
     void aForgedOrReplayedHelloDoesNotMarkAStaticPeerDown() throws Exception {
         try (Cluster c = new Cluster(2, 9000, Faults.NONE, 32)) {
-            Tap tap = tap(c);
+            CapturingPort tap = tap(c);
             c.settle(3);
             c.clock[0] += 1_100_000_000L;
             c.settle(3);
@@ -269,7 +227,7 @@ class HostileHostTest {
     @Test
     void aCapturedFrameReplayedIsDroppedAsAReplay() throws Exception {
         try (Cluster c = new Cluster(2, 9000, Faults.NONE, 35)) {
-            Tap tap = tap(c);
+            CapturingPort tap = tap(c);
             Transfer first = new Transfer(c, 1, 2, 5).post();
             first.completesByteIdentical(c);
             byte[] write = tap.first(FrameType.WRITE, 2);
@@ -294,7 +252,7 @@ class HostileHostTest {
     @Test
     void framesCapturedBeforeAPeerRestartedAreRefusedAfterIt() throws Exception {
         try (Cluster c = new Cluster(2, 9000, Faults.NONE, 36)) {
-            Tap tap = tap(c);
+            CapturingPort tap = tap(c);
             new Transfer(c, 1, 2, 5).post().completesByteIdentical(c);
             c.clock[0] += 1_100_000_000L;
             c.settle(3);
@@ -303,7 +261,7 @@ class HostileHostTest {
             byte[] oldWrite = tap.first(FrameType.WRITE, 2);
 
             // Node 2 restarts: a new engine (a new epoch) on the same address.
-            int restart = tap.frames.size();
+            int restart = tap.captured();
             c.ports.get(1).close();
             VerbsEngine restarted = new VerbsEngine(2, () -> c.clock[0], 99L);
             restarted.authentication(Cluster.KEYS);
@@ -340,7 +298,7 @@ class HostileHostTest {
     @Test
     void aFlippedBitInPayloadOrHeaderIsRefused() throws Exception {
         try (Cluster c = new Cluster(2, 9000, Faults.NONE, 37)) {
-            Tap tap = tap(c);
+            CapturingPort tap = tap(c);
             Transfer transfer = new Transfer(c, 1, 2, 5).post();
             VerbsEngine node2 = c.node(2);
             node2.doWork();

@@ -4,20 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
 import java.util.List;
 
 import io.vmrdma.api.Counter;
-import io.vmrdma.api.nic.FrameHandler;
-import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.engine.internal.auth.FrameKeys;
 import io.vmrdma.engine.internal.auth.NodeAuth;
+import io.vmrdma.engine.internal.verbs.CapturingPort;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameCheck;
 import io.vmrdma.engine.internal.wire.FrameType;
-import io.vmrdma.nic.faults.ForwardingNicPort;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 
@@ -39,37 +36,6 @@ class AuthenticatedHostsTest {
     private static final FrameKeys ATTACKER = new FrameKeys(
             "a secret the attacker made up ..".getBytes(StandardCharsets.US_ASCII));
 
-    /** A port that keeps a copy of every frame its engine receives: what a host that can see the segment captures. */
-    private static final class Capture extends ForwardingNicPort {
-        private final List<byte[]> frames = new ArrayList<>();
-        private FrameHandler engine;
-        private final FrameHandler recording = (buffer, offset, length, source) -> {
-            byte[] copy = new byte[length];
-            buffer.get(offset, copy);
-            frames.add(copy);
-            engine.onFrame(buffer, offset, length, source);
-        };
-
-        Capture(NicPort inner) {
-            super(inner);
-        }
-
-        @Override
-        public int poll(FrameHandler handler, int frameLimit) {
-            engine = handler;
-            return inner.poll(recording, frameLimit);
-        }
-
-        byte[] first(FrameType type) {
-            for (byte[] f : frames) {
-                if (Frame.type(new UnsafeBuffer(f), 0) == type.code()) {
-                    return f;
-                }
-            }
-            throw new AssertionError("no " + type + " captured");
-        }
-    }
-
     /** Frame-level drops of one engine: every way an injected frame may be refused. */
     private static long dropped(VerbsEngine e) {
         return e.counter(Counter.AUTH_FAILURES) + e.counter(Counter.REPLAYS) + e.counter(Counter.UNKNOWN_SOURCE_DROPS)
@@ -82,8 +48,8 @@ class AuthenticatedHostsTest {
              PacketPort p0 = lan.port(0, SOCKET_BUFFER);
              PacketPort p1 = lan.port(1, SOCKET_BUFFER);
              RawInjector attacker = lan.hosts.get(2).call(() -> new RawInjector(lan.interfaces.get(2)))) {
-            Capture seenBy1 = new Capture(p0);
-            Capture seenBy2 = new Capture(p1);
+            CapturingPort seenBy1 = new CapturingPort(p0);
+            CapturingPort seenBy2 = new CapturingPort(p1);
             Hosts hosts = new Hosts(seenBy1, seenBy2).authenticated(CLUSTER);
             Hosts.Transfer transfer = hosts.transfer(0, 1, 8 << 20, 7);
             VerbsEngine node1 = hosts.engines[0];
@@ -113,9 +79,9 @@ class AuthenticatedHostsTest {
                         Frame.writeBase(f, at, FrameType.HELLO, 0, 1, 2, 0, 8, 0, 0, 0, 0);
                         f.putShort(at + Extension.Hello.PROTOCOL_VERSION, (short) 2, Frame.ORDER);
                     }),
-                    seenBy2.first(FrameType.WRITE),
-                    seenBy2.first(FrameType.CM_REQUEST),
-                    seenBy2.first(FrameType.HELLO));
+                    seenBy2.first(FrameType.WRITE, 1),
+                    seenBy2.first(FrameType.CM_REQUEST, 1),
+                    seenBy2.first(FrameType.HELLO, 1));
             for (byte[] frame : toNode2) {
                 attacker.send(RawInjector.ethernet(mac2, mac1, 0x88B5, frame));
             }
@@ -127,7 +93,7 @@ class AuthenticatedHostsTest {
                 Frame.writeBase(f, at, FrameType.ACK, 0, 2, 1, pkey, 0, requesterQpn, responderQpn, 0, 1 << 30);
                 f.putLong(at + Extension.Ack.SACK, -1L, Frame.ORDER);
             })));
-            attacker.send(RawInjector.ethernet(mac1, mac2, 0x88B5, seenBy1.first(FrameType.ACK)));
+            attacker.send(RawInjector.ethernet(mac1, mac2, 0x88B5, seenBy1.first(FrameType.ACK, 2)));
             int injected = toNode2.size() + 4;
 
             hosts.run(() -> dropped(node1) + dropped(node2) - before >= injected);
