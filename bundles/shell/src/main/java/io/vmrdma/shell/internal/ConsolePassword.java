@@ -14,10 +14,13 @@ import java.util.Properties;
  */
 final class ConsolePassword {
 
+    static final String HOW_TO_CHANGE = "Change it in etc/users.properties: karaf = <new password>,_g_:admingroup "
+            + "(read at every login, no restart)";
     static final String DEFAULT_WARNING = "the console's password is still karaf/karaf: whoever reaches the console "
             + "or JMX (on 127.0.0.1 unless etc/org.apache.karaf.shell.cfg or etc/org.apache.karaf.management.cfg "
-            + "say otherwise) is this node's administrator. Change it in etc/users.properties: "
-            + "karaf = <new password>,_g_:admingroup (read at every login, no restart)";
+            + "say otherwise) is this node's administrator. " + HOW_TO_CHANGE;
+    /** What {@code vmrdma:status} says on its "Console password" line. */
+    static final String STATUS_DEFAULT = "STILL karaf/karaf, the default. " + HOW_TO_CHANGE;
     static final String CHANGED = "changed from the default";
 
     private ConsolePassword() {

@@ -24,7 +24,8 @@ public class StatusCommand implements Action {
 
     @Override
     public Object execute() {
-        StatusReport.print(node, bundleContext.getBundles(), System.out);
+        StatusReport.print(node, ConsolePassword.isDefault(ConsolePassword.usersFile()), bundleContext.getBundles(),
+                System.out);
         return null;
     }
 }

@@ -25,7 +25,8 @@ final class StatusReport {
     private StatusReport() {
     }
 
-    static void print(Node node, Bundle[] bundles, PrintStream out) {
+    /** {@code defaultPassword}: whether the console still has its shipped login ({@link ConsolePassword}). */
+    static void print(Node node, boolean defaultPassword, Bundle[] bundles, PrintStream out) {
         ShellTable facts = new ShellTable().noHeaders();
         facts.column("fact");
         facts.column("value");
@@ -45,6 +46,8 @@ final class StatusReport {
             facts.addRow().addContent("Frame authentication", node.framesAuthenticated() ? AUTH_ON : AUTH_OFF);
             facts.addRow().addContent("Discovery", node.discovery() ? "on" : "off (static peers only)");
         }
+        facts.addRow().addContent("Console password",
+                defaultPassword ? ConsolePassword.STATUS_DEFAULT : ConsolePassword.CHANGED);
         facts.print(out);
         out.println();
 

@@ -68,8 +68,12 @@ class StatusReportTest {
     }
 
     private static String render(Node node, Bundle... bundles) {
+        return render(node, false, bundles);
+    }
+
+    private static String render(Node node, boolean defaultPassword, Bundle... bundles) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        StatusReport.print(node, bundles, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        StatusReport.print(node, defaultPassword, bundles, new PrintStream(bytes, true, StandardCharsets.UTF_8));
         return bytes.toString(StandardCharsets.UTF_8);
     }
 
@@ -98,6 +102,16 @@ class StatusReportTest {
                 .doesNotContain("NIC counters")
                 .containsPattern("Xen backend\\s+\\S\\s+none")
                 .containsPattern("Policy\\s+\\S\\s+built-in round-robin \\(fallback");
+    }
+
+    @Test
+    void saysWhileTheConsolePasswordIsTheDefaultAndHowToChangeIt() {
+        Node node = node(Optional.of("loopback"), Optional.of("sim"), Optional.of("drr"));
+        assertThat(render(node, true)).containsPattern("Console password\\s+\\S\\s+STILL karaf/karaf, the default")
+                .contains("etc/users.properties: karaf = <new password>,_g_:admingroup");
+        assertThat(render(null, true)).as("with the engine down too").contains("STILL karaf/karaf");
+        assertThat(render(node, false)).containsPattern("Console password\\s+\\S\\s+changed from the default")
+                .doesNotContain("karaf/karaf");
     }
 
     @Test
