@@ -253,6 +253,9 @@ class UntrustedFramesTest {
         }
     }
 
+    /** 30 tries of 300 frames by default; {@code -Dvmrdma.long=true} ({@code ./test.sh --long}) makes it 10^6 frames. */
+    private static final int FRAMES_PER_TRY = Boolean.getBoolean("vmrdma.long") ? 33_334 : 300;
+
     @Property(tries = 30)
     void randomAndMutatedFramesNeverBreakTheEngineAndAreAllCounted(@ForAll @LongRange(min = 1) long seed)
             throws Exception {
@@ -283,7 +286,7 @@ class UntrustedFramesTest {
             assertThat(genuine).isNotEmpty();
 
             VerbsEngine node1 = c.node(1);
-            for (int i = 0; i < 300; i++) {
+            for (int i = 0; i < FRAMES_PER_TRY; i++) {
                 byte[] frame;
                 if (random.nextBoolean()) {
                     frame = new byte[random.nextInt(120)];
