@@ -163,7 +163,7 @@ final class ConnectionManager {
             throw new VerbsException(VerbsErrno.EPERM, server + " left partition 0x"
                     + Integer.toHexString(request.pkey));
         }
-        answered(request);
+        stopWaiting(request);
         Qp client = request.client;
         if (!client.live || client.connectionId != connectionId || client.state() != QpState.RESET) {
             throw new VerbsException(VerbsErrno.ENOENT, "the requester of connection " + connectionId + " has gone");
@@ -190,7 +190,7 @@ final class ConnectionManager {
         if (request == null || request.listener.domain != server) {
             throw new VerbsException(VerbsErrno.ENOENT, "no connection request " + connectionId + " for " + server);
         }
-        answered(request);
+        stopWaiting(request);
         tellClient(request, CmEventType.REJECTED, why);
     }
 
@@ -354,8 +354,8 @@ final class ConnectionManager {
     private record LocalRequest(long id, Qp client, Listener listener, int pkey, long deadlineNanos) {
     }
 
-    /** The local request has its answer (or gave up): it no longer waits. */
-    private void answered(LocalRequest request) {
+    /** The local request has its answer: it no longer waits for its listener. */
+    private void stopWaiting(LocalRequest request) {
         local.remove(request.id);
         request.listener.waiting--;
     }
