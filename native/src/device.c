@@ -11,10 +11,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include <xenstore.h>
 
 #include "internal.h"
+
+uint64_t vm_random_iova_base(void)
+{
+	const uint64_t low = 1ull << 32, span = (1ull << 46) - (1ull << 32);
+	uint64_t r;
+	if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+		return low;
+	return low + ((r % span) & ~(uint64_t)(VMRDMA_PAGE_SIZE - 1));
+}
 
 enum { XB_UNKNOWN = 0, XB_INITIALISING = 1, XB_INITWAIT = 2, XB_INITIALISED = 3, XB_CONNECTED = 4, XB_CLOSING = 5,
        XB_CLOSED = 6 };
@@ -672,7 +682,7 @@ int vmrdma_open(const struct vmrdma_open_attr *attr, struct vmrdma_context **ctx
 	c->attr = a;
 	c->attr.sim_domain = NULL; /* not kept: the caller owns the string */
 	c->port = -1;
-	c->next_iova = 0x10000000ull;
+	c->next_iova = vm_random_iova_base();
 	int rc = be == VMRDMA_BACKEND_SIM ? vm_sim_open(simdir, &c->hv) : vm_xen_open(&c->hv);
 	if (rc < 0) {
 		free(c);

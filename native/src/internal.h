@@ -14,6 +14,11 @@
 /* Records a failure's words for vmrdma_last_error(); returns err (a negative errno) for tail calls. */
 INTERNAL int vm_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 INTERNAL int64_t vm_now_ms(void);
+/*
+ * Where a context's buffer addresses start: a random page in [2^32, 2^46), so a peer that wants into a region must
+ * guess its address as well as its rkey. 2^32 when the kernel gives no random bytes.
+ */
+INTERNAL uint64_t vm_random_iova_base(void);
 /* Strict decimal parse of a whole string into [min, max]; -EINVAL otherwise. */
 INTERNAL int vm_parse_long(const char *s, long min, long max, long *out);
 

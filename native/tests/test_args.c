@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "internal.h"
 #include "vmrdma.h"
 
 static void expect_msg(const char *needle)
@@ -119,5 +120,11 @@ int main(void)
 	CHECK(strcmp(vmrdma_cm_event_str(VMRDMA_CM_ESTABLISHED), "ESTABLISHED") == 0);
 	CHECK(strcmp(vmrdma_cm_event_str(VMRDMA_CM_DISCONNECTED), "DISCONNECTED") == 0);
 	CHECK(strcmp(vmrdma_cm_event_str((enum vmrdma_cm_event_type)9), "unknown") == 0);
+
+	/* Buffer addresses start at a random page in [2^32, 2^46): two contexts do not share a start. */
+	uint64_t one = vm_random_iova_base(), two = vm_random_iova_base();
+	CHECK(one != two);
+	CHECK(one >= (1ull << 32) && one < (1ull << 46) && one % VMRDMA_PAGE_SIZE == 0);
+	CHECK(two >= (1ull << 32) && two < (1ull << 46) && two % VMRDMA_PAGE_SIZE == 0);
 	return failures ? 1 : 0;
 }

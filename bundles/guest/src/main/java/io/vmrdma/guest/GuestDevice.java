@@ -122,7 +122,11 @@ public final class GuestDevice implements AutoCloseable {
     private int reqProdPvt;
     private int rspCons;
     private int evtCons;
-    private long nextAddress = 0x1000_0000L;
+    /**
+     * The address the next buffer gets: from a random page in [2^32, 2^46), so a peer that wants into a region must
+     * guess its address as well as its rkey.
+     */
+    private long nextAddress = randomAddressBase();
     private boolean answered;
     private int status;
     private int result0;
@@ -781,6 +785,12 @@ public final class GuestDevice implements AutoCloseable {
         submit(true);
         waitFor(() -> answered, options.timeoutNanos());
         return answered ? status : Integer.MIN_VALUE;
+    }
+
+    private static long randomAddressBase() {
+        long low = 1L << 32;
+        long span = (1L << 46) - low;
+        return low + (new java.security.SecureRandom().nextLong(span) & -Hypervisor.PAGE_SIZE);
     }
 
     /** Notifies the backend with no request posted, as a guest that notifies in a loop does (tests). */

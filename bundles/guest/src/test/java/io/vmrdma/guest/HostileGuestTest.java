@@ -247,6 +247,16 @@ class HostileGuestTest {
         again.close();
     }
 
+    /** Item 5: buffer addresses start at a random page per device, so a region's address is not known in advance. */
+    @Test
+    void bufferAddressesStartAtARandomPagePerDevice() {
+        for (GuestBuffer buffer : new GuestBuffer[] {a.buf, b.buf}) {
+            assertThat(buffer.address()).isBetween(1L << 32, (1L << 46) - 1);
+            assertThat(buffer.address() % 4096).isZero();
+        }
+        assertThat(a.buf.address()).isNotEqualTo(b.buf.address());
+    }
+
     // ---- helpers ----
 
     /** A REG_MR request built by hand: {@code length} bytes of {@code buffer}'s pages at a chosen address. */
