@@ -144,7 +144,8 @@ for r in $(seq 1 "$ROUNDS"); do
         -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/guest-$r.json"
     say "round $r/$ROUNDS: emulated 10GbE (tbf 10gbit, MTU 9000): iperf3 then vmrdma, cgroup CPU accounting"
     run_step "emul10g" veth "$RAW/emul10g-$r.json" -Dvmrdma.bench.mtu=9000 -Dvmrdma.bench.tbf=10gbit \
-        -Dvmrdma.bench.cpu=true -Dvmrdma.bench.sizes=1048576 -Dvmrdma.bench.qps4=false -Dvmrdma.bench.latsizes=8
+        -Dvmrdma.bench.cpu=true -Dvmrdma.bench.sizes=1048576 -Dvmrdma.bench.qps4=false -Dvmrdma.bench.latsizes=8 \
+        -Dvmrdma.bench.auth=on,off
     say "round $r/$ROUNDS: veth MTU 9000 and 65535: iperf3, vmrdma by size, qperf, ping-pong by size"
     run_step "veth" veth "$RAW/veth-$r.json" -Dvmrdma.bench.mtu=9000,65535 -Dvmrdma.bench.cpu=true \
         -Dvmrdma.bench.sizes=$VETH_SIZES -Dvmrdma.bench.latsizes=$LAT_SIZES

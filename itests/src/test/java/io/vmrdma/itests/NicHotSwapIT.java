@@ -221,7 +221,8 @@ public class NicHotSwapIT {
         Path log = Files.createTempFile("vmrdma-remote-node", ".log");
         Process process = new ProcessBuilder(java(), "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-cp", classpath, REMOTE_NODE, "2", "127.0.0.1:" + remotePort, "1",
-                "127.0.0.1:" + localPort, Long.toString(SERVICE), Integer.toString(CHUNK))
+                "127.0.0.1:" + localPort, Long.toString(SERVICE), Integer.toString(CHUNK),
+                Path.of(System.getProperty("karaf.etc"), "io.vmrdma.cluster.secret").toString())
                 .redirectErrorStream(true).redirectOutput(log.toFile()).start();
         await("node 2 ready (" + log + ")", () -> read(log).contains("READY"));
         return process;

@@ -2,6 +2,7 @@ package io.vmrdma.itests;
 
 import java.lang.reflect.Proxy;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.locks.LockSupport;
@@ -16,6 +17,8 @@ import io.vmrdma.api.verbs.ProtectionDomain;
 import io.vmrdma.api.verbs.QpInitAttributes;
 import io.vmrdma.api.verbs.QueuePair;
 import io.vmrdma.api.verbs.VerbsContext;
+import io.vmrdma.engine.internal.auth.ClusterSecret;
+import io.vmrdma.engine.internal.auth.FrameKeys;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import io.vmrdma.nic.udp.UdpAddress;
 
@@ -27,7 +30,8 @@ import io.vmrdma.nic.udp.UdpAddress;
  * Passive: it only answers (acknowledges, serves READs), so its timers never give up on a node whose binding is
  * being swapped.
  *
- * <p>Arguments: {@code NODE_ID UDP_BIND PEER_NODE PEER_UDP SERVICE WINDOW_BYTES}. Prints {@code READY} once
+ * <p>Arguments: {@code NODE_ID UDP_BIND PEER_NODE PEER_UDP SERVICE WINDOW_BYTES SECRET_FILE}: frames are
+ * authenticated with the container's cluster secret, as between two nodes of a cluster. Prints {@code READY} once
  * listening; runs until killed.
  */
 public final class RemoteNode {
@@ -44,6 +48,7 @@ public final class RemoteNode {
         int windowBytes = Integer.parseInt(args[5]);
 
         VerbsEngine engine = new VerbsEngine(nodeId, System::nanoTime, null);
+        engine.authentication(new FrameKeys(ClusterSecret.loadOrCreate(Path.of(args[6]))));
         engine.nic(udpPort(bind));
         engine.peer(peerNode, UdpAddress.parse(peer));
         VerbsContext verbs = engine.openDomain(1, "remote-window");

@@ -35,6 +35,7 @@ import io.vmrdma.api.verbs.VerbsContext;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
 import io.vmrdma.engine.internal.WakeableIdleStrategy;
+import io.vmrdma.engine.internal.auth.FrameKeys;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -52,7 +53,10 @@ import org.junit.jupiter.api.Test;
  * row), {@code vmrdma.bench.warmup.seconds} (before each row's measurement, default 2: the engines' code is compiled
  * and the link's queues are filled by then), {@code vmrdma.bench.iperf.seconds}, {@code vmrdma.bench.tbf} (a rate such as {@code 10gbit}: a
  * {@code tbf rate R burst 4mb latency 10ms} qdisc on both veth ends, the emulated link) and {@code vmrdma.bench.cpu}
- * (true: CPU accounting with a cgroup-v1 cpuacct group per namespace, see {@link CpuGroups}).
+ * (true: CPU accounting with a cgroup-v1 cpuacct group per namespace, see {@link CpuGroups}) and
+ * {@code vmrdma.bench.auth} (frame authentication per set of rows, in order, for example {@code on,off}; default
+ * {@code off}: the bandwidth rows are measured with each, on the same link in the same run, and the ping-pong with
+ * the last).
  */
 class VethBenchmarkTest {
 
@@ -62,6 +66,8 @@ class VethBenchmarkTest {
             "2")) * 1e9);
     private static final int IPERF_SECONDS = Integer.getInteger("vmrdma.bench.iperf.seconds", 5);
     private static final String TBF = System.getProperty("vmrdma.bench.tbf", "");
+    private static final FrameKeys KEYS = new FrameKeys(
+            "the benchmark cluster's secret..".getBytes(StandardCharsets.US_ASCII));
     private static final int OUTSTANDING_BYTES = 8 << 20;
 
     @Test
@@ -101,12 +107,20 @@ class VethBenchmarkTest {
                         System.out.printf(Locale.ROOT, "%6d %9s %4s %12.0f %12.0f %8.2f   (AF_PACKET floor: the"
                                 + " binding alone, MTU-sized frames, no engine)%n", mtu, "frames", "-", floor, tcp,
                                 floor / tcp);
-                        Pair pair = new Pair(a, b, cpu);
-                        for (int bytes : sizes) {
-                            rows.add(row(pair, mtu, bytes, 1, tcp, cpu));
-                        }
-                        if (fourQps) {
-                            rows.add(row(pair, mtu, 1 << 20, 4, tcp, cpu));
+                        Pair pair = null;
+                        for (String auth : System.getProperty("vmrdma.bench.auth", "off").split(",")) {
+                            if (pair != null) {
+                                pair.close();
+                            }
+                            boolean on = auth.trim().equals("on");
+                            System.out.println("frame authentication " + (on ? "on" : "off"));
+                            pair = new Pair(a, b, cpu, on ? KEYS : null);
+                            for (int bytes : sizes) {
+                                rows.add(row(pair, mtu, bytes, 1, tcp, cpu));
+                            }
+                            if (fourQps) {
+                                rows.add(row(pair, mtu, 1 << 20, 4, tcp, cpu));
+                            }
                         }
                         if (!TBF.isEmpty()) {
                             // Where an emulated link loses frames: the qdiscs' own drop and overlimit counts.
@@ -207,9 +221,9 @@ class VethBenchmarkTest {
         long dropped = pair.kernelDrops() - dropsBefore;
         System.out.printf(Locale.ROOT, "%6d %9d %4d %12.0f %12.0f %8.2f %10d %12d%n", mtu, bytes, qps, mibs, tcp,
                 mibs / tcp, retransmitted, dropped);
-        return String.format(Locale.ROOT, "{\"bytes\":%d,\"qps\":%d,\"mib_s\":%.1f,\"retransmissions\":%d,"
-                + "\"kernel_drops\":%d,\"cpu\":%s}", bytes, qps, mibs, retransmitted, dropped,
-                pair.lastCpu == null ? "null" : pair.lastCpu);
+        return String.format(Locale.ROOT, "{\"bytes\":%d,\"qps\":%d,\"auth\":%b,\"mib_s\":%.1f,"
+                + "\"retransmissions\":%d,\"kernel_drops\":%d,\"cpu\":%s}", bytes, qps, pair.authenticated, mibs,
+                retransmitted, dropped, pair.lastCpu == null ? "null" : pair.lastCpu);
     }
 
     /** Two engines, each driven by its own thread; the requester's application runs on engine A's thread. */
@@ -228,9 +242,14 @@ class VethBenchmarkTest {
         private final PacketPort portB;
         /** Both namespaces' CPU over the last bandwidth measurement, as JSON, when accounted. */
         String lastCpu;
+        final boolean authenticated;
 
-        Pair(PacketPort portA, PacketPort portB, CpuGroups cpu) throws Exception {
+        /** Engines 1 and 2 on the two ports, their frames authenticated with {@code keys} (null: auth = off). */
+        Pair(PacketPort portA, PacketPort portB, CpuGroups cpu, FrameKeys keys) throws Exception {
             this.cpu = cpu;
+            this.authenticated = keys != null;
+            a.authentication(keys);
+            b.authentication(keys);
             this.portA = portA;
             this.portB = portB;
             if (cpu != null) {
