@@ -21,14 +21,30 @@ public final class FrameKeys {
     static final byte[] INFO = "vmrdma frame key v1".getBytes(StandardCharsets.US_ASCII);
     public static final int KEY_BYTES = 32;
 
-    private final byte[] prk;
+    /** Makes the tagger of one pair key (32 bytes, which it copies: the caller clears them after). */
+    @FunctionalInterface
+    public interface TaggerFactory {
+        FrameTagger tagger(byte[] pairKey);
+    }
 
-    /** The keys of the cluster whose secret is {@code secret} (the bytes of the secret file). */
+    /** The engine's tag: HMAC-SHA256, truncated to 16 bytes. */
+    public static final TaggerFactory HMAC_SHA256 = HmacTagger::new;
+
+    private final byte[] prk;
+    private final TaggerFactory factory;
+
+    /** The keys of the cluster whose secret is {@code secret} (the bytes of the secret file), tagging with HMAC. */
     public FrameKeys(byte[] secret) {
+        this(secret, HMAC_SHA256);
+    }
+
+    /** As above, tagging with what {@code factory} makes: for benchmarks of other primitives. */
+    public FrameKeys(byte[] secret, TaggerFactory factory) {
         if (secret.length < ClusterSecret.MIN_BYTES) {
             throw new IllegalArgumentException("a cluster secret has at least " + ClusterSecret.MIN_BYTES + " bytes");
         }
         this.prk = Hkdf.extract(SALT, secret);
+        this.factory = factory;
     }
 
     /** K(src -&gt; dst): the key of frames {@code src} sends to {@code dst}. */
@@ -44,7 +60,7 @@ public final class FrameKeys {
     /** A tagger under K(src -&gt; dst). */
     public FrameTagger tagger(int src, int dst) {
         byte[] key = pairKey(src, dst);
-        FrameTagger tagger = new FrameTagger(key);
+        FrameTagger tagger = factory.tagger(key);
         Arrays.fill(key, (byte) 0);
         return tagger;
     }

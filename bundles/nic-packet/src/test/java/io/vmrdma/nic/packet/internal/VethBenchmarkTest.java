@@ -36,6 +36,7 @@ import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
 import io.vmrdma.engine.internal.WakeableIdleStrategy;
 import io.vmrdma.engine.internal.auth.FrameKeys;
+import io.vmrdma.engine.internal.auth.GmacTagger;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -55,8 +56,8 @@ import org.junit.jupiter.api.Test;
  * {@code tbf rate R burst 4mb latency 10ms} qdisc on both veth ends, the emulated link) and {@code vmrdma.bench.cpu}
  * (true: CPU accounting with a cgroup-v1 cpuacct group per namespace, see {@link CpuGroups}) and
  * {@code vmrdma.bench.auth} (frame authentication per set of rows, in order, for example {@code on,off}; default
- * {@code off}: the bandwidth rows are measured with each, on the same link in the same run, and the ping-pong with
- * the last).
+ * {@code off}; {@code gmac} is the alternative to the engine's HMAC-SHA256 tag, {@link GmacTagger}: the bandwidth rows
+ * are measured with each, on the same link in the same run, and the ping-pong with the last).
  */
 class VethBenchmarkTest {
 
@@ -66,8 +67,7 @@ class VethBenchmarkTest {
             "2")) * 1e9);
     private static final int IPERF_SECONDS = Integer.getInteger("vmrdma.bench.iperf.seconds", 5);
     private static final String TBF = System.getProperty("vmrdma.bench.tbf", "");
-    private static final FrameKeys KEYS = new FrameKeys(
-            "the benchmark cluster's secret..".getBytes(StandardCharsets.US_ASCII));
+    private static final byte[] SECRET = "the benchmark cluster's secret..".getBytes(StandardCharsets.US_ASCII);
     private static final int OUTSTANDING_BYTES = 8 << 20;
 
     @Test
@@ -112,9 +112,13 @@ class VethBenchmarkTest {
                             if (pair != null) {
                                 pair.close();
                             }
-                            boolean on = auth.trim().equals("on");
-                            System.out.println("frame authentication " + (on ? "on" : "off"));
-                            pair = new Pair(a, b, cpu, on ? KEYS : null);
+                            String tag = auth.trim();
+                            System.out.println("frame authentication " + tag);
+                            pair = new Pair(a, b, cpu, tag, switch (tag) {
+                                case "on" -> new FrameKeys(SECRET);
+                                case "gmac" -> new FrameKeys(SECRET, GmacTagger.FACTORY);
+                                default -> null;
+                            });
                             for (int bytes : sizes) {
                                 rows.add(row(pair, mtu, bytes, 1, tcp, cpu));
                             }
@@ -221,7 +225,7 @@ class VethBenchmarkTest {
         long dropped = pair.kernelDrops() - dropsBefore;
         System.out.printf(Locale.ROOT, "%6d %9d %4d %12.0f %12.0f %8.2f %10d %12d%n", mtu, bytes, qps, mibs, tcp,
                 mibs / tcp, retransmitted, dropped);
-        return String.format(Locale.ROOT, "{\"bytes\":%d,\"qps\":%d,\"auth\":%b,\"mib_s\":%.1f,"
+        return String.format(Locale.ROOT, "{\"bytes\":%d,\"qps\":%d,\"auth\":\"%s\",\"mib_s\":%.1f,"
                 + "\"retransmissions\":%d,\"kernel_drops\":%d,\"cpu\":%s}", bytes, qps, pair.authenticated, mibs,
                 retransmitted, dropped, pair.lastCpu == null ? "null" : pair.lastCpu);
     }
@@ -242,12 +246,13 @@ class VethBenchmarkTest {
         private final PacketPort portB;
         /** Both namespaces' CPU over the last bandwidth measurement, as JSON, when accounted. */
         String lastCpu;
-        final boolean authenticated;
+        /** How frames are authenticated: off, on (the engine's HMAC-SHA256) or gmac. */
+        final String authenticated;
 
         /** Engines 1 and 2 on the two ports, their frames authenticated with {@code keys} (null: auth = off). */
-        Pair(PacketPort portA, PacketPort portB, CpuGroups cpu, FrameKeys keys) throws Exception {
+        Pair(PacketPort portA, PacketPort portB, CpuGroups cpu, String auth, FrameKeys keys) throws Exception {
             this.cpu = cpu;
-            this.authenticated = keys != null;
+            this.authenticated = keys == null ? "off" : auth;
             a.authentication(keys);
             b.authentication(keys);
             this.portA = portA;
