@@ -207,6 +207,40 @@ class WireTransportTest {
     }
 
     /**
+     * Node 1's binding hands over a frame whose length runs past the buffer lent with it, before the genuine frames of
+     * the batch: the engine fails on it, counts it, and handles the rest of the batch and every batch after.
+     */
+    @Test
+    void aFailureWhileAFrameIsHandledIsCountedAndTheBatchGoesOn() throws Exception {
+        try (Cluster c = new Cluster(2, 9000, Faults.NONE, 43)) {
+            java.nio.ByteBuffer lying = java.nio.ByteBuffer.allocateDirect(16);
+            lying.put(io.vmrdma.engine.internal.wire.Frame.TYPE_OFFSET,
+                    (byte) io.vmrdma.engine.internal.wire.FrameType.ACK.code());
+            boolean[] once = {true};
+            c.node(1).nic(new io.vmrdma.nic.faults.ForwardingNicPort(c.nics.get(0)) {
+                @Override
+                public int poll(io.vmrdma.api.nic.FrameHandler handler, int frameLimit) {
+                    if (once[0]) {
+                        once[0] = false;
+                        handler.onFrame(lying, 0, 200, c.wire.address(2));
+                    }
+                    return super.poll(handler, frameLimit);
+                }
+            });
+            Cluster.Dom a = c.domain(1, 1, "a");
+            Cluster.Dom b = c.domain(2, 2, "b");
+            MemoryRegion ma = a.region(1 << 16, AccessFlags.ALL, 1);
+            MemoryRegion mb = b.region(1 << 16, AccessFlags.ALL, 2);
+            QueuePair[] pair = c.connect(b, a, 8);
+            assertThat(c.node(1).counter(Counter.INTERNAL_ERRORS)).isEqualTo(1);
+            pair[0].postSend(write(1, mb, 0, 60_000, ma, 0));
+            c.runUntil(() -> !b.drainCq().isEmpty(), 1_000_000_000L);
+            assertThat(b.polled.get(0).status()).isEqualTo(WcStatus.SUCCESS);
+            assertThat(VerbsFixture.bytes(ma, ma.address(), 60_000)).isEqualTo(VerbsFixture.bytes(mb, mb.address(), 60_000));
+        }
+    }
+
+    /**
      * A binding that holds the engine to the contract (commit or abort before the next claim, as nic.packet does)
      * and, while {@link #brokenWindows} is positive, lends a data frame a window too small for it.
      */
