@@ -36,7 +36,7 @@ import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
 import io.vmrdma.engine.internal.WakeableIdleStrategy;
 import io.vmrdma.engine.internal.auth.FrameKeys;
-import io.vmrdma.engine.internal.auth.GmacTagger;
+import io.vmrdma.engine.internal.auth.GcmTagger;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -56,7 +56,8 @@ import org.junit.jupiter.api.Test;
  * {@code tbf rate R burst 4mb latency 10ms} qdisc on both veth ends, the emulated link) and {@code vmrdma.bench.cpu}
  * (true: CPU accounting with a cgroup-v1 cpuacct group per namespace, see {@link CpuGroups}) and
  * {@code vmrdma.bench.auth} (frame authentication per set of rows, in order, for example {@code on,off}; default
- * {@code off}; {@code gmac} is the alternative to the engine's HMAC-SHA256 tag, {@link GmacTagger}: the bandwidth rows
+ * {@code off}; {@code gmac} and {@code aesgcm} are the alternatives to the engine's HMAC-SHA256 tag, {@link GcmTagger}'s
+ * two modes: the bandwidth rows
  * are measured with each, on the same link in the same run, and the ping-pong with the last).
  */
 class VethBenchmarkTest {
@@ -116,7 +117,8 @@ class VethBenchmarkTest {
                             System.out.println("frame authentication " + tag);
                             pair = new Pair(a, b, cpu, tag, switch (tag) {
                                 case "on" -> new FrameKeys(SECRET);
-                                case "gmac" -> new FrameKeys(SECRET, GmacTagger.FACTORY);
+                                case "gmac" -> new FrameKeys(SECRET, GcmTagger.GMAC);
+                                case "aesgcm" -> new FrameKeys(SECRET, GcmTagger.ENCRYPTING);
                                 default -> null;
                             });
                             for (int bytes : sizes) {
