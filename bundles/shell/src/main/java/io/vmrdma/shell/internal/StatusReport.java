@@ -19,7 +19,7 @@ final class StatusReport {
     static final String NONE = "none";
     static final String FALLBACK = "built-in round-robin (fallback; see vmrdma:policy)";
     private static final String BUNDLE_PREFIX = "io.vmrdma.";
-    static final String AUTH_ON = "on (HMAC-SHA256 tags, keys from etc/io.vmrdma.cluster.secret)";
+    static final String AUTH_ON = "on (GMAC tags, AES-256, keys from etc/io.vmrdma.cluster.secret)";
     static final String AUTH_OFF = "OFF (auth = off): any host on the link can forge frames; trusted fabric only";
 
     private StatusReport() {

@@ -27,15 +27,17 @@ public final class FrameKeys {
         FrameTagger tagger(byte[] pairKey);
     }
 
-    /** The engine's tag: HMAC-SHA256, truncated to 16 bytes. */
+    /** The engine's tag: GMAC under a key per pair of nodes and sender's epoch ({@link GmacTagger}). */
+    public static final TaggerFactory GMAC = GmacTagger::new;
+    /** HMAC-SHA256 truncated to 16 bytes: what the engine tagged with before GMAC, kept for the benchmarks. */
     public static final TaggerFactory HMAC_SHA256 = HmacTagger::new;
 
     private final byte[] prk;
     private final TaggerFactory factory;
 
-    /** The keys of the cluster whose secret is {@code secret} (the bytes of the secret file), tagging with HMAC. */
+    /** The keys of the cluster whose secret is {@code secret} (the bytes of the secret file), tagging with GMAC. */
     public FrameKeys(byte[] secret) {
-        this(secret, HMAC_SHA256);
+        this(secret, GMAC);
     }
 
     /** As above, tagging with what {@code factory} makes: for benchmarks of other primitives. */

@@ -3,8 +3,8 @@ package io.vmrdma.engine.internal.auth;
 import java.nio.ByteBuffer;
 
 /**
- * Seals and checks the tag of frames under one pair key (docs/wire-protocol.md §8). The engine's is HMAC-SHA256
- * ({@link FrameKeys#HMAC_SHA256}); benchmarks put others beside it through {@link FrameKeys.TaggerFactory}.
+ * Seals and checks the tag of frames under one pair key (docs/wire-protocol.md §8). The engine's is GMAC
+ * ({@link FrameKeys#GMAC}); benchmarks put others beside it through {@link FrameKeys.TaggerFactory}.
  */
 public interface FrameTagger {
 

@@ -9,8 +9,8 @@ import io.vmrdma.engine.internal.wire.AuthTrailer;
 import io.vmrdma.engine.internal.wire.Frame;
 
 /**
- * The tag the engine uses: HMAC-SHA256 under one pair key, truncated to {@link AuthTrailer#TAG_LENGTH} bytes, over
- * every byte before the tag. One per key and direction, reused for every frame: the Mac keeps its keyed state, so a
+ * HMAC-SHA256 under one pair key, truncated to {@link AuthTrailer#TAG_LENGTH} bytes, over every byte before the
+ * tag: the engine's tag before {@link GmacTagger}, kept as the benchmarks' point of comparison. One per key and direction, reused for every frame: the Mac keeps its keyed state, so a
  * frame costs no key setup (the JDK's AES-GCM would need a new IV object and an init per frame, see
  * docs/security.md).
  *

@@ -12,8 +12,8 @@ package io.vmrdma.engine.internal.wire;
  *  +---------------------------------------------------------------+
  *  |                 sender's frame counter (u64, from 1)          |  8
  *  +---------------------------------------------------------------+
- *  |    tag: HMAC-SHA256(K(src -> dst), every byte before the      |  16
- *  |    tag), its first 16 bytes                                   |
+ *  |    tag: GMAC under K_e(src -> dst) for the epoch, IV from the |  16
+ *  |    counter, over every byte before the tag                    |
  *  +---------------------------------------------------------------+
  * </pre>
  */

@@ -56,8 +56,8 @@ import org.junit.jupiter.api.Test;
  * {@code tbf rate R burst 4mb latency 10ms} qdisc on both veth ends, the emulated link) and {@code vmrdma.bench.cpu}
  * (true: CPU accounting with a cgroup-v1 cpuacct group per namespace, see {@link CpuGroups}) and
  * {@code vmrdma.bench.auth} (frame authentication per set of rows, in order, for example {@code on,off}; default
- * {@code off}; {@code gmac} and {@code aesgcm} are the alternatives to the engine's HMAC-SHA256 tag, {@link GcmTagger}'s
- * two modes: the bandwidth rows
+ * {@code off}; {@code on} is the engine's tag, GMAC through OpenSSL; {@code hmac} (HMAC-SHA256), {@code jdkgmac} and
+ * {@code aesgcm} ({@link GcmTagger}'s two modes in the JDK) are the alternatives: the bandwidth rows
  * are measured with each, on the same link in the same run, and the ping-pong with the last).
  */
 class VethBenchmarkTest {
@@ -117,7 +117,8 @@ class VethBenchmarkTest {
                             System.out.println("frame authentication " + tag);
                             pair = new Pair(a, b, cpu, tag, switch (tag) {
                                 case "on" -> new FrameKeys(SECRET);
-                                case "gmac" -> new FrameKeys(SECRET, GcmTagger.GMAC);
+                                case "hmac" -> new FrameKeys(SECRET, FrameKeys.HMAC_SHA256);
+                                case "jdkgmac" -> new FrameKeys(SECRET, GcmTagger.GMAC);
                                 case "aesgcm" -> new FrameKeys(SECRET, GcmTagger.ENCRYPTING);
                                 default -> null;
                             });
