@@ -45,8 +45,10 @@ say() { printf '[soak %5ds] %s\n' $(( $(date +%s) - START )) "$*"; }
 children=()
 cleanup() {
     for p in "${children[@]:-}"; do
-        # Our own background jobs, by the pids bash gave us; never a group.
-        [[ "$p" =~ ^[1-9][0-9]*$ ]] && kill "$p" 2>/dev/null || true
+        # Our own background jobs, by the pids bash gave us and only while they are still our children; never a group.
+        if [[ "$p" =~ ^[1-9][0-9]*$ ]] && [ "$(cut -d' ' -f4 "/proc/$p/stat" 2>/dev/null)" = "$$" ]; then
+            kill "$p" 2>/dev/null || true
+        fi
     done
     wait 2>/dev/null || true
     "$TWO_HOSTS" down >>"$OUT/two-hosts.log" 2>&1 || true

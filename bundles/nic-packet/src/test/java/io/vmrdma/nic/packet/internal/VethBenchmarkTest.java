@@ -86,8 +86,8 @@ class VethBenchmarkTest {
         try (CpuGroups cpu = Boolean.getBoolean("vmrdma.bench.cpu") ? CpuGroups.create() : null) {
             for (int mtu : ints(System.getProperty("vmrdma.bench.mtu", "1500,9000,65535"))) {
                 try (VethLink link = VethLink.create(mtu)) {
-                    VethLink.ip("-n", link.a.name(), "addr", "add", "10.77.0.1/30", "dev", link.interfaceA);
-                    VethLink.ip("-n", link.b.name(), "addr", "add", "10.77.0.2/30", "dev", link.interfaceB);
+                    VethLink.ip("-n", link.a.name(), "addr", "add", "169.254.77.1/30", "dev", link.interfaceA);
+                    VethLink.ip("-n", link.b.name(), "addr", "add", "169.254.77.2/30", "dev", link.interfaceB);
                     if (!TBF.isEmpty()) {
                         tbf(link.a.name(), link.interfaceA);
                         tbf(link.b.name(), link.interfaceB);
@@ -499,11 +499,11 @@ class VethBenchmarkTest {
      */
     private static double iperf3(VethLink link, CpuGroups cpu, double[] bytes) throws Exception {
         Process server = new ProcessBuilder(inGroup(cpu, "iperf3-b", "ip", "netns", "exec", link.b.name(), "iperf3",
-                "-s", "-1", "-B", "10.77.0.2")).redirectErrorStream(true).start();
+                "-s", "-1", "-B", "169.254.77.2")).redirectErrorStream(true).start();
         try {
             Thread.sleep(500);
             String out = run(inGroup(cpu, "iperf3-a", "ip", "netns", "exec", link.a.name(), "iperf3", "-c",
-                    "10.77.0.2", "-t", Integer.toString(IPERF_SECONDS), "-J"));
+                    "169.254.77.2", "-t", Integer.toString(IPERF_SECONDS), "-J"));
             Matcher m = Pattern.compile("\"sum_received\"\\s*:\\s*\\{[^}]*\"bits_per_second\"\\s*:\\s*([0-9.e+]+)")
                     .matcher(out);
             assertThat(m.find()).as("iperf3 output: %s", out).isTrue();
@@ -538,7 +538,7 @@ class VethBenchmarkTest {
                 .start();
         try {
             Thread.sleep(500);
-            String out = run("ip", "netns", "exec", link.a.name(), "qperf", "-t", "3", "-m", "8", "10.77.0.2",
+            String out = run("ip", "netns", "exec", link.a.name(), "qperf", "-t", "3", "-m", "8", "169.254.77.2",
                     test);
             Matcher m = Pattern.compile("latency\\s*=\\s*([0-9.]+)\\s*(us|ms|ns)").matcher(out);
             assertThat(m.find()).as("qperf output: %s", out).isTrue();
