@@ -9,6 +9,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import org.agrona.concurrent.AgentRunner;
@@ -27,6 +28,12 @@ class DataAgentTest {
         AgentRunner runner = new AgentRunner(new YieldingIdleStrategy(), Throwable::printStackTrace, null, agent);
         Thread agentThread = AgentRunner.startOnThread(runner);
         try {
+            // Until the agent thread has started, runAndWait runs commands on the caller (no agent to run them):
+            // wait for a command to run on the agent, or the holder below could block itself instead of the agent.
+            AtomicReference<Thread> ranFirst = new AtomicReference<>();
+            do {
+                agent.runAndWait(() -> ranFirst.set(Thread.currentThread()));
+            } while (ranFirst.get() != agentThread);
             CountDownLatch release = new CountDownLatch(1);
             CountDownLatch blocked = new CountDownLatch(1);
             Thread holder = new Thread(() -> agent.runAndWait(() -> {
