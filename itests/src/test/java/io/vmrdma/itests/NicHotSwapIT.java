@@ -214,6 +214,7 @@ public class NicHotSwapIT {
         String classpath = String.join(File.pathSeparator, System.getProperty("vmrdma.itests.classes"),
                 home.resolve("lib/guest/io.vmrdma.api.jar").toString(),
                 home.resolve("lib/guest/agrona.jar").toString(),
+                home.resolve("lib/guest/jna.jar").toString(),
                 jar(home.resolve("system/io/vmrdma/io.vmrdma.engine")),
                 jar(home.resolve("system/io/vmrdma/io.vmrdma.nic.udp")),
                 jar(home.resolve("system/org/ops4j/pax/logging/pax-logging-api")),

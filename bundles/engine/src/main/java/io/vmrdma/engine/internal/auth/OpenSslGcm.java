@@ -33,7 +33,8 @@ final class OpenSslGcm {
         try {
             Native.register(OpenSslGcm.class, NativeLibrary.getInstance("libcrypto.so.3"));
             return true;
-        } catch (UnsatisfiedLinkError | RuntimeException e) {
+        } catch (LinkageError | RuntimeException e) {
+            // No libcrypto 3, or no JNA on a plain classpath (a JVM outside Karaf): the JDK computes the tags.
             return false;
         }
     }
