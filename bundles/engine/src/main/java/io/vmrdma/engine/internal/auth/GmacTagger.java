@@ -73,7 +73,22 @@ final class GmacTagger implements FrameTagger {
         ByteBuffer v = viewOf(buffer);
         int trailer = at + coveredLength - AuthTrailer.TAG_OFFSET;
         long counter = v.getLong(trailer + AuthTrailer.COUNTER_OFFSET);
-        byte[] key = keyFor(v.getLong(trailer + AuthTrailer.EPOCH_OFFSET));
+        long e = v.getLong(trailer + AuthTrailer.EPOCH_OFFSET);
+        if (epochKey != null && e == epoch) {
+            return verify(epochKey, counter, buffer, v, at, coveredLength);
+        }
+        // Another epoch: a restarted peer, or anyone writing any epoch into a forged frame. Its key is kept only once
+        // a tag under it matched, so forged frames cannot evict the peer's key and make every real frame derive it.
+        byte[] candidate = derive(e);
+        if (!verify(candidate, counter, buffer, v, at, coveredLength)) {
+            return false;
+        }
+        epoch = e;
+        epochKey = candidate;
+        return true;
+    }
+
+    private boolean verify(byte[] key, long counter, ByteBuffer buffer, ByteBuffer v, int at, int coveredLength) {
         if (OpenSslGcm.AVAILABLE && buffer.isDirect()) {
             long address = BufferUtil.address(buffer) + at;
             return OpenSslGcm.verify(key, counter, address, coveredLength, address + coveredLength);
@@ -83,21 +98,30 @@ final class GmacTagger implements FrameTagger {
         return jdk(Cipher.DECRYPT_MODE, key, counter, v, at, coveredLength, tag) != null;
     }
 
+    /** The epoch whose key is kept (for the tests of what may replace it). */
+    long keptEpoch() {
+        return epoch;
+    }
+
     private static boolean fits(ByteBuffer buffer, int at, int covered) {
         return at >= 0 && covered >= 0 && (long) at + covered + TAG_BYTES <= buffer.capacity();
     }
 
-    /** The epoch's key, derived when the epoch is not the one last seen (for a peer: at its restart). */
+    /** The sealing epoch's key: derived once per epoch (this node's own, fixed for its run). */
     private byte[] keyFor(long e) {
         if (epochKey == null || e != epoch) {
-            byte[] info = Arrays.copyOf(EPOCH_INFO, EPOCH_INFO.length + Long.BYTES);
-            for (int i = 0; i < Long.BYTES; i++) {
-                info[EPOCH_INFO.length + i] = (byte) (e >>> (8 * i));
-            }
-            epochKey = Hkdf.expand(pairKey, info, FrameKeys.KEY_BYTES);
+            epochKey = derive(e);
             epoch = e;
         }
         return epochKey;
+    }
+
+    private byte[] derive(long e) {
+        byte[] info = Arrays.copyOf(EPOCH_INFO, EPOCH_INFO.length + Long.BYTES);
+        for (int i = 0; i < Long.BYTES; i++) {
+            info[EPOCH_INFO.length + i] = (byte) (e >>> (8 * i));
+        }
+        return Hkdf.expand(pairKey, info, FrameKeys.KEY_BYTES);
     }
 
     /**

@@ -50,7 +50,7 @@ public final class GuestBackends implements AutoCloseable {
     /** Domains named by this cycle's watch events, each rescanned once. */
     private final IntHashSet changedDomains = new IntHashSet();
     private volatile long watchEvents;
-    private long internalErrors;
+    private volatile long internalErrors;
 
     /** Opens dom0's handles on {@code xen} and starts watching for frontends. */
     public GuestBackends(Hypervisor xen, VerbsEngine engine) throws XenException {

@@ -75,6 +75,31 @@ class GmacTaggerTest {
         assertThat(new GmacTagger(key).verify(one, 0, covered)).isFalse();
     }
 
+    /** A forged frame under another epoch is refused and does not replace the key of the epoch in use. */
+    @Test
+    void onlyAMatchingTagMakesAnotherEpochTheOneKept() {
+        Random random = new Random(SEED + 2);
+        byte[] key = new byte[32];
+        random.nextBytes(key);
+        GmacTagger peer = new GmacTagger(key);
+        GmacTagger checker = new GmacTagger(key);
+        int covered = 500 + AuthTrailer.TAG_OFFSET;
+        ByteBuffer genuine = frame(random, 500);
+        peer.seal(genuine, 0, 500, 11, 1);
+        assertThat(checker.verify(genuine, 0, covered)).isTrue();
+        assertThat(checker.keptEpoch()).isEqualTo(11);
+
+        ByteBuffer forged = frame(random, 500);
+        forged.putLong(500 + AuthTrailer.EPOCH_OFFSET, 12);
+        assertThat(checker.verify(forged, 0, covered)).isFalse();
+        assertThat(checker.keptEpoch()).as("the forged epoch was not kept").isEqualTo(11);
+
+        ByteBuffer restarted = frame(random, 500);
+        new GmacTagger(key).seal(restarted, 0, 500, 12, 1);
+        assertThat(checker.verify(restarted, 0, covered)).isTrue();
+        assertThat(checker.keptEpoch()).isEqualTo(12);
+    }
+
     @Test
     void lengthsOutsideTheBufferAreRefusedWithoutTouchingMemory() {
         byte[] key = new byte[32];
