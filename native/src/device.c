@@ -488,6 +488,41 @@ static int simple(struct vmrdma_context *c, uint8_t op, uint32_t arg)
 
 /* ---- handshake ---- */
 
+/*
+ * Waits until dom0's backend has offered this domain its device/vmrdma directory: guests may create devices only
+ * there, because the toolstack makes device/ read-only for them.
+ */
+static int await_offer(struct vmrdma_context *c)
+{
+	char dir[160];
+	snprintf(dir, sizeof(dir), "/local/domain/%d/device/vmrdma", c->domid);
+	if (!xs_watch(c->xs, dir, "offer"))
+		return vm_fail(-EIO, "XenStore watch %s: %s", dir, strerror(errno));
+	int64_t deadline = vm_now_ms() + c->attr.timeout_ms;
+	int rc = 0;
+	for (;;) {
+		unsigned len;
+		char *v = xs_read(c->xs, XBT_NULL, dir, &len);
+		if (v != NULL) {
+			free(v);
+			break;
+		}
+		if (errno != ENOENT) {
+			rc = vm_fail(-EIO, "XenStore read %s: %s", dir, strerror(errno));
+			break;
+		}
+		int64_t left = deadline - vm_now_ms();
+		if (left <= 0) {
+			rc = vm_fail(-ENODEV, "dom0 offers this domain no vmrdma device (%s does not exist): is dom0's "
+				     "vmrdma running and serving domain %d?", dir, c->domid);
+			break;
+		}
+		watch_wait(c, left < 200 ? (int)left : 200);
+	}
+	xs_unwatch(c->xs, dir, "offer");
+	return rc;
+}
+
 static int handshake(struct vmrdma_context *c, int jump)
 {
 	char v[32];
@@ -499,6 +534,8 @@ static int handshake(struct vmrdma_context *c, int jump)
 		if (!xs_watch(c->xs, path, "backend"))
 			return vm_fail(-EIO, "XenStore watch %s: %s", path, strerror(errno));
 		c->watching = 1;
+		if ((rc = await_offer(c)) < 0)
+			return rc;
 	}
 	int order = c->attr.ring_page_order;
 	if (!jump) {

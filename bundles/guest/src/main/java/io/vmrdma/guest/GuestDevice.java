@@ -44,6 +44,7 @@ public final class GuestDevice implements AutoCloseable {
     public static final int EIO = 5;
     public static final int ETIMEDOUT = 110;
     public static final int ENOTCONN = 107;
+    public static final int ENODEV = 19;
     /** How often a polling wait looks at whether the backend is still connected. */
     private static final long CHECK_BACKEND_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
@@ -169,6 +170,7 @@ public final class GuestDevice implements AutoCloseable {
     private void handshake(boolean jump) throws XenException, VerbsException {
         if (commands == null) {
             xs.watch(backend + "/" + KEY_STATE, "backend");
+            awaitOffer();
         }
         int order = options.ringPageOrder();
         if (!jump) {
@@ -211,6 +213,37 @@ public final class GuestDevice implements AutoCloseable {
         nodeId = Integer.parseInt(read(backend + "/" + KEY_NODE_ID));
         if (next != XenbusState.CONNECTED) {
             xs.write(0, frontend + "/" + KEY_STATE, state(XenbusState.CONNECTED));
+        }
+    }
+
+    /**
+     * Waits until dom0's backend has offered this domain its {@code device/vmrdma} directory: the guest may create
+     * devices only in it (the toolstack's {@code device/} is read-only for guests).
+     */
+    private void awaitOffer() throws XenException, VerbsException {
+        String devices = devicesPath(domid);
+        xs.watch(devices, "offer");
+        long deadline = System.nanoTime() + options.timeoutNanos();
+        while (!exists(devices)) {
+            long left = deadline - System.nanoTime();
+            if (left <= 0) {
+                throw new VerbsException(ENODEV, "dom0 offers this domain no vmrdma device (" + devices
+                        + " does not exist): is dom0's vmrdma running and serving domain " + domid + "?");
+            }
+            xs.readWatch(Math.min(left, TimeUnit.MILLISECONDS.toNanos(200)));
+        }
+        xs.unwatch(devices, "offer");
+    }
+
+    private boolean exists(String path) throws XenException {
+        try {
+            xs.read(0, path);
+            return true;
+        } catch (XenException e) {
+            if (e.errno() == io.vmrdma.api.xen.XenErrno.ENOENT) {
+                return false;
+            }
+            throw e;
         }
     }
 

@@ -161,9 +161,17 @@ public final class GuestAbi {
     private GuestAbi() {
     }
 
-    /** {@code /local/domain/<domid>/device/vmrdma/<devid>}. */
+    /**
+     * {@code /local/domain/<domid>/device/vmrdma}: made by dom0's backend and owned by the guest, which creates its
+     * devices in it (the toolstack's {@code device/} is read-only for the guest).
+     */
+    public static String devicesPath(int domid) {
+        return "/local/domain/" + domid + "/device/" + DEVICE_TYPE;
+    }
+
+    /** {@code /local/domain/<domid>/device/vmrdma/<devid>}: the frontend directory of one device. */
     public static String frontendPath(int domid, int devid) {
-        return "/local/domain/" + domid + "/device/" + DEVICE_TYPE + "/" + devid;
+        return devicesPath(domid) + "/" + devid;
     }
 
     /** {@code /local/domain/0/backend/vmrdma/<domid>/<devid>}. */

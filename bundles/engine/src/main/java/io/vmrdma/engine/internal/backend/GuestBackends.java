@@ -14,6 +14,7 @@ import io.vmrdma.api.xen.GrantMapper;
 import io.vmrdma.api.xen.Hypervisor;
 import io.vmrdma.api.xen.XenException;
 import io.vmrdma.api.xen.XenStore;
+import io.vmrdma.api.xen.XenStorePermission;
 import io.vmrdma.api.xen.XenbusState;
 import io.vmrdma.engine.internal.status.LogBudget;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
@@ -22,9 +23,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Every guest's vmrdma backend on this node: watches XenStore for frontends under
- * {@code /local/domain/<domid>/device/vmrdma/<devid>}, runs each device's handshake and gives each connected
- * device a turn per duty cycle. Confined to the data agent's thread; made when a hypervisor is bound and closed
+ * Every guest's vmrdma backend on this node: offers each domain a {@code device/vmrdma} directory it owns (a real
+ * toolstack makes {@code device/} read-only for the guest and knows no vmrdma device type), watches XenStore for
+ * frontends under {@code /local/domain/<domid>/device/vmrdma/<devid>}, runs each device's handshake and gives each
+ * connected device a turn per duty cycle. Confined to the data agent's thread; made when a hypervisor is bound and closed
  * (guests see their backend close) when it goes.
  */
 public final class GuestBackends implements AutoCloseable {
@@ -160,8 +162,9 @@ public final class GuestBackends implements AutoCloseable {
         if (domid <= 0) {
             return;
         }
+        offerDevices(domid);
         List<Integer> devids = new ArrayList<>();
-        for (String child : list("/local/domain/" + domid + "/device/" + GuestAbi.DEVICE_TYPE)) {
+        for (String child : list(GuestAbi.devicesPath(domid))) {
             int devid = parse(child);
             if (devid >= 0 && devids.size() < DEVICES_PER_DOMAIN) {
                 devids.add(devid);
@@ -176,6 +179,36 @@ public final class GuestBackends implements AutoCloseable {
         }
         for (int devid : devids) {
             evaluate(domid, devid);
+        }
+    }
+
+    /**
+     * Creates {@code /local/domain/<domid>/device/vmrdma}, owned by the guest, once the toolstack has made the
+     * domain's {@code device/} directory: the guest then creates its devices under it. In one transaction with the
+     * check that the domain's home still exists, so a domain the toolstack is removing is not given a new tree.
+     */
+    private void offerDevices(int domid) throws XenException {
+        String devices = GuestAbi.devicesPath(domid);
+        if (exists(devices)) {
+            return;
+        }
+        for (int attempt = 0; attempt < 3; attempt++) {
+            int tx = xs.transactionStart();
+            if (!exists(tx, "/local/domain/" + domid + "/device")) {
+                xs.transactionEnd(tx, true);
+                return;
+            }
+            try {
+                xs.mkdir(tx, devices);
+                xs.setPermissions(tx, devices, List.of(new XenStorePermission(domid, XenStorePermission.Access.NONE)));
+            } catch (XenException e) {
+                xs.transactionEnd(tx, true);
+                throw e;
+            }
+            if (xs.transactionEnd(tx, false)) {
+                LOG.info("dom {}: offered {}", domid, devices);
+                return;
+            }
         }
     }
 
@@ -212,8 +245,12 @@ public final class GuestBackends implements AutoCloseable {
     }
 
     private boolean exists(String path) {
+        return exists(XenStore.NO_TRANSACTION, path);
+    }
+
+    private boolean exists(int tx, String path) {
         try {
-            xs.read(XenStore.NO_TRANSACTION, path);
+            xs.read(tx, path);
             return true;
         } catch (XenException e) {
             return false;

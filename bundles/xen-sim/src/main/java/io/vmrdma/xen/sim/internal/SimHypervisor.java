@@ -383,7 +383,11 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
                 + "max-event-channels=" + settings.maxEventChannels() + "\n";
     }
 
-    /** The toolstack's part of domain creation, as libxl writes it: a home the guest reads, and dirs it owns. */
+    /**
+     * The toolstack's part of domain creation, as libxl writes it: a home the guest reads, {@code device/} and
+     * {@code control/} it may only read (backends and the toolstack make what the guest may write in them), and
+     * directories it owns.
+     */
     private void writeHome(SimDomain d) throws XenException {
         String home = "/local/domain/" + d.domid;
         List<XenStorePermission> readOnly = List.of(new XenStorePermission(0, Access.NONE),
@@ -397,7 +401,11 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
             toolstack.write(tx, home + "/name", bytes(d.name));
             toolstack.write(tx, home + "/domid", bytes(Integer.toString(d.domid)));
             toolstack.write(tx, home + "/memory/target", bytes(Long.toString(d.memoryBytes / 1024)));
-            for (String dir : new String[] {"device", "control", "data", "drivers", "feature", "attr", "error"}) {
+            for (String dir : new String[] {"device", "control"}) {
+                toolstack.mkdir(tx, home + "/" + dir);
+                toolstack.setPermissions(tx, home + "/" + dir, readOnly);
+            }
+            for (String dir : new String[] {"data", "drivers", "feature", "attr", "error"}) {
                 toolstack.mkdir(tx, home + "/" + dir);
                 toolstack.setPermissions(tx, home + "/" + dir, guestOwned);
             }
