@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "internal.h"
@@ -10,10 +11,13 @@ static _Thread_local char last_error[512];
 
 int vm_fail(int err, const char *fmt, ...)
 {
+	/* Formatted aside first: callers often wrap the previous message (an argument that is last_error itself). */
+	char message[sizeof(last_error)];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(last_error, sizeof(last_error), fmt, ap);
+	vsnprintf(message, sizeof(message), fmt, ap);
 	va_end(ap);
+	memcpy(last_error, message, sizeof(last_error));
 	return err;
 }
 
