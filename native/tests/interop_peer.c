@@ -21,14 +21,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define PEER_TAG "interop"
+#include "peer.h"
 #include "vmrdma.h"
 
-#define DATA 0
-#define OUT 65536
-#define IN 131072
-#define SLOT 8192
-#define SLOTS 8
-#define TOTAL (IN + SLOTS * SLOT)
 #define WAIT 30000
 
 static int failures;
@@ -38,25 +34,6 @@ static struct vmrdma_cq *scq, *rcq;
 static struct vmrdma_buf *buf;
 static struct vmrdma_mr *mr;
 static uint8_t *mem;
-
-#define DIE(...)                                                            \
-	do {                                                                \
-		fprintf(stderr, "interop: FAIL: " __VA_ARGS__);             \
-		fprintf(stderr, " (%s)\n", vmrdma_last_error());            \
-		exit(1);                                                    \
-	} while (0)
-#define TRY(call)                                                           \
-	do {                                                                \
-		int rc_ = (call);                                           \
-		if (rc_ < 0)                                                \
-			DIE("%s = %d", #call, rc_);                         \
-	} while (0)
-
-static uint8_t pattern(int64_t seed, int64_t i)
-{
-	uint64_t x = (uint64_t)(seed + i) * 0x9E3779B97F4A7C15ull;
-	return (uint8_t)(x >> 56);
-}
 
 static void fill(size_t at, size_t n, int64_t seed)
 {
