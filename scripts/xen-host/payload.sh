@@ -25,7 +25,7 @@ features=$stage/karaf/etc/org.apache.karaf.features.cfg
 version=$(sed -n 's|^ *vmrdma/\([^,]*\), *\\$|\1|p' "$features")
 [ -n "$version" ] || { echo "cannot find vmrdma/<version> in featuresBoot of $features" >&2; exit 1; }
 list=""
-for f in engine nic-loopback xen-native sched-rr sched-drr sched-priority sched-shaper shell; do
+for f in engine nic-loopback xen-native sched-rr sched-drr sched-priority sched-shaper metrics shell; do
     list="$list vmrdma-$f/$version,"
 done
 sed -i "s|^ *vmrdma/$version, *\\\\\$|   $list \\\\|" "$features"

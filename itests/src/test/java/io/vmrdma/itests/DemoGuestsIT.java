@@ -123,6 +123,75 @@ public class DemoGuestsIT {
                 .map(d -> d.state() == DomainState.CONNECTED).orElse(false));
     }
 
+    /**
+     * The Prometheus endpoint, enabled through configuration during traffic: a scrape's byte counters for a guest lie
+     * between what the engine counted just before and just after it, and so does the total {@code vmrdma:stats}
+     * prints; the node's counters, the drops by cause and the node's facts are there.
+     */
+    @Test
+    public void aPrometheusScrapeAddsUpWithTheConsole() throws Exception {
+        int port;
+        try (java.net.ServerSocket probe = new java.net.ServerSocket(0)) {
+            port = probe.getLocalPort();
+        }
+        org.osgi.service.cm.Configuration metrics = configurations.getConfiguration("io.vmrdma.metrics", null);
+        metrics.update(new Hashtable<>(Map.of("enabled", "true", "bind", "127.0.0.1", "port", Integer.toString(port))));
+        awaitTraffic("before the scrape");
+
+        Console console = new Console(sessions);
+        long before = outBytes("demo-client");
+        String stats = console.run("vmrdma:stats -i 0.2 -n 1");
+        String text = scrape(port);
+        long after = outBytes("demo-client");
+
+        long scraped = 0;
+        for (String counter : new String[] {"send_bytes", "rdma_write_bytes", "rdma_read_bytes"}) {
+            scraped += (long) value(text, "vmrdma_domain_" + counter + "_total{domain=\"demo-client\",");
+        }
+        assertTrue("scraped " + scraped + " not within [" + before + ", " + after + "]",
+                before <= scraped && scraped <= after);
+        java.util.regex.Matcher total = Pattern.compile("demo-client\\s+\\|(?:[^|]*\\|){6}\\s*([0-9.]+) (B|KiB|MiB|GiB)")
+                .matcher(stats);
+        assertTrue(stats, total.find());
+        double unit = Math.pow(1024, java.util.List.of("B", "KiB", "MiB", "GiB").indexOf(total.group(2)));
+        double shown = Double.parseDouble(total.group(1)) * unit;
+        assertTrue("vmrdma:stats shows " + shown + " B out, the engine counted " + before + " to " + after,
+                shown >= before * 0.99 - unit && shown <= after * 1.01 + unit);
+        assertTrue(text, value(text, "vmrdma_node_rdma_write_bytes_total ") > 0);
+        assertTrue(text, text.contains("vmrdma_frame_drops_total{cause=\"header_crc\"}"));
+        assertTrue(text, text.contains("nic=\"loopback\""));
+        metrics.update(new Hashtable<>(Map.of("enabled", "false")));
+    }
+
+    private long outBytes(String name) {
+        Domain d = domains.byName(name).orElseThrow();
+        return d.counter(Counter.SEND_BYTES) + d.counter(Counter.RDMA_WRITE_BYTES) + d.counter(Counter.RDMA_READ_BYTES);
+    }
+
+    /** Scrapes the endpoint, waiting for it to come up after the configuration change. */
+    private static String scrape(int port) throws Exception {
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (true) {
+            try {
+                java.net.HttpURLConnection http = (java.net.HttpURLConnection) new java.net.URL(
+                        "http://127.0.0.1:" + port + "/metrics").openConnection();
+                try (java.io.InputStream in = http.getInputStream()) {
+                    return new String(in.readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                }
+            } catch (java.io.IOException e) {
+                assertFalse("no metrics endpoint on port " + port + ": " + e, System.nanoTime() > deadline);
+                Thread.sleep(100);
+            }
+        }
+    }
+
+    /** The value of the first sample line starting with {@code prefix}. */
+    private static double value(String text, String prefix) {
+        return text.lines().filter(l -> l.startsWith(prefix)).findFirst()
+                .map(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1)))
+                .orElseThrow(() -> new AssertionError("no sample " + prefix + " in\n" + text));
+    }
+
     private void awaitTraffic(String when) throws InterruptedException {
         long start = domains.byName("demo-client").map(d -> d.counter(Counter.SEND_OPS)).orElse(0L);
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);

@@ -4,6 +4,7 @@ import java.io.PrintStream;
 import java.util.Map;
 
 import io.vmrdma.api.Counter;
+import io.vmrdma.api.FrameDrop;
 import io.vmrdma.api.PeerInfo;
 import io.vmrdma.api.verbs.WcStatus;
 import org.apache.karaf.shell.support.table.ShellTable;
@@ -36,10 +37,24 @@ final class StatsReport {
                         / seconds),
                 Units.perSecond(delta(before.node(Counter.RETRANSMISSIONS), after.node(Counter.RETRANSMISSIONS))
                         / seconds));
+        out.println("Frame drops: " + drops(before, after, seconds));
         out.println();
         domains(before.domains(), after.domains(), seconds, out);
         out.println();
         peers(before.peers(), after.peers(), seconds, out);
+    }
+
+    /** The node's drop rate by cause, only the causes that moved; "none" when nothing was dropped. */
+    static String drops(StatsSample before, StatsSample after, double seconds) {
+        StringBuilder out = new StringBuilder();
+        for (FrameDrop drop : FrameDrop.values()) {
+            long moved = delta(before.node(drop.counter()), after.node(drop.counter()));
+            if (moved > 0) {
+                out.append(out.length() == 0 ? "" : ", ").append(drop.description()).append(' ')
+                        .append(Units.perSecond(moved / seconds)).append("/s");
+            }
+        }
+        return out.length() == 0 ? "none" : out.toString();
     }
 
     private static void domains(Map<Integer, StatsSample.DomainCounters> before,

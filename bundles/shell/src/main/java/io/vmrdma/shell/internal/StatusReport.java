@@ -7,12 +7,14 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.stream.Collectors;
 
+import io.vmrdma.api.FrameDrop;
 import io.vmrdma.api.Node;
 import org.apache.karaf.shell.support.table.ShellTable;
 import org.osgi.framework.Bundle;
 
 /**
- * Renders {@code vmrdma:status}: the node's four facts and the NIC binding's own counters, then the vmrdma bundles.
+ * Renders {@code vmrdma:status}: the node's facts, the NIC binding's own counters and the frames the engine dropped by
+ * cause, then the vmrdma bundles.
  */
 final class StatusReport {
 
@@ -41,6 +43,7 @@ final class StatusReport {
                 facts.addRow().addContent("NIC counters", nic.entrySet().stream()
                         .map(e -> e.getKey() + " " + e.getValue()).collect(Collectors.joining(", ")));
             }
+            facts.addRow().addContent("Frame drops", frameDrops(node));
             facts.addRow().addContent("Xen backend", orNone(node.hypervisor()));
             facts.addRow().addContent("Policy", node.activePolicy().orElse(FALLBACK));
             facts.addRow().addContent("Frame authentication", node.framesAuthenticated() ? AUTH_ON : AUTH_OFF);
@@ -61,6 +64,18 @@ final class StatusReport {
                 .forEach(b -> table.addRow().addContent(b.getSymbolicName(), stateName(b.getState()),
                         b.getVersion()));
         table.print(out);
+    }
+
+    /** Every cause with its count, the total first: "none" would hide which causes exist. */
+    static String frameDrops(Node node) {
+        long total = 0;
+        StringBuilder causes = new StringBuilder();
+        for (FrameDrop drop : FrameDrop.values()) {
+            long count = node.counter(drop.counter());
+            total += count;
+            causes.append(", ").append(drop.description()).append(' ').append(count);
+        }
+        return total + " (" + causes.substring(2) + ")";
     }
 
     private static String orNone(Optional<String> value) {

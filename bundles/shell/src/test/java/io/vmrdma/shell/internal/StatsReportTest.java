@@ -103,6 +103,20 @@ class StatsReportTest {
     }
 
     @Test
+    void frameDropRatesAreShownByCauseOnlyForCausesThatMoved() {
+        nodeCounters.put(Counter.CRC_ERRORS, 100L);
+        nodeCounters.put(Counter.AUTH_FAILURES, 7L);
+        StatsSample before = StatsSample.take(0, node, List.of(), List.of());
+        nodeCounters.put(Counter.CRC_ERRORS, 4100L);
+        nodeCounters.put(Counter.AUTH_FAILURES, 7L);
+        nodeCounters.put(Counter.PEER_SPOOFS, 3L);
+        StatsSample after = StatsSample.take(2_000_000_000L, node, List.of(), List.of());
+        assertThat(line(render(before, after), "Frame drops"))
+                .isEqualTo("Frame drops: header CRC 2000/s, spoofed 1.5/s");
+        assertThat(line(render(after, after), "Frame drops")).isEqualTo("Frame drops: none");
+    }
+
+    @Test
     void aCounterThatWentBackCountsFromZero() {
         assertThat(StatsReport.delta(500, 700)).isEqualTo(200);
         assertThat(StatsReport.delta(500, 30)).isEqualTo(30);

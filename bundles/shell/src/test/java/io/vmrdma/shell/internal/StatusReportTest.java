@@ -49,9 +49,10 @@ class StatusReportTest {
                 return policy;
             }
 
+            /** Every counter reads its own id, so each cause shows a number of its own. */
             @Override
             public long counter(io.vmrdma.api.Counter counter) {
-                return 0;
+                return counter.id();
             }
 
             @Override
@@ -93,6 +94,15 @@ class StatusReportTest {
                 .containsPattern("io.vmrdma.engine\\s+\\S\\s+Active")
                 .doesNotContain("felix");
         assertThat(out.indexOf("io.vmrdma.api")).isLessThan(out.indexOf("io.vmrdma.engine"));
+    }
+
+    @Test
+    void showsTheFramesDroppedByEveryCauseWithTheirTotal() {
+        String out = render(node(Optional.of("loopback"), Optional.of("sim"), Optional.of("drr")));
+        long total = java.util.Arrays.stream(io.vmrdma.api.FrameDrop.values()).mapToLong(d -> d.counter().id()).sum();
+        assertThat(out).containsPattern("Frame drops\\s+\\S\\s+" + total + " \\(header CRC 40, payload CRC 49, "
+                + "malformed 42, unauthenticated 54, replayed 55, spoofed 50, unknown peer 43, unknown QP 44, "
+                + "duplicates 39, out of window 41, stray control 51, partition refused 23\\)");
     }
 
     @Test
