@@ -10,7 +10,9 @@
  * <h2>Who owns the buffers</h2>
  * The binding owns every frame buffer (its PACKET_MMAP ring, its datagram staging area). It lends the engine a
  * window into one for the length of a callback or a claim and never touches the window while it is lent. The
- * engine copies payload straight between guest memory and that window, so a frame is written once.
+ * engine copies payload straight between guest memory and that window, so a frame is written once. A binding that
+ * sends a batch of preallocated slots per flush keeps its claims, commits and unsent frames in a
+ * {@link io.vmrdma.api.nic.TransmitBatch} (since 0.4.0), shared by nic.udp and nic.packet.
  *
  * <h2>Broadcast</h2>
  * A binding whose link has a broadcast address says so through {@link io.vmrdma.api.nic.NicPort#broadcastAddress()}
@@ -27,7 +29,7 @@
  * unbind, stops using the port and releases every window before the binding frees its buffers.
  */
 @Export
-@Version("0.3.0")
+@Version("0.4.0")
 package io.vmrdma.api.nic;
 
 import org.osgi.annotation.bundle.Export;

@@ -6,7 +6,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Random;
 
 import io.vmrdma.api.nic.FrameClaim;
 import io.vmrdma.api.nic.LinkAddress;
@@ -30,58 +29,6 @@ class LoopbackPortTest {
     @AfterEach
     void detach() {
         ports.forEach(LoopbackPort::close);
-    }
-
-    @Test
-    void framesArriveByteIdenticalInOrderWithTheirSource() {
-        LoopbackPort a = port(1, 9000);
-        LoopbackPort b = port(2, 9000);
-        Random random = new Random(42);
-        List<byte[]> sent = new ArrayList<>();
-        for (int i = 0; i < 200; i++) {
-            byte[] frame = new byte[random.nextInt(9001)];
-            random.nextBytes(frame);
-            assertThat(a.tryClaim(b.address(), frame.length, claim)).isTrue();
-            claim.buffer().put(claim.offset(), frame);
-            a.commit(claim, frame.length);
-            sent.add(frame);
-        }
-        assertThat(a.flush()).isEqualTo(200);
-
-        List<byte[]> received = new ArrayList<>();
-        List<LinkAddress> sources = new ArrayList<>();
-        int polled;
-        do {
-            polled = b.poll((buffer, offset, length, source) -> {
-                byte[] copy = new byte[length];
-                buffer.get(offset, copy);
-                received.add(copy);
-                sources.add(source);
-            }, 7);
-            assertThat(polled).isLessThanOrEqualTo(7);
-        } while (polled > 0);
-
-        assertThat(received).containsExactlyElementsOf(sent);
-        assertThat(sources).allMatch(a.address()::equals);
-    }
-
-    @Test
-    void commitMayShortenTheFrameAndAbortSendsNothing() {
-        LoopbackPort a = port(1, 1500);
-        LoopbackPort b = port(2, 1500);
-        assertThat(a.tryClaim(b.address(), 1500, claim)).isTrue();
-        claim.buffer().put(claim.offset(), (byte) 7);
-        a.commit(claim, 1);
-        assertThat(a.tryClaim(b.address(), 100, claim)).isTrue();
-        a.abort(claim);
-        assertThat(claim.isLent()).isFalse();
-
-        List<Integer> lengths = new ArrayList<>();
-        b.poll((buffer, offset, length, source) -> {
-            lengths.add(length);
-            assertThat(buffer.get(offset)).isEqualTo((byte) 7);
-        }, 10);
-        assertThat(lengths).containsExactly(1);
     }
 
     @Test

@@ -11,6 +11,7 @@ import io.vmrdma.api.nic.FrameHandler;
 import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.LinkState;
 import io.vmrdma.api.nic.NicPort;
+import io.vmrdma.api.nic.TransmitBatch;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -45,8 +46,6 @@ public final class PacketPort implements NicPort, AutoCloseable {
     static final int ETHERNET_HEADER = 14;
     private static final int SOURCE_CACHE = 1024;
     private static final Logger LOG = LoggerFactory.getLogger(PacketPort.class);
-    /** Claim token of a frame that is written to the discard buffer and dropped. */
-    private static final long DISCARD = -1;
     /** Polls between two reads of the kernel's drop count: one getsockopt per 1024 recvmmsg calls. */
     private static final int POLLS_PER_DROP_READ = 1024;
 
@@ -58,15 +57,10 @@ public final class PacketPort implements NicPort, AutoCloseable {
     private final ByteBuffer rxBuffer;
     private final MessageBatch tx;
     private final ByteBuffer txBuffer;
-    private final ByteBuffer discard;
+    private final TransmitBatch batch;
     private final SourceCache sources = new SourceCache(SOURCE_CACHE);
-    /** Frames {@code [txHead, txTail)} are committed and not yet sent. */
-    private int txHead;
-    private int txTail;
-    private boolean claimed;
     private boolean closed;
 
-    private long unroutable;
     private long oversized;
     private long runts;
     private long otherHost;
@@ -115,7 +109,7 @@ public final class PacketPort implements NicPort, AutoCloseable {
                 txBuffer.put(at + 6, mac);
                 txBuffer.putShort(at + 12, (short) settings.etherType());
             }
-            discard = ByteBuffer.allocateDirect(mtu);
+            batch = new TransmitBatch(batchSize, ByteBuffer.allocateDirect(mtu));
         } catch (RuntimeException e) {
             socket.close();
             LOG.error("nic.packet not started: {}", e.getMessage());
@@ -226,64 +220,47 @@ public final class PacketPort implements NicPort, AutoCloseable {
 
     @Override
     public boolean tryClaim(LinkAddress destination, int length, FrameClaim claim) {
-        if (length < 0 || length > mtu) {
-            throw new IllegalArgumentException("frame of " + length + " bytes does not fit MTU " + mtu);
-        }
-        if (claimed) {
-            throw new IllegalStateException("a frame is already claimed");
-        }
+        batch.checkClaim(length, mtu);
         if (destination.length() != 6 || closed) {
-            claimed = true;
-            claim.lend(discard, 0, length, DISCARD);
+            batch.lendDiscard(claim, length);
             return true;
         }
-        if (txTail == batchSize) {
+        if (batch.isFull()) {
             return false;
         }
-        int at = tx.slot(txTail);
+        int at = tx.slot(batch.nextSlot());
         for (int i = 0; i < 6; i++) {
             txBuffer.put(at + i, destination.byteAt(i));
         }
-        claimed = true;
-        claim.lend(txBuffer, at + ETHERNET_HEADER, length, txTail);
+        batch.lend(claim, txBuffer, at + ETHERNET_HEADER, length);
         return true;
     }
 
     @Override
     public void commit(FrameClaim claim, int length) {
-        long token = take(claim);
-        if (length < 0 || length > claim.capacity()) {
-            claim.reset();
-            throw new IllegalArgumentException("committed " + length + " bytes of a " + claim.capacity()
-                    + "-byte claim");
+        int slot = batch.commit(claim, length);
+        if (slot >= 0) {
+            tx.length(slot, ETHERNET_HEADER + length);
         }
-        claim.reset();
-        if (token == DISCARD) {
-            unroutable++;
-            return;
-        }
-        tx.length(txTail++, ETHERNET_HEADER + length);
     }
 
     @Override
     public void abort(FrameClaim claim) {
-        take(claim);
-        claim.reset();
+        batch.abort(claim);
     }
 
     @Override
     public int flush() {
         if (closed) {
             // Frames sent through a closed port are lost, as on a link that went down.
-            txHead = 0;
-            txTail = 0;
+            batch.dropPending();
             return 0;
         }
         int sent = 0;
-        while (txHead < txTail) {
-            int done = socket.send(tx.messages(txHead), txTail - txHead);
+        while (batch.pending() > 0) {
+            int done = socket.send(tx.messages(batch.head()), batch.pending());
             if (done > 0) {
-                txHead += done;
+                batch.advance(done);
                 sent += done;
                 continue;
             }
@@ -293,11 +270,7 @@ public final class PacketPort implements NicPort, AutoCloseable {
             }
             sendErrors++;
             logOnce("sendmmsg", errno);
-            txHead++;
-        }
-        if (txHead == txTail) {
-            txHead = 0;
-            txTail = 0;
+            batch.advance(1);
         }
         return sent;
     }
@@ -310,7 +283,7 @@ public final class PacketPort implements NicPort, AutoCloseable {
         counters.put("runts", runts);
         counters.put("oversized", oversized);
         counters.put("otherHost", otherHost);
-        counters.put("unroutable", unroutable);
+        counters.put("unroutable", batch.discarded());
         counters.put("sendErrors", sendErrors);
         counters.put("receiveErrors", receiveErrors);
         counters.put("uncachedAddresses", sources.uncached());
@@ -319,7 +292,7 @@ public final class PacketPort implements NicPort, AutoCloseable {
 
     /** Frames dropped because their destination is not a 6-byte MAC, or the port was closed. */
     public long unroutable() {
-        return unroutable;
+        return batch.discarded();
     }
 
     /** Frames dropped because they were larger than an Ethernet header and the MTU. */
@@ -359,14 +332,6 @@ public final class PacketPort implements NicPort, AutoCloseable {
     /** Frames whose sender's address could not be kept in the source cache, so was made afresh. */
     public long uncachedAddresses() {
         return sources.uncached();
-    }
-
-    private long take(FrameClaim claim) {
-        if (!claimed || !claim.isLent()) {
-            throw new IllegalStateException("no frame is claimed");
-        }
-        claimed = false;
-        return claim.token();
     }
 
     private void readKernelDrops() {

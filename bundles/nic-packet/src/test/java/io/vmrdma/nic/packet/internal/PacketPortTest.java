@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
 import java.lang.annotation.Annotation;
-import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -16,6 +15,7 @@ import io.vmrdma.api.nic.FrameClaim;
 import io.vmrdma.api.nic.FrameHandler;
 import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.LinkState;
+import io.vmrdma.nic.testkit.ReceivedFrames;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -47,43 +47,6 @@ class PacketPortTest {
         return port;
     }
 
-    /** Copies every frame out of its lent window. */
-    private static final class Received implements FrameHandler {
-        final List<byte[]> frames = new ArrayList<>();
-        final List<LinkAddress> sources = new ArrayList<>();
-
-        @Override
-        public void onFrame(ByteBuffer buffer, int offset, int length, LinkAddress source) {
-            byte[] copy = new byte[length];
-            buffer.get(offset, copy);
-            frames.add(copy);
-            sources.add(source);
-        }
-
-        /**
-         * Polls until {@code count} frames have arrived. veth hands frames over in the kernel's receive softirq,
-         * which may run a moment after sendmmsg returns; the deadline only stops a broken test from hanging.
-         */
-        Received await(PacketPort port, int count) {
-            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
-            while (frames.size() < count && System.nanoTime() < deadline) {
-                if (port.poll(this, 64) == 0) {
-                    Thread.onSpinWait();
-                }
-            }
-            return this;
-        }
-
-        /** Polls a while longer than frames take to cross, for tests that expect nothing. */
-        Received settle(PacketPort port) throws InterruptedException {
-            for (int i = 0; i < 20; i++) {
-                port.poll(this, 64);
-                Thread.sleep(5);
-            }
-            return this;
-        }
-    }
-
     private void send(PacketPort from, LinkAddress to, byte[] frame) {
         assertThat(from.tryClaim(to, frame.length, claim)).isTrue();
         claim.buffer().put(claim.offset(), frame);
@@ -104,7 +67,7 @@ class PacketPortTest {
             sent += a.flush();
         }
         // Nothing was read while 400 frames of 9 KB met a 64 KiB buffer; what did arrive is read now.
-        Received received = new Received().settle(b);
+        ReceivedFrames received = new ReceivedFrames().settle(b);
         long dropped = b.kernelDrops();
         assertThat(dropped).isPositive();
         assertThat(received.frames.size() + dropped).as("every frame sent was either read or counted")
@@ -133,7 +96,7 @@ class PacketPortTest {
             PacketPort from = pair[0];
             PacketPort to = pair[1];
             List<byte[]> sent = new ArrayList<>();
-            Received received = new Received();
+            ReceivedFrames received = new ReceivedFrames();
             for (int batch = 0; batch < 8; batch++) {
                 for (int i = 0; i < 32; i++) {
                     int length = switch (i) {
@@ -157,8 +120,8 @@ class PacketPortTest {
             assertThat(received.sources).containsOnly(from.address());
             assertThat(from.sendErrors() + to.oversized() + to.runts() + to.receiveErrors()).isZero();
         }
-        assertThat(new Received().settle(a).frames).as("a port does not hear its own frames").isEmpty();
-        assertThat(new Received().settle(b).frames).isEmpty();
+        assertThat(new ReceivedFrames().settle(a).frames).as("a port does not hear its own frames").isEmpty();
+        assertThat(new ReceivedFrames().settle(b).frames).isEmpty();
     }
 
     @Test
@@ -171,13 +134,13 @@ class PacketPortTest {
 
         send(other, b.address(), new byte[] {6, 6});
         assertThat(other.flush()).isEqualTo(1);
-        assertThat(new Received().await(bOther, 1).frames).as("it did cross").containsExactly(new byte[] {6, 6});
-        assertThat(new Received().settle(b).frames).as("but not into the 0x88B5 port").isEmpty();
+        assertThat(new ReceivedFrames().await(bOther, 1).frames).as("it did cross").containsExactly(new byte[] {6, 6});
+        assertThat(new ReceivedFrames().settle(b).frames).as("but not into the 0x88B5 port").isEmpty();
 
         send(a, b.address(), new byte[] {5});
         a.flush();
-        assertThat(new Received().await(b, 1).frames).containsExactly(new byte[] {5});
-        assertThat(new Received().settle(bOther).frames).isEmpty();
+        assertThat(new ReceivedFrames().await(b, 1).frames).containsExactly(new byte[] {5});
+        assertThat(new ReceivedFrames().settle(bOther).frames).isEmpty();
     }
 
     @Test
@@ -187,7 +150,7 @@ class PacketPortTest {
         PacketPort b = port(link.b, PacketSettings.of(link.interfaceB));
         send(a, LinkAddress.ofMac("02:00:00:00:00:99"), new byte[] {1});
         assertThat(a.flush()).isEqualTo(1);
-        assertThat(new Received().settle(b).frames).as("another host's frame").isEmpty();
+        assertThat(new ReceivedFrames().settle(b).frames).as("another host's frame").isEmpty();
         assertThat(b.otherHost()).isEqualTo(1);
 
         send(a, LinkAddress.of(new byte[] {1, 2, 3}), new byte[] {2});
@@ -196,7 +159,7 @@ class PacketPortTest {
 
         send(a, LinkAddress.ofMac("ff:ff:ff:ff:ff:ff"), new byte[] {3});
         a.flush();
-        Received broadcast = new Received().await(b, 1);
+        ReceivedFrames broadcast = new ReceivedFrames().await(b, 1);
         assertThat(broadcast.frames).containsExactly(new byte[] {3});
         assertThat(broadcast.sources).containsExactly(a.address());
     }
@@ -268,7 +231,7 @@ class PacketPortTest {
         new Random(9).nextBytes(frame);
         send(a, b.address(), frame);
         assertThat(a.flush()).isEqualTo(1);
-        assertThat(new Received().await(b, 1).frames).containsExactly(frame);
+        assertThat(new ReceivedFrames().await(b, 1).frames).containsExactly(frame);
     }
 
     @Test

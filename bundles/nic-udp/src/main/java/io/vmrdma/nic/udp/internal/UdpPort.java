@@ -22,6 +22,7 @@ import io.vmrdma.api.nic.FrameHandler;
 import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.LinkState;
 import io.vmrdma.api.nic.NicPort;
+import io.vmrdma.api.nic.TransmitBatch;
 import io.vmrdma.nic.udp.UdpAddress;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -52,8 +53,6 @@ public final class UdpPort implements NicPort, AutoCloseable {
     static final String PID = "io.vmrdma.nic.udp";
 
     private static final Logger LOG = LoggerFactory.getLogger(UdpPort.class);
-    /** Claim token of a frame that is written to the discard buffer and dropped. */
-    private static final long DISCARD = -1;
 
     private final DatagramChannel channel;
     private final LinkAddress address;
@@ -74,14 +73,8 @@ public final class UdpPort implements NicPort, AutoCloseable {
     private final ByteBuffer txWindow;
     private final int[] txLengths;
     private final InetSocketAddress[] txDestinations;
-    /** Frames {@code [txHead, txTail)} are committed and not yet sent. */
-    private int txHead;
-    private int txTail;
-    private boolean claimed;
+    private final TransmitBatch batch;
 
-    private final ByteBuffer discard;
-
-    private long unroutable;
     private long oversized;
     private long sendErrors;
     private long receiveErrors;
@@ -140,7 +133,7 @@ public final class UdpPort implements NicPort, AutoCloseable {
         txWindow = tx.duplicate();
         txLengths = new int[batchSize];
         txDestinations = new InetSocketAddress[batchSize];
-        discard = ByteBuffer.allocateDirect(mtu);
+        batch = new TransmitBatch(batchSize, ByteBuffer.allocateDirect(mtu));
         LOG.info("nic.udp bound to {}, MTU {}, batch {}", interfaceName, mtu, batchSize);
     }
 
@@ -216,54 +209,39 @@ public final class UdpPort implements NicPort, AutoCloseable {
 
     @Override
     public boolean tryClaim(LinkAddress destination, int length, FrameClaim claim) {
-        if (length < 0 || length > mtu) {
-            throw new IllegalArgumentException("frame of " + length + " bytes does not fit MTU " + mtu);
-        }
-        if (claimed) {
-            throw new IllegalStateException("a frame is already claimed");
-        }
+        batch.checkClaim(length, mtu);
         InetSocketAddress socket = endpoints.destination(destination);
         if (socket == Endpoints.UNROUTABLE) {
-            claimed = true;
-            claim.lend(discard, 0, length, DISCARD);
+            batch.lendDiscard(claim, length);
             return true;
         }
-        if (txTail == batchSize) {
+        if (batch.isFull()) {
             return false;
         }
-        txDestinations[txTail] = socket;
-        claimed = true;
-        claim.lend(tx, txTail * slotSize, length, txTail);
+        int slot = batch.nextSlot();
+        txDestinations[slot] = socket;
+        batch.lend(claim, tx, slot * slotSize, length);
         return true;
     }
 
     @Override
     public void commit(FrameClaim claim, int length) {
-        long token = take(claim);
-        if (length < 0 || length > claim.capacity()) {
-            claim.reset();
-            throw new IllegalArgumentException("committed " + length + " bytes of a " + claim.capacity()
-                    + "-byte claim");
+        int slot = batch.commit(claim, length);
+        if (slot >= 0) {
+            txLengths[slot] = length;
         }
-        claim.reset();
-        if (token == DISCARD) {
-            unroutable++;
-            return;
-        }
-        txLengths[txTail++] = length;
     }
 
     @Override
     public void abort(FrameClaim claim) {
-        take(claim);
-        claim.reset();
+        batch.abort(claim);
     }
 
     @Override
     public int flush() {
         int sent = 0;
-        while (txHead < txTail) {
-            int slot = txHead;
+        while (batch.pending() > 0) {
+            int slot = batch.head();
             int start = slot * slotSize;
             txWindow.limit(start + txLengths[slot]).position(start);
             try {
@@ -275,17 +253,13 @@ public final class UdpPort implements NicPort, AutoCloseable {
                 sent++;
             } catch (ClosedChannelException e) {
                 // Frames sent through a closed port are lost, as on a link that went down.
-                txHead = txTail;
+                batch.dropPending();
                 break;
             } catch (IOException | RuntimeException e) {
                 sendErrors++;
                 errors.once("send to", txDestinations[slot], e);
             }
-            txHead++;
-        }
-        if (txHead == txTail) {
-            txHead = 0;
-            txTail = 0;
+            batch.advance(1);
         }
         return sent;
     }
@@ -295,7 +269,7 @@ public final class UdpPort implements NicPort, AutoCloseable {
     public Map<String, Long> bindingCounters() {
         Map<String, Long> counters = new LinkedHashMap<>();
         counters.put("oversized", oversized);
-        counters.put("unroutable", unroutable);
+        counters.put("unroutable", batch.discarded());
         counters.put("sendErrors", sendErrors);
         counters.put("receiveErrors", receiveErrors);
         counters.put("uncachedAddresses", endpoints.uncached());
@@ -304,7 +278,7 @@ public final class UdpPort implements NicPort, AutoCloseable {
 
     /** Frames dropped because their destination is not a UDP endpoint this port can reach. */
     public long unroutable() {
-        return unroutable;
+        return batch.discarded();
     }
 
     /** Datagrams dropped because they were larger than the MTU. */
@@ -325,14 +299,6 @@ public final class UdpPort implements NicPort, AutoCloseable {
     /** Frames whose endpoint's address could not be kept in the address cache, so were translated afresh. */
     public long uncachedAddresses() {
         return endpoints.uncached();
-    }
-
-    private long take(FrameClaim claim) {
-        if (!claimed || !claim.isLent()) {
-            throw new IllegalStateException("no frame is claimed");
-        }
-        claimed = false;
-        return claim.token();
     }
 
     private static void warnIfCapped(InetSocketAddress local, String which, int asked, int got, String sysctl) {
