@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# One command that measures vmrdma against its peers and the limits, side by side (issue 12, DESIGN §8).
+# The one entry to every vmrdma benchmark (docs/performance.md#running-the-benchmarks): measures vmrdma against its
+# peers and the limits, side by side.
 #
 #   ./bench.sh            full run: rebuild, 3 interleaved rounds, all sizes (about 30 minutes on 2 cores)
 #   ./bench.sh --quick    1 round, fewer sizes, reuses installed artifacts when present (under 10 minutes)
 #   options: --rounds N, --build (force mvn install), --no-build, --no-docs (results.json only)
+#   ./bench.sh --jmh [REGEX] [JMH OPTIONS]
+#                         one or more JMH micro benchmarks of benchmarks/ (engine, schedulers, frame authentication,
+#                         the simulator's grant map and notify), e.g. --jmh 'GrantMap|NotifyWake' -f 1 -i 3; no root
 #   ./bench.sh --soak     an hour of traffic, guest churn and a hostile injector; checks resources stay flat
 #                         (scripts/soak.sh: --minutes N, --sample-seconds S)
 #
-# Writes target/bench/results.json (keys of issue 12, machine, commit, date; the raw JSON of every harness run is
+# Writes target/bench/results.json (every figure by key, machine, commit, date; the raw JSON of every harness run is
 # kept in target/bench/raw/), docs/bench-results.md and docs/img/bench-*.png. Needs root (network namespaces,
 # cgroups, tc). Holds /tmp/vmrdma-build.lock for the whole run, so no build runs beside a measurement.
 set -euo pipefail
@@ -27,6 +31,18 @@ if [ -z "${VMRDMA_BENCH_LOCKED:-}" ] && command -v flock >/dev/null; then
     exec flock "$LOCK" "$0" "$@"
 fi
 
+# JMH micro benchmarks: the shaded jar of benchmarks/, built when missing (or with --build first), run as asked.
+if [ "${1:-}" = --jmh ]; then
+    shift
+    if [ "${1:-}" = --build ] || [ ! -f benchmarks/target/benchmarks.jar ]; then
+        [ "${1:-}" = --build ] && shift
+        source scripts/java-env.sh >/dev/null 2>&1 || true
+        echo "[bench] building the JMH suite: mvn -Pbench -pl benchmarks -am package"
+        mvn -B -o -q -Pbench -pl benchmarks -am package -DskipTests
+    fi
+    exec java -jar benchmarks/target/benchmarks.jar "$@"
+fi
+
 QUICK=0; ROUNDS=""; BUILD=auto; DOCS=1
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -35,7 +51,7 @@ while [ $# -gt 0 ]; do
         --build) BUILD=yes ;;
         --no-build) BUILD=no ;;
         --no-docs) DOCS=0 ;;
-        -h|--help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
         *) echo "unknown option: $1" >&2; exit 2 ;;
     esac
     shift
