@@ -311,7 +311,7 @@ def main():
     md.append("")
     md.append("## The table")
     md.append("")
-    md.append("| what | vmrdma | peer / limit | ratio | bar (DESIGN §8) | published (seed paper / Xen2MX) |")
+    md.append("| what | vmrdma | peer / limit | ratio | target | published (seed paper / Xen2MX) |")
     md.append("|---|---:|---:|---:|---|---|")
     md.append("| intra-host guest→guest RDMA WRITE 1 MiB, MiB/s | %s | memcpy %s | %s | %s | — |"
               % (v("intra_write_1m_mib_s"), v("memcpy_1m_mib_s"), v("intra_write_1m_vs_memcpy", r2),
@@ -367,8 +367,8 @@ def main():
     md.append("| intra-host: weights 1:2:4, worst error %% of share (distribution) | %s | 0 | — | reported | — |"
               % v("weighted_share_max_err_pct", r2))
     md.append("")
-    md.append("Published figures are from the seed paper's abstract and the Xen2MX papers on real 10GbE hardware "
-              "(see the reference notes); they are shown for orientation, not measured here. The 10GbE payload "
+    md.append("Published figures are from the seed paper's abstract and the Xen2MX papers on real 10GbE hardware; "
+              "they are shown for orientation, not measured here. The 10GbE payload "
               "limit (1187 MiB/s at MTU 9000) is computed from the frame overhead.")
     md.append("")
     md.append("## What each row measured")
@@ -403,7 +403,7 @@ def main():
               "took %s %% of a core meanwhile (it moves the bytes). **Scale**: 1 to 64 guests each flooding 1 MiB "
               "writes (16 queued), aggregate MiB/s from host A's per-domain counters over a window after settling, "
               "under rr (the distribution's default; the key) and drr with equal weights. **Shares**: 4 guests "
-              "under drr, equal weights and then 1:2:4:8 (the issue's 1:2:4 doubled once more for the fourth "
+              "under drr, equal weights and then 1:2:4:8 (the intra-host test's 1:2:4 doubled once more for the fourth "
               "guest); these are the rows held against the fairness bars."
               % v("emul10g_guest_dom0_agent_cpu_pct"))
     md.append("* **Intra-host shares**: `SchedulingSharesBenchIT` — the real distribution, three guest processes "
