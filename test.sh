@@ -22,7 +22,8 @@ for arg in "$@"; do
     esac
 done
 
-scripts/ensure-packages.sh cmake make gcc pkg-config xenstore-utils libxenstore4 libxen-dev libxengnttab1 libxenevtchn1 iproute2 libssl3
+scripts/ensure-packages.sh cmake make gcc pkg-config clang-format xenstore-utils libxenstore4 libxen-dev libxengnttab1 \
+    libxenevtchn1 iproute2 libssl3
 command -v mvn >/dev/null || scripts/ensure-packages.sh maven
 
 start=$(date +%s)

@@ -138,8 +138,8 @@ struct vmrdma_cq {
 
 struct vmrdma_qp {
 	struct vmrdma_context *context;
-	uint32_t qp_num;  /* 24 bits */
-	uint16_t node;    /* with domid and qp_num: the queue pair's cluster-wide address */
+	uint32_t qp_num; /* 24 bits */
+	uint16_t node;	 /* with domid and qp_num: the queue pair's cluster-wide address */
 	uint16_t domid;
 	struct vmrdma_cq *send_cq;
 	struct vmrdma_cq *recv_cq;
@@ -148,16 +148,16 @@ struct vmrdma_qp {
 /* Memory the guest shares with dom0: whole pages, zeroed. */
 struct vmrdma_buf {
 	struct vmrdma_context *context;
-	void *addr;       /* the application's view of the bytes */
-	size_t length;    /* as asked for */
-	size_t pages;     /* whole pages behind it */
-	uint64_t iova;    /* the address of byte 0 in work requests and in the region */
+	void *addr;    /* the application's view of the bytes */
+	size_t length; /* as asked for */
+	size_t pages;  /* whole pages behind it */
+	uint64_t iova; /* the address of byte 0 in work requests and in the region */
 };
 
 struct vmrdma_mr {
 	struct vmrdma_pd *pd;
 	struct vmrdma_buf *buf;
-	uint64_t addr;    /* = buf->iova */
+	uint64_t addr; /* = buf->iova */
 	uint64_t length;
 	uint32_t lkey;
 	uint32_t rkey;
@@ -165,20 +165,20 @@ struct vmrdma_mr {
 };
 
 struct vmrdma_sge {
-	uint64_t addr;    /* region address + offset */
-	uint32_t length;  /* < 2^31 */
+	uint64_t addr;	 /* region address + offset */
+	uint32_t length; /* < 2^31 */
 	uint32_t lkey;
 };
 
 struct vmrdma_send_wr {
 	uint64_t wr_id;
 	enum vmrdma_wr_opcode opcode;
-	unsigned send_flags;         /* VMRDMA_SEND_* */
-	int num_sge;                 /* 0..VMRDMA_MAX_SGE */
+	unsigned send_flags; /* VMRDMA_SEND_* */
+	int num_sge;	     /* 0..VMRDMA_MAX_SGE */
 	const struct vmrdma_sge *sg_list;
-	uint64_t remote_addr;        /* RDMA WRITE / READ */
+	uint64_t remote_addr; /* RDMA WRITE / READ */
 	uint32_t rkey;
-	uint32_t imm_data;           /* *_WITH_IMM, host order */
+	uint32_t imm_data; /* *_WITH_IMM, host order */
 };
 
 struct vmrdma_recv_wr {
@@ -194,7 +194,7 @@ struct vmrdma_wc {
 	uint32_t byte_len;
 	uint32_t qp_num;
 	uint32_t imm_data;
-	unsigned wc_flags;           /* VMRDMA_WC_WITH_IMM */
+	unsigned wc_flags; /* VMRDMA_WC_WITH_IMM */
 };
 
 struct vmrdma_qp_init_attr {
@@ -202,17 +202,17 @@ struct vmrdma_qp_init_attr {
 	struct vmrdma_cq *recv_cq;
 	uint32_t max_send_wr;
 	uint32_t max_recv_wr;
-	uint32_t max_sge;            /* 1..VMRDMA_MAX_SGE */
-	int sq_sig_all;              /* every send completes signaled */
+	uint32_t max_sge; /* 1..VMRDMA_MAX_SGE */
+	int sq_sig_all;	  /* every send completes signaled */
 };
 
 /* Fields left at -1 are not changed (vmrdma_qp_attr_init sets them so). */
 struct vmrdma_qp_attr {
-	int state;                   /* enum vmrdma_qp_state or -1 */
-	int pkey;                    /* partition key or -1 */
-	int retry_cnt;               /* or -1 */
-	int rnr_retry;               /* or -1; 7 = infinite */
-	int remote_valid;            /* set the remote queue pair below */
+	int state;	  /* enum vmrdma_qp_state or -1 */
+	int pkey;	  /* partition key or -1 */
+	int retry_cnt;	  /* or -1 */
+	int rnr_retry;	  /* or -1; 7 = infinite */
+	int remote_valid; /* set the remote queue pair below */
 	uint16_t remote_node;
 	uint16_t remote_domid;
 	uint32_t remote_qpn;
@@ -220,27 +220,27 @@ struct vmrdma_qp_attr {
 
 struct vmrdma_cm_event {
 	enum vmrdma_cm_event_type event;
-	uint64_t connection_id;      /* pass to vmrdma_accept / vmrdma_reject */
+	uint64_t connection_id; /* pass to vmrdma_accept / vmrdma_reject */
 	uint64_t service_id;
-	int32_t local_qpn;           /* -1 for CONNECT_REQUEST */
+	int32_t local_qpn; /* -1 for CONNECT_REQUEST */
 	int remote_valid;
 	uint16_t remote_node;
 	uint16_t remote_domid;
 	uint32_t remote_qpn;
 	uint16_t pkey;
-	char reason[VMRDMA_MAX_EVENT_REASON + 1];   /* NUL-terminated UTF-8 */
+	char reason[VMRDMA_MAX_EVENT_REASON + 1]; /* NUL-terminated UTF-8 */
 	uint8_t private_data_len;
 	uint8_t private_data[VMRDMA_MAX_PRIVATE_DATA];
 };
 
 struct vmrdma_open_attr {
 	enum vmrdma_backend backend;
-	int devid;                   /* 0 */
-	int ring_page_order;         /* 0..4; 2 (128 entries per ring) by default */
-	int polling;                 /* 1: waits spin; 0 (default): they block on the event channel */
-	int straight_to_connected;   /* skip Initialised, as netfront does */
-	int timeout_ms;              /* handshake and control-verb timeout; 30000 */
-	const char *sim_domain;      /* the simulator's domain directory; NULL: $VMRDMA_SIM_DOMAIN */
+	int devid;		   /* 0 */
+	int ring_page_order;	   /* 0..4; 2 (128 entries per ring) by default */
+	int polling;		   /* 1: waits spin; 0 (default): they block on the event channel */
+	int straight_to_connected; /* skip Initialised, as netfront does */
+	int timeout_ms;		   /* handshake and control-verb timeout; 30000 */
+	const char *sim_domain;	   /* the simulator's domain directory; NULL: $VMRDMA_SIM_DOMAIN */
 };
 
 /* ---- library ---- */
@@ -359,8 +359,7 @@ VMRDMA_EXPORT int vmrdma_destroy_cq(struct vmrdma_cq *cq);
  *
  * Connect it with the connection manager (vmrdma_connect / vmrdma_accept) or by hand with vmrdma_modify_qp.
  */
-VMRDMA_EXPORT int vmrdma_create_qp(struct vmrdma_pd *pd, const struct vmrdma_qp_init_attr *attr,
-				   struct vmrdma_qp **qp);
+VMRDMA_EXPORT int vmrdma_create_qp(struct vmrdma_pd *pd, const struct vmrdma_qp_init_attr *attr, struct vmrdma_qp **qp);
 
 /* vmrdma_qp_attr_init - every field "keep" (-1), no remote. */
 VMRDMA_EXPORT void vmrdma_qp_attr_init(struct vmrdma_qp_attr *attr);
@@ -413,8 +412,8 @@ VMRDMA_EXPORT int vmrdma_stop_listen(struct vmrdma_context *ctx, uint64_t servic
  * CONNECT_REQUEST (NULL with len 0 for none). The answer comes as an ESTABLISHED, REJECTED or UNREACHABLE event;
  * *connection_id (may be NULL) names the attempt.
  */
-VMRDMA_EXPORT int vmrdma_connect(struct vmrdma_qp *qp, uint16_t node, uint64_t service_id, int pkey,
-				 const void *data, size_t len, uint64_t *connection_id);
+VMRDMA_EXPORT int vmrdma_connect(struct vmrdma_qp *qp, uint16_t node, uint64_t service_id, int pkey, const void *data,
+				 size_t len, uint64_t *connection_id);
 
 /* vmrdma_accept - accept a CONNECT_REQUEST with qp (in RESET); data goes back to the connecting side. */
 VMRDMA_EXPORT int vmrdma_accept(struct vmrdma_qp *qp, uint64_t connection_id, const void *data, size_t len);

@@ -115,9 +115,8 @@ void abi_encode_modify_qp(uint8_t *e, uint32_t id, uint32_t qpn, const struct vm
 	}
 }
 
-void abi_encode_reg_mr(uint8_t *e, uint32_t id, uint32_t pd, uint32_t access, uint64_t address,
-		       uint32_t page_offset, uint64_t length, uint32_t nr_pages, const uint32_t *refs,
-		       uint32_t nr_refs, int indirect)
+void abi_encode_reg_mr(uint8_t *e, uint32_t id, uint32_t pd, uint32_t access, uint64_t address, uint32_t page_offset,
+		       uint64_t length, uint32_t nr_pages, const uint32_t *refs, uint32_t nr_refs, int indirect)
 {
 	abi_encode_header(e, ABI_OP_REG_MR, indirect ? 1 : 0, id);
 	put_u32(e, 8, pd);

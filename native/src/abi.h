@@ -19,9 +19,23 @@
 #define ABI_FEATURES "indirect-mr cm"
 
 enum abi_op {
-	ABI_OP_ALLOC_PD = 1, ABI_OP_DEALLOC_PD, ABI_OP_CREATE_CQ, ABI_OP_DESTROY_CQ, ABI_OP_CREATE_QP,
-	ABI_OP_MODIFY_QP, ABI_OP_DESTROY_QP, ABI_OP_REG_MR, ABI_OP_DEREG_MR, ABI_OP_POST_SEND, ABI_OP_POST_RECV,
-	ABI_OP_LISTEN, ABI_OP_STOP_LISTEN, ABI_OP_CONNECT, ABI_OP_ACCEPT, ABI_OP_REJECT, ABI_OP_DISCONNECT
+	ABI_OP_ALLOC_PD = 1,
+	ABI_OP_DEALLOC_PD,
+	ABI_OP_CREATE_CQ,
+	ABI_OP_DESTROY_CQ,
+	ABI_OP_CREATE_QP,
+	ABI_OP_MODIFY_QP,
+	ABI_OP_DESTROY_QP,
+	ABI_OP_REG_MR,
+	ABI_OP_DEREG_MR,
+	ABI_OP_POST_SEND,
+	ABI_OP_POST_RECV,
+	ABI_OP_LISTEN,
+	ABI_OP_STOP_LISTEN,
+	ABI_OP_CONNECT,
+	ABI_OP_ACCEPT,
+	ABI_OP_REJECT,
+	ABI_OP_DISCONNECT
 };
 
 enum { ABI_EVT_WC = 1, ABI_EVT_CM = 2 };
@@ -31,7 +45,10 @@ enum { RING_REQ_PROD = 0, RING_REQ_EVENT = 4, RING_RSP_PROD = 8, RING_RSP_EVENT 
 
 /* ---- little-endian fields ---- */
 
-static inline void put_u8(uint8_t *e, size_t at, uint8_t v) { e[at] = v; }
+static inline void put_u8(uint8_t *e, size_t at, uint8_t v)
+{
+	e[at] = v;
+}
 static inline void put_u16(uint8_t *e, size_t at, uint16_t v)
 {
 	e[at] = (uint8_t)v;
@@ -47,7 +64,10 @@ static inline void put_u64(uint8_t *e, size_t at, uint64_t v)
 	for (int i = 0; i < 8; i++)
 		e[at + i] = (uint8_t)(v >> (8 * i));
 }
-static inline uint16_t get_u16(const uint8_t *e, size_t at) { return (uint16_t)(e[at] | e[at + 1] << 8); }
+static inline uint16_t get_u16(const uint8_t *e, size_t at)
+{
+	return (uint16_t)(e[at] | e[at + 1] << 8);
+}
 static inline uint32_t get_u32(const uint8_t *e, size_t at)
 {
 	return (uint32_t)e[at] | (uint32_t)e[at + 1] << 8 | (uint32_t)e[at + 2] << 16 | (uint32_t)e[at + 3] << 24;
@@ -60,8 +80,8 @@ static inline uint64_t get_u64(const uint8_t *e, size_t at)
 /* ---- rings (Xen ring.h over 2^order pages) ---- */
 
 struct abi_ring {
-	uint8_t *base;     /* the shared area: header, then entries */
-	uint32_t size;     /* entries, a power of two */
+	uint8_t *base; /* the shared area: header, then entries */
+	uint32_t size; /* entries, a power of two */
 };
 
 /* __RING_SIZE: the largest power of two of entries of entry_len bytes after the 64-byte header; 0 if none. */
@@ -74,8 +94,8 @@ static inline uint8_t *abi_ring_slot(const struct abi_ring *r, uint32_t index)
 {
 	return r->base + ABI_RING_HEADER + (size_t)(index & (r->size - 1)) * ABI_ENTRY;
 }
-uint32_t abi_ring_get(const struct abi_ring *r, int field);        /* acquire load */
-void abi_ring_set(struct abi_ring *r, int field, uint32_t value);  /* release store */
+uint32_t abi_ring_get(const struct abi_ring *r, int field);	  /* acquire load */
+void abi_ring_set(struct abi_ring *r, int field, uint32_t value); /* release store */
 /*
  * RING_PUSH_*_AND_CHECK_NOTIFY: publish producer `field` = new_prod; 1 when the consumer's event index at
  * `event_field` lies in (old, new] (unsigned arithmetic), i.e. the peer must be notified.
@@ -102,9 +122,8 @@ void abi_encode_create_qp(uint8_t *e, uint32_t id, uint32_t pd, uint32_t send_cq
 			  uint32_t max_send_wr, uint32_t max_recv_wr, uint32_t max_sge, int sig_all);
 void abi_encode_modify_qp(uint8_t *e, uint32_t id, uint32_t qpn, const struct vmrdma_qp_attr *a);
 /* refs: nr_refs (≤ 16) page refs (direct) or indirect-page refs (indirect). */
-void abi_encode_reg_mr(uint8_t *e, uint32_t id, uint32_t pd, uint32_t access, uint64_t address,
-		       uint32_t page_offset, uint64_t length, uint32_t nr_pages, const uint32_t *refs,
-		       uint32_t nr_refs, int indirect);
+void abi_encode_reg_mr(uint8_t *e, uint32_t id, uint32_t pd, uint32_t access, uint64_t address, uint32_t page_offset,
+		       uint64_t length, uint32_t nr_pages, const uint32_t *refs, uint32_t nr_refs, int indirect);
 /* Checks the work request first: -EINVAL for a bad opcode, num_sge or sge length (nothing written). */
 int abi_encode_post_send(uint8_t *e, uint32_t id, uint32_t qpn, const struct vmrdma_send_wr *wr);
 int abi_encode_post_recv(uint8_t *e, uint32_t id, uint32_t qpn, const struct vmrdma_recv_wr *wr);

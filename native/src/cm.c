@@ -21,7 +21,10 @@ static int service_op(struct vmrdma_context *c, uint8_t op, uint64_t service)
 	return vm_ring_call(c);
 }
 
-int vmrdma_listen(struct vmrdma_context *c, uint64_t service) { return service_op(c, ABI_OP_LISTEN, service); }
+int vmrdma_listen(struct vmrdma_context *c, uint64_t service)
+{
+	return service_op(c, ABI_OP_LISTEN, service);
+}
 
 int vmrdma_stop_listen(struct vmrdma_context *c, uint64_t service)
 {

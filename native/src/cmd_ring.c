@@ -64,7 +64,8 @@ static int queue_cm(struct vmrdma_context *c, const struct vmrdma_cm_event *e)
 	if (c->cm_n == c->cm_cap) {
 		size_t cap = c->cm_cap ? 2 * c->cm_cap : 16;
 		if (cap > MAX_QUEUED)
-			return broken(c, "more than %u connection events unread (%u queued)", MAX_QUEUED, (uint32_t)c->cm_n);
+			return broken(c, "more than %u connection events unread (%u queued)", MAX_QUEUED,
+				      (uint32_t)c->cm_n);
 		struct vmrdma_cm_event *n = malloc(cap * sizeof(*n));
 		if (n == NULL)
 			return vm_fail(-ENOMEM, "out of memory");
@@ -106,7 +107,8 @@ int vm_ring_reap(struct vmrdma_context *c)
 		return vm_fail(-EIO, "the backend broke the ring protocol; close the device");
 	uint32_t prod = abi_ring_get(&c->cmd, RING_RSP_PROD);
 	if ((uint32_t)(prod - c->rsp_cons) > (uint32_t)(c->req_prod_pvt - c->rsp_cons))
-		return broken(c, "rsp_prod %u runs past the %u requests outstanding", prod, c->req_prod_pvt - c->rsp_cons);
+		return broken(c, "rsp_prod %u runs past the %u requests outstanding", prod,
+			      c->req_prod_pvt - c->rsp_cons);
 	while (c->rsp_cons != prod) {
 		uint8_t e[ABI_ENTRY];
 		uint32_t slot = c->rsp_cons & (c->cmd.size - 1);
@@ -256,9 +258,10 @@ int vm_ring_submit(struct vmrdma_context *c, int wait)
 
 const char *vm_op_name(int op)
 {
-	static const char *const names[] = {"?", "ALLOC_PD", "DEALLOC_PD", "CREATE_CQ", "DESTROY_CQ", "CREATE_QP",
-					    "MODIFY_QP", "DESTROY_QP", "REG_MR", "DEREG_MR", "POST_SEND", "POST_RECV",
-					    "LISTEN", "STOP_LISTEN", "CONNECT", "ACCEPT", "REJECT", "DISCONNECT"};
+	static const char *const names[] = {"?",	 "ALLOC_PD",  "DEALLOC_PD", "CREATE_CQ",   "DESTROY_CQ",
+					    "CREATE_QP", "MODIFY_QP", "DESTROY_QP", "REG_MR",	   "DEREG_MR",
+					    "POST_SEND", "POST_RECV", "LISTEN",	    "STOP_LISTEN", "CONNECT",
+					    "ACCEPT",	 "REJECT",    "DISCONNECT"};
 	return op > 0 && op <= ABI_OP_DISCONNECT ? names[op] : "?";
 }
 

@@ -16,8 +16,15 @@
 
 #include "internal.h"
 
-enum { XB_UNKNOWN = 0, XB_INITIALISING = 1, XB_INITWAIT = 2, XB_INITIALISED = 3, XB_CONNECTED = 4, XB_CLOSING = 5,
-       XB_CLOSED = 6 };
+enum {
+	XB_UNKNOWN = 0,
+	XB_INITIALISING = 1,
+	XB_INITWAIT = 2,
+	XB_INITIALISED = 3,
+	XB_CONNECTED = 4,
+	XB_CLOSING = 5,
+	XB_CLOSED = 6
+};
 
 #define CHECK_BACKEND_MS 100
 #define MAX_QUEUED 1048576u
@@ -61,14 +68,14 @@ struct vmrdma_context {
 	char fe[96], be[96];
 	struct share cmd_sh, evt_sh;
 	struct abi_ring cmd, evt;
-	uint8_t *waiting;      /* per command slot: a control verb waits for this response */
-	uint8_t *ops;          /* per command slot: the op sent, to check the response */
+	uint8_t *waiting; /* per command slot: a control verb waits for this response */
+	uint8_t *ops;	  /* per command slot: the op sent, to check the response */
 	int port;
 	uint32_t req_prod_pvt, rsp_cons, evt_cons;
 	int answered;
 	struct abi_response rsp;
-	int deferred;          /* negative errno of a refused post, reported by the next post or poll */
-	int broken;            /* the backend broke the ring protocol */
+	int deferred; /* negative errno of a refused post, reported by the next post or poll */
+	int broken;   /* the backend broke the ring protocol */
 	int closed;
 	int watching;
 	uint64_t next_iova;
@@ -81,14 +88,14 @@ struct vmrdma_context {
 	size_t cm_head, cm_n, cm_cap;
 };
 
-#define UNLINK(head, type, obj)                                            \
-	do {                                                               \
+#define UNLINK(head, type, obj)                                             \
+	do {                                                                \
 		for (type **p_ = &(head); *p_ != NULL; p_ = &(*p_)->next) { \
-			if (*p_ == (obj)) {                                \
-				*p_ = (obj)->next;                         \
-				break;                                     \
-			}                                                  \
-		}                                                          \
+			if (*p_ == (obj)) {                                 \
+				*p_ = (obj)->next;                          \
+				break;                                      \
+			}                                                   \
+		}                                                           \
 	} while (0)
 
 /* frontend.c: XenStore and the xenbus handshake (docs/guest-abi.md). */

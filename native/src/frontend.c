@@ -29,8 +29,8 @@ int vm_fe_open(struct vmrdma_context *c, const char *simdir)
 	}
 	c->xs = xs_open(xs_flags);
 	if (c->xs == NULL)
-		return vm_fail(-EIO, "cannot open XenStore (%s): %s", simdir != NULL ? getenv("XENSTORED_PATH")
-			       : "/dev/xen/xenbus", strerror(errno));
+		return vm_fail(-EIO, "cannot open XenStore (%s): %s",
+			       simdir != NULL ? getenv("XENSTORED_PATH") : "/dev/xen/xenbus", strerror(errno));
 	c->domid = c->hv->domid;
 	if (c->domid < 0) {
 		long d;
@@ -130,8 +130,9 @@ static int await_backend(struct vmrdma_context *c, int wanted)
 		}
 		int64_t left = deadline - vm_now_ms();
 		if (left <= 0)
-			return vm_fail(-ETIMEDOUT, "backend %s did not reach state %d (it is %d): is dom0's vmrdma running?",
-				       c->be, wanted, s);
+			return vm_fail(-ETIMEDOUT,
+				       "backend %s did not reach state %d (it is %d): is dom0's vmrdma running?", c->be,
+				       wanted, s);
 		watch_wait(c, left < 200 ? (int)left : 200);
 	}
 }
@@ -172,8 +173,10 @@ static int await_offer(struct vmrdma_context *c)
 		}
 		int64_t left = deadline - vm_now_ms();
 		if (left <= 0) {
-			rc = vm_fail(-ENODEV, "dom0 offers this domain no vmrdma device (%s does not exist): is dom0's "
-				     "vmrdma running and serving domain %d?", dir, c->domid);
+			rc = vm_fail(-ENODEV,
+				     "dom0 offers this domain no vmrdma device (%s does not exist): is dom0's "
+				     "vmrdma running and serving domain %d?",
+				     dir, c->domid);
 			break;
 		}
 		watch_wait(c, left < 200 ? (int)left : 200);
@@ -205,7 +208,8 @@ int vm_fe_handshake(struct vmrdma_context *c, int jump)
 			return rc;
 		if (max < order)
 			order = (int)max;
-		if (xs_get_long(c, c->be, "protocol-version", 0, 1000000, &version) < 0 || version != VMRDMA_PROTOCOL_VERSION)
+		if (xs_get_long(c, c->be, "protocol-version", 0, 1000000, &version) < 0
+		    || version != VMRDMA_PROTOCOL_VERSION)
 			return vm_fail(-EIO, "backend speaks another protocol version, this library %d",
 				       VMRDMA_PROTOCOL_VERSION);
 	}

@@ -43,7 +43,7 @@ struct vm_hv_ops {
 };
 struct vm_hv {
 	const struct vm_hv_ops *ops;
-	int domid;           /* -1 when the back end does not know it (read from XenStore then) */
+	int domid; /* -1 when the back end does not know it (read from XenStore then) */
 };
 
 /* The simulator (docs/sim-abi.md); dir NULL: $VMRDMA_SIM_DOMAIN. */

@@ -27,8 +27,17 @@
 #define HC_HEADER 16
 #define HC_MAX_PAYLOAD (4u * (3u + 65536u))
 
-enum { HC_HELLO = 1, HC_BIND_UNBOUND, HC_BIND_INTERDOMAIN, HC_NOTIFY, HC_UNBIND, HC_UNMASK, HC_MAP, HC_UNMAP,
-       HC_EVENT = 0x100 };
+enum {
+	HC_HELLO = 1,
+	HC_BIND_UNBOUND,
+	HC_BIND_INTERDOMAIN,
+	HC_NOTIFY,
+	HC_UNBIND,
+	HC_UNMASK,
+	HC_MAP,
+	HC_UNMAP,
+	HC_EVENT = 0x100
+};
 
 struct deferred_grant {
 	uint32_t ref;
@@ -45,15 +54,15 @@ struct sim {
 	uint8_t *gnt;
 	uint32_t entries;
 	uint32_t limit;
-	uint8_t *used;            /* per frame: 1 when handed out */
-	uint32_t *free_refs;      /* stack; the lowest ref on top */
+	uint8_t *used;	     /* per frame: 1 when handed out */
+	uint32_t *free_refs; /* stack; the lowest ref on top */
 	uint32_t nfree;
 	uint32_t granted;
 	struct deferred_grant *deferred;
 	size_t ndeferred, cdeferred;
-	int sock;                 /* hypercall.sock connection: one event-channel handle */
+	int sock; /* hypercall.sock connection: one event-channel handle */
 	uint32_t next_req;
-	uint32_t *events;         /* ports that fired while we waited for a reply */
+	uint32_t *events; /* ports that fired while we waited for a reply */
 	size_t nevents, cevents;
 };
 
@@ -77,9 +86,12 @@ static int read_info(struct sim *s, long *abi, long *domid, long *mem, long *ent
 			continue;
 		*eq = '\0';
 		const char *k = line, *v = eq + 1;
-		long *dst = strcmp(k, "abi-version") == 0 ? abi : strcmp(k, "domid") == 0 ? domid
-			: strcmp(k, "memory-bytes") == 0 ? mem : strcmp(k, "grant-entries") == 0 ? entries
-			: strcmp(k, "gntalloc-limit") == 0 ? limit : NULL;
+		long *dst = strcmp(k, "abi-version") == 0 ? abi :
+			strcmp(k, "domid") == 0		  ? domid :
+			strcmp(k, "memory-bytes") == 0	  ? mem :
+			strcmp(k, "grant-entries") == 0	  ? entries :
+			strcmp(k, "gntalloc-limit") == 0  ? limit :
+							    NULL;
 		if (dst != NULL && vm_parse_long(v, 0, 0x7fffffffffffL, dst) != 0)
 			bad = 1;
 	}
@@ -143,14 +155,13 @@ static int queue_event(struct sim *s, uint32_t port)
 }
 
 /* Reads one message; an EVENT is queued and 1 returned; a reply's fields are returned through the pointers. */
-static int read_message(struct sim *s, uint32_t *op, uint32_t *req_id, uint8_t *payload, size_t cap,
-			uint32_t *len)
+static int read_message(struct sim *s, uint32_t *op, uint32_t *req_id, uint8_t *payload, size_t cap, uint32_t *len)
 {
 	uint8_t h[HC_HEADER];
 	int rc = read_all(s->sock, h, sizeof(h));
 	if (rc < 0)
-		return vm_fail(rc, "hypercall.sock: %s", rc == -ENOTCONN ? "the simulator closed the connection"
-								: strerror(-rc));
+		return vm_fail(rc, "hypercall.sock: %s",
+			       rc == -ENOTCONN ? "the simulator closed the connection" : strerror(-rc));
 	*op = get_u32(h, 0);
 	*req_id = get_u32(h, 4);
 	*len = get_u32(h, 12);
@@ -214,9 +225,18 @@ static int port_op(struct vm_hv *hv, uint32_t op, uint32_t port, const char *wha
 	return rc < 0 ? vm_fail(rc, "%s(%u): %s", what, port, strerror(-rc)) : 0;
 }
 
-static int sim_unbind(struct vm_hv *hv, uint32_t port) { return port_op(hv, HC_UNBIND, port, "EVTCHN_UNBIND"); }
-static int sim_notify(struct vm_hv *hv, uint32_t port) { return port_op(hv, HC_NOTIFY, port, "EVTCHN_NOTIFY"); }
-static int sim_unmask(struct vm_hv *hv, uint32_t port) { return port_op(hv, HC_UNMASK, port, "EVTCHN_UNMASK"); }
+static int sim_unbind(struct vm_hv *hv, uint32_t port)
+{
+	return port_op(hv, HC_UNBIND, port, "EVTCHN_UNBIND");
+}
+static int sim_notify(struct vm_hv *hv, uint32_t port)
+{
+	return port_op(hv, HC_NOTIFY, port, "EVTCHN_NOTIFY");
+}
+static int sim_unmask(struct vm_hv *hv, uint32_t port)
+{
+	return port_op(hv, HC_UNMASK, port, "EVTCHN_UNMASK");
+}
 
 static int sim_wait(struct vm_hv *hv, int timeout_ms)
 {
@@ -441,9 +461,9 @@ int vm_sim_open(const char *dir, struct vm_hv **out)
 	}
 	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
 	if (fcntl(s->gntfd, F_SETLK, &fl) != 0) {
-		rc = (errno == EACCES || errno == EAGAIN)
-			? vm_fail(-EBUSY, "domain %s has a kernel already (grant-table is locked)", dir)
-			: vm_fail(-errno, "lock %s: %s", path, strerror(errno));
+		rc = (errno == EACCES || errno == EAGAIN) ?
+			vm_fail(-EBUSY, "domain %s has a kernel already (grant-table is locked)", dir) :
+			vm_fail(-errno, "lock %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if ((rc = map_file(dir, "memory", -1, s->mem_bytes, &s->mem)) < 0

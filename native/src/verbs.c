@@ -95,8 +95,7 @@ int vmrdma_open(const struct vmrdma_open_attr *attr, struct vmrdma_context **ctx
 	if (a.ring_page_order < 0 || a.ring_page_order > ABI_MAX_RING_PAGE_ORDER)
 		return vm_fail(-EINVAL, "vmrdma_open: ring_page_order %d, expected 0..%d", a.ring_page_order,
 			       ABI_MAX_RING_PAGE_ORDER);
-	if (a.devid < 0 || a.devid > 0xffff || a.timeout_ms <= 0
-	    || (unsigned)a.backend > VMRDMA_BACKEND_XEN)
+	if (a.devid < 0 || a.devid > 0xffff || a.timeout_ms <= 0 || (unsigned)a.backend > VMRDMA_BACKEND_XEN)
 		return vm_fail(-EINVAL, "vmrdma_open: bad devid %d, timeout_ms %d or backend %d", a.devid, a.timeout_ms,
 			       (int)a.backend);
 	const char *simdir = a.sim_domain ? a.sim_domain : getenv("VMRDMA_SIM_DOMAIN");
@@ -121,7 +120,7 @@ int vmrdma_open(const struct vmrdma_open_attr *attr, struct vmrdma_context **ctx
 		goto fail;
 	*ctx = c;
 	return 0;
-fail: {
+fail : {
 	char keep[512];
 	snprintf(keep, sizeof(keep), "%s", vmrdma_last_error());
 	release(c);
@@ -160,11 +159,20 @@ int vmrdma_connected(struct vmrdma_context *c)
 	return c != NULL && !c->closed && !c->broken && vm_fe_backend_state(c) == XB_CONNECTED;
 }
 
-int vmrdma_node_id(const struct vmrdma_context *c) { return c ? c->node : -EINVAL; }
+int vmrdma_node_id(const struct vmrdma_context *c)
+{
+	return c ? c->node : -EINVAL;
+}
 
-int vmrdma_domid(const struct vmrdma_context *c) { return c ? c->domid : -EINVAL; }
+int vmrdma_domid(const struct vmrdma_context *c)
+{
+	return c ? c->domid : -EINVAL;
+}
 
-const char *vmrdma_backend_name(const struct vmrdma_context *c) { return c ? c->hv->ops->name : "none"; }
+const char *vmrdma_backend_name(const struct vmrdma_context *c)
+{
+	return c ? c->hv->ops->name : "none";
+}
 
 int vmrdma_alloc_buf(struct vmrdma_context *c, size_t length, struct vmrdma_buf **out)
 {
@@ -440,7 +448,8 @@ int vmrdma_post_send(struct vmrdma_qp *qp, const struct vmrdma_send_wr *wr)
 		return rc;
 	uint8_t e[ABI_ENTRY];
 	if (abi_encode_post_send(e, 0, qp->qp_num, wr) < 0)
-		return vm_fail(-EINVAL, "vmrdma_post_send: opcode %d, send_flags 0x%x, num_sge %d (0..%d, lengths < 2^31)",
+		return vm_fail(-EINVAL,
+			       "vmrdma_post_send: opcode %d, send_flags 0x%x, num_sge %d (0..%d, lengths < 2^31)",
 			       (int)wr->opcode, wr->send_flags, wr->num_sge, VMRDMA_MAX_SGE);
 	return vm_ring_submit_post(qp->context, e);
 }

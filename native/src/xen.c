@@ -134,12 +134,12 @@ static int load(void *lib, const char *soname, const char *name, void **out)
 	return 0;
 }
 
-#define LOAD(lib, soname, field, sym)                                                   \
-	do {                                                                            \
-		void *p_;                                                               \
-		if ((rc = load(lib, soname, #sym, &p_)) < 0)                            \
-			goto fail;                                                      \
-		memcpy(&x->f.field, &p_, sizeof(p_));                                   \
+#define LOAD(lib, soname, field, sym)                        \
+	do {                                                 \
+		void *p_;                                    \
+		if ((rc = load(lib, soname, #sym, &p_)) < 0) \
+			goto fail;                           \
+		memcpy(&x->f.field, &p_, sizeof(p_));        \
 	} while (0)
 
 int vm_xen_open(struct vm_hv **out)
@@ -174,8 +174,9 @@ int vm_xen_open(struct vm_hv **out)
 	LOAD(x->libevtchn, evtchn_so, unmask, xenevtchn_unmask);
 	LOAD(x->libevtchn, evtchn_so, pending, xenevtchn_pending);
 	if (access("/dev/xen", F_OK) != 0) {
-		rc = vm_fail(-ENOENT, "not a Xen guest: /dev/xen is missing (load xen_gntalloc and xen_evtchn, or set "
-				      "VMRDMA_SIM_DOMAIN for the simulator)");
+		rc = vm_fail(-ENOENT,
+			     "not a Xen guest: /dev/xen is missing (load xen_gntalloc and xen_evtchn, or set "
+			     "VMRDMA_SIM_DOMAIN for the simulator)");
 		goto fail;
 	}
 	x->xce = x->f.evtchn_open(NULL, 0);

@@ -6,21 +6,21 @@
 
 static int failures;
 
-#define CHECK(cond)                                                                      \
-	do {                                                                             \
-		if (!(cond)) {                                                           \
+#define CHECK(cond)                                                                              \
+	do {                                                                                     \
+		if (!(cond)) {                                                                   \
 			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                      \
-		}                                                                        \
+			failures++;                                                              \
+		}                                                                                \
 	} while (0)
 
-#define CHECK_EQ(a, b)                                                                            \
-	do {                                                                                      \
-		long long a_ = (long long)(a), b_ = (long long)(b);                               \
-		if (a_ != b_) {                                                                   \
+#define CHECK_EQ(a, b)                                                                                        \
+	do {                                                                                                  \
+		long long a_ = (long long)(a), b_ = (long long)(b);                                           \
+		if (a_ != b_) {                                                                               \
 			fprintf(stderr, "%s:%d: %s = %lld, expected %lld\n", __FILE__, __LINE__, #a, a_, b_); \
-			failures++;                                                               \
-		}                                                                                 \
+			failures++;                                                                           \
+		}                                                                                             \
 	} while (0)
 
 /* Compares two byte arrays and names the first differing offset. */

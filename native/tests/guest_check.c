@@ -121,8 +121,12 @@ static void make_objects(struct side *s)
 
 static void new_qp(struct side *s)
 {
-	struct vmrdma_qp_init_attr a = {.send_cq = s->scq, .recv_cq = s->rcq, .max_send_wr = 32, .max_recv_wr = 32,
-					.max_sge = 2, .sq_sig_all = 1};
+	struct vmrdma_qp_init_attr a = {.send_cq = s->scq,
+					.recv_cq = s->rcq,
+					.max_send_wr = 32,
+					.max_recv_wr = 32,
+					.max_sge = 2,
+					.sq_sig_all = 1};
 	TRY(vmrdma_create_qp(s->pd, &a, &s->qp));
 }
 
@@ -172,8 +176,13 @@ static void post(struct side *s, enum vmrdma_wr_opcode op, size_t local, uint32_
 		sge[1] = (struct vmrdma_sge){s->mr->addr + local + len / 2, len - len / 2, s->mr->lkey};
 		n = 2;
 	}
-	struct vmrdma_send_wr wr = {.wr_id = s->next_wr_id++, .opcode = op, .send_flags = VMRDMA_SEND_SIGNALED,
-				    .num_sge = n, .sg_list = sge, .remote_addr = raddr, .rkey = s->peer_rkey,
+	struct vmrdma_send_wr wr = {.wr_id = s->next_wr_id++,
+				    .opcode = op,
+				    .send_flags = VMRDMA_SEND_SIGNALED,
+				    .num_sge = n,
+				    .sg_list = sge,
+				    .remote_addr = raddr,
+				    .rkey = s->peer_rkey,
 				    .imm_data = imm};
 	TRY(vmrdma_post_send(s->qp, &wr));
 	struct vmrdma_wc wc;
@@ -200,8 +209,8 @@ static void send_ctrl(struct side *s, uint32_t step)
 
 static uint32_t u32_at(struct side *s, size_t at)
 {
-	return (uint32_t)s->mem[at] | (uint32_t)s->mem[at + 1] << 8 | (uint32_t)s->mem[at + 2] << 16 |
-	       (uint32_t)s->mem[at + 3] << 24;
+	return (uint32_t)s->mem[at] | (uint32_t)s->mem[at + 1] << 8 | (uint32_t)s->mem[at + 2] << 16
+		| (uint32_t)s->mem[at + 3] << 24;
 }
 
 /* Waits for the next receive, checks it, posts the slot again; returns the slot's offset. */
@@ -394,10 +403,13 @@ static int sink_stream(struct side *s, uint64_t service, int64_t seed)
 			DIE("round %ld's RDMA WRITE is not byte-identical", round);
 		memcpy(s->mem + OUT, s->mem + at, 4);
 		struct vmrdma_sge sge = {s->mr->addr + OUT, 4, s->mr->lkey};
-		struct vmrdma_send_wr ack = {.wr_id = (uint64_t)round, .opcode = VMRDMA_WR_SEND,
-					     .send_flags = VMRDMA_SEND_SIGNALED, .num_sge = 1, .sg_list = &sge};
-		if (vmrdma_post_send(s->qp, &ack) < 0 || vmrdma_wait_cq(s->scq, &wc, 30000) != 1 ||
-		    wc.status != VMRDMA_WC_SUCCESS) {
+		struct vmrdma_send_wr ack = {.wr_id = (uint64_t)round,
+					     .opcode = VMRDMA_WR_SEND,
+					     .send_flags = VMRDMA_SEND_SIGNALED,
+					     .num_sge = 1,
+					     .sg_list = &sge};
+		if (vmrdma_post_send(s->qp, &ack) < 0 || vmrdma_wait_cq(s->scq, &wc, 30000) != 1
+		    || wc.status != VMRDMA_WC_SUCCESS) {
 			printf("check: stream cut after %ld rounds (acknowledgement failed)\n", round);
 			return 0;
 		}
@@ -423,7 +435,8 @@ static int sink(uint64_t service, int64_t seed, int streams)
 		else
 			cut++;
 		fflush(stdout);
-		vmrdma_destroy_qp(s.qp); /* a cut stream's queue pair may already be in ERR: its state does not matter */
+		vmrdma_destroy_qp(
+			s.qp); /* a cut stream's queue pair may already be in ERR: its state does not matter */
 		struct vmrdma_wc wc;
 		while (vmrdma_poll_cq(s.rcq, 1, &wc) == 1 || vmrdma_poll_cq(s.scq, 1, &wc) == 1)
 			;
@@ -565,10 +578,12 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "source") == 0)
 		return source(strtoull(argv[2], NULL, 10), strtoll(argv[3], NULL, 10), strtol(argv[4], NULL, 10));
 	if (argc == 5 && strcmp(argv[1], "reattach") == 0)
-		return reattach(strcmp(argv[2], "client") == 0, strtoull(argv[3], NULL, 10), strtoll(argv[4], NULL, 10));
+		return reattach(strcmp(argv[2], "client") == 0, strtoull(argv[3], NULL, 10),
+				strtoll(argv[4], NULL, 10));
 	if (argc == 3 && strcmp(argv[1], "limits") == 0)
 		return limits(strtoull(argv[2], NULL, 10));
-	fprintf(stderr, "usage: vmrdma_guest_check pair server|client SERVICE SEED | sink SERVICE SEED STREAMS |\n"
-			"       source SERVICE SEED ROUNDS | reattach server|client SERVICE SEED | limits BYTES\n");
+	fprintf(stderr,
+		"usage: vmrdma_guest_check pair server|client SERVICE SEED | sink SERVICE SEED STREAMS |\n"
+		"       source SERVICE SEED ROUNDS | reattach server|client SERVICE SEED | limits BYTES\n");
 	return 2;
 }

@@ -94,8 +94,8 @@ static void event(enum vmrdma_cm_event_type type, struct vmrdma_cm_event *e)
 static struct vmrdma_qp *new_qp(void)
 {
 	struct vmrdma_qp *qp;
-	struct vmrdma_qp_init_attr a = {.send_cq = scq, .recv_cq = rcq, .max_send_wr = 32, .max_recv_wr = 32,
-					.max_sge = 2, .sq_sig_all = 1};
+	struct vmrdma_qp_init_attr a = {
+		.send_cq = scq, .recv_cq = rcq, .max_send_wr = 32, .max_recv_wr = 32, .max_sge = 2, .sq_sig_all = 1};
 	TRY(vmrdma_create_qp(pd, &a, &qp));
 	return qp;
 }
@@ -120,8 +120,14 @@ static void post(struct vmrdma_qp *qp, enum vmrdma_wr_opcode op, size_t local, u
 		n = 2;
 	}
 	static uint64_t next_id = 1000;
-	struct vmrdma_send_wr wr = {.wr_id = ++next_id, .opcode = op, .send_flags = VMRDMA_SEND_SIGNALED,
-				    .num_sge = n, .sg_list = sge, .remote_addr = raddr, .rkey = rkey, .imm_data = imm};
+	struct vmrdma_send_wr wr = {.wr_id = ++next_id,
+				    .opcode = op,
+				    .send_flags = VMRDMA_SEND_SIGNALED,
+				    .num_sge = n,
+				    .sg_list = sge,
+				    .remote_addr = raddr,
+				    .rkey = rkey,
+				    .imm_data = imm};
 	TRY(vmrdma_post_send(qp, &wr));
 	struct vmrdma_wc wc;
 	int rc = vmrdma_wait_cq(scq, &wc, WAIT);
@@ -170,7 +176,8 @@ static size_t recv_one(struct vmrdma_qp *qp, enum vmrdma_wc_opcode op, int with_
 
 static uint32_t ctrl_step(size_t at)
 {
-	return (uint32_t)mem[at] | (uint32_t)mem[at + 1] << 8 | (uint32_t)mem[at + 2] << 16 | (uint32_t)mem[at + 3] << 24;
+	return (uint32_t)mem[at] | (uint32_t)mem[at + 1] << 8 | (uint32_t)mem[at + 2] << 16
+		| (uint32_t)mem[at + 3] << 24;
 }
 
 static void expect_ctrl(struct vmrdma_qp *qp, uint32_t step)
@@ -339,8 +346,8 @@ static int stream(uint64_t service, int64_t seed, long rounds, uint32_t bytes)
 	TRY(vmrdma_alloc_pd(ctx, &pd));
 	TRY(vmrdma_create_cq(ctx, 256, &scq));
 	struct vmrdma_qp *qp;
-	struct vmrdma_qp_init_attr qa = {.send_cq = scq, .recv_cq = scq, .max_send_wr = 64, .max_recv_wr = 64,
-					 .max_sge = 1};
+	struct vmrdma_qp_init_attr qa = {
+		.send_cq = scq, .recv_cq = scq, .max_send_wr = 64, .max_recv_wr = 64, .max_sge = 1};
 	TRY(vmrdma_create_qp(pd, &qa, &qp));
 	TRY(vmrdma_alloc_buf(ctx, bytes + 8, &buf));
 	TRY(vmrdma_reg_mr(pd, buf, VMRDMA_ACCESS_LOCAL_WRITE, &mr));
@@ -355,10 +362,10 @@ static int stream(uint64_t service, int64_t seed, long rounds, uint32_t bytes)
 	printf("peer: connected to node %u dom %u qpn %u\n", e.remote_node, e.remote_domid, e.remote_qpn);
 	fflush(stdout);
 	struct vmrdma_sge wsge = {mr->addr, bytes, mr->lkey}, ssge = {mr->addr + bytes, 8, mr->lkey};
-	struct vmrdma_send_wr write = {.opcode = VMRDMA_WR_RDMA_WRITE, .num_sge = 1, .sg_list = &wsge,
-				       .remote_addr = raddr, .rkey = rkey};
-	struct vmrdma_send_wr send = {.opcode = VMRDMA_WR_SEND, .send_flags = VMRDMA_SEND_SIGNALED, .num_sge = 1,
-				      .sg_list = &ssge};
+	struct vmrdma_send_wr write = {
+		.opcode = VMRDMA_WR_RDMA_WRITE, .num_sge = 1, .sg_list = &wsge, .remote_addr = raddr, .rkey = rkey};
+	struct vmrdma_send_wr send = {
+		.opcode = VMRDMA_WR_SEND, .send_flags = VMRDMA_SEND_SIGNALED, .num_sge = 1, .sg_list = &ssge};
 	struct vmrdma_wc wc;
 	for (long round = 1; rounds < 0 || round <= rounds; round++) {
 		write.wr_id = (uint64_t)round;
@@ -408,8 +415,8 @@ static int reattach(int64_t seed, uint64_t service)
 	TRY(vmrdma_reg_mr(pd, buf, VMRDMA_ACCESS_LOCAL_WRITE, &mr));
 	fill(0, 65536, seed);
 	struct vmrdma_qp *qp = NULL;
-	struct vmrdma_qp_init_attr qa = {.send_cq = scq, .recv_cq = scq, .max_send_wr = 16, .max_recv_wr = 16,
-					 .max_sge = 1};
+	struct vmrdma_qp_init_attr qa = {
+		.send_cq = scq, .recv_cq = scq, .max_send_wr = 16, .max_recv_wr = 16, .max_sge = 1};
 	struct vmrdma_cm_event e;
 	for (int attempt = 0;; attempt++) {
 		TRY(vmrdma_create_qp(pd, &qa, &qp));
@@ -426,10 +433,17 @@ static int reattach(int64_t seed, uint64_t service)
 	uint32_t rkey;
 	peer_key(&e, &raddr, &rkey);
 	struct vmrdma_sge wsge = {mr->addr, 65536, mr->lkey}, ssge = {mr->addr + 65536, 8, mr->lkey};
-	struct vmrdma_send_wr write = {.wr_id = 1, .opcode = VMRDMA_WR_RDMA_WRITE, .num_sge = 1, .sg_list = &wsge,
-				       .remote_addr = raddr, .rkey = rkey};
-	struct vmrdma_send_wr send = {.wr_id = 2, .opcode = VMRDMA_WR_SEND, .send_flags = VMRDMA_SEND_SIGNALED,
-				      .num_sge = 1, .sg_list = &ssge};
+	struct vmrdma_send_wr write = {.wr_id = 1,
+				       .opcode = VMRDMA_WR_RDMA_WRITE,
+				       .num_sge = 1,
+				       .sg_list = &wsge,
+				       .remote_addr = raddr,
+				       .rkey = rkey};
+	struct vmrdma_send_wr send = {.wr_id = 2,
+				      .opcode = VMRDMA_WR_SEND,
+				      .send_flags = VMRDMA_SEND_SIGNALED,
+				      .num_sge = 1,
+				      .sg_list = &ssge};
 	mem[65536] = 1;
 	TRY(vmrdma_post_send(qp, &write));
 	TRY(vmrdma_post_send(qp, &send));
@@ -454,7 +468,8 @@ int main(int argc, char **argv)
 			      (uint32_t)strtoul(argv[5], NULL, 10));
 	if (argc == 4 && strcmp(argv[1], "reattach") == 0)
 		return reattach(strtoll(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
-	fprintf(stderr, "usage: vmrdma_interop_peer verbs SEED SERVICE_C SERVICE_J | stream SERVICE SEED ROUNDS BYTES"
-			" | reattach SEED SERVICE\n");
+	fprintf(stderr,
+		"usage: vmrdma_interop_peer verbs SEED SERVICE_C SERVICE_J | stream SERVICE SEED ROUNDS BYTES"
+		" | reattach SEED SERVICE\n");
 	return 2;
 }

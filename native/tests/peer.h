@@ -24,17 +24,17 @@
 #define SLOTS 8
 #define TOTAL (IN + SLOTS * SLOT)
 
-#define DIE(...)                                                                                       \
-	do {                                                                                           \
-		printf(PEER_TAG ": FAIL: " __VA_ARGS__);                                               \
-		printf(" (%s)\n", vmrdma_last_error());                                                \
-		exit(1);                                                                               \
+#define DIE(...)                                         \
+	do {                                             \
+		printf(PEER_TAG ": FAIL: " __VA_ARGS__); \
+		printf(" (%s)\n", vmrdma_last_error());  \
+		exit(1);                                 \
 	} while (0)
-#define TRY(call)                                                                                      \
-	do {                                                                                           \
-		int rc_ = (call);                                                                      \
-		if (rc_ < 0)                                                                           \
-			DIE("%s = %d", #call, rc_);                                                    \
+#define TRY(call)                                   \
+	do {                                        \
+		int rc_ = (call);                   \
+		if (rc_ < 0)                        \
+			DIE("%s = %d", #call, rc_); \
 	} while (0)
 
 /* pattern(seed, i) = top byte of (seed + i) * 0x9E3779B97F4A7C15 (64-bit), as the Java PeerProgram computes it. */

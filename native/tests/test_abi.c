@@ -34,12 +34,12 @@ static void requests(void)
 	}
 
 	start(5, 1, 9);
-	le(want, 8, 4, 11);   /* pd */
-	le(want, 12, 4, 12);  /* send cq */
-	le(want, 16, 4, 13);  /* recv cq */
-	le(want, 20, 4, 64);  /* max_send_wr */
-	le(want, 24, 4, 32);  /* max_recv_wr */
-	le(want, 28, 4, 4);   /* max_sge */
+	le(want, 8, 4, 11);  /* pd */
+	le(want, 12, 4, 12); /* send cq */
+	le(want, 16, 4, 13); /* recv cq */
+	le(want, 20, 4, 64); /* max_send_wr */
+	le(want, 24, 4, 32); /* max_recv_wr */
+	le(want, 28, 4, 4);  /* max_sge */
 	abi_encode_create_qp(got, 9, 11, 12, 13, 64, 32, 4, 1);
 	check_bytes("CREATE_QP", got, want, 112);
 
@@ -100,9 +100,14 @@ static void requests(void)
 	check_bytes("REG_MR indirect", got, want, 112);
 
 	struct vmrdma_sge sge[4] = {{0x1122334455667788ull, 4096, 0xCAFE}, {0x10, 1, 2}, {0x20, 3, 4}, {0x30, 5, 6}};
-	struct vmrdma_send_wr s = {.wr_id = 0xFEDCBA9876543210ull, .opcode = VMRDMA_WR_RDMA_WRITE_WITH_IMM,
-				   .send_flags = VMRDMA_SEND_SIGNALED | VMRDMA_SEND_FENCE, .num_sge = 4, .sg_list = sge,
-				   .remote_addr = 0x0A0B0C0D0E0F1011ull, .rkey = 0x55AA55AAu, .imm_data = 0x01020304};
+	struct vmrdma_send_wr s = {.wr_id = 0xFEDCBA9876543210ull,
+				   .opcode = VMRDMA_WR_RDMA_WRITE_WITH_IMM,
+				   .send_flags = VMRDMA_SEND_SIGNALED | VMRDMA_SEND_FENCE,
+				   .num_sge = 4,
+				   .sg_list = sge,
+				   .remote_addr = 0x0A0B0C0D0E0F1011ull,
+				   .rkey = 0x55AA55AAu,
+				   .imm_data = 0x01020304};
 	start(10, 0, 14);
 	le(want, 8, 4, 0x42);
 	want[12] = 1;
@@ -245,7 +250,7 @@ static void events(void)
 
 	memset(e, 0, sizeof(e));
 	e[0] = 2;
-	e[1] = 2;   /* REJECTED */
+	e[1] = 2; /* REJECTED */
 	e[2] = 5;
 	e[3] = 4;
 	le(e, 4, 4, 0x123);

@@ -26,7 +26,8 @@ int main(void)
 	vm_fail(-ENOSPC, "xenevtchn_bind_unbound_port(0): %s", "No space left on device");
 	CHECK_EQ(vm_fail(-ENOSPC, "cannot allocate %d bytes: %s", 8388608, vmrdma_last_error()), -ENOSPC);
 	CHECK(strcmp(vmrdma_last_error(),
-		     "cannot allocate 8388608 bytes: xenevtchn_bind_unbound_port(0): No space left on device") == 0);
+		     "cannot allocate 8388608 bytes: xenevtchn_bind_unbound_port(0): No space left on device")
+	      == 0);
 	struct vmrdma_context *ctx = (struct vmrdma_context *)1;
 	struct vmrdma_open_attr a;
 	vmrdma_open_attr_init(&a);

@@ -211,13 +211,13 @@ int main(void)
 	unsigned char want[8];
 	for (uint32_t i = 0; i < 4; i++) {
 		memset(want, 0, 8);
-		le(want, 0, 2, 1);       /* GTF_permit_access */
-		le(want, 2, 2, 0);       /* domid 0 may map */
-		le(want, 4, 4, i);       /* frames 0..3 */
+		le(want, 0, 2, 1); /* GTF_permit_access */
+		le(want, 2, 2, 0); /* domid 0 may map */
+		le(want, 4, 4, i); /* frames 0..3 */
 		check_bytes("writable grant", g + 8 * ra[i], want, 8);
 	}
 	memset(want, 0, 8);
-	le(want, 0, 2, 1 | 4);           /* GTF_readonly */
+	le(want, 0, 2, 1 | 4); /* GTF_readonly */
 	le(want, 4, 4, 5);
 	check_bytes("read-only grant", g + 8 * rb[1], want, 8);
 	for (uint32_t r = 0; r < 8; r++)
@@ -231,9 +231,9 @@ int main(void)
 	/* Revocation: a grant dom0 has mapped (GTF_reading set by the simulator) is kept aside, never reused. */
 	le(g, 8 * ra[1], 2, 1 | 8);
 	hv->ops->unshare(hv, a, 4, ra);
-	CHECK_EQ(get_u16(g, 8 * ra[0]), 0);      /* flags cleared */
-	CHECK_EQ(get_u16(g, 8 * ra[0] + 2), 0);  /* domid kept, as the CAS keeps the upper half */
-	CHECK_EQ(get_u16(g, 8 * ra[1]), 1 | 8);  /* still in use */
+	CHECK_EQ(get_u16(g, 8 * ra[0]), 0);	/* flags cleared */
+	CHECK_EQ(get_u16(g, 8 * ra[0] + 2), 0); /* domid kept, as the CAS keeps the upper half */
+	CHECK_EQ(get_u16(g, 8 * ra[1]), 1 | 8); /* still in use */
 	void *e = NULL;
 	uint32_t re[3];
 	CHECK_EQ(hv->ops->share(hv, 0, 3, 1, &e, re), 0);
@@ -249,7 +249,7 @@ int main(void)
 	hv->ops->unshare(hv, f, 4, rf);
 	hv->ops->unshare(hv, e, 3, re);
 	hv->ops->unshare(hv, b, 2, rb);
-	CHECK_EQ(hv->ops->share(hv, 0, 40, 1, &d, rd), 0);  /* everything back: the whole limit fits */
+	CHECK_EQ(hv->ops->share(hv, 0, 40, 1, &d, rd), 0); /* everything back: the whole limit fits */
 	for (int i = 0; i < 40; i++) { /* distinct refs, none reserved (recycled refs come back in release order) */
 		CHECK(rd[i] >= 8 && rd[i] < ENTRIES);
 		for (int j = 0; j < i; j++)

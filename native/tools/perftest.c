@@ -43,7 +43,7 @@ static const char *const TITLE[] = {"RDMA_Write BW Test", "RDMA_Read BW Test", "
 
 #define SIGNAL_EVERY 16 /* perftest's cq_mod */
 #define WAIT_MS 30000
-#define MAX_ALL 23      /* -a: 2 .. 2^23 bytes, as perftest */
+#define MAX_ALL 23 /* -a: 2 .. 2^23 bytes, as perftest */
 #define RULE "---------------------------------------------------------------------------------------"
 
 struct opts {
@@ -78,11 +78,11 @@ static void die(const char *what, int rc)
 	exit(1);
 }
 
-#define TRY(call)                          \
-	do {                               \
-		int rc_ = (call);          \
-		if (rc_ < 0)               \
-			die(#call, rc_);   \
+#define TRY(call)                        \
+	do {                             \
+		int rc_ = (call);        \
+		if (rc_ < 0)             \
+			die(#call, rc_); \
 	} while (0)
 
 static int64_t now_ns(void)
@@ -92,7 +92,10 @@ static int64_t now_ns(void)
 	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
-static int bandwidth_test(void) { return TEST == WRITE_BW || TEST == READ_BW; }
+static int bandwidth_test(void)
+{
+	return TEST == WRITE_BW || TEST == READ_BW;
+}
 
 static void usage(FILE *f)
 {
@@ -115,7 +118,8 @@ static void usage(FILE *f)
 		"VMRDMA_SIM_DOMAIN is set, else a Xen domU.\n",
 		TOOL[TEST], TOOL[TEST], bandwidth_test() ? 65536 : 8, TEST == WRITE_LAT ? 8 : 2, MAX_ALL,
 		bandwidth_test() ? 5000 : 1000,
-		bandwidth_test() ? "  -D, --duration=SECONDS run each size for this long instead of -n iterations\n" : "",
+		bandwidth_test() ? "  -D, --duration=SECONDS run each size for this long instead of -n iterations\n" :
+				   "",
 		bandwidth_test() ? "  -t, --tx-depth=N       requests in flight (default 128)\n" : "");
 }
 
@@ -133,12 +137,17 @@ static long number(const char *opt, const char *s, long min, long max)
 
 static void parse(int argc, char **argv, struct opts *o)
 {
-	static const struct option longs[] = {
-		{"size", required_argument, NULL, 's'}, {"all", no_argument, NULL, 'a'},
-		{"iters", required_argument, NULL, 'n'}, {"duration", required_argument, NULL, 'D'},
-		{"port", required_argument, NULL, 'p'}, {"tx-depth", required_argument, NULL, 't'},
-		{"events", no_argument, NULL, 'e'}, {"max-size", required_argument, NULL, 'm'},
-		{"json", no_argument, NULL, 'J'}, {"help", no_argument, NULL, 'h'}, {NULL, 0, NULL, 0}};
+	static const struct option longs[] = {{"size", required_argument, NULL, 's'},
+					      {"all", no_argument, NULL, 'a'},
+					      {"iters", required_argument, NULL, 'n'},
+					      {"duration", required_argument, NULL, 'D'},
+					      {"port", required_argument, NULL, 'p'},
+					      {"tx-depth", required_argument, NULL, 't'},
+					      {"events", no_argument, NULL, 'e'},
+					      {"max-size", required_argument, NULL, 'm'},
+					      {"json", no_argument, NULL, 'J'},
+					      {"help", no_argument, NULL, 'h'},
+					      {NULL, 0, NULL, 0}};
 	memset(o, 0, sizeof(*o));
 	o->size = bandwidth_test() ? 65536 : 8;
 	o->iters = bandwidth_test() ? 5000 : 1000;
@@ -148,9 +157,15 @@ static void parse(int argc, char **argv, struct opts *o)
 	int c;
 	while ((c = getopt_long(argc, argv, "s:an:D:p:t:em:h", longs, NULL)) != -1) {
 		switch (c) {
-		case 's': o->size = (uint32_t)number("-s", optarg, 1, 1 << 25); break;
-		case 'a': o->all = 1; break;
-		case 'n': o->iters = number("-n", optarg, 1, 1L << 40); break;
+		case 's':
+			o->size = (uint32_t)number("-s", optarg, 1, 1 << 25);
+			break;
+		case 'a':
+			o->all = 1;
+			break;
+		case 'n':
+			o->iters = number("-n", optarg, 1, 1L << 40);
+			break;
 		case 'D':
 			if (!bandwidth_test()) {
 				fprintf(stderr, "%s: -D is for the bandwidth tests (latency tests count iterations)\n",
@@ -159,13 +174,27 @@ static void parse(int argc, char **argv, struct opts *o)
 			}
 			o->duration = (int)number("-D", optarg, 1, 3600);
 			break;
-		case 'p': o->service = (uint64_t)number("-p", optarg, 1, 0x7fffffffffffffffL); break;
-		case 't': o->tx_depth = (int)number("-t", optarg, SIGNAL_EVERY + 1, 1024); break;
-		case 'e': o->events = 1; break;
-		case 'm': o->max_size = (uint32_t)number("-m", optarg, 8, 1 << 25); break;
-		case 'J': o->json = 1; break;
-		case 'h': usage(stdout); exit(0);
-		default: usage(stderr); exit(2);
+		case 'p':
+			o->service = (uint64_t)number("-p", optarg, 1, 0x7fffffffffffffffL);
+			break;
+		case 't':
+			o->tx_depth = (int)number("-t", optarg, SIGNAL_EVERY + 1, 1024);
+			break;
+		case 'e':
+			o->events = 1;
+			break;
+		case 'm':
+			o->max_size = (uint32_t)number("-m", optarg, 8, 1 << 25);
+			break;
+		case 'J':
+			o->json = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			exit(2);
 		}
 	}
 	if (optind == argc) {
@@ -212,8 +241,11 @@ static void peer(struct ep *e, const struct vmrdma_cm_event *ev)
 
 static void new_qp(struct ep *e, int depth)
 {
-	struct vmrdma_qp_init_attr a = {.send_cq = e->cq, .recv_cq = e->cq, .max_send_wr = (uint32_t)depth,
-					.max_recv_wr = (uint32_t)depth, .max_sge = 1};
+	struct vmrdma_qp_init_attr a = {.send_cq = e->cq,
+					.recv_cq = e->cq,
+					.max_send_wr = (uint32_t)depth,
+					.max_recv_wr = (uint32_t)depth,
+					.max_sge = 1};
 	TRY(vmrdma_create_qp(e->pd, &a, &e->qp));
 }
 
@@ -316,7 +348,8 @@ static void wait_wc(struct ep *e, struct vmrdma_wc *wc, const char *what)
 		exit(1);
 	}
 	if (wc->status != VMRDMA_WC_SUCCESS) {
-		fprintf(stderr, "%s: %s: work request failed: %s\n", TOOL[TEST], what, vmrdma_wc_status_str(wc->status));
+		fprintf(stderr, "%s: %s: work request failed: %s\n", TOOL[TEST], what,
+			vmrdma_wc_status_str(wc->status));
 		exit(1);
 	}
 }
@@ -327,7 +360,10 @@ static void bandwidth(struct ep *e, const struct opts *o, uint32_t bytes)
 {
 	struct vmrdma_sge sge = {e->mr->addr, bytes, e->mr->lkey};
 	struct vmrdma_send_wr wr = {.opcode = TEST == READ_BW ? VMRDMA_WR_RDMA_READ : VMRDMA_WR_RDMA_WRITE,
-				    .num_sge = 1, .sg_list = &sge, .remote_addr = e->raddr, .rkey = e->rkey};
+				    .num_sge = 1,
+				    .sg_list = &sge,
+				    .remote_addr = e->raddr,
+				    .rkey = e->rkey};
 	struct vmrdma_wc wc;
 	uint64_t limit = o->duration ? UINT64_MAX : (uint64_t)o->iters;
 	uint64_t posted = 0, completed = 0, last_completed = 0;
@@ -353,7 +389,8 @@ static void bandwidth(struct ep *e, const struct opts *o, uint32_t bytes)
 		int64_t now = now_ns();
 		/* Peak over windows of at least a millisecond: shorter ones measure the timer, not the link. */
 		if (now - last >= 1000000) {
-			double bw = (double)(completed - last_completed) * bytes / ((double)(now - last) / 1e9) / 1048576.0;
+			double bw =
+				(double)(completed - last_completed) * bytes / ((double)(now - last) / 1e9) / 1048576.0;
 			if (bw > peak)
 				peak = bw;
 			last = now;
@@ -418,8 +455,11 @@ static void write_latency(struct ep *e, const struct opts *o, uint32_t bytes, ui
 	uint8_t *mem = e->buf->addr;
 	uint32_t at = bytes - 8;
 	struct vmrdma_sge sge = {e->mr->addr + o->max_size, bytes, e->mr->lkey};
-	struct vmrdma_send_wr wr = {.opcode = VMRDMA_WR_RDMA_WRITE, .num_sge = 1, .sg_list = &sge,
-				    .remote_addr = e->raddr, .rkey = e->rkey};
+	struct vmrdma_send_wr wr = {.opcode = VMRDMA_WR_RDMA_WRITE,
+				    .num_sge = 1,
+				    .sg_list = &sge,
+				    .remote_addr = e->raddr,
+				    .rkey = e->rkey};
 	struct vmrdma_wc wc;
 	for (long i = 0; i < o->iters; i++) {
 		uint64_t n = ++*seq;
@@ -441,7 +481,8 @@ static void write_latency(struct ep *e, const struct opts *o, uint32_t bytes, ui
 					if ((spins & 255) == 0)
 						sched_yield();
 					if ((spins & 4095) == 0 && now_ns() > deadline) {
-						fprintf(stderr, "%s: the peer's write %" PRIu64 " never arrived\n", TOOL[TEST], n);
+						fprintf(stderr, "%s: the peer's write %" PRIu64 " never arrived\n",
+							TOOL[TEST], n);
 						exit(1);
 					}
 				}
