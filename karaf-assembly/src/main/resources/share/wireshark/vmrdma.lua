@@ -251,7 +251,7 @@ vmrdma.experts = { e.short, e.bad_version, e.hello_version, e.unknown_type, e.ba
                    e.header_crc, e.payload_crc, e.trailing, e.nak, e.sack, e.reject }
 
 vmrdma.prefs.ethertype = Pref.uint("EtherType", DEFAULT_ETHERTYPE,
-    "EtherType of vmrdma frames on raw Ethernet (nic.packet's etherType; default 0x88B5 = 35005)")
+    "EtherType of vmrdma frames on raw Ethernet (nic.packet's etherType; default 0x88B5 = 34997)")
 vmrdma.prefs.udp_port = Pref.uint("UDP port", DEFAULT_UDP_PORT,
     "UDP port of vmrdma frames (nic.udp's port; default 4792; 0: none, use Decode As)")
 vmrdma.prefs.check_payload_crc = Pref.bool("Check payload CRC32C", true,
@@ -382,7 +382,19 @@ local function dissect_extension(code, tvb, tree, ext_tree, info, flags, aux_ran
         if #sacked > 0 then
             sack_item:add_proto_expert_info(e.sack, string.format("Selective acknowledgement: %d PSNs after %d",
                 #sacked, aux))
-            info[#info + 1] = string.format("cumulative %d SACK %s", aux, table.concat(sacked, ","))
+            -- Runs of PSNs as first-last: a bitmap of 64 fits on one line.
+            local runs = {}
+            local first, last = sacked[1], sacked[1]
+            for i = 2, #sacked + 1 do
+                local p = sacked[i]
+                if p ~= nil and p == (last + 1) % 4294967296 then
+                    last = p
+                else
+                    runs[#runs + 1] = first == last and tostring(first) or (first .. "-" .. last)
+                    first, last = p, p
+                end
+            end
+            info[#info + 1] = string.format("cumulative %d SACK %s", aux, table.concat(runs, ","))
         else
             info[#info + 1] = string.format("cumulative %d", aux)
         end
@@ -776,7 +788,7 @@ local src_qp_field = Field.new("vmrdma.src_qp")
 local type_field = Field.new("vmrdma.type")
 local length_field = Field.new("vmrdma.payload_length")
 
-local function qp_statistics(print_line, on_close)
+local function qp_statistics(print_line, clear)
     local rows = {}
     local order = {}
     local listener = Listener.new(nil, "vmrdma")
@@ -804,6 +816,9 @@ local function qp_statistics(print_line, on_close)
         row.types[name] = (row.types[name] or 0) + 1
     end
     function listener.draw()
+        if clear ~= nil then
+            clear()
+        end
         print_line("vmrdma queue-pair conversations")
         print_line(string.format("%-36s %-12s %8s %12s", "conversation", "from", "frames", "payload bytes"))
         for _, key in ipairs(order) do
@@ -829,9 +844,6 @@ local function qp_statistics(print_line, on_close)
         rows = {}
         order = {}
     end
-    if on_close ~= nil then
-        on_close(listener)
-    end
     return listener
 end
 
@@ -846,6 +858,8 @@ if gui_enabled ~= nil and gui_enabled() then
         local window = TextWindow.new("vmrdma queue pairs")
         local listener = qp_statistics(function(line)
             window:append(line .. "\n")
+        end, function()
+            window:clear()
         end)
         window:set_atclose(function()
             listener:remove()
