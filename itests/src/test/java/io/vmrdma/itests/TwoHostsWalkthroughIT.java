@@ -92,6 +92,18 @@ public class TwoHostsWalkthroughIT {
         assertFinds(down.output, "bystander alive", "down: both instances stopped");
     }
 
+    /**
+     * The Wireshark dissector (issue 23) is in the tar.gz where docs/wireshark.md says, byte for byte the file
+     * bundles/nic-packet's WiresharkDissectorTest decodes captures with.
+     */
+    @Test
+    public void theDistributionShipsTheWiresharkDissector() throws Exception {
+        Path shipped = unpack().resolve("share/wireshark/vmrdma.lua");
+        assertTrue("no " + shipped, Files.isRegularFile(shipped));
+        Path source = Path.of("..", "karaf-assembly", "src", "main", "resources", "share", "wireshark", "vmrdma.lua");
+        assertEquals("the shipped dissector differs from " + source, -1L, Files.mismatch(shipped, source));
+    }
+
     /** The tar.gz the build made, unpacked fresh, as a newcomer would. */
     private static Path unpack() throws Exception {
         File archive = new File(System.getProperty("vmrdma.distribution"));
