@@ -312,7 +312,7 @@ local function header_crc(tvb, header_length)
     return crc32c_final(crc)
 end
 
-local function dissect_extension(code, tvb, tree, ext_tree, info, flags, aux_range)
+local function dissect_extension(code, tvb, tree, ext_tree, info, problems, aux_range)
     local aux = aux_range:le_uint()
     if code == 0x01 or code == 0x02 then
         tree:add(f.aux, aux_range, aux)
@@ -321,6 +321,7 @@ local function dissect_extension(code, tvb, tree, ext_tree, info, flags, aux_ran
         if version ~= VERSION then
             item:add_proto_expert_info(e.hello_version,
                 string.format("The sender speaks vmrdma protocol %d, this dissector knows %d", version, VERSION))
+            problems[#problems + 1] = "protocol " .. version
         end
         ext_tree:add_le(f.hello_probe, tvb(34, 2))
         ext_tree:add_le(f.hello_mtu, tvb(36, 4))
@@ -359,6 +360,7 @@ local function dissect_extension(code, tvb, tree, ext_tree, info, flags, aux_ran
             item:add_proto_expert_info(e.bad_payload, string.format(
                 "Response packets %d: must be ceil(length %d / segment %d), at least 1, at most 256", aux, length,
                 segment))
+            problems[#problems + 1] = "bad response count"
         end
         info[#info + 1] = string.format("addr 0x%s rkey 0x%08x len %d in %d", tvb(32, 8):le_uint64():tohex(),
             tvb(40, 4):le_uint(), length, aux)
@@ -406,6 +408,7 @@ local function dissect_extension(code, tvb, tree, ext_tree, info, flags, aux_ran
         local name = NAK_CODES[nak_code]
         if name == nil then
             item:add_proto_expert_info(e.bad_payload, string.format("NAK code %d: must be 1 to 4", nak_code))
+            problems[#problems + 1] = "bad NAK code"
             name = "code " .. nak_code
         end
         item:add_proto_expert_info(e.nak, string.format("NAK of PSN %d: %s", aux, name))
@@ -628,7 +631,7 @@ function vmrdma.dissector(tvb, pinfo, root)
                 problems[#problems + 1] = "bad header CRC"
             end
             local ext_tree = tree:add(vmrdma, tvb(BASE_LENGTH, t.ext), t.name .. " extension")
-            dissect_extension(code, tvb, tree, ext_tree, info, flags, tvb(28, 4))
+            dissect_extension(code, tvb, tree, ext_tree, info, problems, tvb(28, 4))
 
             local payload_tree = tree
             if payload_length > 0 then

@@ -58,7 +58,7 @@ import org.junit.jupiter.api.io.TempDir;
  * again), READ_REQUEST and its READ_RESPONSEs, and DISCONNECT_REQUEST / DISCONNECT_REPLY; each is decoded with its
  * header and payload CRCs good and no expert error, and the fields carry what the test did (queue pair numbers,
  * PSNs, lengths, rkeys, addresses, ids, names). Hostile frames sent from a raw socket (short, truncated, bad CRCs,
- * another version, an unknown type) are flagged. Over UDP with authentication the trailer is shown, and the
+ * another version, an unknown type, a bad NAK code) are flagged; a HELLO of another protocol version is a warning. Over UDP with authentication the trailer is shown, and the
  * capture is decoded through the port preference and through Decode As.
  */
 class WiresharkDissectorTest {
@@ -187,12 +187,14 @@ class WiresharkDissectorTest {
         tooLong[Frame.PAYLOAD_LENGTH_OFFSET + 1] = 0x03;
         reseal(tooLong, FrameType.WRITE.headerLength(), 0);
         frames.add(tooLong);
+        frames.add(s.control(FrameType.NAK, 9));                         // 7: NAK code 9
+        frames.add(s.control(FrameType.HELLO, 2));                       // 8: a HELLO of protocol 2
         return frames;
     }
 
     private static void checkHostile(List<Map<String, String>> hostile) {
-        assertThat(hostile).as("hostile frames captured").hasSize(7);
-        assertThat(hostile).as("every hostile frame has an expert error").allSatisfy(f ->
+        assertThat(hostile).as("hostile frames captured").hasSize(9);
+        assertThat(hostile.subList(0, 8)).as("every malformed frame has an expert error").allSatisfy(f ->
                 assertThat(f.get("_ws.expert.severity")).contains(ERROR));
         assertThat(hostile.get(0).get("_ws.expert.message")).contains("shorter than the 32-byte base header");
         assertThat(hostile.get(0).get("_ws.malformed")).isNotEmpty();
@@ -209,6 +211,14 @@ class WiresharkDissectorTest {
         assertThat(hostile.get(5).get("_ws.malformed")).isNotEmpty();
         assertThat(hostile.get(6).get("_ws.expert.message")).contains("payload length (1000)");
         assertThat(hostile.get(6).get("_ws.malformed")).isNotEmpty();
+        assertThat(hostile.get(7).get("_ws.expert.message")).contains("NAK code 9: must be 1 to 4");
+        assertThat(hostile.get(7).get("vmrdma.nak.code")).isEqualTo("9");
+        assertThat(hostile.get(7).get("_ws.malformed")).isNotEmpty();
+        // A HELLO of another protocol version is legal (its receiver counts a version mismatch): a warning only.
+        assertThat(hostile.get(8).get("_ws.expert.message")).contains("speaks vmrdma protocol 2");
+        assertThat(hostile.get(8).get("_ws.expert.severity")).doesNotContain(ERROR);
+        assertThat(hostile.get(8).get("vmrdma.header_crc.status")).isEqualTo("1");
+        assertThat(hostile.get(8).get("_ws.malformed")).isEmpty();
     }
 
     private static void reseal(byte[] frame, int headerLength, int payloadLength) {
@@ -423,6 +433,29 @@ class WiresharkDissectorTest {
             }
             new FrameCheck().seal(frame, 0, header, bytes);
             byte[] out = new byte[length];
+            frame.get(0, out);
+            return out;
+        }
+
+        /**
+         * A sealed NAK ({@code value} its code) or HELLO ({@code value} its protocol version) from node 1 to node 2,
+         * with no payload.
+         */
+        byte[] control(FrameType type, int value) {
+            int header = type.headerLength();
+            ByteBuffer frame = ByteBuffer.allocateDirect(header);
+            UnsafeBuffer b = new UnsafeBuffer(frame);
+            boolean nak = type == FrameType.NAK;
+            Frame.writeBase(b, 0, type, 0, 1, 2, nak ? qb.pkey() : 0, 0, nak ? qb.address().qpn() : 0,
+                    nak ? qa.address().qpn() : 0, 0, 0);
+            if (nak) {
+                b.putInt(Extension.Nak.CODE, value, Frame.ORDER);
+            } else {
+                b.putShort(Extension.Hello.PROTOCOL_VERSION, (short) value, Frame.ORDER);
+                b.putInt(Extension.Hello.MTU, MTU, Frame.ORDER);
+            }
+            new FrameCheck().seal(frame, 0, header, 0);
+            byte[] out = new byte[header];
             frame.get(0, out);
             return out;
         }
