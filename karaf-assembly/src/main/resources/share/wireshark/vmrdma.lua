@@ -597,11 +597,17 @@ function vmrdma.dissector(tvb, pinfo, root)
         tree:add(f.header_length, header_length):set_generated()
         tree:add(f.frame_length, length):set_generated()
         if captured < length then
-            tree:add_proto_expert_info(e.bad_length, string.format(
-                "Frame of %d bytes; its header (%d), payload length (%d) and %s (%d) need %d", captured,
-                header_length, payload_length, authenticated and "authentication trailer" or "payload CRC", trailer,
-                length))
-            problems[#problems + 1] = "too short"
+            local reported = tvb:reported_len()
+            if reported < length then
+                tree:add_proto_expert_info(e.bad_length, string.format(
+                    "Frame of %d bytes; its header (%d), payload length (%d) and %s (%d) need %d", reported,
+                    header_length, payload_length, authenticated and "authentication trailer" or "payload CRC",
+                    trailer, length))
+                problems[#problems + 1] = "too short"
+            else
+                -- Cut by the capture's snapshot length, not on the wire: nothing wrong with the frame.
+                problems[#problems + 1] = string.format("capture cut at %d of %d bytes", captured, reported)
+            end
             if captured >= header_length then
                 -- The header can still be checked and shown.
                 local computed = header_crc(tvb, header_length)
@@ -611,11 +617,14 @@ function vmrdma.dissector(tvb, pinfo, root)
                 if not good then
                     crc_item:add_proto_expert_info(e.header_crc, string.format(
                         "Header CRC32C 0x%08x, computed 0x%08x", tvb(24, 4):le_uint(), computed))
+                    problems[#problems + 1] = "bad header CRC"
                 end
+                local ext_tree = tree:add(vmrdma, tvb(BASE_LENGTH, t.ext), t.name .. " extension")
+                dissect_extension(code, tvb, tree, ext_tree, info, problems, tvb(28, 4))
             else
                 tree:add(f.header_crc_status, 2):set_generated()
+                tree:add(f.aux, tvb(28, 4), tvb(28, 4):le_uint())
             end
-            tree:add(f.aux, tvb(28, 4), tvb(28, 4):le_uint())
         else
             consumed = length
             local computed = header_crc(tvb, header_length)

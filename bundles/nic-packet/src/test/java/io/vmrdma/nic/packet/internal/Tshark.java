@@ -126,6 +126,11 @@ final class Tshark {
         return run(command);
     }
 
+    /** Copies {@code from} to {@code to} with every frame cut to {@code snaplen} bytes, as {@code dumpcap -s} would. */
+    static void cut(Path from, Path to, int snaplen) throws IOException, InterruptedException {
+        run(List.of("editcap", "-s", Integer.toString(snaplen), from.toString(), to.toString()));
+    }
+
     private static String run(List<String> command) throws IOException, InterruptedException {
         if (!Files.isRegularFile(DISSECTOR)) {
             throw new IllegalStateException("no dissector at " + DISSECTOR);
@@ -136,18 +141,19 @@ final class Tshark {
             try {
                 process = new ProcessBuilder(command).redirectError(errors.toFile()).start();
             } catch (IOException e) {
-                throw new IllegalStateException("cannot run tshark (./test.sh installs it with "
+                throw new IllegalStateException("cannot run " + command.get(0) + " (./test.sh installs it with "
                         + "scripts/ensure-packages.sh tshark)", e);
             }
             String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
             if (!process.waitFor(120, TimeUnit.SECONDS)) {
                 process.destroyForcibly();
-                throw new IllegalStateException("tshark did not finish: " + command);
+                throw new IllegalStateException(command.get(0) + " did not finish: " + command);
             }
             String stderr = Files.readString(errors);
             // tshark reports errors in Lua scripts on stderr and goes on: a dissector that fails must fail the test.
             if (process.exitValue() != 0 || stderr.contains("Lua") || stderr.contains("rror")) {
-                throw new IllegalStateException("tshark failed (" + process.exitValue() + "): " + command + "\n"
+                throw new IllegalStateException(command.get(0) + " failed (" + process.exitValue() + "): " + command
+                        + "\n"
                         + stderr);
             }
             return output;

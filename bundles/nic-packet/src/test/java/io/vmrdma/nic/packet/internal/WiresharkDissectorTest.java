@@ -162,6 +162,20 @@ class WiresharkDissectorTest {
         System.out.print(statistics);
 
         checkHostile(hostile);
+
+        // Cut by the capture's snapshot length (dumpcap -s 100): headers are still decoded and checked, and a
+        // frame the capture cut is not a malformed one.
+        Path cut = dir.resolve("vmrdma-ethernet-cut.pcap");
+        Tshark.cut(pcap, cut, 100);
+        List<Map<String, String>> cutFrames = Tshark.fields(cut, List.of(), "eth.type == 0x88b5 && eth.src != "
+                + attacker, FIELDS);
+        assertThat(cutFrames).hasSameSizeAs(engines).allSatisfy(f -> {
+            assertThat(f.get("vmrdma.header_crc.status")).as("header CRC of %s", f).isEqualTo("1");
+            assertThat(f.get("_ws.malformed")).isEmpty();
+            assertThat(f.get("_ws.expert.severity")).doesNotContain(ERROR);
+        });
+        assertThat(frames(cutFrames, "0x10")).allSatisfy(f -> assertThat(f.get("vmrdma.write.rkey"))
+                .isEqualTo(hex32(s.target.rkey())));
         System.out.print(Tshark.text(pcap, "-2", "-Y", "vmrdma"));
     }
 
