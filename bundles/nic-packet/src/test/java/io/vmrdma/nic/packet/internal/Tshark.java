@@ -72,12 +72,18 @@ final class Tshark {
 
         /** Lets frames in flight reach the file, then stops dumpcap (SIGTERM: it closes the file cleanly). */
         @Override
-        public void close() throws InterruptedException {
-            Thread.sleep(500);
-            process.destroy();
-            if (!process.waitFor(30, TimeUnit.SECONDS)) {
+        public void close() {
+            try {
+                Thread.sleep(500);
+                process.destroy();
+                if (!process.waitFor(30, TimeUnit.SECONDS)) {
+                    process.destroyForcibly();
+                    throw new IllegalStateException("dumpcap did not stop");
+                }
+            } catch (InterruptedException e) {
                 process.destroyForcibly();
-                throw new IllegalStateException("dumpcap did not stop");
+                Thread.currentThread().interrupt();
+                throw new IllegalStateException(e);
             }
         }
     }
