@@ -1,4 +1,4 @@
-package io.vmrdma.engine.internal;
+package io.vmrdma.engine.internal.config;
 
 import java.util.List;
 import java.util.Map;
@@ -15,7 +15,7 @@ import io.vmrdma.api.nic.LinkAddress;
  * <p>Per-domain limits are read as numbers here; their ranges are checked where they are made (the verbs engine's
  * limits, applied all at once or not at all).
  */
-record EngineSettings(int nodeId, String nic, int maxPds, int maxCqs, int maxQps, int maxMrs,
+public record EngineSettings(int nodeId, String nic, int maxPds, int maxCqs, int maxQps, int maxMrs,
                       long maxRegisteredBytes, int maxCqDepth, int maxQpWr, int maxSge, long maxMessageBytes,
                       long maxQueueBytes, long maxNodeQueueBytes, long maxGrantPages, int chunkBytes,
                       Map<Integer, List<String>> partitions, Map<Integer, LinkAddress> peers, boolean auth,
@@ -28,7 +28,7 @@ record EngineSettings(int nodeId, String nic, int maxPds, int maxCqs, int maxQps
      * @param properties the configuration's raw properties
      * @throws IllegalArgumentException naming the first bad key, its value, and what it accepts
      */
-    static EngineSettings parse(EngineConfig defaults, Map<String, ?> properties) {
+    public static EngineSettings parse(EngineConfig defaults, Map<String, ?> properties) {
         int nodeId = (int) whole(properties, "nodeId", defaults::nodeId, 0, 0xFFFF);
         Object nicValue = properties.get("nic");
         String nic = NicChoice.parse(nicValue == null ? defaults.nic() : nicValue.toString());

@@ -1,4 +1,4 @@
-package io.vmrdma.engine.internal;
+package io.vmrdma.engine.internal.sched;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
@@ -23,7 +23,7 @@ class DomainSettingsTableTest {
                 Map.entry("service.pid", "io.vmrdma.sched.vm"),
                 Map.entry("felix.fileinstall.filename", "file:/opt/vmrdma/etc/io.vmrdma.sched.vm.cfg"),
                 Map.entry("org.apache.karaf.features.configKey", "io.vmrdma.sched.vm"),
-                Map.entry("component.name", "io.vmrdma.engine.internal.DomainSettingsBook"),
+                Map.entry("component.name", "io.vmrdma.engine.internal.sched.DomainSettingsBook"),
                 Map.entry("osgi.ds.satisfying.condition.target", "(osgi.condition.id=true)")));
 
         assertThat(table.domains()).containsExactly("batch", "db1", "web.prod");

@@ -1,5 +1,6 @@
-package io.vmrdma.engine.internal;
+package io.vmrdma.engine.internal.sched;
 
+import io.vmrdma.engine.internal.config.ByteQuantity;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;

@@ -1,4 +1,4 @@
-package io.vmrdma.engine.internal;
+package io.vmrdma.engine.internal.sched;
 
 import io.vmrdma.engine.internal.verbs.FallbackScheduler;
 import static org.assertj.core.api.Assertions.assertThat;

@@ -1,4 +1,4 @@
-package io.vmrdma.engine.internal;
+package io.vmrdma.engine.internal.config;
 
 import java.math.BigDecimal;
 import java.math.RoundingMode;
@@ -11,9 +11,9 @@ import java.util.regex.Pattern;
  * optionally followed by {@code B} and (for rates) {@code /s}. K, M, G and T are powers of 1000, as link speeds
  * are quoted; Ki, Mi, Gi and Ti powers of 1024.
  */
-final class ByteQuantity {
+public final class ByteQuantity {
 
-    static final String FORMS = "a whole number of bytes with an optional unit: K, M, G, T (powers of 1000) or"
+    public static final String FORMS = "a whole number of bytes with an optional unit: K, M, G, T (powers of 1000) or"
             + " Ki, Mi, Gi, Ti (powers of 1024), e.g. 100M or 1.5G";
 
     private static final Pattern QUANTITY =
@@ -27,7 +27,7 @@ final class ByteQuantity {
      *
      * @throws IllegalArgumentException when it is not one of the accepted {@link #FORMS}, or too large
      */
-    static long parse(String text) {
+    public static long parse(String text) {
         Matcher m = QUANTITY.matcher(text.trim());
         if (!m.matches()) {
             throw new IllegalArgumentException("'" + text + "' is not " + FORMS);

@@ -1,16 +1,16 @@
-package io.vmrdma.engine.internal;
+package io.vmrdma.engine.internal.sched;
 
 import io.vmrdma.api.sched.Scheduler;
 import io.vmrdma.api.sched.VmSettings;
 import io.vmrdma.engine.internal.verbs.SchedulerSource;
 
 /** The running node's scheduler source: the policy selection and the per-VM settings book. */
-final class EngineSchedulerSource implements SchedulerSource {
+public final class EngineSchedulerSource implements SchedulerSource {
 
     private final PolicySelector policies;
     private final DomainSettingsBook settings;
 
-    EngineSchedulerSource(PolicySelector policies, DomainSettingsBook settings) {
+    public EngineSchedulerSource(PolicySelector policies, DomainSettingsBook settings) {
         this.policies = policies;
         this.settings = settings;
     }

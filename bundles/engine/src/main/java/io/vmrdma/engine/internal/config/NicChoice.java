@@ -1,4 +1,4 @@
-package io.vmrdma.engine.internal;
+package io.vmrdma.engine.internal.config;
 
 import java.util.List;
 import java.util.Locale;
@@ -7,11 +7,11 @@ import java.util.Locale;
  * The engine configuration's {@code nic} key: which NIC binding, by the {@code vmrdma.nic.binding} property of its
  * {@code NicPort} service, the engine sends through.
  */
-final class NicChoice {
+public final class NicChoice {
 
     /** The bindings vmrdma ships; a typo is refused rather than waited for. */
     static final List<String> BINDINGS = List.of("loopback", "udp", "packet");
-    static final String DEFAULT = "loopback";
+    public static final String DEFAULT = "loopback";
 
     private NicChoice() {
     }

@@ -1,4 +1,4 @@
-package io.vmrdma.engine.internal;
+package io.vmrdma.engine.internal.config;
 
 import java.util.Map;
 import java.util.TreeMap;

@@ -1,4 +1,4 @@
-package io.vmrdma.engine.internal;
+package io.vmrdma.engine.internal.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -74,19 +74,5 @@ class EngineSettingsTest {
         assertThatThrownBy(() -> parse("peer.2", "nowhere")).hasMessageContaining("peer.2");
         assertThatThrownBy(() -> parse("nodeId", "2", "peer.2", "00:02")).hasMessageContaining("not ours");
         assertThatThrownBy(() -> parse("partition.zz", "web1")).hasMessageContaining("partition.zz");
-    }
-
-    @Test
-    void schedulingSettingsRefuseWhatCannotBeAPolicyOrASwitch() {
-        assertThat(SchedulingSettings.parse(Map.of())).isEqualTo(SchedulingSettings.DEFAULTS);
-        assertThat(SchedulingSettings.parse(Map.of("policy", " drr ", "shaper", "TRUE")))
-                .isEqualTo(new SchedulingSettings("drr", true));
-        assertThat(SchedulingSettings.parse(Map.of("policy", "not-installed-yet", "shaper", false)).policy())
-                .isEqualTo("not-installed-yet");
-        assertThatThrownBy(() -> SchedulingSettings.parse(Map.of("shaper", "maybe")))
-                .hasMessage("shaper: 'maybe' is not true or false");
-        assertThatThrownBy(() -> SchedulingSettings.parse(Map.of("policy", "drr; rm")))
-                .hasMessageContaining("policy: 'drr; rm' is not a policy name");
-        assertThatThrownBy(() -> SchedulingSettings.parse(Map.of("policy", ""))).hasMessageContaining("policy");
     }
 }

@@ -1,4 +1,4 @@
-package io.vmrdma.engine.internal;
+package io.vmrdma.engine.internal.config;
 
 import org.osgi.service.metatype.annotations.AttributeDefinition;
 import org.osgi.service.metatype.annotations.ObjectClassDefinition;
@@ -12,7 +12,7 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
 @ObjectClassDefinition(
         name = "vmrdma engine",
         description = "The RDMA protocol engine of this dom0")
-@interface EngineConfig {
+public @interface EngineConfig {
 
     @AttributeDefinition(
             name = "Node id",

@@ -1,4 +1,4 @@
-package io.vmrdma.engine.internal;
+package io.vmrdma.engine.internal.sched;
 
 import java.util.Collections;
 import java.util.Map;
@@ -96,7 +96,7 @@ public final class PolicySelector {
     }
 
     /** The installed policy in charge; empty while the built-in round-robin stands in. */
-    synchronized Optional<SchedulingPolicy> active() {
+    public synchronized Optional<SchedulingPolicy> active() {
         return Optional.ofNullable(active);
     }
 
