@@ -21,6 +21,7 @@ import io.vmrdma.api.verbs.VerbsException;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameType;
+import io.vmrdma.engine.internal.transport.Peer;
 import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.Int2IntHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -462,15 +463,15 @@ final class ConnectionManager {
 
     private long connectRemote(Qp qp, long id, int node, long serviceId, int pkey, byte[] privateData) {
         DomainVerbs client = qp.owner();
-        Peer peer = engine.transport().peer(node);
+        Peer peer = engine.transport().peers().get(node);
         if (peer == null) {
             client.deliver(CmEventType.UNREACHABLE, id, serviceId, qp.address().qpn(), null, pkey,
                     "node " + node + " is not in the peer table of node " + engine.nodeId(), null);
             return id;
         }
-        if (peer.version != 0 && peer.version != Node.PROTOCOL_VERSION) {
+        if (peer.version() != 0 && peer.version() != Node.PROTOCOL_VERSION) {
             client.deliver(CmEventType.REJECTED, id, serviceId, qp.address().qpn(), null, pkey,
-                    "node " + node + " speaks vmrdma protocol " + peer.version + ", this node speaks "
+                    "node " + node + " speaks vmrdma protocol " + peer.version() + ", this node speaks "
                             + Node.PROTOCOL_VERSION, null);
             return id;
         }
@@ -538,7 +539,7 @@ final class ConnectionManager {
         in.serverPsn = random.nextInt();
         in.privateData = privateData == null ? new byte[0] : privateData.clone();
         engine.bringUpRemote(qp, in.pkey, in.client, in.serverPsn, in.clientPsn);
-        qp.wire.connectionId = in.from.id();
+        qp.wire().connectionId(in.from.id());
         qp.connectionId = in.localId;
         sendReply(in);
         server.deliver(CmEventType.ESTABLISHED, in.localId, in.listener.serviceId, qp.address().qpn(), in.client,
@@ -577,8 +578,8 @@ final class ConnectionManager {
      */
     private void onDisconnect(Peer peer, UnsafeBuffer rx, int at, long id) {
         Qp qp = engine.qpByNumber(Frame.dstQpn(rx, at));
-        if (qp == null || qp.wire == null || qp.remote().node() != peer.node
-                || qp.remote().qpn() != Frame.srcQpn(rx, at) || qp.wire.connectionId != id
+        if (qp == null || qp.wire() == null || qp.remote().node() != peer.node()
+                || qp.remote().qpn() != Frame.srcQpn(rx, at) || qp.wire().connectionId() != id
                 || qp.pkey() != Frame.pkey(rx, at)) {
             engine.counters().increment(Counter.CONTROL_FRAME_DROPS);
         } else if (qp.connectionId != 0) {
@@ -596,7 +597,7 @@ final class ConnectionManager {
      * private data, then the requesting domain's name (length u8, UTF-8; a frame that ends before it names none).
      */
     private void onRequest(Peer peer, UnsafeBuffer rx, int at, long theirId, int payload, int payloadLength) {
-        RemoteId from = new RemoteId(peer.node, theirId);
+        RemoteId from = new RemoteId(peer.node(), theirId);
         Incoming known = incoming.get(from);
         if (known != null) {
             if (known.state == Incoming.State.ACCEPTED) {
@@ -620,7 +621,7 @@ final class ConnectionManager {
         }
         Listener listener = listeners.get(serviceId);
         if (listener == null) {
-            sendReject(peer.node, theirId, clientQpn, "nobody listens on service " + serviceId + " at node "
+            sendReject(peer.node(), theirId, clientQpn, "nobody listens on service " + serviceId + " at node "
                     + engine.nodeId());
             return;
         }
@@ -633,16 +634,16 @@ final class ConnectionManager {
         }
         if (chosen == -1) {
             listener.domain.counters().increment(Counter.PARTITION_VIOLATIONS);
-            sendReject(peer.node, theirId, clientQpn, "no partition of node " + engine.nodeId() + " holds both "
+            sendReject(peer.node(), theirId, clientQpn, "no partition of node " + engine.nodeId() + " holds both "
                     + clientName + " and the listener");
             return;
         }
-        String full = refusal(listener, peer.node);
+        String full = refusal(listener, peer.node());
         if (full != null) {
-            sendReject(peer.node, theirId, clientQpn, full);
+            sendReject(peer.node(), theirId, clientQpn, full);
             return;
         }
-        QpAddress client = new QpAddress(peer.node, clientDomid, clientQpn);
+        QpAddress client = new QpAddress(peer.node(), clientDomid, clientQpn);
         Incoming in = new Incoming(from, newId(), client, clientName, clientPsn, chosen, listener,
                 engine.now() + timeoutNanos);
         startWaiting(in);
@@ -690,14 +691,14 @@ final class ConnectionManager {
             // The listener's node thinks otherwise (its table differs, or it lies): its queue pair is told to close.
             qp.counters().increment(Counter.PARTITION_VIOLATIONS);
             qp.connectionId = 0;
-            sendDisconnect(peer.node, serverQpn, qp.address().qpn(), pkey, id, FrameType.DISCONNECT_REQUEST);
+            sendDisconnect(peer.node(), serverQpn, qp.address().qpn(), pkey, id, FrameType.DISCONNECT_REQUEST);
             qp.owner().deliver(CmEventType.REJECTED, id, request.serviceId, qp.address().qpn(), null, pkey,
                     "no partition of node " + engine.nodeId() + " holds both this domain and " + serverName, null);
             return;
         }
-        QpAddress server = new QpAddress(peer.node, serverDomid, serverQpn);
+        QpAddress server = new QpAddress(peer.node(), serverDomid, serverQpn);
         engine.bringUpRemote(qp, pkey, server, request.initialPsn, serverPsn);
-        qp.wire.connectionId = id;
+        qp.wire().connectionId(id);
         qp.owner().deliver(CmEventType.ESTABLISHED, id, request.serviceId, qp.address().qpn(), server, pkey, "",
                 bytes(rx, payload + 1, privateLength));
     }
@@ -724,12 +725,12 @@ final class ConnectionManager {
     private Outgoing answered(Peer peer, FrameType type, UnsafeBuffer rx, int at, long id) {
         int qpn = Frame.dstQpn(rx, at);
         Outgoing request = outgoing.get(id);
-        if (request != null && request.node == peer.node && request.qp.address().qpn() == qpn) {
+        if (request != null && request.node == peer.node() && request.qp.address().qpn() == qpn) {
             return request;
         }
         Qp qp = engine.qpByNumber(qpn);
-        boolean repeatedReply = type == FrameType.CM_REPLY && qp != null && qp.wire != null
-                && qp.wire.connectionId == id && qp.remote().node() == peer.node;
+        boolean repeatedReply = type == FrameType.CM_REPLY && qp != null && qp.wire() != null
+                && qp.wire().connectionId() == id && qp.remote().node() == peer.node();
         if (!repeatedReply) {
             engine.counters().increment(Counter.CONTROL_FRAME_DROPS);
         }
@@ -738,7 +739,7 @@ final class ConnectionManager {
 
     private void sendRequest(Outgoing request) {
         request.repeatNanos = engine.now() + REPEAT_NANOS;
-        Peer peer = engine.transport().peer(request.node);
+        Peer peer = engine.transport().peers().get(request.node);
         int keys = 2 * request.pkeys.length;
         int payload = 2 + keys + request.privateData.length + 1 + request.name.length;
         int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REQUEST.headerLength(), payload);
@@ -765,7 +766,7 @@ final class ConnectionManager {
     }
 
     private void sendReply(Incoming in) {
-        Peer peer = engine.transport().peer(in.from.node());
+        Peer peer = engine.transport().peers().get(in.from.node());
         byte[] name = in.listener.domain.name().getBytes(StandardCharsets.UTF_8);
         int payload = 1 + in.privateData.length + 1 + name.length;
         int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REPLY.headerLength(), payload);
@@ -792,7 +793,7 @@ final class ConnectionManager {
     }
 
     private void sendReject(int node, long theirId, int clientQpn, String reason) {
-        Peer peer = engine.transport().peer(node);
+        Peer peer = engine.transport().peers().get(node);
         byte[] text = reason.getBytes(StandardCharsets.UTF_8);
         int length = Math.min(text.length, MAX_REASON_BYTES);
         int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REJECT.headerLength(), length);
@@ -807,11 +808,11 @@ final class ConnectionManager {
     }
 
     private void sendDisconnect(QpAddress remote, Qp qp, FrameType type) {
-        sendDisconnect(remote.node(), remote.qpn(), qp.address().qpn(), qp.pkey(), qp.wire.connectionId, type);
+        sendDisconnect(remote.node(), remote.qpn(), qp.address().qpn(), qp.pkey(), qp.wire().connectionId(), type);
     }
 
     private void sendDisconnect(int node, int dstQpn, int srcQpn, int pkey, long connectionId, FrameType type) {
-        Peer peer = engine.transport().peer(node);
+        Peer peer = engine.transport().peers().get(node);
         int at = peer == null ? -1 : engine.transport().begin(peer, type.headerLength(), 0);
         if (at < 0) {
             return;

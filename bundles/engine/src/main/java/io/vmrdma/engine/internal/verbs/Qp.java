@@ -1,6 +1,8 @@
 package io.vmrdma.engine.internal.verbs;
 
 import io.vmrdma.api.Counter;
+import io.vmrdma.api.verbs.AccessFlags;
+import io.vmrdma.api.verbs.Opcode;
 import io.vmrdma.api.verbs.QpAddress;
 import io.vmrdma.api.verbs.QpAttributes;
 import io.vmrdma.api.verbs.QpState;
@@ -10,13 +12,20 @@ import io.vmrdma.api.verbs.ScatterGatherList;
 import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.VerbsErrno;
 import io.vmrdma.api.verbs.VerbsException;
+import io.vmrdma.api.verbs.WcOpcode;
+import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.engine.internal.status.Counters;
+import io.vmrdma.engine.internal.transport.WireEndpoint;
+import io.vmrdma.engine.internal.transport.WireQp;
+import org.agrona.DirectBuffer;
+import org.agrona.MutableDirectBuffer;
 
 /**
  * A reliable connected queue pair: its state, its two work queues, and the state of the send request at the head
- * of its send queue while the engine moves it.
+ * of its send queue while the engine moves it. Connected to another node, it is the transport's
+ * {@link WireEndpoint}: the transport reads its requests, reaches its memory and completes its work through it.
  */
-final class Qp implements QueuePair {
+final class Qp implements QueuePair, WireEndpoint {
 
     private final VerbsEngine engine;
     private final DomainVerbs owner;
@@ -27,6 +36,8 @@ final class Qp implements QueuePair {
     private final int maxSge;
     private final boolean signalAll;
     private final Counters counters;
+    /** The engine's cursor for the transport's memory accesses (one data agent: one access at a time). */
+    private final SgCursor cursor;
     final WorkQueue<SendWqe> sq;
     final WorkQueue<RecvWqe> rq;
 
@@ -49,7 +60,7 @@ final class Qp implements QueuePair {
     final RecvWqe consumedRecv = new RecvWqe();
     boolean live = true;
     /** The wire state when the remote queue pair is on another node; null otherwise. */
-    WireQp wire;
+    private WireQp wire;
 
     Qp(VerbsEngine engine, DomainVerbs owner, QpAddress address, Pd pd, Cq sendCq, Cq recvCq, int maxSendWr,
        int maxRecvWr, int maxSge, boolean signalAll) {
@@ -62,6 +73,7 @@ final class Qp implements QueuePair {
         this.maxSge = maxSge;
         this.signalAll = signalAll;
         this.counters = new Counters(owner.counters(), engine.counters());
+        this.cursor = engine.wireCursor();
         this.sq = new WorkQueue<>(maxSendWr, SendWqe::new);
         this.rq = new WorkQueue<>(maxRecvWr, RecvWqe::new);
     }
@@ -106,8 +118,22 @@ final class Qp implements QueuePair {
         return signalAll;
     }
 
-    Counters counters() {
+    @Override
+    public Counters counters() {
         return counters;
+    }
+
+    @Override
+    public WireQp wire() {
+        return wire;
+    }
+
+    /** Gives the queue pair new wire state (or none); the old one gives back its share of the peer's window. */
+    void replaceWire(WireQp next) {
+        if (wire != null) {
+            wire.release();
+        }
+        wire = next;
     }
 
     void state(QpState next) {
@@ -195,6 +221,187 @@ final class Qp implements QueuePair {
                 counters.add(Counter.RDMA_READ_BYTES, length);
             }
         }
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // The queue pair as the wire transport's endpoint
+
+    @Override
+    public boolean live() {
+        return live;
+    }
+
+    @Override
+    public boolean inPartition(int key) {
+        return engine.partitions().isMember(owner.name(), key);
+    }
+
+    @Override
+    public int retryCount() {
+        return retryCount;
+    }
+
+    @Override
+    public boolean takeRnrRetry() {
+        return rnrRetry == QpAttributes.INFINITE_RNR_RETRY || rnrRetriesLeft-- > 0;
+    }
+
+    @Override
+    public int sendCapacity() {
+        return sq.capacity();
+    }
+
+    @Override
+    public int sendsQueued() {
+        return sq.size();
+    }
+
+    @Override
+    public Opcode sendOpcode(int k) {
+        return sq.peek(k).opcode;
+    }
+
+    @Override
+    public long sendLength(int k) {
+        return sq.peek(k).sgl.totalLength();
+    }
+
+    @Override
+    public long sendRemoteAddress(int k) {
+        return sq.peek(k).remoteAddress;
+    }
+
+    @Override
+    public int sendRkey(int k) {
+        return sq.peek(k).rkey;
+    }
+
+    @Override
+    public int sendImm(int k) {
+        return sq.peek(k).imm;
+    }
+
+    @Override
+    public WcStatus checkSend(int k) {
+        SendWqe wr = sq.peek(k);
+        if (wr.sgl.totalLength() > engine.limits().maxMessageBytes()) {
+            return WcStatus.LOC_LEN_ERR;
+        }
+        int access = localAccess(wr.opcode);
+        for (int i = 0; i < wr.sgl.count(); i++) {
+            Region region = engine.byLkey(wr.sgl.lkey(i));
+            if (region == null || !region.allows(pd, wr.sgl.address(i), wr.sgl.length(i), access)) {
+                return WcStatus.LOC_PROT_ERR;
+            }
+        }
+        return null;
+    }
+
+    @Override
+    public boolean openSend(int k, long offset) {
+        SendWqe wr = sq.peek(k);
+        cursor.reset();
+        int access = localAccess(wr.opcode);
+        for (int i = 0; i < wr.sgl.count(); i++) {
+            Region region = engine.byLkey(wr.sgl.lkey(i));
+            if (region == null || !region.allows(pd, wr.sgl.address(i), wr.sgl.length(i), access)) {
+                cursor.reset();
+                return false;
+            }
+            cursor.add(region, region.offsetOf(wr.sgl.address(i)), wr.sgl.length(i));
+        }
+        cursor.skip(offset);
+        return true;
+    }
+
+    /** The access a request needs to its local buffers: a READ writes them. */
+    private static int localAccess(Opcode opcode) {
+        return opcode == Opcode.RDMA_READ ? AccessFlags.LOCAL_WRITE : 0;
+    }
+
+    @Override
+    public void sendDone() {
+        SendWqe wr = sq.head();
+        sq.removeHead();
+        rnrRetriesLeft = rnrRetry;
+        int length = (int) wr.sgl.totalLength();
+        countCompleted(wr.opcode, length);
+        if (wr.signaled(signalAll)) {
+            engine.complete(sendCq, this, wr.wrId, WcStatus.SUCCESS, WcOpcode.of(wr.opcode), length, false, 0);
+        }
+    }
+
+    @Override
+    public void sendFailed(WcStatus status) {
+        SendWqe wr = sq.head();
+        sq.removeHead();
+        engine.complete(sendCq, this, wr.wrId, status, WcOpcode.of(wr.opcode), 0, false, 0);
+        engine.enterError(this);
+    }
+
+    @Override
+    public int recvsQueued() {
+        return rq.size();
+    }
+
+    @Override
+    public WcStatus openRecv(int k, int messageLength) {
+        RecvWqe recv = rq.peek(k);
+        if (messageLength > recv.sgl.totalLength()) {
+            return WcStatus.LOC_LEN_ERR;
+        }
+        cursor.reset();
+        for (int i = 0; i < recv.sgl.count(); i++) {
+            Region region = engine.byLkey(recv.sgl.lkey(i));
+            if (region == null
+                    || !region.allows(pd, recv.sgl.address(i), recv.sgl.length(i), AccessFlags.LOCAL_WRITE)) {
+                return WcStatus.LOC_PROT_ERR;
+            }
+            cursor.add(region, region.offsetOf(recv.sgl.address(i)), recv.sgl.length(i));
+        }
+        return null;
+    }
+
+    @Override
+    public void recvDone(WcOpcode opcode, int length, boolean hasImm, int imm) {
+        RecvWqe recv = rq.head();
+        rq.removeHead();
+        counters.increment(Counter.RECV_OPS);
+        engine.complete(recvCq, this, recv.wrId, WcStatus.SUCCESS, opcode, length, hasImm, imm);
+    }
+
+    @Override
+    public void recvFailed(WcStatus status) {
+        RecvWqe recv = rq.head();
+        rq.removeHead();
+        engine.complete(recvCq, this, recv.wrId, status, WcOpcode.RECV, 0, false, 0);
+        engine.enterError(this);
+    }
+
+    @Override
+    public boolean openRemote(int rkey, long address, int length, int access) {
+        Region region = engine.byRkey(rkey);
+        if (region == null || !region.allows(pd, address, length, access)) {
+            return false;
+        }
+        cursor.reset();
+        cursor.add(region, region.offsetOf(address), length);
+        return true;
+    }
+
+    @Override
+    public void skip(long bytes) {
+        cursor.skip(bytes);
+    }
+
+    @Override
+    public int copyOut(MutableDirectBuffer target, int at, int n) {
+        return cursor.copyOut(target, at, n);
+    }
+
+    @Override
+    public int copyIn(DirectBuffer source, int at, int n) {
+        return cursor.copyIn(source, at, n);
     }
 
     @Override

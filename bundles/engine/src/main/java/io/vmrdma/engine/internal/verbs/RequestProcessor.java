@@ -21,6 +21,8 @@ final class RequestProcessor {
     private final SgCursor destination = new SgCursor();
     /** The queue pair whose head request {@link #source} and {@link #destination} describe. */
     private Qp current;
+    /** Bytes moved, ever: the send scheduler charges turns by the difference. */
+    private long bytesMoved;
 
     RequestProcessor(VerbsEngine engine) {
         this.engine = engine;
@@ -52,11 +54,15 @@ final class RequestProcessor {
         }
         long moved = SgCursor.copy(source, destination, Math.min(budget, w.total - w.done));
         w.done += moved;
-        engine.turnBytes += moved;
+        bytesMoved += moved;
         if (w.done == w.total) {
             finish(qp, w);
         }
         return 1;
+    }
+
+    long bytesMoved() {
+        return bytesMoved;
     }
 
     /** Forgets any progress of {@code qp}'s head request; a receive it consumed goes back to its responder. */

@@ -5,7 +5,10 @@ import io.vmrdma.api.verbs.ScatterGatherList;
 import io.vmrdma.api.verbs.SendFlags;
 import io.vmrdma.api.verbs.SendWorkRequest;
 
-/** A send work-queue entry: the engine's own copy of a posted request, plus how far it has got. */
+/**
+ * A send work-queue entry: the engine's own copy of a posted request, plus how far it has got when it goes memory
+ * to memory (the transport keeps the wire state of a request in the queue pair's WireQp).
+ */
 final class SendWqe {
 
     long wrId;
@@ -20,20 +23,8 @@ final class SendWqe {
     long done;
     /** Total message length, fixed when the request starts. */
     long total;
-    /** Whether the checks passed and the message is being moved. */
+    /** Whether the checks passed and the message is being moved (memory to memory; the wire's is in its WireQp). */
     boolean started;
-
-    /** On the wire: the first and last PSN the message uses (a READ reserves one per response packet). */
-    int firstPsn;
-    int lastPsn;
-    /** On the wire: payload bytes per packet of this message. */
-    int segment;
-    /** On the wire: the message sequence number of a request that consumes a receive. */
-    int msn;
-    /** On the wire: READ response packets received so far. */
-    int responsesReceived;
-    /** On the wire: the responder refused the request; it completes with this status when it reaches the head. */
-    io.vmrdma.api.verbs.WcStatus failure;
 
     void copyFrom(SendWorkRequest request) {
         wrId = request.wrId();
@@ -46,8 +37,6 @@ final class SendWqe {
         done = 0;
         total = 0;
         started = false;
-        responsesReceived = 0;
-        failure = null;
     }
 
     boolean signaled(boolean signalAll) {

@@ -19,6 +19,9 @@ import io.vmrdma.api.verbs.WcOpcode;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.Counter;
 import io.vmrdma.engine.internal.status.Counters;
+import io.vmrdma.engine.internal.transport.Peer;
+import io.vmrdma.engine.internal.transport.WireQp;
+import io.vmrdma.engine.internal.transport.WireTransport;
 import org.agrona.collections.Int2ObjectHashMap;
 
 /**
@@ -57,8 +60,10 @@ public final class VerbsEngine {
     private long settingsGeneration;
     private io.vmrdma.api.sched.Scheduler scheduler;
     private int backloggedDomains;
-    /** Payload bytes the current turn moved, added to by the request processors. */
-    long turnBytes;
+    /** Payload bytes the current turn moved: what the request processor and the transport moved during it. */
+    private long turnBytes;
+    /** The transport's memory accesses, one at a time. */
+    private final SgCursor wireCursor = new SgCursor();
     private final RequestProcessor processor = new RequestProcessor(this);
     private final ConnectionManager connections;
     private final WireTransport transport;
@@ -86,7 +91,12 @@ public final class VerbsEngine {
         this.qpns = keySeed == null ? new KeyGenerator(QPN_QUARANTINE, QPN_BITS)
                 : new KeyGenerator(~keySeed, QPN_QUARANTINE, QPN_BITS);
         this.connections = new ConnectionManager(this, 5_000_000_000L);
-        this.transport = new WireTransport(this, counters);
+        this.transport = new WireTransport(nodeId, counters, log, qps::get);
+        this.transport.connections(connections::onWire);
+    }
+
+    SgCursor wireCursor() {
+        return wireCursor;
     }
 
     org.slf4j.Logger log() {
@@ -153,8 +163,8 @@ public final class VerbsEngine {
 
     /** Whether {@code node} has answered a hello with our protocol version. */
     public boolean peerUp(int node) {
-        Peer peer = transport.peer(node);
-        return peer != null && peer.up;
+        Peer peer = transport.peers().get(node);
+        return peer != null && peer.up();
     }
 
     public int nodeId() {
@@ -247,6 +257,7 @@ public final class VerbsEngine {
     /** How long a requester waits after a receiver-not-ready before retrying. */
     public void rnrDelayNanos(long nanos) {
         rnrDelayNanos = nanos;
+        transport.rnrDelayNanos(nanos);
     }
 
     /** How long a connection request waits for an answer before the requester gets UNREACHABLE. */
@@ -420,8 +431,8 @@ public final class VerbsEngine {
     void destroyQp(Qp qp) {
         processor.abandon(qp);
         qp.live = false;
-        if (qp.wire != null) {
-            qp.wire.releaseWindow();
+        if (qp.wire() != null) {
+            qp.wire().release();
         }
         qps.remove(qp.address().qpn());
         qpns.release(qp.address().qpn());
@@ -473,7 +484,7 @@ public final class VerbsEngine {
         if (attributes.remote() != null) {
             qp.remote(attributes.remote());
             if (attributes.remote().node() != nodeId) {
-                replaceWire(qp, new WireQp(qp, 0, 0));
+                qp.replaceWire(new WireQp(qp, 0, 0));
             }
         }
         moveTo(qp, next);
@@ -481,16 +492,8 @@ public final class VerbsEngine {
 
     /** Brings a queue pair to RTS, connected to a queue pair on another node, with the PSNs both ends start at. */
     void bringUpRemote(Qp qp, int pkey, QpAddress remote, int sendPsn, int receivePsn) {
-        replaceWire(qp, new WireQp(qp, sendPsn, receivePsn));
+        qp.replaceWire(new WireQp(qp, sendPsn, receivePsn));
         bringUp(qp, pkey, remote);
-    }
-
-    /** Gives the queue pair new wire state (or none); what the old one counted against its peer's window is freed. */
-    private static void replaceWire(Qp qp, WireQp wire) {
-        if (qp.wire != null) {
-            qp.wire.releaseWindow();
-        }
-        qp.wire = wire;
     }
 
     /** Brings a queue pair from RESET to RTS, connected to {@code remote}: the connection manager's modify. */
@@ -510,7 +513,7 @@ public final class VerbsEngine {
                 qp.remote(null);
                 qp.pkey(-1);
                 qp.connectionId = 0;
-                replaceWire(qp, null);
+                qp.replaceWire(null);
                 qp.state(QpState.RESET);
             }
             case ERR -> enterError(qp);
@@ -557,12 +560,14 @@ public final class VerbsEngine {
             int done = 0;
             if (qp.live && qp.state() == QpState.RTS && !qp.sq.isEmpty()) {
                 long left = granted - turnBytes;
+                long moved = movedBytes();
                 try {
-                    done = qp.wire != null ? transport.requesterTurn(qp, left, now)
+                    done = qp.wire() != null ? transport.requesterTurn(qp, left, now)
                             : processor.turn(qp, Math.min(Math.max(left, MIN_LOCAL_TURN_BYTES), chunkBytes), now);
                 } catch (RuntimeException e) {
                     turnFailed(qp, e);
                 }
+                turnBytes += movedBytes() - moved;
             }
             if (qp.live && qp.state() == QpState.RTS && !qp.sq.isEmpty()) {
                 domain.withSendWork.add(qp);
@@ -573,6 +578,11 @@ public final class VerbsEngine {
             stalled = done == 0 && turnBytes == before ? stalled + 1 : 0;
         }
         return progress;
+    }
+
+    /** Payload bytes the request processor and the transport have moved, ever. */
+    private long movedBytes() {
+        return processor.bytesMoved() + transport.bytesSent();
     }
 
     /**
@@ -608,9 +618,8 @@ public final class VerbsEngine {
     /** Moves a queue pair to ERR and flushes all its work with WR_FLUSH_ERR, as verbs does. */
     void enterError(Qp qp) {
         processor.abandon(qp);
-        if (qp.wire != null) {
-            qp.wire.reads.clear();
-            qp.wire.releaseWindow();
+        if (qp.wire() != null) {
+            qp.wire().release();
         }
         qp.state(QpState.ERR);
         flush(qp);

@@ -17,6 +17,7 @@ import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.nic.faults.ForwardingNicPort;
+import io.vmrdma.engine.internal.transport.WireResponder;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -16,6 +16,8 @@ import io.vmrdma.api.verbs.RecvWorkRequest;
 import io.vmrdma.api.verbs.SendFlags;
 import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.WcStatus;
+import io.vmrdma.engine.internal.transport.WireQp;
+import io.vmrdma.engine.internal.transport.WireRequester;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameType;
@@ -46,7 +48,7 @@ class HostileControlFramesTest {
             Bystander victim = new Bystander(c);
             c.node(2).doWork();
             Qp target = victim.responder;
-            long wireId = target.wire.connectionId;
+            long wireId = target.wire().connectionId();
             // What the listening domain was told, the ids next to the real one, and seeded guesses.
             long[] guesses = new long[49];
             guesses[0] = 0;
@@ -137,9 +139,9 @@ class HostileControlFramesTest {
         try (Cluster c = FrameInjector.cluster(authenticated, 3, 23)) {
             Bystander victim = new Bystander(c);
             c.node(2).doWork();
-            WireQp w = victim.requester.wire;
-            int base = w.basePsn;
-            int next = w.nextPsn;
+            WireQp w = victim.requester.wire();
+            int base = w.basePsn();
+            int next = w.nextPsn();
             assertThat(next - base).as("packets in flight").isGreaterThan(1);
 
             long dropped = c.node(2).counter(Counter.CONTROL_FRAME_DROPS);
@@ -156,7 +158,7 @@ class HostileControlFramesTest {
                     .isEqualTo(4);
             assertThat(c.node(2).counter(Counter.UNKNOWN_QP_DROPS) - unknownQp).as("not the connected queue pair")
                     .isEqualTo(2);
-            assertThat(w.basePsn).as("nothing acknowledged").isEqualTo(base);
+            assertThat(w.basePsn()).as("nothing acknowledged").isEqualTo(base);
             assertThat(victim.b.drainCq()).as("nothing completed").isEmpty();
             victim.assertDelivered(c);
         }
@@ -185,14 +187,14 @@ class HostileControlFramesTest {
             send.sgl().add(letter.address(), 4096, letter.lkey());
             sender.postSend(send);
             c.node(2).doWork();
-            int psn = sender.wire.basePsn;
+            int psn = sender.wire().basePsn();
             long dropped = c.node(2).counter(Counter.CONTROL_FRAME_DROPS);
             long rnrNaks = sender.counters().get(Counter.RNR_NAKS);
-            nak(c, victim.requester, victim.requester.wire.basePsn, Extension.Nak.RECEIVER_NOT_READY, 10);
+            nak(c, victim.requester, victim.requester.wire().basePsn(), Extension.Nak.RECEIVER_NOT_READY, 10);
             // Node 1 has no receive posted yet: its genuine receiver-not-ready goes out before the forged one.
             c.node(1).doWork();
             nak(c, sender, psn, Extension.Nak.RECEIVER_NOT_READY, -1);
-            nak(c, sender, sender.wire.nextPsn, Extension.Nak.REMOTE_ACCESS, 0);
+            nak(c, sender, sender.wire().nextPsn(), Extension.Nak.REMOTE_ACCESS, 0);
             nak(c, sender, psn, 9, 0);
             c.node(2).doWork();
 
@@ -200,7 +202,7 @@ class HostileControlFramesTest {
                     .as("never sent, no such code, receiver-not-ready for a WRITE").isEqualTo(3);
             assertThat(sender.counters().get(Counter.RNR_NAKS) - rnrNaks).as("the genuine one, then the forged one")
                     .isEqualTo(2);
-            assertThat(sender.wire.rnrUntilNanos - c.clock[0]).as("the wait asked for, 71 minutes, capped")
+            assertThat(sender.wire().rnrUntilNanos() - c.clock[0]).as("the wait asked for, 71 minutes, capped")
                     .isPositive().isLessThanOrEqualTo(WireRequester.MAX_RNR_DELAY_NANOS);
             assertThat(WireRequester.rnrDelayNanos(-1)).isEqualTo(WireRequester.MAX_RNR_DELAY_NANOS);
             assertThat(WireRequester.rnrDelayNanos(0)).isEqualTo(1_000);

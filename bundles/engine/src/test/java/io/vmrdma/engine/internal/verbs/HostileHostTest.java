@@ -19,6 +19,7 @@ import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.engine.internal.auth.FrameKeys;
 import io.vmrdma.engine.internal.auth.NodeAuth;
+import io.vmrdma.engine.internal.transport.WireQp;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameType;
@@ -207,14 +208,14 @@ class HostileHostTest {
             Transfer transfer = new Transfer(c, 1, 2, 5).post();
             VerbsEngine node2 = c.node(2);
             node2.doWork();
-            WireQp sender = transfer.requester.wire;
-            assertThat(sender.nextPsn - sender.basePsn).as("packets outstanding").isPositive();
+            WireQp sender = transfer.requester.wire();
+            assertThat(sender.nextPsn() - sender.basePsn()).as("packets outstanding").isPositive();
             long authFailures = node2.counter(Counter.AUTH_FAILURES);
 
             // Node 1's frames in the other direction, from node 1's address: "everything sent was received".
             forge(c.ports.get(0), c.wire.address(2), 1, FrameType.ACK, 0, (f, at) -> {
                 Frame.writeBase(f, at, FrameType.ACK, 0, 1, 2, transfer.requester.pkey(), 0,
-                        transfer.requester.address().qpn(), transfer.responder.address().qpn(), 0, sender.nextPsn);
+                        transfer.requester.address().qpn(), transfer.responder.address().qpn(), 0, sender.nextPsn());
                 f.putLong(at + Extension.Ack.SACK, -1L, Frame.ORDER);
             });
             node2.doWork();

@@ -17,6 +17,7 @@ import io.vmrdma.api.verbs.QueuePair;
 import io.vmrdma.api.verbs.SendFlags;
 import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.WcStatus;
+import io.vmrdma.engine.internal.transport.PeerTable;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameCheck;
@@ -275,7 +276,7 @@ class PeerTableTest {
             LoopbackPort flooder = new LoopbackPort(c.wire, 9, 1500, 1 << 20);
             LoopbackPort newcomer = new LoopbackPort(c.wire, 10, 1500, 1 << 20);
             try {
-                for (int n = 0; n < WireTransport.MAX_DISCOVERED + 100; n++) {
+                for (int n = 0; n < PeerTable.MAX_DISCOVERED + 100; n++) {
                     hello(flooder, LoopbackWire.BROADCAST, 1000 + n, 0xFFFF, true, 1);
                     if (n % 100 == 99) {
                         c.settle(1);
@@ -283,7 +284,7 @@ class PeerTableTest {
                 }
                 c.settle(2);
                 assertThat(node1.peers()).as("node 2 and made-up nodes up to the cap")
-                        .hasSize(WireTransport.MAX_DISCOVERED);
+                        .hasSize(PeerTable.MAX_DISCOVERED);
                 long unknown = node1.counter(Counter.UNKNOWN_SOURCE_DROPS);
                 hello(newcomer, LoopbackWire.BROADCAST, 5000, 0xFFFF, true, 1);
                 c.settle(2);
@@ -296,7 +297,7 @@ class PeerTableTest {
                 assertThat(info(node1, 5000)).extracting(PeerInfo::origin, PeerInfo::up, PeerInfo::address)
                         .containsExactly(PeerInfo.Origin.DISCOVERED, true, c.wire.address(10));
                 assertThat(info(node1, 2).up()).as("a live discovered peer is never the one forgotten").isTrue();
-                assertThat(node1.peers()).hasSize(WireTransport.MAX_DISCOVERED);
+                assertThat(node1.peers()).hasSize(PeerTable.MAX_DISCOVERED);
             } finally {
                 flooder.close();
                 newcomer.close();

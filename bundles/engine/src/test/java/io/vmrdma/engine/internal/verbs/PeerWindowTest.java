@@ -14,6 +14,7 @@ import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
 import io.vmrdma.nic.faults.Faults;
+import io.vmrdma.engine.internal.transport.Peer;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -43,7 +44,7 @@ class PeerWindowTest {
             for (int i = 0; i < QPS; i++) {
                 qps[i] = c.connect(a, b, 100 + i)[0];
             }
-            Peer peer = c.node(1).transport().peer(2);
+            Peer peer = c.node(1).transport().peers().get(2);
             for (int i = 0; i < QPS; i++) {
                 SendWorkRequest write = new SendWorkRequest().wrId(i).opcode(Opcode.RDMA_WRITE)
                         .sendFlags(SendFlags.SIGNALED).remoteAddress(to.address() + (long) i * BYTES).rkey(to.rkey());
@@ -56,14 +57,14 @@ class PeerWindowTest {
                 for (int round = 0; round < 64; round++) {
                     c.node(1).doWork();
                     c.clock[0] += 1_000;
-                    most = Math.max(most, peer.windowBytes);
+                    most = Math.max(most, peer.windowBytes());
                 }
                 c.node(2).doWork();
             }
             assertThat(a.polled).extracting(WorkCompletion::status).containsOnly(WcStatus.SUCCESS);
             assertThat(most).as("the window was used").isGreaterThan(Peer.WINDOW_BYTES / 2)
                     .isLessThanOrEqualTo(Peer.WINDOW_BYTES + (long) QPS * MTU);
-            assertThat(peer.windowBytes).as("all acknowledged: nothing counted").isZero();
+            assertThat(peer.windowBytes()).as("all acknowledged: nothing counted").isZero();
             byte[] arrived = new byte[BYTES];
             for (int i = 0; i < QPS; i++) {
                 target.get(i * BYTES, arrived);
@@ -76,9 +77,9 @@ class PeerWindowTest {
             more.sgl().add(from.address(), BYTES, from.lkey());
             qps[0].postSend(more);
             c.node(1).doWork();
-            assertThat(peer.windowBytes).isPositive();
+            assertThat(peer.windowBytes()).isPositive();
             a.verbs.destroyQp(qps[0]);
-            assertThat(peer.windowBytes).isZero();
+            assertThat(peer.windowBytes()).isZero();
             List<WorkCompletion> none = a.drainCq();
             assertThat(none).hasSize(QPS);
         }

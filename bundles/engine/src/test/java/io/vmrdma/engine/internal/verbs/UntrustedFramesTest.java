@@ -184,7 +184,7 @@ class UntrustedFramesTest {
             long window = node1.counter(Counter.OUT_OF_WINDOW_DROPS);
             inject(node2Port, node1Address, WRITE_8_LENGTH, true, (f, at) -> {
                 spoofedWrite.write(f, at);
-                f.putInt(at + Frame.PSN_OFFSET, ((WireQp) ((Qp) pair[1]).wire).expectedPsn + 5000, Frame.ORDER);
+                f.putInt(at + Frame.PSN_OFFSET, ((Qp) pair[1]).wire().expectedPsn() + 5000, Frame.ORDER);
             });
             c.settle(2);
             assertThat(((Qp) pair[1]).counters().get(Counter.OUT_OF_WINDOW_DROPS)).as("out of window").isPositive();
@@ -193,7 +193,7 @@ class UntrustedFramesTest {
             assertThat(b.polled.get(0).status()).isEqualTo(WcStatus.SUCCESS);
             assertThat(VerbsFixture.snapshot(ma)).isEqualTo(VerbsFixture.snapshot(mb));
 
-            int expected = ((Qp) pair[1]).wire.expectedPsn;
+            int expected = ((Qp) pair[1]).wire().expectedPsn();
             inject(node2Port, node1Address, WRITE_8_LENGTH, true, (f, at) -> {
                 spoofedWrite.write(f, at);
                 f.putInt(at + Frame.PSN_OFFSET, expected - 3, Frame.ORDER);
@@ -214,7 +214,7 @@ class UntrustedFramesTest {
 
             // A good header over a payload that no longer matches its tag: counted, and the frame is as if never
             // received, so the expected PSN stays until a good copy comes.
-            int next = ((Qp) pair[1]).wire.expectedPsn;
+            int next = ((Qp) pair[1]).wire().expectedPsn();
             FrameWriter nextWrite = (f, at) -> {
                 spoofedWrite.write(f, at);
                 f.putInt(at + Frame.PSN_OFFSET, next, Frame.ORDER);
@@ -224,10 +224,10 @@ class UntrustedFramesTest {
             inject(node2Port, node1Address, WRITE_8_LENGTH, true, nextWrite, FrameType.WRITE.headerLength() + 3);
             c.settle(2);
             assertThat(node1.counter(Counter.AUTH_FAILURES) - authFailures).isEqualTo(1);
-            assertThat(((Qp) pair[1]).wire.expectedPsn).isEqualTo(next);
+            assertThat(((Qp) pair[1]).wire().expectedPsn()).isEqualTo(next);
             inject(node2Port, node1Address, WRITE_8_LENGTH, true, nextWrite);
             c.settle(2);
-            assertThat(((Qp) pair[1]).wire.expectedPsn).isEqualTo(next + 1);
+            assertThat(((Qp) pair[1]).wire().expectedPsn()).isEqualTo(next + 1);
         }
     }
 

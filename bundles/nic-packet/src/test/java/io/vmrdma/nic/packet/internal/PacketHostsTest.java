@@ -8,12 +8,12 @@ import java.util.Random;
 
 import io.vmrdma.api.Counter;
 import io.vmrdma.api.Domain;
-import io.vmrdma.engine.internal.verbs.ResponderProbe;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameCheck;
 import io.vmrdma.engine.internal.wire.FrameType;
+import io.vmrdma.engine.testkit.EngineProbe;
 import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.nic.faults.FaultyNicPort;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -145,7 +145,7 @@ class PacketHostsTest {
             awaitCount(hosts, () -> responderDomain.counter(Counter.PARTITION_VIOLATIONS) - partition, 1);
 
             long duplicates = responderDomain.counter(Counter.DUPLICATES_DROPPED);
-            int replayed = ResponderProbe.expectedPsn(transfer.responder) - 3;
+            int replayed = EngineProbe.expectedPsn(transfer.responder) - 3;
             attacker.send(RawInjector.ethernet(victimMac, node1Mac, 0x88B5,
                     write(transfer, 1, 2, replayed, transfer.responder.pkey(), true)));
             awaitCount(hosts, () -> responderDomain.counter(Counter.DUPLICATES_DROPPED) - duplicates, 1);

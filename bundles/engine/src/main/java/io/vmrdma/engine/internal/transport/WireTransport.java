@@ -1,13 +1,11 @@
-package io.vmrdma.engine.internal.verbs;
+package io.vmrdma.engine.internal.transport;
 
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.IntFunction;
 
 import io.vmrdma.api.Counter;
 import io.vmrdma.api.Node;
@@ -17,9 +15,9 @@ import io.vmrdma.api.nic.FrameHandler;
 import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.verbs.QpState;
-import io.vmrdma.engine.internal.status.Counters;
 import io.vmrdma.engine.internal.auth.NodeAuth;
 import io.vmrdma.engine.internal.auth.PeerAuth;
+import io.vmrdma.engine.internal.status.Counters;
 import io.vmrdma.engine.internal.status.LogBudget;
 import io.vmrdma.engine.internal.wire.AuthTrailer;
 import io.vmrdma.engine.internal.wire.Extension;
@@ -27,17 +25,18 @@ import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameCheck;
 import io.vmrdma.engine.internal.wire.FrameType;
 import org.agrona.DirectBuffer;
-import org.agrona.MutableDirectBuffer;
-import org.agrona.collections.Int2ObjectHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
+import org.slf4j.Logger;
 
 /**
  * The reliable transport between this node and others, over whatever NIC binding is bound: segmentation to the
  * MTU, PSNs, cumulative and selective acknowledgements, retransmission on a timer from measured round trips,
  * receiver-not-ready, and validation of every frame that arrives. Runs on the data agent.
  *
- * <p>This class owns the port, the peers and the receive path (validation, dispatch, hellos) and frames out;
- * {@link WireRequester} and {@link WireResponder} hold the two halves of the protocol.
+ * <p>This class owns the port, the receive path (validation, dispatch, hellos) and frames out; the {@link PeerTable}
+ * holds the peers, {@link WireRequester} and {@link WireResponder} the two halves of the protocol. It reaches the
+ * verbs only through {@link WireEndpoint}, the queue pairs as the transport sees them, and hands connection-manager
+ * frames to the {@link ConnectionFrames} handler.
  *
  * <p>Peers: the static peer table from configuration, plus peers discovered by HELLOs on the link segment (a
  * discovery HELLO goes to the binding's broadcast address every hello period, where it has one). A static entry
@@ -50,17 +49,13 @@ import org.agrona.concurrent.UnsafeBuffer;
  * names a queue pair connected to the sender in the same partition, and carries a PSN inside the window; data is
  * placed only where a key allows.
  */
-final class WireTransport implements FrameHandler {
+public final class WireTransport implements FrameHandler {
 
     private static final int RX_BATCH = 64;
-    static final long HELLO_INTERVAL_NANOS = 1_000_000_000L;
+    public static final long HELLO_INTERVAL_NANOS = 1_000_000_000L;
     /** At most this many peer-table lines per {@link #PEER_LOG_PERIOD_NANOS}; a cluster's boot fits, a flood does not. */
     static final int PEER_LOG_LINES = 50;
     static final long PEER_LOG_PERIOD_NANOS = 10_000_000_000L;
-    /** A peer not heard for this many hello periods is marked down. */
-    static final int DOWN_AFTER_PERIODS = 3;
-    /** Most peers discovery adds; HELLOs from further unknown nodes are dropped and counted. */
-    static final int MAX_DISCOVERED = 1024;
     /**
      * Least time between two challenges to one peer: a frame under an epoch not confirmed asks for an early HELLO,
      * and frames an attacker replays must not make this node send one each.
@@ -69,8 +64,10 @@ final class WireTransport implements FrameHandler {
     /** Bytes of the challenge (HELLO) or its echo (HELLO_REPLY) an authenticated hello carries as payload. */
     static final int CHALLENGE_LENGTH = 8;
 
-    private final VerbsEngine engine;
     private final int nodeId;
+    /** The queue pairs of this node by number (null for none): the transport's way to the verbs. */
+    private final IntFunction<WireEndpoint> endpoints;
+    private ConnectionFrames connections;
     private final Counters counters;
     private final FrameClaim claim = new FrameClaim();
     private final UnsafeBuffer rx = new UnsafeBuffer(0, 0);
@@ -80,10 +77,7 @@ final class WireTransport implements FrameHandler {
     private final FrameCheck txCheck = new FrameCheck();
     /** The binding's buffer of the frame being received ({@link #rx} wraps it). */
     private ByteBuffer rxBuffer;
-    private final Int2ObjectHashMap<Peer> peers = new Int2ObjectHashMap<>();
-    /** The peers in node order, republished whenever the table changes: what other threads read. */
-    private volatile Peer[] view = new Peer[0];
-    private int discovered;
+    private final PeerTable peers;
     private long nextDiscoveryNanos;
     /** Set when a port is bound: the next cycle restarts hello and liveness timers from its own time. */
     private boolean rebase = true;
@@ -104,26 +98,42 @@ final class WireTransport implements FrameHandler {
     private int portEpoch;
     private long now;
 
-    WireTransport(VerbsEngine engine, Counters counters) {
-        this.engine = engine;
-        this.nodeId = engine.nodeId();
+    /**
+     * @param nodeId    this node's id
+     * @param counters  the node's counters
+     * @param log       where peer-table changes and the transport's own failures are logged (a few lines a second)
+     * @param endpoints the queue pairs of this node by number, null for a number not in use
+     */
+    public WireTransport(int nodeId, Counters counters, Logger log, IntFunction<WireEndpoint> endpoints) {
+        this.nodeId = nodeId;
         this.counters = counters;
-        this.requester = new WireRequester(this, engine);
-        this.responder = new WireResponder(this, engine);
-        this.peerLog = new LogBudget(engine.log(), "peer table changes", PEER_LOG_LINES, PEER_LOG_PERIOD_NANOS,
-                () -> now);
-        this.failureLog = new LogBudget(engine.log(), "wire failures", 1, HELLO_INTERVAL_NANOS, () -> now);
+        this.endpoints = endpoints;
+        this.requester = new WireRequester(this);
+        this.responder = new WireResponder(this);
+        this.peerLog = new LogBudget(log, "peer table changes", PEER_LOG_LINES, PEER_LOG_PERIOD_NANOS, () -> now);
+        this.failureLog = new LogBudget(log, "wire failures", 1, HELLO_INTERVAL_NANOS, () -> now);
+        this.peers = new PeerTable(peerLog, this::keysFor);
+    }
+
+    /** Where connection-manager frames go once checked (length, CRC or tag, source). */
+    public void connections(ConnectionFrames handler) {
+        connections = handler;
+    }
+
+    /** How long a requester is asked to wait after a receiver-not-ready this node sends. */
+    public void rnrDelayNanos(long nanos) {
+        responder.rnrDelayNanos(nanos);
     }
 
     /** Binds a NIC port, or none. Timers of queue pairs restart from the moment a port is back. */
-    void port(NicPort newPort) {
+    public void port(NicPort newPort) {
         abandonClaim();
         port = newPort;
         portEpoch++;
         rebase = true;
     }
 
-    NicPort port() {
+    public NicPort port() {
         return port;
     }
 
@@ -131,26 +141,24 @@ final class WireTransport implements FrameHandler {
      * Authenticates every frame from now on with {@code nodeAuth}, or none (null, {@code auth = off}). Peers start
      * afresh: each must answer a challenge before its frames are believed again.
      */
-    void authentication(NodeAuth nodeAuth) {
+    public void authentication(NodeAuth nodeAuth) {
         auth = nodeAuth;
         authenticated = nodeAuth != null;
-        for (Peer peer : peers.values()) {
-            peer.auth = keysFor(peer.node);
-        }
+        peers.rekey();
     }
 
     /** Whether frames are authenticated ({@code auth = on}); any thread. */
-    boolean authenticated() {
+    public boolean authenticated() {
         return authenticated;
     }
 
     /** This node's epoch, counter and keys, or null while {@code auth = off}. */
-    NodeAuth nodeAuth() {
+    public NodeAuth nodeAuth() {
         return auth;
     }
 
     /** Whether HELLOs find nodes beyond the static peer table ({@code discovery = on}), and announce this one. */
-    void discovery(boolean on) {
+    public void discovery(boolean on) {
         discovery = on;
     }
 
@@ -162,23 +170,8 @@ final class WireTransport implements FrameHandler {
      * Adds or replaces a peer of the static peer table. A peer already at that address keeps its state and counters
      * (a discovered one becomes static); at another address it starts afresh.
      */
-    void peer(int node, LinkAddress address) {
-        Peer existing = peers.get(node);
-        if (existing != null && existing.address.equals(address)) {
-            if (existing.discovered) {
-                existing.discovered = false;
-                discovered--;
-            }
-        } else {
-            if (existing != null && existing.discovered) {
-                discovered--;
-            }
-            Peer peer = new Peer(node, address, false);
-            peer.auth = keysFor(node);
-            peer.nextHelloNanos = now;
-            peers.put(node, peer);
-        }
-        publish();
+    public void peer(int node, LinkAddress address) {
+        peers.putStatic(node, address, now);
     }
 
     /**
@@ -186,85 +179,32 @@ final class WireTransport implements FrameHandler {
      * static peers no longer in it leave the table (queue pairs connected to them then fail as unreachable);
      * discovered peers stay unless the table names them.
      */
-    void staticPeers(Map<Integer, LinkAddress> table) {
-        List<Integer> gone = new ArrayList<>();
-        for (Peer peer : peers.values()) {
-            if (!peer.discovered && !table.containsKey(peer.node)) {
-                gone.add(peer.node);
-            }
-        }
-        gone.forEach(peers::remove);
-        table.forEach(this::peer);
-        publish();
-    }
-
-    /**
-     * A new discovered peer; when the table already holds {@link #MAX_DISCOVERED}, it takes the place of the discovered
-     * peer that has been down longest, so a flood of HELLOs from made-up nodes that then fall silent cannot keep real
-     * nodes out for good. While every discovered peer is up the newcomer is refused (null).
-     */
-    private Peer discover(int node, LinkAddress address) {
-        if (discovered >= MAX_DISCOVERED) {
-            Peer stalest = null;
-            for (Peer p : peers.values()) {
-                if (p.discovered && !p.up && (stalest == null || p.lastHeardNanos - stalest.lastHeardNanos < 0)) {
-                    stalest = p;
-                }
-            }
-            if (stalest == null) {
-                return null;
-            }
-            peers.remove(stalest.node);
-            discovered--;
-            peerLog.info("node {} at {} forgotten: down, and the table of discovered peers is full",
-                    stalest.node, stalest.address);
-        }
-        Peer peer = new Peer(node, address, true);
-        peer.auth = keysFor(node);
-        peer.nextHelloNanos = now;
-        peers.put(node, peer);
-        discovered++;
-        publish();
-        peerLog.info("node {} discovered at {}", node, address);
-        return peer;
-    }
-
-    private void publish() {
-        Peer[] all = peers.values().toArray(new Peer[0]);
-        Arrays.sort(all, Comparator.comparingInt(p -> p.node));
-        view = all;
+    public void staticPeers(Map<Integer, LinkAddress> table) {
+        peers.replaceStatic(table, now);
     }
 
     /** A snapshot of every peer, in node order; any thread. */
-    List<PeerInfo> peerInfos(long nowNanos) {
-        Peer[] all = view;
-        List<PeerInfo> infos = new ArrayList<>(all.length);
-        for (Peer peer : all) {
-            infos.add(peer.info(nowNanos));
-        }
-        return infos;
+    public List<PeerInfo> peerInfos(long nowNanos) {
+        return peers.infos(nowNanos);
     }
 
-    Peer peer(int node) {
-        return peers.get(node);
-    }
-
-    Iterable<Peer> peers() {
-        return peers.values();
+    /** The peers; the data agent's thread. */
+    public PeerTable peers() {
+        return peers;
     }
 
     // ----------------------------------------------------------------------------------------------------------
     // Duty cycle
 
     /** Receives a batch of frames. */
-    int receive(long nowNanos) {
+    public int receive(long nowNanos) {
         now = nowNanos;
         NicPort p = port;
         return p == null ? 0 : p.poll(this, RX_BATCH);
     }
 
     /** After the queue pairs had their turns: acknowledgements, READ responses, hellos, then one flush. */
-    int afterWork(long nowNanos) {
+    public int afterWork(long nowNanos) {
         now = nowNanos;
         NicPort p = port;
         if (p == null) {
@@ -275,24 +215,14 @@ final class WireTransport implements FrameHandler {
             // Time without a port does not count against peers: hellos and liveness start again from now.
             rebase = false;
             nextDiscoveryNanos = nowNanos;
-            for (Peer peer : peers.values()) {
-                peer.nextHelloNanos = nowNanos;
-                if (peer.heard) {
-                    peer.lastHeardNanos = nowNanos;
-                }
-            }
+            peers.rebase(nowNanos);
         }
         peerLog.tick();
-        for (Peer peer : peers.values()) {
-            if (peer.up && nowNanos - peer.lastHeardNanos > DOWN_AFTER_PERIODS * HELLO_INTERVAL_NANOS) {
-                peer.up = false;
-                peerLog.warn("node {} at {} not heard for {} hello periods: down", peer.node, peer.address,
-                        DOWN_AFTER_PERIODS);
-            }
-            if (nowNanos - peer.nextHelloNanos >= 0) {
-                peer.nextHelloNanos = nowNanos + HELLO_INTERVAL_NANOS;
+        for (Peer peer : peers.all()) {
+            peers.markDownIfSilent(peer, nowNanos, HELLO_INTERVAL_NANOS);
+            if (peer.helloDue(nowNanos, HELLO_INTERVAL_NANOS)) {
                 sendHello(peer, FrameType.HELLO, nextProbe(peer, nowNanos),
-                        auth == null ? 0 : peer.auth.challenge(auth.nextChallenge(), nowNanos));
+                        auth == null ? 0 : peer.auth().challenge(auth.nextChallenge(), nowNanos));
             }
         }
         if (discovery && nowNanos - nextDiscoveryNanos >= 0) {
@@ -306,17 +236,24 @@ final class WireTransport implements FrameHandler {
         return work;
     }
 
-    /** A turn of a queue pair whose peer is on another node; see {@link WireRequester#requesterTurn}. */
-    int requesterTurn(Qp qp, long budget, long nowNanos) {
-        return requester.requesterTurn(qp, budget, nowNanos);
+    /**
+     * A turn of a queue pair whose peer is on another node: retransmit what timed out or was reported missing, then
+     * put new packets on the wire while the window has room, up to {@code budget} payload bytes.
+     *
+     * @return the amount of work done
+     */
+    public int requesterTurn(WireEndpoint qp, long budget, long nowNanos) {
+        now = nowNanos;
+        return requester.turn(qp, budget, nowNanos);
+    }
+
+    /** Payload bytes of requests put on the wire (first sends and resends), ever: turns are charged the difference. */
+    public long bytesSent() {
+        return requester.bytesSent();
     }
 
     long now() {
         return now;
-    }
-
-    void now(long nowNanos) {
-        now = nowNanos;
     }
 
     int portEpoch() {
@@ -389,13 +326,13 @@ final class WireTransport implements FrameHandler {
                 counters.increment(Counter.AUTH_FAILURES);
                 return;
             }
-            peer = discover(src, source);
+            peer = peers.discover(src, source, now);
             if (peer == null) {
                 counters.increment(Counter.UNKNOWN_SOURCE_DROPS);
                 return;
             }
-        } else if (!peer.address.equals(source)) {
-            if (!hello || !peer.discovered || peer.up) {
+        } else if (!peer.address().equals(source)) {
+            if (!hello || !peer.discovered() || peer.up()) {
                 counters.increment(hello ? Counter.PEER_SPOOFS : Counter.UNKNOWN_SOURCE_DROPS);
                 return;
             }
@@ -404,15 +341,13 @@ final class WireTransport implements FrameHandler {
                 return;
             }
             // A discovered node that went silent and speaks again from elsewhere (restarted, new port).
-            peerLog.info("node {} moved from {} to {}", src, peer.address, source);
+            peerLog.info("node {} moved from {} to {}", src, peer.address(), source);
             if (auth == null) {
-                peer.address = source;
+                peer.moveTo(source);
             } else {
                 // A captured HELLO replayed from elsewhere carries a good tag too: the node starts afresh there, and
                 // is up there only once it answers a challenge sent there.
-                peers.remove(src);
-                discovered--;
-                peer = discover(src, source);
+                peer = peers.rediscover(peer, source, now);
             }
         }
         if (!hello && Frame.version(rx, offset) != Frame.VERSION) {
@@ -422,12 +357,11 @@ final class WireTransport implements FrameHandler {
         if (auth != null && !believed(peer, type, buffer, offset, covered, discoveryHello, payloadLength)) {
             return;
         }
-        peer.counters.increment(Counter.FRAMES_RECEIVED);
-        peer.counters.add(Counter.FRAME_BYTES_RECEIVED, length);
+        peer.counters().increment(Counter.FRAMES_RECEIVED);
+        peer.counters().add(Counter.FRAME_BYTES_RECEIVED, length);
         counters.increment(Counter.FRAMES_RECEIVED);
         counters.add(Counter.FRAME_BYTES_RECEIVED, length);
-        peer.lastHeardNanos = now;
-        peer.heard = true;
+        peer.heard(now);
         if (hello) {
             onHello(peer, type, offset);
             return;
@@ -439,13 +373,13 @@ final class WireTransport implements FrameHandler {
         }
         switch (type) {
             case CM_REQUEST, CM_REPLY, CM_REJECT, DISCONNECT_REQUEST, DISCONNECT_REPLY ->
-                    engine.connections().onWire(peer, type, rx, offset, payloadLength);
+                    connections.onConnectionFrame(peer, type, rx, offset, payloadLength);
             default -> onQpFrame(peer, type, offset, payloadLength);
         }
     }
 
     private boolean tagged(Peer peer, ByteBuffer buffer, int at, int covered, boolean discoveryHello) {
-        return (discoveryHello ? peer.auth.inDiscovery : peer.auth.in)
+        return (discoveryHello ? peer.auth().inDiscovery : peer.auth().in)
                 .verify(buffer, at, covered + AuthTrailer.TAG_OFFSET);
     }
 
@@ -467,7 +401,7 @@ final class WireTransport implements FrameHandler {
             counters.increment(Counter.MALFORMED_FRAMES);
             return false;
         }
-        PeerAuth keys = peer.auth;
+        PeerAuth keys = peer.auth();
         long epoch = rx.getLong(at + covered + AuthTrailer.EPOCH_OFFSET, Frame.ORDER);
         long counter = rx.getLong(at + covered + AuthTrailer.COUNTER_OFFSET, Frame.ORDER);
         long challenge = hello ? rx.getLong(at + type.headerLength(), Frame.ORDER) : 0;
@@ -493,24 +427,24 @@ final class WireTransport implements FrameHandler {
                     challenge);
         }
         if (now - keys.challengedNanos() >= CHALLENGE_GAP_NANOS) {
-            peer.nextHelloNanos = now;
+            peer.helloNow(now);
         }
         return false;
     }
 
     private void onQpFrame(Peer peer, FrameType type, int at, int payloadLength) {
-        Qp qp = engine.qpByNumber(Frame.dstQpn(rx, at));
-        if (qp == null || qp.wire == null || qp.remote() == null || qp.remote().node() != peer.node
+        WireEndpoint qp = endpoints.apply(Frame.dstQpn(rx, at));
+        WireQp w = qp == null ? null : qp.wire();
+        if (w == null || qp.remote() == null || qp.remote().node() != peer.node()
                 || qp.remote().qpn() != Frame.srcQpn(rx, at) || qp.state() == QpState.ERR
                 || qp.state() == QpState.RESET) {
             counters.increment(Counter.UNKNOWN_QP_DROPS);
             return;
         }
-        if (Frame.pkey(rx, at) != qp.pkey() || !engine.partitions().isMember(qp.owner().name(), qp.pkey())) {
+        if (Frame.pkey(rx, at) != qp.pkey() || !qp.inPartition(qp.pkey())) {
             qp.counters().increment(Counter.PARTITION_VIOLATIONS);
             return;
         }
-        WireQp w = qp.wire;
         int psn = Frame.psn(rx, at);
         switch (type) {
             case WRITE, SEND -> {
@@ -526,7 +460,7 @@ final class WireTransport implements FrameHandler {
             }
             case READ_RESPONSE -> requester.onReadResponse(w, psn, rx.getLong(at + Extension.ReadResponse.READ_OFFSET,
                     Frame.ORDER), at + type.headerLength(), payloadLength);
-            case ACK -> requester.onAck(w, peer, Frame.aux(rx, at), rx.getLong(at + Extension.Ack.SACK, Frame.ORDER));
+            case ACK -> requester.onAck(w, Frame.aux(rx, at), rx.getLong(at + Extension.Ack.SACK, Frame.ORDER));
             case NAK -> {
                 qp.counters().increment(Counter.NAKS_RECEIVED);
                 requester.onNak(w, Frame.aux(rx, at), rx.getInt(at + Extension.Nak.CODE, Frame.ORDER),
@@ -545,25 +479,11 @@ final class WireTransport implements FrameHandler {
     /** Payload bytes placed and added to the CRC at a time: the copy brings them into the first-level cache. */
     private static final int PIECE = 4 * 1024;
 
-    /** Places {@code length} payload bytes at {@code payload} into {@code target}; false when their CRC fails. */
-    boolean placeChecked(MutableDirectBuffer target, int targetOffset, int payload, int length, Counters where) {
-        if (auth != null || length == 0) {
-            // The tag covered the payload before anything was believed; an empty payload has no CRC.
-            target.putBytes(targetOffset, rx, payload, length);
-            return true;
-        }
-        rxCheck.startPayload(rxBuffer);
-        for (int done = 0; done < length; ) {
-            int n = Math.min(PIECE, length - done);
-            target.putBytes(targetOffset + done, rx, payload + done, n);
-            rxCheck.update(payload + done, n);
-            done += n;
-        }
-        return payloadChecked(payload + length, where);
-    }
-
-    /** Places {@code length} payload bytes at {@code payload} through {@code cursor}; false when their CRC fails. */
-    boolean placeChecked(SgCursor cursor, int payload, int length, Counters where) {
+    /**
+     * Places {@code length} payload bytes at {@code payload} at the cursor of {@code cursor} (positioned by the queue
+     * pair's checks); false when their CRC fails.
+     */
+    boolean placeChecked(WireEndpoint cursor, int payload, int length, Counters where) {
         if (auth != null || length == 0) {
             cursor.copyIn(rx, payload, length);
             return true;
@@ -589,37 +509,32 @@ final class WireTransport implements FrameHandler {
     private void onHello(Peer peer, FrameType type, int at) {
         int version = rx.getShort(at + Extension.Hello.PROTOCOL_VERSION, Frame.ORDER) & 0xFFFF;
         int probe = rx.getShort(at + Extension.Hello.PROBE, Frame.ORDER) & 0xFFFF;
-        int previous = peer.version;
-        peer.version = version;
-        peer.incarnation = rx.getLong(at + Extension.Hello.INCARNATION, Frame.ORDER);
+        int previous = peer.announced(version);
         if (version != Node.PROTOCOL_VERSION) {
-            if (peer.up || previous != version) {
+            if (peer.up() || previous != version) {
                 counters.increment(Counter.VERSION_MISMATCHES);
-                peerLog.warn("node {} speaks vmrdma protocol {}, this node speaks {}: refusing it", peer.node,
+                peerLog.warn("node {} speaks vmrdma protocol {}, this node speaks {}: refusing it", peer.node(),
                         version, Node.PROTOCOL_VERSION);
             }
-            peer.up = false;
+            peer.markDown();
             return;
         }
-        if (!peer.up) {
-            peer.up = true;
-            peerLog.info("node {} at {} up ({}, protocol {})", peer.node, peer.address,
-                    peer.discovered ? "discovered" : "static", version);
+        if (peer.markUp()) {
+            peerLog.info("node {} at {} up ({}, protocol {})", peer.node(), peer.address(),
+                    peer.discovered() ? "discovered" : "static", version);
         }
         if (type == FrameType.HELLO) {
             sendHello(peer, FrameType.HELLO_REPLY, probe,
                     auth == null ? 0 : rx.getLong(at + type.headerLength(), Frame.ORDER));
-        } else if (probe != 0 && probe == peer.probeId) {
-            peer.roundTrip(now - peer.probeSentNanos);
-            peer.probeId = 0;
+        } else {
+            peer.probeAnswered(probe, now);
         }
     }
 
     /** Starts a new round-trip probe to {@code peer}; an unanswered earlier one is given up (one outstanding). */
     private int nextProbe(Peer peer, long nowNanos) {
         lastProbeId = lastProbeId == 0xFFFF ? 1 : lastProbeId + 1;
-        peer.probeId = lastProbeId;
-        peer.probeSentNanos = nowNanos;
+        peer.probe(lastProbeId, nowNanos);
         return lastProbeId;
     }
 
@@ -629,11 +544,11 @@ final class WireTransport implements FrameHandler {
      */
     private void sendHello(Peer peer, FrameType type, int probe, long challenge) {
         int payload = auth == null ? 0 : CHALLENGE_LENGTH;
-        int at = begin(peer.address, type.headerLength(), payload);
+        int at = begin(peer.address(), type.headerLength(), payload);
         if (at < 0) {
             return;
         }
-        writeHello(at, type, 0, peer.node, probe, payload);
+        writeHello(at, type, 0, peer.node(), probe, payload);
         if (payload > 0) {
             tx.putLong(at + type.headerLength(), challenge, Frame.ORDER);
         }
@@ -695,8 +610,8 @@ final class WireTransport implements FrameHandler {
      * Claims room for a frame to {@code peer} with this header and payload; returns its offset in {@link #tx}, or -1
      * when the port is full.
      */
-    int begin(Peer peer, int headerLength, int payloadLength) {
-        return begin(peer.address, headerLength, payloadLength);
+    public int begin(Peer peer, int headerLength, int payloadLength) {
+        return begin(peer.address(), headerLength, payloadLength);
     }
 
     private int begin(LinkAddress destination, int headerLength, int payloadLength) {
@@ -724,7 +639,7 @@ final class WireTransport implements FrameHandler {
      * writes the payload CRC, computed piece by piece right after each piece is copied (still in the first-level
      * cache); {@link #endSealed} then commits the frame.
      */
-    void copyOutSealed(SgCursor cursor, int at, int headerLength, int length) {
+    void copyOutSealed(WireEndpoint cursor, int at, int headerLength, int length) {
         flagAuthenticated(at);
         txCheck.sealHeader(claim.buffer(), at, headerLength);
         if (auth != null) {
@@ -743,7 +658,7 @@ final class WireTransport implements FrameHandler {
         txCheck.finishPayload(at + headerLength + length);
     }
 
-    /** As {@link #copyOutSealed(SgCursor, int, int, int)}, from one contiguous buffer. */
+    /** As {@link #copyOutSealed(WireEndpoint, int, int, int)}, from one contiguous buffer. */
     void copyOutSealed(DirectBuffer source, int sourceOffset, int at, int headerLength, int length) {
         flagAuthenticated(at);
         txCheck.sealHeader(claim.buffer(), at, headerLength);
@@ -766,17 +681,17 @@ final class WireTransport implements FrameHandler {
     void endSealed(Peer peer, int at, int headerLength, int payloadLength) {
         int frameLength = Frame.length(headerLength, payloadLength, auth != null);
         if (auth != null) {
-            auth.seal(claim.buffer(), at, headerLength + payloadLength, peer.auth.out);
+            auth.seal(claim.buffer(), at, headerLength + payloadLength, peer.auth().out);
         }
         port.commit(claim, frameLength);
-        peer.counters.increment(Counter.FRAMES_SENT);
-        peer.counters.add(Counter.FRAME_BYTES_SENT, frameLength);
+        peer.counters().increment(Counter.FRAMES_SENT);
+        peer.counters().add(Counter.FRAME_BYTES_SENT, frameLength);
         counters.increment(Counter.FRAMES_SENT);
         counters.add(Counter.FRAME_BYTES_SENT, frameLength);
     }
 
     /** Seals and commits the claimed frame, its header and payload written in place. */
-    void end(Peer peer, int at, int headerLength, int payloadLength) {
+    public void end(Peer peer, int at, int headerLength, int payloadLength) {
         flagAuthenticated(at);
         if (auth == null) {
             txCheck.seal(claim.buffer(), at, headerLength, payloadLength);
@@ -797,11 +712,17 @@ final class WireTransport implements FrameHandler {
         }
     }
 
-    UnsafeBuffer tx() {
+    /** The buffer of the frame last claimed by {@link #begin}. */
+    public UnsafeBuffer tx() {
         return tx;
     }
 
     int nodeId() {
         return nodeId;
+    }
+
+    /** Where the transport hands connection-manager frames, checked for length, CRC or tag, and source. */
+    public interface ConnectionFrames {
+        void onConnectionFrame(Peer peer, FrameType type, UnsafeBuffer rx, int at, int payloadLength);
     }
 }
