@@ -169,8 +169,8 @@ final class ConnectionManager {
         if (!client.live || client.connectionId != connectionId || client.state() != QpState.RESET) {
             throw new VerbsException(VerbsErrno.ENOENT, "the requester of connection " + connectionId + " has gone");
         }
-        engine.bringUp(qp, request.pkey, client.address());
-        engine.bringUp(client, request.pkey, qp.address());
+        engine.states().bringUp(qp, request.pkey, client.address());
+        engine.states().bringUp(client, request.pkey, qp.address());
         qp.connectionId = connectionId;
         long serviceId = request.listener.serviceId;
         client.owner().deliver(CmEventType.ESTABLISHED, connectionId, serviceId, client.address().qpn(),
@@ -216,7 +216,7 @@ final class ConnectionManager {
         QpAddress remote = qp.remote();
         qp.connectionId = 0;
         if (!destroying) {
-            engine.enterError(qp);
+            engine.states().enterError(qp);
             qp.owner().deliver(CmEventType.DISCONNECTED, id, 0, qp.address().qpn(), remote, qp.pkey(),
                     "closed by this side", null);
         }
@@ -227,7 +227,7 @@ final class ConnectionManager {
         Qp peer = engine.qp(remote);
         if (peer != null && peer.connectionId == id) {
             peer.connectionId = 0;
-            engine.enterError(peer);
+            engine.states().enterError(peer);
             peer.owner().deliver(CmEventType.DISCONNECTED, id, 0, peer.address().qpn(), qp.address(), peer.pkey(),
                     "closed by the peer", null);
         }
@@ -538,7 +538,7 @@ final class ConnectionManager {
         in.qp = qp;
         in.serverPsn = random.nextInt();
         in.privateData = privateData == null ? new byte[0] : privateData.clone();
-        engine.bringUpRemote(qp, in.pkey, in.client, in.serverPsn, in.clientPsn);
+        engine.states().bringUpRemote(qp, in.pkey, in.client, in.serverPsn, in.clientPsn);
         qp.wire().connectionId(in.from.id());
         qp.connectionId = in.localId;
         sendReply(in);
@@ -585,7 +585,7 @@ final class ConnectionManager {
         } else if (qp.connectionId != 0) {
             long localId = qp.connectionId;
             qp.connectionId = 0;
-            engine.enterError(qp);
+            engine.states().enterError(qp);
             qp.owner().deliver(CmEventType.DISCONNECTED, localId, 0, qp.address().qpn(), qp.remote(), qp.pkey(),
                     "closed by the peer", null);
             sendDisconnect(qp.remote(), qp, FrameType.DISCONNECT_REPLY);
@@ -697,7 +697,7 @@ final class ConnectionManager {
             return;
         }
         QpAddress server = new QpAddress(peer.node(), serverDomid, serverQpn);
-        engine.bringUpRemote(qp, pkey, server, request.initialPsn, serverPsn);
+        engine.states().bringUpRemote(qp, pkey, server, request.initialPsn, serverPsn);
         qp.wire().connectionId(id);
         qp.owner().deliver(CmEventType.ESTABLISHED, id, request.serviceId, qp.address().qpn(), server, pkey, "",
                 bytes(rx, payload + 1, privateLength));

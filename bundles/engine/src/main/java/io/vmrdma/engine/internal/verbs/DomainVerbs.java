@@ -49,10 +49,8 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
     private volatile DomainState state = DomainState.CONNECTED;
 
     /** Queue pairs of this domain with send work, served round-robin when the scheduler gives the domain a turn. */
-    final ArrayDeque<Qp> withSendWork = new ArrayDeque<>();
-    /** Whether the scheduler has been told this domain is backlogged. */
-    boolean backlogged;
-    VmSettings settings;
+    private final ArrayDeque<Qp> withSendWork = new ArrayDeque<>();
+    private VmSettings settings;
 
     DomainVerbs(VerbsEngine engine, int slot, int domid, String name) {
         this.engine = engine;
@@ -60,6 +58,34 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
         this.domid = domid;
         this.name = name;
         this.counters = new Counters(engine.counters());
+    }
+
+    /** A queue pair with send work joins the end of the domain's round-robin. */
+    void queueSendWork(Qp qp) {
+        withSendWork.add(qp);
+    }
+
+    /** The next queue pair of the round-robin, taken out of it. */
+    Qp takeSendWork() {
+        return withSendWork.poll();
+    }
+
+    int queuesWithSendWork() {
+        return withSendWork.size();
+    }
+
+    boolean hasSendWork() {
+        return !withSendWork.isEmpty();
+    }
+
+    /** The domain closed: its round-robin is emptied. */
+    void dropSendWork() {
+        withSendWork.clear();
+    }
+
+    /** The per-VM scheduling settings in force for this domain. */
+    void applySettings(VmSettings inForce) {
+        settings = inForce;
     }
 
     Counters counters() {
@@ -237,7 +263,7 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
 
     @Override
     public void modifyQp(QueuePair handle, QpAttributes attributes) throws VerbsException {
-        engine.modifyQp(own(handle), attributes);
+        engine.states().modify(own(handle), attributes);
     }
 
     @Override

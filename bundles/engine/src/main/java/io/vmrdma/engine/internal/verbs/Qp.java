@@ -51,8 +51,8 @@ final class Qp implements QueuePair, WireEndpoint {
     int rnrRetriesLeft;
     /** The head request may not be retried before this time (after an RNR NAK). */
     long notBeforeNanos;
-    /** Whether this queue pair is in the engine's list of queue pairs with send work. */
-    boolean scheduled;
+    /** Whether this queue pair is in its domain's round-robin of queue pairs with send work. */
+    private boolean scheduled;
     /** The connection-manager connection this queue pair belongs to, or 0. */
     long connectionId;
     /** For a SEND or WRITE_WITH_IMM in progress: the responder and the receive it consumed. */
@@ -148,6 +148,47 @@ final class Qp implements QueuePair, WireEndpoint {
         remote = value;
     }
 
+    /** How many times a request is sent again after a timeout before it fails (0..7). */
+    void retryCount(int count) {
+        retryCount = count;
+    }
+
+    /** How many receiver-not-ready retries a request gets (7: without end); the head request gets them afresh. */
+    void rnrRetry(int count) {
+        rnrRetry = count;
+        rnrRetriesLeft = count;
+    }
+
+    /** The head request gets its receiver-not-ready retries afresh. */
+    void resetRnrRetries() {
+        rnrRetriesLeft = rnrRetry;
+    }
+
+    /** Both work queues are emptied, without completions. */
+    void dropWork() {
+        sq.clear();
+        rq.clear();
+    }
+
+    /** The queue pair is destroyed: no verb reaches it any more. */
+    void destroyed() {
+        live = false;
+    }
+
+    /** Whether it is in RTS with requests in its send queue: work for the send scheduler. */
+    boolean readyToSend() {
+        return state == QpState.RTS && !sq.isEmpty();
+    }
+
+    /** Whether it is in its domain's round-robin of queue pairs with send work. */
+    boolean isScheduled() {
+        return scheduled;
+    }
+
+    void scheduled(boolean inRoundRobin) {
+        scheduled = inRoundRobin;
+    }
+
     /** Whether this queue pair accepts incoming requests from {@code requester}. */
     boolean serves(QpAddress requester) {
         return live && remote != null && remote.equals(requester)
@@ -172,7 +213,7 @@ final class Qp implements QueuePair, WireEndpoint {
         sq.claim().copyFrom(request);
         sq.commit();
         counters.increment(Counter.SEND_WRS_POSTED);
-        engine.sendPosted(this);
+        engine.states().sendPosted(this);
     }
 
     @Override
@@ -190,7 +231,7 @@ final class Qp implements QueuePair, WireEndpoint {
         rq.claim().copyFrom(request);
         rq.commit();
         counters.increment(Counter.RECV_WRS_POSTED);
-        engine.recvPosted(this);
+        engine.states().recvPosted(this);
     }
 
     private void checkSge(ScatterGatherList sgl) throws VerbsException {
@@ -327,7 +368,7 @@ final class Qp implements QueuePair, WireEndpoint {
         int length = (int) wr.sgl.totalLength();
         countCompleted(wr.opcode, length);
         if (wr.signaled(signalAll)) {
-            engine.complete(sendCq, this, wr.wrId, WcStatus.SUCCESS, WcOpcode.of(wr.opcode), length, false, 0);
+            engine.states().complete(sendCq, this, wr.wrId, WcStatus.SUCCESS, WcOpcode.of(wr.opcode), length, false, 0);
         }
     }
 
@@ -335,8 +376,8 @@ final class Qp implements QueuePair, WireEndpoint {
     public void sendFailed(WcStatus status) {
         SendWqe wr = sq.head();
         sq.removeHead();
-        engine.complete(sendCq, this, wr.wrId, status, WcOpcode.of(wr.opcode), 0, false, 0);
-        engine.enterError(this);
+        engine.states().complete(sendCq, this, wr.wrId, status, WcOpcode.of(wr.opcode), 0, false, 0);
+        engine.states().enterError(this);
     }
 
     @Override
@@ -367,15 +408,15 @@ final class Qp implements QueuePair, WireEndpoint {
         RecvWqe recv = rq.head();
         rq.removeHead();
         counters.increment(Counter.RECV_OPS);
-        engine.complete(recvCq, this, recv.wrId, WcStatus.SUCCESS, opcode, length, hasImm, imm);
+        engine.states().complete(recvCq, this, recv.wrId, WcStatus.SUCCESS, opcode, length, hasImm, imm);
     }
 
     @Override
     public void recvFailed(WcStatus status) {
         RecvWqe recv = rq.head();
         rq.removeHead();
-        engine.complete(recvCq, this, recv.wrId, status, WcOpcode.RECV, 0, false, 0);
-        engine.enterError(this);
+        engine.states().complete(recvCq, this, recv.wrId, status, WcOpcode.RECV, 0, false, 0);
+        engine.states().enterError(this);
     }
 
     @Override

@@ -154,16 +154,16 @@ final class RequestProcessor {
             if (!resolveRecv(responder, recv.sgl)) {
                 responder.counters().increment(Counter.PROTECTION_FAULTS);
                 responder.rq.removeHead();
-                engine.complete(responder.recvCq(), responder, recv.wrId, WcStatus.LOC_PROT_ERR, WcOpcode.RECV, 0,
+                engine.states().complete(responder.recvCq(), responder, recv.wrId, WcStatus.LOC_PROT_ERR, WcOpcode.RECV, 0,
                         false, 0);
-                engine.enterError(responder);
+                engine.states().enterError(responder);
                 return fail(qp, w, WcStatus.REM_OP_ERR);
             }
             if (total > recv.sgl.totalLength()) {
                 responder.rq.removeHead();
-                engine.complete(responder.recvCq(), responder, recv.wrId, WcStatus.LOC_LEN_ERR, WcOpcode.RECV, 0,
+                engine.states().complete(responder.recvCq(), responder, recv.wrId, WcStatus.LOC_LEN_ERR, WcOpcode.RECV, 0,
                         false, 0);
-                engine.enterError(responder);
+                engine.states().enterError(responder);
                 return fail(qp, w, WcStatus.REM_INV_REQ_ERR);
             }
         }
@@ -245,10 +245,10 @@ final class RequestProcessor {
     private void failResponderBuffers(Qp qp, SendWqe w) {
         Qp responder = qp.responder;
         responder.counters().increment(Counter.PROTECTION_FAULTS);
-        engine.complete(responder.recvCq(), responder, qp.consumedRecv.wrId, WcStatus.LOC_PROT_ERR, WcOpcode.RECV,
+        engine.states().complete(responder.recvCq(), responder, qp.consumedRecv.wrId, WcStatus.LOC_PROT_ERR, WcOpcode.RECV,
                 0, false, 0);
         qp.responder = null;
-        engine.enterError(responder);
+        engine.states().enterError(responder);
         fail(qp, w, WcStatus.REM_OP_ERR);
     }
 
@@ -288,7 +288,7 @@ final class RequestProcessor {
             WcOpcode opcode = w.opcode == Opcode.RDMA_WRITE_WITH_IMM ? WcOpcode.RECV_RDMA_WITH_IMM : WcOpcode.RECV;
             responder.counters().increment(Counter.RECV_OPS);
             responder.counters().add(Counter.RECV_BYTES, length);
-            engine.complete(responder.recvCq(), responder, qp.consumedRecv.wrId, WcStatus.SUCCESS, opcode, length,
+            engine.states().complete(responder.recvCq(), responder, qp.consumedRecv.wrId, WcStatus.SUCCESS, opcode, length,
                     withImm, withImm ? w.imm : 0);
         }
         qp.responder = null;
@@ -298,7 +298,7 @@ final class RequestProcessor {
         source.reset();
         destination.reset();
         if (w.signaled(qp.signalAll())) {
-            engine.complete(qp.sendCq(), qp, w.wrId, WcStatus.SUCCESS, WcOpcode.of(w.opcode), length, false, 0);
+            engine.states().complete(qp.sendCq(), qp, w.wrId, WcStatus.SUCCESS, WcOpcode.of(w.opcode), length, false, 0);
         }
         w.started = false;
     }
@@ -310,8 +310,8 @@ final class RequestProcessor {
         destination.reset();
         current = null;
         qp.sq.removeHead();
-        engine.complete(qp.sendCq(), qp, w.wrId, status, WcOpcode.of(w.opcode), 0, false, 0);
-        engine.enterError(qp);
+        engine.states().complete(qp.sendCq(), qp, w.wrId, status, WcOpcode.of(w.opcode), 0, false, 0);
+        engine.states().enterError(qp);
         return Outcome.FAILED;
     }
 }

@@ -59,7 +59,7 @@ class VerbsSnapshotsTest {
         MemoryRegion used = a.region(4096, AccessFlags.LOCAL_WRITE);
         MemoryRegion idle = a.region(1024, 0);
         QueuePair qp = a.qp();
-        f.engine.modifyQp((Qp) qp, new io.vmrdma.api.verbs.QpAttributes().state(QpState.INIT).pkey(0x7fff));
+        f.engine.states().modify((Qp) qp, new io.vmrdma.api.verbs.QpAttributes().state(QpState.INIT).pkey(0x7fff));
         RecvWorkRequest recv = new RecvWorkRequest().wrId(1);
         recv.sgl().add(used.address(), 10, used.lkey()).add(used.address() + 100, 10, used.lkey());
         qp.postRecv(recv);
