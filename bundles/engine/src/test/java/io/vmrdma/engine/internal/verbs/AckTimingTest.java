@@ -18,6 +18,7 @@ import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.nic.faults.ForwardingNicPort;
 import io.vmrdma.engine.internal.transport.WireResponder;
+import io.vmrdma.engine.testkit.Cluster;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -155,7 +156,7 @@ class AckTimingTest {
             MemoryRegion fromA = a.region(2 * MTU, AccessFlags.ALL, 5);
             MemoryRegion toB = b.region(2 * MTU, AccessFlags.ALL, 6);
             c.settle(50);
-            a.engine.nic(wrap.apply(c.nics.get(0)));
+            a.engine.nic(wrap.apply(c.nics().get(0)));
             long acksBefore = b.engine.counter(Counter.ACKS_SENT);
             long seenBefore = seen == null ? 0 : b.engine.counter(seen);
 

@@ -3,6 +3,7 @@ package io.vmrdma.engine.internal.verbs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vmrdma.api.nic.FrameClaim;
+import io.vmrdma.engine.testkit.TwoEngines;
 import io.vmrdma.nic.faults.ForwardingNicPort;
 import io.vmrdma.nic.loopback.internal.LoopbackPort;
 import io.vmrdma.nic.loopback.internal.LoopbackWire;

@@ -10,6 +10,7 @@ import io.vmrdma.api.verbs.QueuePair;
 import io.vmrdma.api.verbs.SendFlags;
 import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.WcStatus;
+import io.vmrdma.engine.testkit.Cluster;
 
 /**
  * Another tenant's transfer that runs beside an attack: a 1 MiB RDMA WRITE from domain "b" on node 2 to domain "a"

@@ -8,6 +8,7 @@ import io.vmrdma.engine.internal.auth.NodeAuth;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameCheck;
 import io.vmrdma.engine.internal.wire.FrameType;
+import io.vmrdma.engine.testkit.Cluster;
 import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.nic.loopback.internal.LoopbackPort;
 import org.agrona.concurrent.UnsafeBuffer;
@@ -51,7 +52,7 @@ final class FrameInjector {
         int src = Frame.srcNode(frame, claim.offset());
         if (!authenticated) {
             check.seal(claim.buffer(), claim.offset(), type.headerLength(), payloadLength);
-        } else if (src >= 1 && src <= c.engines.size()) {
+        } else if (src >= 1 && src <= c.engines().size()) {
             insider.sealAs(c.node(src), claim.buffer(), claim.offset(), type.headerLength(), payloadLength);
         } else {
             insider.sealAs(new NodeAuth(Cluster.KEYS, src), claim.buffer(), claim.offset(), type.headerLength(),
@@ -67,7 +68,7 @@ final class FrameInjector {
      */
     void sendAsPeer(Cluster c, int from, Qp target, FrameType type, int aux, Fields fields) {
         int node = target.address().node();
-        send(c, c.ports.get(from - 1), c.wire.address(node), type, 0, (f, at) -> {
+        send(c, c.ports().get(from - 1), c.wire().address(node), type, 0, (f, at) -> {
             Frame.writeBase(f, at, type, 0, from, node, target.pkey(), 0, target.address().qpn(),
                     target.remote().qpn(), 0, aux);
             fields.write(f, at);

@@ -19,6 +19,7 @@ import io.vmrdma.api.verbs.VerbsException;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameType;
+import io.vmrdma.engine.testkit.Cluster;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -43,7 +44,7 @@ class HostileConnectionRequestsTest {
     /** As above, every node with the same table: the bystanders in 0x0001, "server" and "friend" in {@link #HPC}. */
     private static Cluster partitioned(boolean authenticated, long seed) {
         Cluster c = cluster(authenticated, seed);
-        for (VerbsEngine engine : c.engines) {
+        for (VerbsEngine engine : c.engines()) {
             engine.partitions(Map.of(0x0001, List.of("a", "b"), HPC, List.of("server", "friend")));
         }
         return c;
@@ -89,7 +90,7 @@ class HostileConnectionRequestsTest {
 
             // Node 3 saw the request (it holds the connection id) and answers for a listener of its own naming.
             int payload = 1 + 1 + "intruder".length();
-            attacker.send(c, c.ports.get(2), c.wire.address(2), FrameType.CM_REPLY, payload, (f, at) -> {
+            attacker.send(c, c.ports().get(2), c.wire().address(2), FrameType.CM_REPLY, payload, (f, at) -> {
                 Frame.writeBase(f, at, FrameType.CM_REPLY, 0, 3, 2, HPC, payload, qp.address().qpn(), 77, 0, 0);
                 f.putLong(at + Extension.Cm.CONNECTION_ID, id, Frame.ORDER);
                 f.putLong(at + Extension.Cm.SERVICE_OR_DOMID, 9, Frame.ORDER);
@@ -147,7 +148,7 @@ class HostileConnectionRequestsTest {
             assertThat(pair[0].state()).isEqualTo(QpState.RTS);
 
             // After the connect timeout the flood is gone: an old request cannot be accepted, new ones are heard.
-            c.clock[0] += 5_000_000_000L;
+            c.advance(5_000_000_000L);
             c.settle(2);
             QueuePair late = servers[0].qp();
             assertThatThrownBy(() -> servers[0].verbs.accept(flooded.get(0), late, null))
@@ -173,7 +174,7 @@ class HostileConnectionRequestsTest {
                     request(c, 3, ids.nextLong(), SERVICE, "", io.vmrdma.api.verbs.Partitions.DEFAULT_PKEY);
                 }
                 c.settle(2);
-                c.clock[0] += 5_000_000_000L;
+                c.advance(5_000_000_000L);
                 c.settle(2);
             }
 
@@ -224,7 +225,7 @@ class HostileConnectionRequestsTest {
     private void request(Cluster c, int from, long connectionId, long serviceId, String name, int... pkeys) {
         int nameLength = name == null ? 0 : 1 + name.getBytes(StandardCharsets.UTF_8).length;
         int payload = 2 + 2 * pkeys.length + nameLength;
-        attacker.send(c, c.ports.get(from - 1), c.wire.address(1), FrameType.CM_REQUEST, payload, (f, at) -> {
+        attacker.send(c, c.ports().get(from - 1), c.wire().address(1), FrameType.CM_REQUEST, payload, (f, at) -> {
             Frame.writeBase(f, at, FrameType.CM_REQUEST, 0, from, 1, 0, payload, 0, 100, 0, 0);
             f.putLong(at + Extension.Cm.CONNECTION_ID, connectionId, Frame.ORDER);
             f.putLong(at + Extension.Cm.SERVICE_OR_DOMID, serviceId, Frame.ORDER);

@@ -21,6 +21,7 @@ import io.vmrdma.engine.internal.transport.WireRequester;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameType;
+import io.vmrdma.engine.testkit.Cluster;
 import io.vmrdma.nic.loopback.internal.LoopbackPort;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -38,7 +39,7 @@ class HostileControlFramesTest {
 
     /** Node {@code n}'s own port: frames from it carry the link address node {@code n}'s peers know it by. */
     private static LoopbackPort portOf(Cluster c, int n) {
-        return c.ports.get(n - 1);
+        return c.ports().get(n - 1);
     }
 
     @ParameterizedTest(name = "authenticated: {0}")
@@ -122,7 +123,7 @@ class HostileControlFramesTest {
      */
     private void answer(Cluster c, int from, FrameType type, long connectionId, int qpn) {
         int payload = type == FrameType.CM_REPLY ? 1 : 6;
-        attacker.send(c, portOf(c, from), c.wire.address(1), type, payload, (f, at) -> {
+        attacker.send(c, portOf(c, from), c.wire().address(1), type, payload, (f, at) -> {
             Frame.writeBase(f, at, type, 0, from, 1, 0, payload, qpn, 77, 0, 0);
             f.putLong(at + Extension.Cm.CONNECTION_ID, connectionId, Frame.ORDER);
             f.putLong(at + Extension.Cm.SERVICE_OR_DOMID, 4, Frame.ORDER);
@@ -202,7 +203,7 @@ class HostileControlFramesTest {
                     .as("never sent, no such code, receiver-not-ready for a WRITE").isEqualTo(3);
             assertThat(sender.counters().get(Counter.RNR_NAKS) - rnrNaks).as("the genuine one, then the forged one")
                     .isEqualTo(2);
-            assertThat(sender.wire().rnrUntilNanos() - c.clock[0]).as("the wait asked for, 71 minutes, capped")
+            assertThat(sender.wire().rnrUntilNanos() - c.now()).as("the wait asked for, 71 minutes, capped")
                     .isPositive().isLessThanOrEqualTo(WireRequester.MAX_RNR_DELAY_NANOS);
             assertThat(WireRequester.rnrDelayNanos(-1)).isEqualTo(WireRequester.MAX_RNR_DELAY_NANOS);
             assertThat(WireRequester.rnrDelayNanos(0)).isEqualTo(1_000);

@@ -31,6 +31,7 @@ import io.vmrdma.api.verbs.VerbsErrno;
 import io.vmrdma.api.verbs.VerbsException;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
+import io.vmrdma.engine.testkit.Cluster;
 import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.nic.faults.ForwardingNicPort;
 import net.jqwik.api.Arbitraries;
@@ -216,7 +217,7 @@ class HostileGuestVerbsTest {
     @Test
     void anExceptionOnOneTurnFailsThatQueuePairOnly() throws Exception {
         try (Cluster c = new Cluster(2, 9000, Faults.NONE, 11)) {
-            ThrowingPort throwing = new ThrowingPort(c.nics.get(0));
+            ThrowingPort throwing = new ThrowingPort(c.nics().get(0));
             c.node(1).nic(throwing);
             Link victim = Link.across(c, 1, 2, 7, 256 * 1024);
             Link attacked = Link.across(c, 3, 4, 8, 4096);

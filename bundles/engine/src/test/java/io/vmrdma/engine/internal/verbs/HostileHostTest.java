@@ -23,6 +23,8 @@ import io.vmrdma.engine.internal.transport.WireQp;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameType;
+import io.vmrdma.engine.testkit.CapturingPort;
+import io.vmrdma.engine.testkit.Cluster;
 import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.nic.loopback.internal.LoopbackPort;
 import io.vmrdma.nic.loopback.internal.LoopbackWire;
@@ -79,7 +81,7 @@ class HostileHostTest {
 
     /** Node 1's port, keeping a copy of every frame node 1 receives. */
     private static CapturingPort tap(Cluster c) {
-        CapturingPort tap = new CapturingPort(c.nics.get(0));
+        CapturingPort tap = new CapturingPort(c.nics().get(0));
         c.node(1).nic(tap);
         return tap;
     }
@@ -125,11 +127,11 @@ class HostileHostTest {
             c.runUntil(() -> c.node(1).peerUp(2) && c.node(2).peerUp(1), 5_000_000_000L);
             Transfer transfer = new Transfer(c, 1, 2, 5).post();
             VerbsEngine node1 = c.node(1);
-            LoopbackPort attacker = c.ports.get(2);
+            LoopbackPort attacker = c.ports().get(2);
             long spoofs = node1.counter(Counter.PEER_SPOOFS);
             long authFailures = node1.counter(Counter.AUTH_FAILURES);
 
-            forge(attacker, c.wire.address(1), 2, FrameType.HELLO, 8, hello(2, 1, 0, 1));
+            forge(attacker, c.wire().address(1), 2, FrameType.HELLO, 8, hello(2, 1, 0, 1));
             forge(attacker, LoopbackWire.BROADCAST, 2, FrameType.HELLO, 8,
                     hello(2, Extension.Hello.ANY_NODE, Extension.Hello.FLAG_DISCOVERY, 1));
             c.node(1).doWork();
@@ -137,11 +139,11 @@ class HostileHostTest {
 
             // Node 2 falls silent (its port still attached, its engine no longer run), and is marked down: the moment
             // a hijacker waits for.
-            LoopbackWire wire = c.wire;
+            LoopbackWire wire = c.wire();
             for (int i = 0; i < 40; i++) {
                 node1.doWork();
-                c.engines.get(2).doWork();
-                c.clock[0] += 100_000_000;
+                c.engines().get(2).doWork();
+                c.advance(100_000_000);
             }
             assertThat(node1.peerUp(2)).isFalse();
             forge(attacker, wire.address(1), 2, FrameType.HELLO, 8, hello(2, 1, 0, 1));
@@ -160,18 +162,18 @@ class HostileHostTest {
         try (Cluster c = new Cluster(2, 9000, Faults.NONE, 32)) {
             CapturingPort tap = tap(c);
             c.settle(3);
-            c.clock[0] += 1_100_000_000L;
+            c.advance(1_100_000_000L);
             c.settle(3);
             byte[] genuineHello = tap.first(FrameType.HELLO, 2);
             Transfer transfer = new Transfer(c, 1, 2, 5).post();
             VerbsEngine node1 = c.node(1);
-            LoopbackPort node2Port = c.ports.get(1);
+            LoopbackPort node2Port = c.ports().get(1);
             long authFailures = node1.counter(Counter.AUTH_FAILURES);
             long replays = node1.counter(Counter.REPLAYS);
 
             // From node 2's own address, announcing another protocol version: once believed, node 2 would be down.
-            forge(node2Port, c.wire.address(1), 2, FrameType.HELLO, 8, hello(2, 1, 0, 2));
-            replay(node2Port, c.wire.address(1), genuineHello);
+            forge(node2Port, c.wire().address(1), 2, FrameType.HELLO, 8, hello(2, 1, 0, 2));
+            replay(node2Port, c.wire().address(1), genuineHello);
             node1.doWork();
             assertThat(node1.counter(Counter.AUTH_FAILURES) - authFailures).isEqualTo(1);
             assertThat(node1.counter(Counter.REPLAYS) - replays).isEqualTo(1);
@@ -189,7 +191,7 @@ class HostileHostTest {
             VerbsEngine node1 = c.node(1);
             long authFailures = node1.counter(Counter.AUTH_FAILURES);
             for (int i = 0; i < 49; i++) {
-                forge(c.ports.get(1), c.wire.address(1), 2, FrameType.DISCONNECT_REQUEST, 0, (f, at) ->
+                forge(c.ports().get(1), c.wire().address(1), 2, FrameType.DISCONNECT_REQUEST, 0, (f, at) ->
                         Frame.writeBase(f, at, FrameType.DISCONNECT_REQUEST, 0, 2, 1, transfer.responder.pkey(), 0,
                                 transfer.responder.address().qpn(), transfer.requester.address().qpn(), 0, 0));
             }
@@ -213,7 +215,7 @@ class HostileHostTest {
             long authFailures = node2.counter(Counter.AUTH_FAILURES);
 
             // Node 1's frames in the other direction, from node 1's address: "everything sent was received".
-            forge(c.ports.get(0), c.wire.address(2), 1, FrameType.ACK, 0, (f, at) -> {
+            forge(c.ports().get(0), c.wire().address(2), 1, FrameType.ACK, 0, (f, at) -> {
                 Frame.writeBase(f, at, FrameType.ACK, 0, 1, 2, transfer.requester.pkey(), 0,
                         transfer.requester.address().qpn(), transfer.responder.address().qpn(), 0, sender.nextPsn());
                 f.putLong(at + Extension.Ack.SACK, -1L, Frame.ORDER);
@@ -239,8 +241,8 @@ class HostileHostTest {
             long duplicates = node1.counter(Counter.DUPLICATES_DROPPED);
             long requests = node1.counter(Counter.CM_CONNECT_REQUESTS);
 
-            replay(c.ports.get(1), c.wire.address(1), write);
-            replay(c.ports.get(1), c.wire.address(1), cmRequest);
+            replay(c.ports().get(1), c.wire().address(1), write);
+            replay(c.ports().get(1), c.wire().address(1), cmRequest);
             node1.doWork();
             assertThat(node1.counter(Counter.REPLAYS) - replays).isEqualTo(2);
             assertThat(node1.counter(Counter.DUPLICATES_DROPPED) - duplicates).as("never reached the PSN check")
@@ -255,7 +257,7 @@ class HostileHostTest {
         try (Cluster c = new Cluster(2, 9000, Faults.NONE, 36)) {
             CapturingPort tap = tap(c);
             new Transfer(c, 1, 2, 5).post().completesByteIdentical(c);
-            c.clock[0] += 1_100_000_000L;
+            c.advance(1_100_000_000L);
             c.settle(3);
             byte[] oldHello = tap.first(FrameType.HELLO, 2);
             byte[] oldReply = tap.first(FrameType.HELLO_REPLY, 2);
@@ -263,15 +265,15 @@ class HostileHostTest {
 
             // Node 2 restarts: a new engine (a new epoch) on the same address.
             int restart = tap.captured();
-            c.ports.get(1).close();
-            VerbsEngine restarted = new VerbsEngine(2, () -> c.clock[0], 99L);
+            c.ports().get(1).close();
+            VerbsEngine restarted = new VerbsEngine(2, () -> c.now(), 99L);
             restarted.authentication(Cluster.KEYS);
-            LoopbackPort port = new LoopbackPort(c.wire, 2, 9000, 1 << 24);
+            LoopbackPort port = new LoopbackPort(c.wire(), 2, 9000, 1 << 24);
             restarted.nic(port);
-            restarted.peer(1, c.wire.address(1));
-            c.engines.set(1, restarted);
-            c.ports.set(1, port);
-            c.nics.set(1, port);
+            restarted.peer(1, c.wire().address(1));
+            c.engines().set(1, restarted);
+            c.ports().set(1, port);
+            c.nics().set(1, port);
             VerbsEngine node1 = c.node(1);
             long replaysBefore = node1.counter(Counter.REPLAYS);
             c.runUntil(() -> node1.peerUp(2) && restarted.peerUp(1) && restarted.peers().get(0).framesReceived() > 0,
@@ -284,10 +286,10 @@ class HostileHostTest {
 
             long replays = node1.counter(Counter.REPLAYS);
             long received = node1.counter(Counter.FRAMES_RECEIVED);
-            replay(port, c.wire.address(1), oldHello);
-            replay(port, c.wire.address(1), oldReply);
-            replay(port, c.wire.address(1), oldWrite);
-            replay(port, c.wire.address(1), newHelloBeforeConfirmed);
+            replay(port, c.wire().address(1), oldHello);
+            replay(port, c.wire().address(1), oldReply);
+            replay(port, c.wire().address(1), oldWrite);
+            replay(port, c.wire().address(1), newHelloBeforeConfirmed);
             node1.doWork();
             assertThat(node1.counter(Counter.REPLAYS) - replays).isEqualTo(4);
             assertThat(node1.peerUp(2)).isTrue();
@@ -316,9 +318,9 @@ class HostileHostTest {
             byte[] headerFlippedResealed = headerFlipped.clone();
             ByteBuffer resealed = ByteBuffer.wrap(headerFlippedResealed);
             new io.vmrdma.engine.internal.wire.FrameCheck().sealHeader(resealed, 0, FrameType.WRITE.headerLength());
-            replay(c.ports.get(1), c.wire.address(1), payloadFlipped);
-            replay(c.ports.get(1), c.wire.address(1), headerFlipped);
-            replay(c.ports.get(1), c.wire.address(1), headerFlippedResealed);
+            replay(c.ports().get(1), c.wire().address(1), payloadFlipped);
+            replay(c.ports().get(1), c.wire().address(1), headerFlipped);
+            replay(c.ports().get(1), c.wire().address(1), headerFlippedResealed);
             node1.doWork();
             assertThat(node1.counter(Counter.AUTH_FAILURES) - authFailures).as("payload; header with a good CRC")
                     .isEqualTo(2);

@@ -22,6 +22,7 @@ import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameCheck;
 import io.vmrdma.engine.internal.wire.FrameType;
+import io.vmrdma.engine.testkit.Cluster;
 import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.nic.loopback.internal.LoopbackPort;
 import io.vmrdma.nic.loopback.internal.LoopbackWire;
@@ -69,7 +70,7 @@ class PeerTableTest {
     private static void idle(Cluster c, double seconds) {
         for (int i = 0; i < seconds * 10; i++) {
             c.settle(1);
-            c.clock[0] += SECOND / 10;
+            c.advance(SECOND / 10);
         }
     }
 
@@ -87,7 +88,7 @@ class PeerTableTest {
                     assertThat(peer.origin()).isEqualTo(PeerInfo.Origin.DISCOVERED);
                     assertThat(peer.up()).as("%s seen from node %d", peer, n).isTrue();
                     assertThat(peer.protocolVersion()).isEqualTo(1);
-                    assertThat(peer.address()).isEqualTo(c.wire.address(peer.node()));
+                    assertThat(peer.address()).isEqualTo(c.wire().address(peer.node()));
                 }
             }
             Cluster.Dom a = c.domain(1, 1, "a");
@@ -115,7 +116,7 @@ class PeerTableTest {
     void aNodeWithDiscoveryOffKnowsOnlyItsStaticPeers() {
         try (Cluster c = new Cluster(3, 1500, Faults.NONE, 26, false)) {
             c.node(1).discovery(false);
-            c.node(1).peer(2, c.wire.address(2));
+            c.node(1).peer(2, c.wire().address(2));
             c.settle(5);
             idle(c, 2.5);
             assertThat(c.node(1).peers()).extracting(PeerInfo::node, PeerInfo::origin, PeerInfo::up)
@@ -187,7 +188,7 @@ class PeerTableTest {
             assertThat(info(c.node(1), 2).up()).isTrue();
 
             c.node(2).nic(null);        // node 2 falls silent: its NIC is gone, frames to it vanish
-            c.ports.get(1).close();
+            c.ports().get(1).close();
             idle(c, 2.5);
             assertThat(info(c.node(1), 2).up()).as("silent for less than three periods").isTrue();
             idle(c, 2);
@@ -200,7 +201,7 @@ class PeerTableTest {
             assertThat(info(c.node(1), 2).retransmissions()).isEqualTo(c.node(1).counter(Counter.RETRANSMISSIONS))
                     .isPositive();
 
-            LoopbackPort back = new LoopbackPort(c.wire, 2, 1500, 1 << 24);
+            LoopbackPort back = new LoopbackPort(c.wire(), 2, 1500, 1 << 24);
             try {
                 c.node(2).nic(back);
                 idle(c, 1.5);
@@ -223,39 +224,39 @@ class PeerTableTest {
         try (Cluster c = new Cluster(3, 1500, Faults.NONE, 23).authenticationOff()) {
             c.settle(3);
             VerbsEngine node1 = c.node(1);
-            LoopbackPort third = c.ports.get(2);
+            LoopbackPort third = c.ports().get(2);
             long spoofs = node1.counter(Counter.PEER_SPOOFS);
-            hello(third, c.wire.address(1), 2, 1, false, 1);             // node 3's port claims to be node 2
+            hello(third, c.wire().address(1), 2, 1, false, 1);             // node 3's port claims to be node 2
             hello(third, LoopbackWire.BROADCAST, 2, 0xFFFF, true, 1);    // and says so to everyone
             c.settle(2);
             assertThat(node1.counter(Counter.PEER_SPOOFS) - spoofs).isEqualTo(2);
             assertThat(c.node(2).counter(Counter.PEER_SPOOFS)).as("node 2 hears its own id from elsewhere").isZero();
-            assertThat(info(node1, 2).address()).isEqualTo(c.wire.address(2));
+            assertThat(info(node1, 2).address()).isEqualTo(c.wire().address(2));
             assertThat(info(node1, 2).origin()).isEqualTo(PeerInfo.Origin.STATIC);
 
-            LoopbackPort stranger = new LoopbackPort(c.wire, 9, 1500, 1 << 20);
-            LoopbackPort elsewhere = new LoopbackPort(c.wire, 10, 1500, 1 << 20);
+            LoopbackPort stranger = new LoopbackPort(c.wire(), 9, 1500, 1 << 20);
+            LoopbackPort elsewhere = new LoopbackPort(c.wire(), 10, 1500, 1 << 20);
             try {
                 hello(stranger, LoopbackWire.BROADCAST, 7, 0xFFFF, true, 1);
                 c.settle(2);
                 assertThat(info(node1, 7)).extracting(PeerInfo::origin, PeerInfo::up, PeerInfo::address)
-                        .containsExactly(PeerInfo.Origin.DISCOVERED, true, c.wire.address(9));
+                        .containsExactly(PeerInfo.Origin.DISCOVERED, true, c.wire().address(9));
                 spoofs = node1.counter(Counter.PEER_SPOOFS);
-                hello(elsewhere, c.wire.address(1), 7, 1, false, 1);         // node 7 is up at port 9
+                hello(elsewhere, c.wire().address(1), 7, 1, false, 1);         // node 7 is up at port 9
                 c.settle(2);
                 assertThat(node1.counter(Counter.PEER_SPOOFS) - spoofs).isEqualTo(1);
-                assertThat(info(node1, 7).address()).isEqualTo(c.wire.address(9));
+                assertThat(info(node1, 7).address()).isEqualTo(c.wire().address(9));
 
                 idle(c, 3.5);                                               // port 9 says nothing more
                 assertThat(info(node1, 7).up()).isFalse();
                 hello(elsewhere, LoopbackWire.BROADCAST, 7, 0xFFFF, true, 1); // a discovered node that went down moves
                 c.settle(2);
                 assertThat(info(node1, 7)).extracting(PeerInfo::up, PeerInfo::address)
-                        .containsExactly(true, c.wire.address(10));
+                        .containsExactly(true, c.wire().address(10));
 
                 long unknown = node1.counter(Counter.UNKNOWN_SOURCE_DROPS);
-                hello(stranger, c.wire.address(1), 1, 1, false, 1);          // claims to be node 1 itself
-                hello(stranger, c.wire.address(1), 8, 5, false, 1);          // for another node
+                hello(stranger, c.wire().address(1), 1, 1, false, 1);          // claims to be node 1 itself
+                hello(stranger, c.wire().address(1), 8, 5, false, 1);          // for another node
                 c.settle(2);
                 assertThat(node1.counter(Counter.UNKNOWN_SOURCE_DROPS) - unknown).isEqualTo(2);
                 assertThat(info(node1, 8)).isNull();
@@ -273,8 +274,8 @@ class PeerTableTest {
             c.settle(3);
             VerbsEngine node1 = c.node(1);
             assertThat(info(node1, 2).origin()).isEqualTo(PeerInfo.Origin.DISCOVERED);
-            LoopbackPort flooder = new LoopbackPort(c.wire, 9, 1500, 1 << 20);
-            LoopbackPort newcomer = new LoopbackPort(c.wire, 10, 1500, 1 << 20);
+            LoopbackPort flooder = new LoopbackPort(c.wire(), 9, 1500, 1 << 20);
+            LoopbackPort newcomer = new LoopbackPort(c.wire(), 10, 1500, 1 << 20);
             try {
                 for (int n = 0; n < PeerTable.MAX_DISCOVERED + 100; n++) {
                     hello(flooder, LoopbackWire.BROADCAST, 1000 + n, 0xFFFF, true, 1);
@@ -295,7 +296,7 @@ class PeerTableTest {
                 hello(newcomer, LoopbackWire.BROADCAST, 5000, 0xFFFF, true, 1);
                 c.settle(2);
                 assertThat(info(node1, 5000)).extracting(PeerInfo::origin, PeerInfo::up, PeerInfo::address)
-                        .containsExactly(PeerInfo.Origin.DISCOVERED, true, c.wire.address(10));
+                        .containsExactly(PeerInfo.Origin.DISCOVERED, true, c.wire().address(10));
                 assertThat(info(node1, 2).up()).as("a live discovered peer is never the one forgotten").isTrue();
                 assertThat(node1.peers()).hasSize(PeerTable.MAX_DISCOVERED);
             } finally {
@@ -313,13 +314,13 @@ class PeerTableTest {
             long received = info(node1, 2).framesReceived();
             assertThat(received).isPositive();
 
-            node1.staticPeers(Map.of(2, c.wire.address(2)));
+            node1.staticPeers(Map.of(2, c.wire().address(2)));
             assertThat(info(node1, 2)).extracting(PeerInfo::origin, PeerInfo::up)
                     .containsExactly(PeerInfo.Origin.STATIC, true);
             assertThat(info(node1, 2).framesReceived()).as("same peer, counters kept").isEqualTo(received);
             assertThat(info(node1, 3).origin()).isEqualTo(PeerInfo.Origin.DISCOVERED);
 
-            node1.staticPeers(Map.of(3, c.wire.address(3)));
+            node1.staticPeers(Map.of(3, c.wire().address(3)));
             assertThat(info(node1, 2)).as("no longer configured").isNull();
             assertThat(info(node1, 3).origin()).isEqualTo(PeerInfo.Origin.STATIC);
             idle(c, 1.5);
@@ -328,7 +329,7 @@ class PeerTableTest {
 
             node1.staticPeers(Map.of(3, LinkAddress.of((byte) 0, (byte) 33)));
             assertThat(info(node1, 3)).extracting(PeerInfo::up, PeerInfo::framesReceived).containsExactly(false, 0L);
-            assertThatThrownBy(() -> node1.staticPeers(Map.of(1, c.wire.address(2)))).hasMessageContaining("not this node's");
+            assertThatThrownBy(() -> node1.staticPeers(Map.of(1, c.wire().address(2)))).hasMessageContaining("not this node's");
         }
     }
 }

@@ -15,6 +15,7 @@ import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
 import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.engine.internal.transport.Peer;
+import io.vmrdma.engine.testkit.Cluster;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -56,7 +57,7 @@ class PeerWindowTest {
                 // Node 2 answers only every 64th round, so node 1 sends as far as the windows let it.
                 for (int round = 0; round < 64; round++) {
                     c.node(1).doWork();
-                    c.clock[0] += 1_000;
+                    c.advance(1_000);
                     most = Math.max(most, peer.windowBytes());
                 }
                 c.node(2).doWork();

@@ -25,6 +25,7 @@ import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameCheck;
 import io.vmrdma.engine.internal.wire.FrameType;
+import io.vmrdma.engine.testkit.Cluster;
 import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.nic.loopback.internal.LoopbackPort;
 import net.jqwik.api.ForAll;
@@ -88,7 +89,7 @@ class UntrustedFramesTest {
 
     /** Frames sealed as a node of {@code c} take that engine's epoch and counter. */
     private void sealingAs(Cluster c) {
-        for (VerbsEngine engine : c.engines) {
+        for (VerbsEngine engine : c.engines()) {
             nodes.put(engine.nodeId(), engine.transport().nodeAuth());
         }
     }
@@ -118,9 +119,9 @@ class UntrustedFramesTest {
             byte[] secretBefore = VerbsFixture.snapshot(secret);
             QueuePair[] pair = c.connect(b, a, 5);
             VerbsEngine node1 = c.node(1);
-            LinkAddress node1Address = c.wire.address(1);
-            LoopbackPort node2Port = c.ports.get(1);
-            LoopbackPort stranger = c.ports.get(2);
+            LinkAddress node1Address = c.wire().address(1);
+            LoopbackPort node2Port = c.ports().get(1);
+            LoopbackPort stranger = c.ports().get(2);
 
             SendWorkRequest big = new SendWorkRequest().wrId(1).opcode(Opcode.RDMA_WRITE).sendFlags(SendFlags.SIGNALED)
                     .remoteAddress(ma.address()).rkey(ma.rkey());
@@ -236,7 +237,7 @@ class UntrustedFramesTest {
         try (Cluster c = new Cluster(2, 1500, Faults.NONE, 12)) {
             sealingAs(c);
             c.settle(3);
-            inject(c.ports.get(1), c.wire.address(1), Insider.length(FrameType.HELLO, 8), true, (f, at) -> {
+            inject(c.ports().get(1), c.wire().address(1), Insider.length(FrameType.HELLO, 8), true, (f, at) -> {
                 Frame.writeBase(f, at, FrameType.HELLO, 0, 2, 1, 0, 8, 0, 0, 0, 0);
                 f.putByte(at + Frame.VERSION_OFFSET, (byte) 2);
                 f.putShort(at + Extension.Hello.PROTOCOL_VERSION, (short) 2, Frame.ORDER);
@@ -278,7 +279,7 @@ class UntrustedFramesTest {
             pair[0].postSend(wr);
             c.node(2).doWork();
             List<byte[]> genuine = new ArrayList<>();
-            c.ports.get(0).poll((buf, off, len, src) -> {
+            c.ports().get(0).poll((buf, off, len, src) -> {
                 byte[] copy = new byte[len];
                 buf.get(off, copy);
                 genuine.add(copy);
@@ -300,7 +301,7 @@ class UntrustedFramesTest {
                 }
                 boolean reseal = random.nextInt(3) == 0;
                 byte[] bytes = frame;
-                inject(c.ports.get(1), c.wire.address(1), bytes.length, reseal, (f, at) -> f.putBytes(at, bytes));
+                inject(c.ports().get(1), c.wire().address(1), bytes.length, reseal, (f, at) -> f.putBytes(at, bytes));
                 long dropped = drops(node1);
                 long received = node1.counter(Counter.FRAMES_RECEIVED);
                 long malformed = node1.counter(Counter.MALFORMED_FRAMES);
@@ -320,7 +321,7 @@ class UntrustedFramesTest {
             // hello period, puts that right.
             for (int i = 0; i < 12; i++) {
                 c.settle(1);
-                c.clock[0] += 100_000_000;
+                c.advance(100_000_000);
             }
             // The engine still works: a fresh connection moves data.
             Cluster.Dom a2 = c.domain(1, 3, "a2");

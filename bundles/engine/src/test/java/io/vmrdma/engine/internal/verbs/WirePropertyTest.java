@@ -18,6 +18,7 @@ import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.WcOpcode;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
+import io.vmrdma.engine.testkit.Cluster;
 import io.vmrdma.nic.faults.Faults;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;

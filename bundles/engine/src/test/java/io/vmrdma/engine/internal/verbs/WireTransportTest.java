@@ -16,6 +16,7 @@ import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.WcOpcode;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
+import io.vmrdma.engine.testkit.Cluster;
 import io.vmrdma.nic.faults.Faults;
 import org.junit.jupiter.api.Test;
 
@@ -78,7 +79,7 @@ class WireTransportTest {
             MemoryRegion ma = a.region(65536, AccessFlags.ALL, 1);
             MemoryRegion mb = b.region(65536, AccessFlags.ALL, 2);
             QueuePair[] pair = c.connect(a, b, 1);
-            c.ports.get(1).close();
+            c.ports().get(1).close();
             pair[0].postSend(write(1, ma, 0, 10_000, mb, 0));
             c.runUntil(() -> !a.drainCq().isEmpty(), 60_000_000_000L);
             assertThat(a.polled.get(0).status()).isEqualTo(WcStatus.RETRY_EXC_ERR);
@@ -99,10 +100,10 @@ class WireTransportTest {
             pair[0].postSend(write(1, ma, 0, 60_000, mb, 0));
             for (int i = 0; i < 1000; i++) {
                 c.settle(1);
-                c.clock[0] += 100_000_000;
+                c.advance(100_000_000);
             }
             assertThat(a.drainCq()).isEmpty();
-            c.node(1).nic(c.nics.get(0));
+            c.node(1).nic(c.nics().get(0));
             c.runUntil(() -> !a.drainCq().isEmpty(), 1_000_000_000L);
             assertThat(a.polled.get(0).status()).isEqualTo(WcStatus.SUCCESS);
             assertThat(VerbsFixture.bytes(mb, mb.address(), 60_000)).isEqualTo(VerbsFixture.bytes(ma, ma.address(), 60_000));
@@ -130,7 +131,7 @@ class WireTransportTest {
             assertThat(rejected.connectionId()).isEqualTo(id);
             assertThat(rejected.reason()).isEqualTo("not today");
 
-            c.ports.get(2).close();
+            c.ports().get(2).close();
             a.verbs.connect(a.qp(), 3, 1, -1, null);
             assertThat(a.nextCm().type()).isEqualTo(CmEventType.UNREACHABLE);
         }
@@ -175,7 +176,7 @@ class WireTransportTest {
     @Test
     void aFailureWhileAFrameIsClaimedAbortsTheClaimAndTheNodeSendsOn() throws Exception {
         try (Cluster c = new Cluster(2, 9000, Faults.NONE, 41)) {
-            StrictPort strict = new StrictPort(c.nics.get(1));
+            StrictPort strict = new StrictPort(c.nics().get(1));
             c.node(2).nic(strict);
             Cluster.Dom a = c.domain(1, 1, "a");
             Cluster.Dom b = c.domain(2, 2, "b");
@@ -200,7 +201,7 @@ class WireTransportTest {
             assertThat(strict.aborts).as("the claim left open was given back").isEqualTo(1);
             for (int i = 0; i < 50; i++) {
                 c.settle(1);
-                c.clock[0] += 100_000_000;
+                c.advance(100_000_000);
             }
             assertThat(c.node(1).peerUp(2)).as("node 2 still sends HELLOs five seconds on").isTrue();
         }
@@ -217,12 +218,12 @@ class WireTransportTest {
             lying.put(io.vmrdma.engine.internal.wire.Frame.TYPE_OFFSET,
                     (byte) io.vmrdma.engine.internal.wire.FrameType.ACK.code());
             boolean[] once = {true};
-            c.node(1).nic(new io.vmrdma.nic.faults.ForwardingNicPort(c.nics.get(0)) {
+            c.node(1).nic(new io.vmrdma.nic.faults.ForwardingNicPort(c.nics().get(0)) {
                 @Override
                 public int poll(io.vmrdma.api.nic.FrameHandler handler, int frameLimit) {
                     if (once[0]) {
                         once[0] = false;
-                        handler.onFrame(lying, 0, 200, c.wire.address(2));
+                        handler.onFrame(lying, 0, 200, c.wire().address(2));
                     }
                     return super.poll(handler, frameLimit);
                 }
@@ -287,7 +288,7 @@ class WireTransportTest {
                 if (!authenticated) {
                     c.authenticationOff();
                 }
-                c.node(2).nic(new DatagramBuffer(c.nics.get(1)));
+                c.node(2).nic(new DatagramBuffer(c.nics().get(1)));
                 Cluster.Dom a = c.domain(1, 1, "a");
                 Cluster.Dom b = c.domain(2, 2, "b");
                 MemoryRegion ma = a.region(1 << 16, AccessFlags.ALL, 1);

@@ -9,12 +9,12 @@ import java.util.List;
 import io.vmrdma.api.Counter;
 import io.vmrdma.engine.internal.auth.FrameKeys;
 import io.vmrdma.engine.internal.auth.NodeAuth;
-import io.vmrdma.engine.internal.verbs.CapturingPort;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameCheck;
 import io.vmrdma.engine.internal.wire.FrameType;
+import io.vmrdma.engine.testkit.CapturingPort;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.junit.jupiter.api.Test;
 

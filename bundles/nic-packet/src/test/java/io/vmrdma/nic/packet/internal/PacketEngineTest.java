@@ -2,10 +2,10 @@ package io.vmrdma.nic.packet.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.vmrdma.engine.internal.verbs.TwoEngines;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import io.vmrdma.engine.testkit.TwoEngines;
 
 /**
  * Two engines on two hosts: each port is opened on a thread inside its own network namespace, the two joined by a

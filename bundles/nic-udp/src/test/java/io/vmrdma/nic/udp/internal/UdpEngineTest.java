@@ -4,10 +4,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetAddress;
 
-import io.vmrdma.engine.internal.verbs.TwoEngines;
 
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
+import io.vmrdma.engine.testkit.TwoEngines;
 
 /**
  * Two engines, each with its own UDP port on the loopback interface, driven from one thread with a hand-advanced

@@ -1,10 +1,12 @@
-package io.vmrdma.engine.internal.verbs;
+package io.vmrdma.engine.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.BooleanSupplier;
+import java.util.function.LongSupplier;
 
 import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.verbs.CmEvent;
@@ -16,33 +18,39 @@ import io.vmrdma.api.verbs.QueuePair;
 import io.vmrdma.api.verbs.VerbsContext;
 import io.vmrdma.api.verbs.VerbsException;
 import io.vmrdma.api.verbs.WorkCompletion;
+import io.vmrdma.engine.internal.auth.FrameKeys;
+import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.nic.faults.FaultyNicPort;
 import io.vmrdma.nic.loopback.internal.LoopbackPort;
 import io.vmrdma.nic.loopback.internal.LoopbackWire;
 
 /**
- * Several nodes in one JVM, each an engine with its own loopback port on one wire, optionally behind a fault
- * injector, driven by one thread with a hand-advanced clock: runs are repeatable from their seeds.
+ * A cluster on a faulty wire, for tests: several nodes in one JVM, each an engine with its own loopback port on one
+ * wire, optionally behind a fault injector (loss, duplication, reordering, corruption), driven by one thread with a
+ * hand-advanced clock, so runs are repeatable from their seeds. Frames are authenticated with {@link #KEYS}, as they
+ * are by default. Published in the engine's test jar.
  */
-final class Cluster implements AutoCloseable {
+public final class Cluster implements AutoCloseable {
 
-    /** The secret every node of a test cluster shares: frames are authenticated, as they are by default. */
-    static final byte[] SECRET = "a test cluster's secret, 32 bytes".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-    static final io.vmrdma.engine.internal.auth.FrameKeys KEYS = new io.vmrdma.engine.internal.auth.FrameKeys(SECRET);
+    /** The secret every node of a test cluster shares. */
+    public static final byte[] SECRET =
+            "a test cluster's secret, 32 bytes".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+    public static final FrameKeys KEYS = new FrameKeys(SECRET);
 
-    final long[] clock = {1_000_000_000L};
-    final LoopbackWire wire = new LoopbackWire();
-    final List<VerbsEngine> engines = new ArrayList<>();
-    final List<LoopbackPort> ports = new ArrayList<>();
-    final List<NicPort> nics = new ArrayList<>();
+    private final long[] clock = {1_000_000_000L};
+    private final LoopbackWire wire = new LoopbackWire();
+    private final List<VerbsEngine> engines = new ArrayList<>();
+    private final List<LoopbackPort> ports = new ArrayList<>();
+    private final List<NicPort> nics = new ArrayList<>();
 
-    Cluster(int nodes, int mtu, Faults faults, long seed) {
+    /** Nodes 1..{@code nodes}, each every other's static peer, all up when this returns. */
+    public Cluster(int nodes, int mtu, Faults faults, long seed) {
         this(nodes, mtu, faults, seed, true);
     }
 
     /** As above; without {@code staticPeers} the nodes find each other by discovery HELLOs on the wire. */
-    Cluster(int nodes, int mtu, Faults faults, long seed, boolean staticPeers) {
+    public Cluster(int nodes, int mtu, Faults faults, long seed, boolean staticPeers) {
         for (int n = 1; n <= nodes; n++) {
             VerbsEngine engine = new VerbsEngine(n, () -> clock[0], seed + n);
             engine.authentication(KEYS);
@@ -78,17 +86,53 @@ final class Cluster implements AutoCloseable {
     }
 
     /** Turns frame authentication off on every node ({@code auth = off}): for tests of what it does not change. */
-    Cluster authenticationOff() {
+    public Cluster authenticationOff() {
         engines.forEach(e -> e.authentication(null));
         return this;
     }
 
-    VerbsEngine node(int n) {
+    /** Node {@code n}'s engine (1-based, as node ids are). */
+    public VerbsEngine node(int n) {
         return engines.get(n - 1);
     }
 
+    /** The engines, node 1 first. */
+    public List<VerbsEngine> engines() {
+        return engines;
+    }
+
+    /** The wire all ports are on: its {@code address(n)} is node n's port. */
+    public LoopbackWire wire() {
+        return wire;
+    }
+
+    /** The loopback ports, node 1's first: where a test sends forged or replayed frames from. */
+    public List<LoopbackPort> ports() {
+        return ports;
+    }
+
+    /** The ports the engines are bound to: the loopback ports, or the fault injectors in front of them. */
+    public List<NicPort> nics() {
+        return nics;
+    }
+
+    /** The cluster's clock, in nanoseconds. */
+    public long now() {
+        return clock[0];
+    }
+
+    /** The clock as the engines read it, for an engine a test adds. */
+    public LongSupplier clock() {
+        return () -> clock[0];
+    }
+
+    /** Moves the clock on by {@code nanos}. */
+    public void advance(long nanos) {
+        clock[0] += nanos;
+    }
+
     /** Runs every engine until none has done anything for {@code idleRounds} rounds, advancing time when idle. */
-    void settle(int idleRounds) {
+    public void settle(int idleRounds) {
         int idle = 0;
         for (int round = 0; idle < idleRounds; round++) {
             int work = 0;
@@ -107,7 +151,7 @@ final class Cluster implements AutoCloseable {
     }
 
     /** Runs until {@code done} says so, advancing time; fails after {@code maxNanos} of simulated time. */
-    void runUntil(java.util.function.BooleanSupplier done, long maxNanos) {
+    public void runUntil(BooleanSupplier done, long maxNanos) {
         long until = clock[0] + maxNanos;
         while (!done.getAsBoolean()) {
             int work = 0;
@@ -125,12 +169,13 @@ final class Cluster implements AutoCloseable {
     }
 
     /** One domain on one node, with a protection domain and one completion queue. */
-    final class Dom {
-        final VerbsEngine engine;
-        final VerbsContext verbs;
-        final ProtectionDomain pd;
-        final CompletionQueue cq;
-        final List<WorkCompletion> polled = new ArrayList<>();
+    public final class Dom {
+        public final VerbsEngine engine;
+        public final VerbsContext verbs;
+        public final ProtectionDomain pd;
+        public final CompletionQueue cq;
+        /** Every completion {@link #drainCq} polled, oldest first. */
+        public final List<WorkCompletion> polled = new ArrayList<>();
 
         Dom(int node, int domid, String name) throws VerbsException {
             engine = node(node);
@@ -139,7 +184,8 @@ final class Cluster implements AutoCloseable {
             cq = verbs.createCq(65536);
         }
 
-        MemoryRegion region(int bytes, int access, long seed) throws VerbsException {
+        /** A region of {@code bytes} filled from {@code seed}, at an address the seed picks. */
+        public MemoryRegion region(int bytes, int access, long seed) throws VerbsException {
             ByteBuffer memory = ByteBuffer.allocateDirect(bytes);
             java.util.Random r = new java.util.Random(seed);
             for (int i = 0; i < bytes; i++) {
@@ -148,12 +194,13 @@ final class Cluster implements AutoCloseable {
             return verbs.regMr(pd, memory, 0x4000_0000L + seed * 0x100_0000L, access);
         }
 
-        QueuePair qp() throws VerbsException {
+        public QueuePair qp() throws VerbsException {
             return verbs.createQp(new QpInitAttributes().pd(pd).sendCq(cq).recvCq(cq).maxSendWr(4096)
                     .maxRecvWr(4096).maxSge(4));
         }
 
-        List<WorkCompletion> drainCq() {
+        /** Polls every completion waiting; returns all polled so far. */
+        public List<WorkCompletion> drainCq() {
             while (true) {
                 WorkCompletion wc = new WorkCompletion();
                 if (!cq.poll(wc)) {
@@ -163,19 +210,20 @@ final class Cluster implements AutoCloseable {
             }
         }
 
-        CmEvent nextCm() {
+        /** The domain's next connection event, running the cluster until it comes. */
+        public CmEvent nextCm() {
             CmEvent event = new CmEvent();
             runUntil(() -> verbs.pollCmEvent(event), 10_000_000_000L);
             return event;
         }
     }
 
-    Dom domain(int node, int domid, String name) throws VerbsException {
+    public Dom domain(int node, int domid, String name) throws VerbsException {
         return new Dom(node, domid, name);
     }
 
     /** Connects a queue pair of {@code client} to one of {@code server} (on any nodes) through the connection manager. */
-    QueuePair[] connect(Dom client, Dom server, long service) throws VerbsException {
+    public QueuePair[] connect(Dom client, Dom server, long service) throws VerbsException {
         server.verbs.listen(service);
         QueuePair c = client.qp();
         QueuePair s = server.qp();

@@ -1,4 +1,4 @@
-package io.vmrdma.engine.internal.verbs;
+package io.vmrdma.engine.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -22,6 +22,7 @@ import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.VerbsContext;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
+import io.vmrdma.engine.internal.verbs.VerbsEngine;
 
 /**
  * Test support for NIC bindings (published in the engine's test jar): two engines, one on each of two ports, driven

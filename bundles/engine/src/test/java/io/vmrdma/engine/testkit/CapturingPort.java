@@ -1,4 +1,4 @@
-package io.vmrdma.engine.internal.verbs;
+package io.vmrdma.engine.testkit;
 
 import java.util.ArrayList;
 import java.util.List;
