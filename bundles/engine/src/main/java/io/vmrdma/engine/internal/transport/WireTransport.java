@@ -34,9 +34,9 @@ import org.slf4j.Logger;
  * receiver-not-ready, and validation of every frame that arrives. Runs on the data agent.
  *
  * <p>This class owns the port, the receive path (validation, dispatch, hellos) and frames out; the {@link PeerTable}
- * holds the peers, {@link WireRequester} and {@link WireResponder} the two halves of the protocol. It reaches the
- * verbs only through {@link WireEndpoint}, the queue pairs as the transport sees them, and hands connection-manager
- * frames to the {@link ConnectionFrames} handler.
+ * holds the peers, {@link WireRequester} and {@link WireResponder} the two halves of the protocol, {@link CmFrames}
+ * the connection manager's frame layouts. It reaches the verbs only through {@link WireEndpoint}, the queue pairs as
+ * the transport sees them, and hands connection-manager frames to the {@link ConnectionFrames} handler.
  *
  * <p>Peers: the static peer table from configuration, plus peers discovered by HELLOs on the link segment (a
  * discovery HELLO goes to the binding's broadcast address every hello period, where it has one). A static entry
@@ -84,6 +84,7 @@ public final class WireTransport implements FrameHandler {
     private int lastProbeId;
     private final WireRequester requester;
     private final WireResponder responder;
+    private final CmFrames cmFrames = new CmFrames(this);
     private final long incarnation = new SecureRandom().nextLong();
     /** Peer-table lines (discovered, up, down, moved, forgotten, refused): HELLOs from anyone can cause them. */
     private final LogBudget peerLog;
@@ -113,6 +114,11 @@ public final class WireTransport implements FrameHandler {
         this.peerLog = new LogBudget(log, "peer table changes", PEER_LOG_LINES, PEER_LOG_PERIOD_NANOS, () -> now);
         this.failureLog = new LogBudget(log, "wire failures", 1, HELLO_INTERVAL_NANOS, () -> now);
         this.peers = new PeerTable(peerLog, this::keysFor);
+    }
+
+    /** The connection manager's frames out. */
+    public CmFrames cmFrames() {
+        return cmFrames;
     }
 
     /** Where connection-manager frames go once checked (length, CRC or tag, source). */

@@ -18,11 +18,10 @@ import io.vmrdma.api.verbs.QpAddress;
 import io.vmrdma.api.verbs.QpState;
 import io.vmrdma.api.verbs.VerbsErrno;
 import io.vmrdma.api.verbs.VerbsException;
-import io.vmrdma.engine.internal.wire.Extension;
 import io.vmrdma.engine.internal.wire.Frame;
 import io.vmrdma.engine.internal.wire.FrameType;
+import io.vmrdma.engine.internal.transport.CmFrames;
 import io.vmrdma.engine.internal.transport.Peer;
-import org.agrona.MutableDirectBuffer;
 import org.agrona.collections.Int2IntHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -55,7 +54,6 @@ final class ConnectionManager {
     static final int MAX_NAME_BYTES = 255;
     private static final long REPEAT_NANOS = 100_000_000L;
     private static final int MAX_PKEYS = 8;
-    private static final int MAX_REASON_BYTES = 200;
 
     private final VerbsEngine engine;
     private final SecureRandom random = new SecureRandom();
@@ -548,8 +546,8 @@ final class ConnectionManager {
 
     /** A connection-manager frame from {@code peer}, already checked for length, CRC and source. */
     void onWire(Peer peer, FrameType type, UnsafeBuffer rx, int at, int payloadLength) {
-        long theirId = rx.getLong(at + Extension.Cm.CONNECTION_ID, Frame.ORDER);
-        int payload = at + type.headerLength();
+        long theirId = CmFrames.connectionId(rx, at);
+        int payload = CmFrames.payload(type, at);
         switch (type) {
             case CM_REQUEST -> onRequest(peer, rx, at, theirId, payload, payloadLength);
             case CM_REPLY -> onReply(peer, rx, at, theirId, payload, payloadLength);
@@ -558,8 +556,7 @@ final class ConnectionManager {
                 if (request != null) {
                     outgoing.remove(theirId);
                     request.qp.connectionId = 0;
-                    String reason = new String(bytes(rx, payload, Math.min(payloadLength, MAX_REASON_BYTES)),
-                            StandardCharsets.UTF_8);
+                    String reason = CmFrames.reason(rx, payload, payloadLength);
                     request.qp.owner().deliver(CmEventType.REJECTED, theirId, request.serviceId,
                             request.qp.address().qpn(), null, -1, reason, null);
                 }
@@ -605,15 +602,15 @@ final class ConnectionManager {
             }
             return;
         }
-        int count = payloadLength < 2 ? 0 : rx.getByte(payload) & 0xFF;
-        int privateLength = payloadLength < 2 ? 0 : rx.getByte(payload + 1) & 0xFF;
-        int nameAt = payload + 2 + 2 * count + privateLength;
-        long serviceId = rx.getLong(at + Extension.Cm.SERVICE_OR_DOMID, Frame.ORDER);
-        int clientDomid = rx.getInt(at + Extension.Cm.DOMID_OR_PKEY, Frame.ORDER);
-        int clientPsn = rx.getInt(at + Extension.Cm.INITIAL_PSN, Frame.ORDER);
+        int count = CmFrames.offeredCount(rx, payload, payloadLength);
+        int privateLength = CmFrames.requestPrivateLength(rx, payload, payloadLength);
+        int privateAt = CmFrames.requestPrivateData(payload, count);
+        long serviceId = CmFrames.serviceOrDomid(rx, at);
+        int clientDomid = CmFrames.domidOrPkey(rx, at);
+        int clientPsn = CmFrames.initialPsn(rx, at);
         int clientQpn = Frame.srcQpn(rx, at);
         String clientName = payloadLength < 2 || count > MAX_PKEYS || privateLength > CmEvent.MAX_PRIVATE_DATA
-                ? null : name(rx, nameAt, payload + payloadLength);
+                ? null : CmFrames.name(rx, privateAt + privateLength, payload + payloadLength);
         if (clientName == null || clientDomid < 0 || clientDomid > 0xFFFF || clientQpn < 0
                 || clientQpn > VerbsEngine.MAX_QPN) {
             engine.counters().increment(Counter.MALFORMED_FRAMES);
@@ -627,7 +624,7 @@ final class ConnectionManager {
         }
         int chosen = -1;
         for (int i = 0; i < count && chosen == -1; i++) {
-            int candidate = rx.getShort(payload + 2 + 2 * i, Frame.ORDER) & 0xFFFF;
+            int candidate = CmFrames.offeredPkey(rx, payload, i);
             if (bothMembers(listener.domain.name(), clientName, candidate)) {
                 chosen = candidate;
             }
@@ -648,7 +645,7 @@ final class ConnectionManager {
                 engine.now() + timeoutNanos);
         startWaiting(in);
         listener.domain.deliver(CmEventType.CONNECT_REQUEST, in.localId, serviceId, -1, client, chosen, "",
-                bytes(rx, payload + 2 + 2 * count, privateLength));
+                CmFrames.bytes(rx, privateAt, privateLength));
     }
 
     /** Whether this node's partition table puts both domains, by name, in partition {@code pkey}. */
@@ -666,13 +663,13 @@ final class ConnectionManager {
         if (request == null) {
             return;
         }
-        int serverDomid = (int) rx.getLong(at + Extension.Cm.SERVICE_OR_DOMID, Frame.ORDER);
-        int pkey = rx.getInt(at + Extension.Cm.DOMID_OR_PKEY, Frame.ORDER);
-        int serverPsn = rx.getInt(at + Extension.Cm.INITIAL_PSN, Frame.ORDER);
+        int serverDomid = (int) CmFrames.serviceOrDomid(rx, at);
+        int pkey = CmFrames.domidOrPkey(rx, at);
+        int serverPsn = CmFrames.initialPsn(rx, at);
         int serverQpn = Frame.srcQpn(rx, at);
-        int privateLength = payloadLength > 0 ? rx.getByte(payload) & 0xFF : 0;
+        int privateLength = CmFrames.replyPrivateLength(rx, payload, payloadLength);
         String serverName = privateLength > CmEvent.MAX_PRIVATE_DATA ? null
-                : name(rx, payload + Math.min(payloadLength, 1) + privateLength, payload + payloadLength);
+                : CmFrames.name(rx, payload + Math.min(payloadLength, 1) + privateLength, payload + payloadLength);
         if (serverName == null || serverDomid < 0 || serverDomid > 0xFFFF || serverQpn < 0
                 || serverQpn > VerbsEngine.MAX_QPN) {
             engine.counters().increment(Counter.MALFORMED_FRAMES);
@@ -700,21 +697,7 @@ final class ConnectionManager {
         engine.states().bringUpRemote(qp, pkey, server, request.initialPsn, serverPsn);
         qp.wire().connectionId(id);
         qp.owner().deliver(CmEventType.ESTABLISHED, id, request.serviceId, qp.address().qpn(), server, pkey, "",
-                bytes(rx, payload + 1, privateLength));
-    }
-
-    /**
-     * The domain name at {@code at} (length u8, then UTF-8), where a frame's payload ending at {@code end} carries
-     * it: "" when the payload ends right there (a node that sends none), null when it does not fit.
-     */
-    private static String name(UnsafeBuffer rx, int at, int end) {
-        if (at == end) {
-            return "";
-        }
-        if (at > end || at + 1 + (rx.getByte(at) & 0xFF) > end) {
-            return null;
-        }
-        return new String(bytes(rx, at + 1, rx.getByte(at) & 0xFF), StandardCharsets.UTF_8);
+                CmFrames.bytes(rx, payload + 1, privateLength));
     }
 
     /**
@@ -740,71 +723,27 @@ final class ConnectionManager {
     private void sendRequest(Outgoing request) {
         request.repeatNanos = engine.now() + REPEAT_NANOS;
         Peer peer = engine.transport().peers().get(request.node);
-        int keys = 2 * request.pkeys.length;
-        int payload = 2 + keys + request.privateData.length + 1 + request.name.length;
-        int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REQUEST.headerLength(), payload);
-        if (at < 0) {
-            return;
+        if (peer != null) {
+            engine.transport().cmFrames().sendRequest(peer, request.qp.address().qpn(), request.id,
+                    request.serviceId, request.qp.owner().domid(), request.initialPsn, request.pkeys,
+                    request.privateData, request.name);
         }
-        MutableDirectBuffer tx = engine.transport().tx();
-        Qp qp = request.qp;
-        Frame.writeBase(tx, at, FrameType.CM_REQUEST, 0, engine.nodeId(), request.node, 0, payload, 0,
-                qp.address().qpn(), 0, 0);
-        tx.putLong(at + Extension.Cm.CONNECTION_ID, request.id, Frame.ORDER);
-        tx.putLong(at + Extension.Cm.SERVICE_OR_DOMID, request.serviceId, Frame.ORDER);
-        tx.putInt(at + Extension.Cm.DOMID_OR_PKEY, qp.owner().domid(), Frame.ORDER);
-        tx.putInt(at + Extension.Cm.INITIAL_PSN, request.initialPsn, Frame.ORDER);
-        int p = at + FrameType.CM_REQUEST.headerLength();
-        tx.putByte(p, (byte) request.pkeys.length);
-        tx.putByte(p + 1, (byte) request.privateData.length);
-        for (int i = 0; i < request.pkeys.length; i++) {
-            tx.putShort(p + 2 + 2 * i, (short) request.pkeys[i], Frame.ORDER);
-        }
-        tx.putBytes(p + 2 + keys, request.privateData);
-        putName(tx, p + 2 + keys + request.privateData.length, request.name);
-        engine.transport().end(peer, at, FrameType.CM_REQUEST.headerLength(), payload);
     }
 
     private void sendReply(Incoming in) {
         Peer peer = engine.transport().peers().get(in.from.node());
-        byte[] name = in.listener.domain.name().getBytes(StandardCharsets.UTF_8);
-        int payload = 1 + in.privateData.length + 1 + name.length;
-        int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REPLY.headerLength(), payload);
-        if (at < 0) {
-            return;
+        if (peer != null) {
+            engine.transport().cmFrames().sendReply(peer, in.pkey, in.client.qpn(), in.qp.address().qpn(),
+                    in.from.id(), in.listener.domain.domid(), in.serverPsn, in.privateData,
+                    in.listener.domain.name().getBytes(StandardCharsets.UTF_8));
         }
-        MutableDirectBuffer tx = engine.transport().tx();
-        Frame.writeBase(tx, at, FrameType.CM_REPLY, 0, engine.nodeId(), in.from.node(), in.pkey, payload,
-                in.client.qpn(), in.qp.address().qpn(), 0, 0);
-        tx.putLong(at + Extension.Cm.CONNECTION_ID, in.from.id(), Frame.ORDER);
-        tx.putLong(at + Extension.Cm.SERVICE_OR_DOMID, in.listener.domain.domid(), Frame.ORDER);
-        tx.putInt(at + Extension.Cm.DOMID_OR_PKEY, in.pkey, Frame.ORDER);
-        tx.putInt(at + Extension.Cm.INITIAL_PSN, in.serverPsn, Frame.ORDER);
-        int p = at + FrameType.CM_REPLY.headerLength();
-        tx.putByte(p, (byte) in.privateData.length);
-        tx.putBytes(p + 1, in.privateData);
-        putName(tx, p + 1 + in.privateData.length, name);
-        engine.transport().end(peer, at, FrameType.CM_REPLY.headerLength(), payload);
-    }
-
-    private static void putName(MutableDirectBuffer tx, int at, byte[] name) {
-        tx.putByte(at, (byte) name.length);
-        tx.putBytes(at + 1, name);
     }
 
     private void sendReject(int node, long theirId, int clientQpn, String reason) {
         Peer peer = engine.transport().peers().get(node);
-        byte[] text = reason.getBytes(StandardCharsets.UTF_8);
-        int length = Math.min(text.length, MAX_REASON_BYTES);
-        int at = peer == null ? -1 : engine.transport().begin(peer, FrameType.CM_REJECT.headerLength(), length);
-        if (at < 0) {
-            return;
+        if (peer != null) {
+            engine.transport().cmFrames().sendReject(peer, theirId, clientQpn, reason);
         }
-        MutableDirectBuffer tx = engine.transport().tx();
-        Frame.writeBase(tx, at, FrameType.CM_REJECT, 0, engine.nodeId(), node, 0, length, clientQpn, 0, 0, 0);
-        tx.putLong(at + Extension.Cm.CONNECTION_ID, theirId, Frame.ORDER);
-        tx.putBytes(at + FrameType.CM_REJECT.headerLength(), text, 0, length);
-        engine.transport().end(peer, at, FrameType.CM_REJECT.headerLength(), length);
     }
 
     private void sendDisconnect(QpAddress remote, Qp qp, FrameType type) {
@@ -813,19 +752,8 @@ final class ConnectionManager {
 
     private void sendDisconnect(int node, int dstQpn, int srcQpn, int pkey, long connectionId, FrameType type) {
         Peer peer = engine.transport().peers().get(node);
-        int at = peer == null ? -1 : engine.transport().begin(peer, type.headerLength(), 0);
-        if (at < 0) {
-            return;
+        if (peer != null) {
+            engine.transport().cmFrames().sendDisconnect(peer, dstQpn, srcQpn, pkey, connectionId, type);
         }
-        MutableDirectBuffer tx = engine.transport().tx();
-        Frame.writeBase(tx, at, type, 0, engine.nodeId(), node, pkey, 0, dstQpn, srcQpn, 0, 0);
-        tx.putLong(at + Extension.Cm.CONNECTION_ID, connectionId, Frame.ORDER);
-        engine.transport().end(peer, at, type.headerLength(), 0);
-    }
-
-    private static byte[] bytes(UnsafeBuffer rx, int at, int length) {
-        byte[] out = new byte[length];
-        rx.getBytes(at, out);
-        return out;
     }
 }
