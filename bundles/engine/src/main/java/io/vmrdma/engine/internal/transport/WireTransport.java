@@ -6,6 +6,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.IntFunction;
+import java.util.function.ToLongFunction;
 
 import io.vmrdma.api.Counter;
 import io.vmrdma.api.Node;
@@ -18,6 +19,7 @@ import io.vmrdma.api.verbs.QpState;
 import io.vmrdma.engine.internal.auth.NodeAuth;
 import io.vmrdma.engine.internal.auth.PeerAuth;
 import io.vmrdma.engine.internal.status.Counters;
+import io.vmrdma.engine.internal.status.DropAlarm;
 import io.vmrdma.engine.internal.status.LogBudget;
 import io.vmrdma.engine.internal.wire.AuthTrailer;
 import io.vmrdma.engine.internal.wire.Extension;
@@ -98,6 +100,11 @@ public final class WireTransport implements FrameHandler {
     private NicPort port;
     private int portEpoch;
     private long now;
+    /** Says when drops of one cause suddenly rise; sampled once a second from {@link #afterWork}. */
+    private final DropAlarm dropAlarm;
+    private final ToLongFunction<Counter> nodeCounter;
+    /** The link address of the frame being received, for the drop alarm. */
+    private LinkAddress receivingFrom;
 
     /**
      * @param nodeId    this node's id
@@ -114,6 +121,8 @@ public final class WireTransport implements FrameHandler {
         this.peerLog = new LogBudget(log, "peer table changes", PEER_LOG_LINES, PEER_LOG_PERIOD_NANOS, () -> now);
         this.failureLog = new LogBudget(log, "wire failures", 1, HELLO_INTERVAL_NANOS, () -> now);
         this.peers = new PeerTable(peerLog, this::keysFor);
+        this.dropAlarm = new DropAlarm(log);
+        this.nodeCounter = counters::get;
     }
 
     /** The connection manager's frames out. */
@@ -224,6 +233,7 @@ public final class WireTransport implements FrameHandler {
             peers.rebase(nowNanos);
         }
         peerLog.tick();
+        dropAlarm.sample(nowNanos, nodeCounter);
         for (Peer peer : peers.all()) {
             peers.markDownIfSilent(peer, nowNanos, HELLO_INTERVAL_NANOS);
             if (peer.helloDue(nowNanos, HELLO_INTERVAL_NANOS)) {
@@ -277,6 +287,12 @@ public final class WireTransport implements FrameHandler {
     // ----------------------------------------------------------------------------------------------------------
     // Receive path: validation and dispatch
 
+    /** Counts a frame of the one being received as dropped for {@code cause}, and notes its source for the alarm. */
+    private void drop(Counter cause) {
+        counters.increment(cause);
+        dropAlarm.dropped(cause, receivingFrom);
+    }
+
     @Override
     public void onFrame(ByteBuffer buffer, int offset, int length, LinkAddress source) {
         try {
@@ -292,19 +308,20 @@ public final class WireTransport implements FrameHandler {
     private void receiveFrame(ByteBuffer buffer, int offset, int length, LinkAddress source) {
         rx.wrap(buffer);
         rxBuffer = buffer;
+        receivingFrom = source;
         if (length < Frame.BASE_LENGTH) {
-            counters.increment(Counter.MALFORMED_FRAMES);
+            drop(Counter.MALFORMED_FRAMES);
             return;
         }
         FrameType type = FrameType.ofCode(Frame.type(rx, offset));
         int payloadLength = Frame.payloadLength(rx, offset);
         boolean authenticated = (Frame.flags(rx, offset) & Frame.FLAG_AUTH) != 0;
         if (type == null || length < Frame.length(type.headerLength(), payloadLength, authenticated)) {
-            counters.increment(Counter.MALFORMED_FRAMES);
+            drop(Counter.MALFORMED_FRAMES);
             return;
         }
         if (!rxCheck.verifyHeader(buffer, offset, type.headerLength())) {
-            counters.increment(Counter.CRC_ERRORS);
+            drop(Counter.CRC_ERRORS);
             return;
         }
         int src = Frame.srcNode(rx, offset);
@@ -312,11 +329,11 @@ public final class WireTransport implements FrameHandler {
         boolean discoveryHello = type == FrameType.HELLO
                 && (Frame.flags(rx, offset) & Extension.Hello.FLAG_DISCOVERY) != 0;
         if (src == nodeId || Frame.dstNode(rx, offset) != nodeId && !discoveryHello) {
-            counters.increment(Counter.UNKNOWN_SOURCE_DROPS);
+            drop(Counter.UNKNOWN_SOURCE_DROPS);
             return;
         }
         if (authenticated != (auth != null)) {
-            counters.increment(Counter.AUTH_FAILURES);
+            drop(Counter.AUTH_FAILURES);
             peerLog.warn("node {} at {} sends {} frames, but auth = {} here: set the same on every node", src,
                     source, authenticated ? "authenticated" : "unauthenticated", auth != null ? "on" : "off");
             return;
@@ -325,25 +342,25 @@ public final class WireTransport implements FrameHandler {
         Peer peer = peers.get(src);
         if (peer == null) {
             if (!hello || !discovery) {
-                counters.increment(Counter.UNKNOWN_SOURCE_DROPS);
+                drop(Counter.UNKNOWN_SOURCE_DROPS);
                 return;
             }
             if (auth != null && !auth.verifiesFromStranger(buffer, offset, covered, src, discoveryHello)) {
-                counters.increment(Counter.AUTH_FAILURES);
+                drop(Counter.AUTH_FAILURES);
                 return;
             }
             peer = peers.discover(src, source, now);
             if (peer == null) {
-                counters.increment(Counter.UNKNOWN_SOURCE_DROPS);
+                drop(Counter.UNKNOWN_SOURCE_DROPS);
                 return;
             }
         } else if (!peer.address().equals(source)) {
             if (!hello || !peer.discovered() || peer.up()) {
-                counters.increment(hello ? Counter.PEER_SPOOFS : Counter.UNKNOWN_SOURCE_DROPS);
+                drop(hello ? Counter.PEER_SPOOFS : Counter.UNKNOWN_SOURCE_DROPS);
                 return;
             }
             if (auth != null && !tagged(peer, buffer, offset, covered, discoveryHello)) {
-                counters.increment(Counter.AUTH_FAILURES);
+                drop(Counter.AUTH_FAILURES);
                 return;
             }
             // A discovered node that went silent and speaks again from elsewhere (restarted, new port).
@@ -357,7 +374,7 @@ public final class WireTransport implements FrameHandler {
             }
         }
         if (!hello && Frame.version(rx, offset) != Frame.VERSION) {
-            counters.increment(Counter.MALFORMED_FRAMES);
+            drop(Counter.MALFORMED_FRAMES);
             return;
         }
         if (auth != null && !believed(peer, type, buffer, offset, covered, discoveryHello, payloadLength)) {
@@ -374,7 +391,7 @@ public final class WireTransport implements FrameHandler {
         }
         if (auth == null && !type.placesPayload() && payloadLength > 0
                 && !rxCheck.verifyPayload(buffer, offset + type.headerLength(), payloadLength)) {
-            counters.increment(Counter.PAYLOAD_CRC_ERRORS);
+            drop(Counter.PAYLOAD_CRC_ERRORS);
             return;
         }
         switch (type) {
@@ -399,12 +416,12 @@ public final class WireTransport implements FrameHandler {
     private boolean believed(Peer peer, FrameType type, ByteBuffer buffer, int at, int covered, boolean discoveryHello,
                              int payloadLength) {
         if (!tagged(peer, buffer, at, covered, discoveryHello)) {
-            counters.increment(Counter.AUTH_FAILURES);
+            drop(Counter.AUTH_FAILURES);
             return false;
         }
         boolean hello = type == FrameType.HELLO || type == FrameType.HELLO_REPLY;
         if (hello && payloadLength != CHALLENGE_LENGTH) {
-            counters.increment(Counter.MALFORMED_FRAMES);
+            drop(Counter.MALFORMED_FRAMES);
             return false;
         }
         PeerAuth keys = peer.auth();
@@ -420,10 +437,10 @@ public final class WireTransport implements FrameHandler {
         }
         boolean firstContact = !keys.confirmed();
         if (!firstContact) {
-            counters.increment(Counter.REPLAYS);
+            drop(Counter.REPLAYS);
         } else if (!hello) {
             // Not known yet: no epoch of it was ever confirmed (it starts; its HELLOs are answered below).
-            counters.increment(Counter.UNKNOWN_SOURCE_DROPS);
+            drop(Counter.UNKNOWN_SOURCE_DROPS);
         } else {
             counters.increment(Counter.FRAMES_RECEIVED);
         }
@@ -444,7 +461,7 @@ public final class WireTransport implements FrameHandler {
         if (w == null || qp.remote() == null || qp.remote().node() != peer.node()
                 || qp.remote().qpn() != Frame.srcQpn(rx, at) || qp.state() == QpState.ERR
                 || qp.state() == QpState.RESET) {
-            counters.increment(Counter.UNKNOWN_QP_DROPS);
+            drop(Counter.UNKNOWN_QP_DROPS);
             return;
         }
         if (Frame.pkey(rx, at) != qp.pkey() || !qp.inPartition(qp.pkey())) {
@@ -472,7 +489,7 @@ public final class WireTransport implements FrameHandler {
                 requester.onNak(w, Frame.aux(rx, at), rx.getInt(at + Extension.Nak.CODE, Frame.ORDER),
                         rx.getInt(at + Extension.Nak.RNR_DELAY_MICROS, Frame.ORDER));
             }
-            default -> counters.increment(Counter.MALFORMED_FRAMES);
+            default -> drop(Counter.MALFORMED_FRAMES);
         }
     }
 
