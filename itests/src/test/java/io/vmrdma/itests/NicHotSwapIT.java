@@ -317,9 +317,19 @@ public class NicHotSwapIT {
     private static void await(String what, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + MINUTE;
         while (!condition.getAsBoolean()) {
-            assertFalse("waited a minute for " + what, System.nanoTime() > deadline);
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("waited a minute for " + what + "; the container's log ends:\n" + logTail());
+            }
             Thread.sleep(50);
         }
+    }
+
+    /** The last lines of the container's karaf.log at WARN and above, for a failure message (the folder goes). */
+    private static String logTail() {
+        Path log = Path.of(System.getProperty("karaf.data"), "log", "karaf.log");
+        List<String> lines = read(log).lines().filter(l -> l.contains("| WARN ") || l.contains("| ERROR ")
+                || l.contains("vmrdma")).collect(java.util.stream.Collectors.toList());
+        return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
     }
 
     private static String read(Path file) {
