@@ -19,6 +19,15 @@ public final class DropAlarm {
     static final long QUIET_NANOS = 60 * PERIOD_NANOS;
     static final long MIN_RATE = 100;
     private static final FrameDrop[] CAUSES = FrameDrop.values();
+    /** The index in {@link #CAUSES} by counter ordinal, -1 for counters that are no drop cause. */
+    private static final int[] CAUSE_OF_COUNTER = new int[Counter.values().length];
+
+    static {
+        java.util.Arrays.fill(CAUSE_OF_COUNTER, -1);
+        for (int i = 0; i < CAUSES.length; i++) {
+            CAUSE_OF_COUNTER[CAUSES[i].counter().ordinal()] = i;
+        }
+    }
 
     private final Logger log;
     private final LinkAddress[] lastSource = new LinkAddress[CAUSES.length];
@@ -34,11 +43,9 @@ public final class DropAlarm {
 
     /** Notes where a frame dropped for {@code cause} came from (the counter is counted where it always was). */
     public void dropped(Counter cause, LinkAddress source) {
-        for (int i = 0; i < CAUSES.length; i++) {
-            if (CAUSES[i].counter() == cause) {
-                lastSource[i] = source;
-                return;
-            }
+        int i = CAUSE_OF_COUNTER[cause.ordinal()];
+        if (i >= 0) {
+            lastSource[i] = source;
         }
     }
 
