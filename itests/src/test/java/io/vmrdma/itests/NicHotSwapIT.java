@@ -219,7 +219,7 @@ public class NicHotSwapIT {
                 jar(home.resolve("system/io/vmrdma/io.vmrdma.nic.udp")),
                 jar(home.resolve("system/org/ops4j/pax/logging/pax-logging-api")),
                 jar(home.resolve("lib/boot"), "osgi.core-"));
-        Path log = Files.createTempFile("vmrdma-remote-node", ".log");
+        Path log = Files.createTempFile(workDirectory(), "remote-node", ".log");
         Process process = new ProcessBuilder(java(), "-Xmx128m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-cp", classpath, REMOTE_NODE, "2", "127.0.0.1:" + remotePort, "1",
                 "127.0.0.1:" + localPort, Long.toString(SERVICE), Integer.toString(CHUNK),
@@ -231,7 +231,7 @@ public class NicHotSwapIT {
 
     /** Boots a simulated guest running {@link SwapClient} against node 2; returns its directory. */
     private Path startClient(String name) throws Exception {
-        Path run = Files.createTempDirectory("vmrdma-" + name);
+        Path run = Files.createTempDirectory(workDirectory(), name);
         Path home = Path.of(System.getProperty("karaf.home"));
         int domid = toolstack.create(name, 64L << 20);
         guests.add(domid);
@@ -338,6 +338,12 @@ public class NicHotSwapIT {
         } catch (IOException e) {
             return "";
         }
+    }
+
+    /** Under the module's target/, so a clean build removes the clients' files and a failed run keeps them. */
+    private static Path workDirectory() throws IOException {
+        Path classes = Path.of(System.getProperty("vmrdma.itests.classes"));
+        return Files.createDirectories(classes.resolveSibling("nic-hot-swap"));
     }
 
     private static String java() {
