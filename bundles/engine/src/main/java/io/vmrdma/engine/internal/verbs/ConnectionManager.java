@@ -2,11 +2,13 @@ package io.vmrdma.engine.internal.verbs;
 
 import java.nio.charset.StandardCharsets;
 import java.security.SecureRandom;
+import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import io.vmrdma.api.Counter;
@@ -29,6 +31,10 @@ import org.agrona.concurrent.UnsafeBuffer;
  * The connection manager, as rdma_cm: domains listen on service ids; a domain connects a queue pair to (node,
  * service id); the listener accepts with a queue pair of its own and the engine brings both to RTS, or rejects;
  * an unanswered request times out. Connections are only made within a partition both domains share.
+ *
+ * <p>Each connection is one {@link Connection}, whose {@link ConnectionState} this class moves as frames and verbs
+ * arrive, after checking them; its tables only find the requests in progress by what the exchange names them by.
+ * It changes queue pairs only through their own methods, and frames are encoded and decoded by {@link CmFrames}.
  *
  * <p>What a flood of requests can cost is bounded: a request waits for its listener at most the connect timeout; at
  * most {@link #MAX_WAITING_PER_LISTENER} wait for one listener and {@link #MAX_WAITING_PER_PEER} come from one other
@@ -60,14 +66,18 @@ final class ConnectionManager {
     private long timeoutNanos;
     private final Map<Long, Listener> listeners = new HashMap<>();
     private final Map<DomainVerbs, Integer> listensPerDomain = new IdentityHashMap<>();
-    /** Requests between two domains of this node, by connection id, oldest first. */
-    private final LinkedHashMap<Long, LocalRequest> local = new LinkedHashMap<>();
-    /** Our requests to listeners on other nodes, by connection id. */
-    private final Map<Long, Outgoing> outgoing = new HashMap<>();
-    /** Requests from other nodes, waiting or accepted, by (node, their connection id), oldest first. */
-    private final LinkedHashMap<RemoteId, Incoming> incoming = new LinkedHashMap<>();
-    /** The requests from other nodes that wait for their listener, by the connection id the listener sees. */
-    private final Map<Long, Incoming> waiting = new HashMap<>();
+    // Each connection's state is its own (Connection.state()); these index the connections in progress by what the
+    // exchange looks them up by. An established connection is reached through its queue pairs only.
+    /** REQUESTED and REQUEST_RECEIVED connections, by the id their listener is told, oldest first. */
+    private final LinkedHashMap<Long, Connection> awaitingListener = new LinkedHashMap<>();
+    /** REQUEST_SENT connections, by id: their requests are repeated until answered. */
+    private final Map<Long, Connection> requestsSent = new HashMap<>();
+    /**
+     * Connections requested by other nodes, by (node, their id), oldest first, for the connect timeout from their
+     * first arrival: REQUEST_RECEIVED, ACCEPTED, and CLOSED once ACCEPTED (a repeat still gets the reply).
+     */
+    private final LinkedHashMap<RemoteId, Connection> fromPeers = new LinkedHashMap<>();
+    /** REQUEST_RECEIVED connections by the node that sent them, when there are any. */
     private final Int2IntHashMap waitingPerPeer = new Int2IntHashMap(0);
 
     ConnectionManager(VerbsEngine engine, long timeoutNanos) {
@@ -86,7 +96,7 @@ final class ConnectionManager {
         Listener holder = listeners.get(serviceId);
         if (holder != null) {
             throw new VerbsException(VerbsErrno.EEXIST, "service " + serviceId + " on node " + engine.nodeId()
-                    + " is already taken by " + (holder.domain == domain ? "this domain" : "another domain"));
+                    + " is already taken by " + (holder.domain() == domain ? "this domain" : "another domain"));
         }
         int listens = listensPerDomain.getOrDefault(domain, 0);
         if (listens >= MAX_LISTENS_PER_DOMAIN) {
@@ -99,7 +109,7 @@ final class ConnectionManager {
 
     void stopListening(DomainVerbs domain, long serviceId) throws VerbsException {
         Listener listener = listeners.get(serviceId);
-        if (listener == null || listener.domain != domain) {
+        if (listener == null || listener.domain() != domain) {
             throw new VerbsException(VerbsErrno.ENOENT, domain + " does not listen on service " + serviceId);
         }
         listeners.remove(serviceId);
@@ -108,7 +118,7 @@ final class ConnectionManager {
 
     long connect(Qp qp, int node, long serviceId, int pkey, byte[] privateData) throws VerbsException {
         checkPrivateData(privateData);
-        if (qp.state() != QpState.RESET || qp.connectionId != 0) {
+        if (qp.state() != QpState.RESET || qp.connection() != null) {
             throw new VerbsException(VerbsErrno.EINVAL, qp + " must be in RESET and unconnected to connect, not "
                     + qp.state());
         }
@@ -123,7 +133,7 @@ final class ConnectionManager {
                     "nobody listens on service " + serviceId + " at node " + node, null);
             return id;
         }
-        DomainVerbs server = listener.domain;
+        DomainVerbs server = listener.domain();
         PartitionTable partitions = engine.partitions();
         int chosen = pkey == -1 ? partitions.firstShared(client.name(), server.name()) : pkey;
         if (chosen == -1 || !partitions.isMember(client.name(), chosen)
@@ -139,58 +149,64 @@ final class ConnectionManager {
             client.deliver(CmEventType.REJECTED, id, serviceId, qp.address().qpn(), null, pkey, full, null);
             return id;
         }
-        qp.connectionId = id;
-        local.put(id, new LocalRequest(id, qp, listener, chosen, engine.now() + timeoutNanos));
-        listener.waiting++;
+        Connection connection = Connection.requested(id, qp, listener, chosen, engine.now() + timeoutNanos,
+                engine.counters());
+        qp.joinConnection(connection);
+        startWaiting(connection);
         server.deliver(CmEventType.CONNECT_REQUEST, id, serviceId, -1, qp.address(), chosen, "", privateData);
         return id;
     }
 
     void accept(DomainVerbs server, long connectionId, Qp qp, byte[] privateData) throws VerbsException {
         checkPrivateData(privateData);
-        Incoming remote = waiting.get(connectionId);
-        if (remote != null) {
-            acceptRemote(server, remote, qp, privateData);
-            return;
-        }
-        LocalRequest request = local.get(connectionId);
-        if (request == null || request.listener.domain != server) {
+        Connection connection = awaitingListener.get(connectionId);
+        if (connection == null || connection.listener().domain() != server) {
             throw new VerbsException(VerbsErrno.ENOENT, "no connection request " + connectionId + " for " + server);
         }
         checkAcceptor(qp);
-        if (!engine.partitions().isMember(server.name(), request.pkey)) {
-            throw new VerbsException(VerbsErrno.EPERM, server + " left partition 0x"
-                    + Integer.toHexString(request.pkey));
+        if (connection.received() != null) {
+            acceptRemote(server, connection, qp, privateData);
+            return;
         }
-        stopWaiting(request);
-        Qp client = request.client;
-        if (!client.live || client.connectionId != connectionId || client.state() != QpState.RESET) {
+        int pkey = connection.pkey();
+        if (!engine.partitions().isMember(server.name(), pkey)) {
+            throw new VerbsException(VerbsErrno.EPERM, server + " left partition 0x" + Integer.toHexString(pkey));
+        }
+        stopWaiting(connection);
+        Qp client = connection.requester();
+        if (!client.live() || client.connection() != connection || client.state() != QpState.RESET
+                || !connection.accept(qp, null)) {
+            connection.close();
+            if (client.connection() == connection) {
+                client.leaveConnection();
+            }
             throw new VerbsException(VerbsErrno.ENOENT, "the requester of connection " + connectionId + " has gone");
         }
-        engine.states().bringUp(qp, request.pkey, client.address());
-        engine.states().bringUp(client, request.pkey, qp.address());
-        qp.connectionId = connectionId;
-        long serviceId = request.listener.serviceId;
+        engine.states().bringUp(qp, pkey, client.address());
+        engine.states().bringUp(client, pkey, qp.address());
+        qp.joinConnection(connection);
+        long serviceId = connection.serviceId();
         client.owner().deliver(CmEventType.ESTABLISHED, connectionId, serviceId, client.address().qpn(),
-                qp.address(), request.pkey, "", privateData);
+                qp.address(), pkey, "", privateData);
         server.deliver(CmEventType.ESTABLISHED, connectionId, serviceId, qp.address().qpn(), client.address(),
-                request.pkey, "", null);
+                pkey, "", null);
     }
 
     void reject(DomainVerbs server, long connectionId, String reason) throws VerbsException {
         String why = reason == null || reason.isEmpty() ? "rejected by the listener" : reason;
-        Incoming remote = waiting.get(connectionId);
-        if (remote != null && remote.listener.domain == server) {
-            forgetIncoming(remote);
-            sendReject(remote.from.node(), remote.from.id(), remote.client.qpn(), why);
-            return;
-        }
-        LocalRequest request = local.get(connectionId);
-        if (request == null || request.listener.domain != server) {
+        Connection connection = awaitingListener.get(connectionId);
+        if (connection == null || connection.listener().domain() != server) {
             throw new VerbsException(VerbsErrno.ENOENT, "no connection request " + connectionId + " for " + server);
         }
-        stopWaiting(request);
-        tellClient(request, CmEventType.REJECTED, why);
+        stopWaiting(connection);
+        Connection.Received request = connection.received();
+        if (request == null) {
+            endRequest(connection, CmEventType.REJECTED, why);
+            return;
+        }
+        fromPeers.remove(new RemoteId(request.node(), request.theirId()));
+        connection.close();
+        sendReject(request.node(), request.theirId(), request.requester().qpn(), why);
     }
 
     /** Closes the connection of {@code qp}, if it has one: both queue pairs go to ERR, both owners are told. */
@@ -207,12 +223,14 @@ final class ConnectionManager {
     }
 
     private void close(Qp qp, boolean destroying) {
-        if (qp.remote() == null || qp.connectionId == 0) {
+        Connection connection = qp.connection();
+        if (connection == null || !connection.state().isUp()) {
             return;
         }
-        long id = qp.connectionId;
+        long id = connection.id();
         QpAddress remote = qp.remote();
-        qp.connectionId = 0;
+        connection.close();
+        qp.leaveConnection();
         if (!destroying) {
             engine.states().enterError(qp);
             qp.owner().deliver(CmEventType.DISCONNECTED, id, 0, qp.address().qpn(), remote, qp.pkey(),
@@ -222,9 +240,9 @@ final class ConnectionManager {
             sendDisconnect(remote, qp, FrameType.DISCONNECT_REQUEST);
             return;
         }
-        Qp peer = engine.qp(remote);
-        if (peer != null && peer.connectionId == id) {
-            peer.connectionId = 0;
+        Qp peer = connection.otherEnd(qp);
+        if (peer != null && peer.live() && peer.connection() == connection) {
+            peer.leaveConnection();
             engine.states().enterError(peer);
             peer.owner().deliver(CmEventType.DISCONNECTED, id, 0, peer.address().qpn(), qp.address(), peer.pkey(),
                     "closed by the peer", null);
@@ -233,27 +251,33 @@ final class ConnectionManager {
 
     /** Times out unanswered requests, local and remote, and repeats ours to other nodes; returns how many. */
     int expire(long now) {
-        int work = expireOutgoing(now);
-        for (Iterator<LocalRequest> it = local.values().iterator(); it.hasNext(); ) {
-            LocalRequest request = it.next();
-            if (now - request.deadlineNanos < 0) {
+        int work = expireSent(now);
+        for (Iterator<Connection> it = awaitingListener.values().iterator(); it.hasNext(); ) {
+            Connection connection = it.next();
+            if (now - connection.deadlineNanos() < 0) {
                 break;
             }
             it.remove();
-            request.listener.waiting--;
-            tellClient(request, CmEventType.UNREACHABLE, "no answer from the listener in time");
+            release(connection);
+            Connection.Received request = connection.received();
+            if (request == null) {
+                endRequest(connection, CmEventType.UNREACHABLE, "no answer from the listener in time");
+            } else {
+                fromPeers.remove(new RemoteId(request.node(), request.theirId()));
+                connection.close();
+            }
             work++;
         }
-        // A request from another node, waiting or accepted, is kept for the connect timeout: the requester repeats
-        // it until answered or until its own timeout, and a repeat of an accepted one gets the same reply again.
-        for (Iterator<Incoming> it = incoming.values().iterator(); it.hasNext(); ) {
-            Incoming in = it.next();
-            if (now - in.deadlineNanos < 0) {
+        // A request from another node, once accepted, is kept for the connect timeout: the requester repeats it
+        // until answered or until its own timeout, and a repeat of an accepted one gets the same reply again.
+        for (Iterator<Connection> it = fromPeers.values().iterator(); it.hasNext(); ) {
+            Connection connection = it.next();
+            if (now - connection.deadlineNanos() < 0) {
                 break;
             }
             it.remove();
-            if (in.state == Incoming.State.WAITING) {
-                stopWaiting(in);
+            if (connection.state() == ConnectionState.ACCEPTED) {
+                connection.repeatsOver();
             }
             work++;
         }
@@ -262,26 +286,41 @@ final class ConnectionManager {
 
     /** Drops the listeners and requests of a domain that is going away, telling the other sides. */
     void forget(DomainVerbs domain) {
-        listeners.values().removeIf(l -> l.domain == domain);
+        listeners.values().removeIf(l -> l.domain() == domain);
         listensPerDomain.remove(domain);
-        outgoing.values().removeIf(o -> o.qp.owner() == domain);
-        for (Iterator<Incoming> it = incoming.values().iterator(); it.hasNext(); ) {
-            Incoming in = it.next();
-            if (in.listener.domain == domain) {
+        for (Iterator<Connection> it = requestsSent.values().iterator(); it.hasNext(); ) {
+            Connection connection = it.next();
+            if (connection.requester().owner() == domain) {
                 it.remove();
-                if (in.state == Incoming.State.WAITING) {
-                    stopWaiting(in);
-                    sendReject(in.from.node(), in.from.id(), in.client.qpn(), "the listener's domain went away");
+                connection.close();
+            }
+        }
+        for (Iterator<Connection> it = fromPeers.values().iterator(); it.hasNext(); ) {
+            Connection connection = it.next();
+            if (connection.listener().domain() == domain) {
+                it.remove();
+                Connection.Received request = connection.received();
+                if (connection.state() == ConnectionState.REQUEST_RECEIVED) {
+                    stopWaiting(connection);
+                    connection.close();
+                    sendReject(request.node(), request.theirId(), request.requester().qpn(),
+                            "the listener's domain went away");
+                } else if (connection.state() == ConnectionState.ACCEPTED) {
+                    connection.repeatsOver();
                 }
             }
         }
-        for (Iterator<LocalRequest> it = local.values().iterator(); it.hasNext(); ) {
-            LocalRequest request = it.next();
-            if (request.listener.domain == domain || request.client.owner() == domain) {
+        for (Iterator<Connection> it = awaitingListener.values().iterator(); it.hasNext(); ) {
+            Connection connection = it.next();
+            boolean listenerGone = connection.listener().domain() == domain;
+            if (connection.state() == ConnectionState.REQUESTED
+                    && (listenerGone || connection.requester().owner() == domain)) {
                 it.remove();
-                request.listener.waiting--;
-                if (request.listener.domain == domain) {
-                    tellClient(request, CmEventType.REJECTED, "the listener's domain went away");
+                release(connection);
+                if (listenerGone) {
+                    endRequest(connection, CmEventType.REJECTED, "the listener's domain went away");
+                } else {
+                    connection.close();
                 }
             }
         }
@@ -296,15 +335,15 @@ final class ConnectionManager {
         if (node != -1 && waitingPerPeer.get(node) >= MAX_WAITING_PER_PEER) {
             why = "node " + node + " has " + MAX_WAITING_PER_PEER + " connection requests waiting at node "
                     + engine.nodeId() + " already";
-        } else if (listener.waiting >= MAX_WAITING_PER_LISTENER) {
-            why = "service " + listener.serviceId + " at node " + engine.nodeId() + " has "
+        } else if (listener.waiting() >= MAX_WAITING_PER_LISTENER) {
+            why = "service " + listener.serviceId() + " at node " + engine.nodeId() + " has "
                     + MAX_WAITING_PER_LISTENER + " connection requests waiting already";
-        } else if (listener.domain.cmEventsWaiting() >= MAX_EVENTS_WAITING) {
-            why = "the listener of service " + listener.serviceId + " at node " + engine.nodeId()
+        } else if (listener.domain().cmEventsWaiting() >= MAX_EVENTS_WAITING) {
+            why = "the listener of service " + listener.serviceId() + " at node " + engine.nodeId()
                     + " has not polled its connection events";
         }
         if (why != null) {
-            listener.domain.counters().increment(Counter.CM_REQUESTS_REFUSED);
+            listener.domain().counters().increment(Counter.CM_REQUESTS_REFUSED);
         }
         return why;
     }
@@ -319,7 +358,7 @@ final class ConnectionManager {
         long id;
         do {
             id = random.nextLong() & Long.MAX_VALUE;
-        } while (id == 0 || local.containsKey(id) || outgoing.containsKey(id) || waiting.containsKey(id));
+        } while (id == 0 || awaitingListener.containsKey(id) || requestsSent.containsKey(id));
         return id;
     }
 
@@ -331,132 +370,74 @@ final class ConnectionManager {
     }
 
     private static void checkAcceptor(Qp qp) throws VerbsException {
-        if (qp.state() != QpState.RESET || qp.connectionId != 0) {
+        if (qp.state() != QpState.RESET || qp.connection() != null) {
             throw new VerbsException(VerbsErrno.EINVAL, qp + " must be in RESET and unconnected to accept, not "
                     + qp.state());
         }
     }
 
-    /** A domain listening on a service id, and how many requests wait for its answer. */
-    private static final class Listener {
-        final DomainVerbs domain;
-        final long serviceId;
-        int waiting;
-
-        Listener(DomainVerbs domain, long serviceId) {
-            this.domain = domain;
-            this.serviceId = serviceId;
+    /** The request now waits for its listener's answer, and counts against the listener's and its node's caps. */
+    private void startWaiting(Connection connection) {
+        awaitingListener.put(connection.id(), connection);
+        connection.listener().requestArrived();
+        Connection.Received request = connection.received();
+        if (request != null) {
+            fromPeers.put(new RemoteId(request.node(), request.theirId()), connection);
+            waitingPerPeer.put(request.node(), waitingPerPeer.get(request.node()) + 1);
         }
     }
 
-    /** A request between two domains of this node. */
-    private record LocalRequest(long id, Qp client, Listener listener, int pkey, long deadlineNanos) {
+    /** The request no longer waits for its listener: it is answered (or its listener's domain is going away). */
+    private void stopWaiting(Connection connection) {
+        awaitingListener.remove(connection.id());
+        release(connection);
     }
 
-    /** The local request has its answer: it no longer waits for its listener. */
-    private void stopWaiting(LocalRequest request) {
-        local.remove(request.id);
-        request.listener.waiting--;
-    }
-
-    /** Tells the client of a local request how it ended, unless its queue pair went on to something else. */
-    private static void tellClient(LocalRequest request, CmEventType type, String reason) {
-        Qp client = request.client;
-        if (client.live && client.connectionId == request.id) {
-            client.connectionId = 0;
-            client.owner().deliver(type, request.id, request.listener.serviceId, client.address().qpn(), null,
-                    request.pkey, reason, null);
+    /** A request that no longer waits gives back its place under the listener's and its node's caps. */
+    private void release(Connection connection) {
+        connection.listener().requestGone();
+        Connection.Received request = connection.received();
+        if (request != null) {
+            int left = waitingPerPeer.get(request.node()) - 1;
+            if (left == 0) {
+                waitingPerPeer.remove(request.node());
+            } else {
+                waitingPerPeer.put(request.node(), left);
+            }
         }
+    }
+
+    /**
+     * Closes a request that did not become a connection, and tells its requester how it ended, unless its queue pair
+     * went on to something else (reset, destroyed, or another connection).
+     */
+    private static void endRequest(Connection connection, CmEventType type, String reason) {
+        connection.close();
+        Qp client = connection.requester();
+        if (client.live() && client.connection() == connection) {
+            client.leaveConnection();
+            client.owner().deliver(type, connection.id(), connection.serviceId(), client.address().qpn(), null,
+                    connection.pkey(), reason, null);
+        }
+    }
+
+    /** What the connections of this node's manager are in, for tests of its bookkeeping. */
+    record Census(List<Connection> awaitingListener, List<Connection> requestsSent, List<Connection> fromPeers,
+                  Map<Long, Integer> waitingPerListener, Map<Integer, Integer> waitingPerPeer) {
+    }
+
+    Census census() {
+        Map<Long, Integer> perListener = new HashMap<>();
+        listeners.forEach((service, listener) -> perListener.put(service, listener.waiting()));
+        return new Census(new ArrayList<>(awaitingListener.values()), new ArrayList<>(requestsSent.values()),
+                new ArrayList<>(fromPeers.values()), perListener, new HashMap<>(waitingPerPeer));
     }
 
     // ----------------------------------------------------------------------------------------------------------
     // Across nodes: CM_REQUEST, CM_REPLY, CM_REJECT, DISCONNECT_* frames, repeated until answered.
 
-    /** A request of ours to another node. */
-    private static final class Outgoing {
-        final long id;
-        final Qp qp;
-        final int node;
-        final long serviceId;
-        final int[] pkeys;
-        final byte[] privateData;
-        final byte[] name;
-        final int initialPsn;
-        final long deadlineNanos;
-        long repeatNanos;
-
-        Outgoing(long id, Qp qp, int node, long serviceId, int[] pkeys, byte[] privateData, byte[] name,
-                 int initialPsn, long deadlineNanos) {
-            this.id = id;
-            this.qp = qp;
-            this.node = node;
-            this.serviceId = serviceId;
-            this.pkeys = pkeys;
-            this.privateData = privateData;
-            this.name = name;
-            this.initialPsn = initialPsn;
-            this.deadlineNanos = deadlineNanos;
-        }
-    }
-
     /** A request as its requesting node names it: that node and its connection id. */
     private record RemoteId(int node, long id) {
-    }
-
-    /** A request from another node: waiting for the listener, then, once accepted, kept to answer repeats. */
-    private static final class Incoming {
-        enum State { WAITING, ACCEPTED }
-
-        final RemoteId from;
-        /** The connection id the listener sees. */
-        final long localId;
-        final QpAddress client;
-        final String clientName;
-        final int clientPsn;
-        final int pkey;
-        final Listener listener;
-        final long deadlineNanos;
-        State state = State.WAITING;
-        Qp qp;
-        int serverPsn;
-        byte[] privateData;
-
-        Incoming(RemoteId from, long localId, QpAddress client, String clientName, int clientPsn, int pkey,
-                 Listener listener, long deadlineNanos) {
-            this.from = from;
-            this.localId = localId;
-            this.client = client;
-            this.clientName = clientName;
-            this.clientPsn = clientPsn;
-            this.pkey = pkey;
-            this.listener = listener;
-            this.deadlineNanos = deadlineNanos;
-        }
-    }
-
-    private void startWaiting(Incoming in) {
-        incoming.put(in.from, in);
-        waiting.put(in.localId, in);
-        in.listener.waiting++;
-        waitingPerPeer.put(in.from.node(), waitingPerPeer.get(in.from.node()) + 1);
-    }
-
-    /** The request no longer waits for its listener (accepted, rejected or expired). */
-    private void stopWaiting(Incoming in) {
-        waiting.remove(in.localId);
-        in.listener.waiting--;
-        int node = in.from.node();
-        int left = waitingPerPeer.get(node) - 1;
-        if (left == 0) {
-            waitingPerPeer.remove(node);
-        } else {
-            waitingPerPeer.put(node, left);
-        }
-    }
-
-    private void forgetIncoming(Incoming in) {
-        incoming.remove(in.from);
-        stopWaiting(in);
     }
 
     private long connectRemote(Qp qp, long id, int node, long serviceId, int pkey, byte[] privateData) {
@@ -489,59 +470,60 @@ final class ConnectionManager {
                     null);
             return id;
         }
-        qp.connectionId = id;
-        Outgoing request = new Outgoing(id, qp, node, serviceId, offered,
-                privateData == null ? new byte[0] : privateData.clone(), name, random.nextInt(),
-                engine.now() + timeoutNanos);
-        outgoing.put(id, request);
-        sendRequest(request);
+        Connection.Sent request = new Connection.Sent(node, offered,
+                privateData == null ? new byte[0] : privateData.clone(), name, random.nextInt());
+        Connection connection = Connection.requestSent(id, qp, serviceId, request, engine.now() + timeoutNanos,
+                engine.counters());
+        qp.joinConnection(connection);
+        requestsSent.put(id, connection);
+        sendRequest(connection);
         return id;
     }
 
-    private int expireOutgoing(long now) {
+    private int expireSent(long now) {
         int work = 0;
-        for (Iterator<Outgoing> it = outgoing.values().iterator(); it.hasNext(); ) {
-            Outgoing request = it.next();
-            if (!request.qp.live || request.qp.connectionId != request.id) {
+        for (Iterator<Connection> it = requestsSent.values().iterator(); it.hasNext(); ) {
+            Connection connection = it.next();
+            Qp qp = connection.requester();
+            if (!qp.live() || qp.connection() != connection) {
                 it.remove();
-            } else if (now - request.deadlineNanos >= 0) {
+                connection.close();
+            } else if (now - connection.deadlineNanos() >= 0) {
                 it.remove();
-                request.qp.connectionId = 0;
-                request.qp.owner().deliver(CmEventType.UNREACHABLE, request.id, request.serviceId,
-                        request.qp.address().qpn(), null, -1, "no answer from node " + request.node + " in time", null);
+                endRequest(connection, CmEventType.UNREACHABLE,
+                        "no answer from node " + connection.sent().node() + " in time");
                 work++;
-            } else if (now - request.repeatNanos >= 0) {
-                sendRequest(request);
+            } else if (connection.repeatDue(now)) {
+                sendRequest(connection);
                 work++;
             }
         }
         return work;
     }
 
-    private void acceptRemote(DomainVerbs server, Incoming in, Qp qp, byte[] privateData) throws VerbsException {
-        if (in.listener.domain != server) {
-            throw new VerbsException(VerbsErrno.ENOENT, "no connection request " + in.localId + " for " + server);
-        }
-        checkAcceptor(qp);
-        if (!bothMembers(server.name(), in.clientName, in.pkey)) {
-            throw new VerbsException(VerbsErrno.EPERM, "not both " + server + " and " + in.clientName
-                    + " are in partition 0x" + Integer.toHexString(in.pkey) + " any more");
+    private void acceptRemote(DomainVerbs server, Connection connection, Qp qp, byte[] privateData)
+            throws VerbsException {
+        Connection.Received request = connection.received();
+        if (!bothMembers(server.name(), request.requesterName(), connection.pkey())) {
+            throw new VerbsException(VerbsErrno.EPERM, "not both " + server + " and " + request.requesterName()
+                    + " are in partition 0x" + Integer.toHexString(connection.pkey()) + " any more");
         }
         if (server.name().getBytes(StandardCharsets.UTF_8).length > MAX_NAME_BYTES) {
             throw new VerbsException(VerbsErrno.EINVAL, server + ": a domain name of more than " + MAX_NAME_BYTES
                     + " bytes cannot travel in a reply");
         }
-        stopWaiting(in);
-        in.state = Incoming.State.ACCEPTED;
-        in.qp = qp;
-        in.serverPsn = random.nextInt();
-        in.privateData = privateData == null ? new byte[0] : privateData.clone();
-        engine.states().bringUpRemote(qp, in.pkey, in.client, in.serverPsn, in.clientPsn);
-        qp.wire().connectionId(in.from.id());
-        qp.connectionId = in.localId;
-        sendReply(in);
-        server.deliver(CmEventType.ESTABLISHED, in.localId, in.listener.serviceId, qp.address().qpn(), in.client,
-                in.pkey, "", null);
+        stopWaiting(connection);
+        Connection.Reply reply = new Connection.Reply(random.nextInt(),
+                privateData == null ? new byte[0] : privateData.clone());
+        if (!connection.accept(qp, reply)) {
+            throw new VerbsException(VerbsErrno.ENOENT, "no connection request " + connection.id() + " for " + server);
+        }
+        engine.states().bringUpRemote(qp, connection.pkey(), request.requester(), reply.psn(), request.requesterPsn());
+        qp.wire().connectionId(request.theirId());
+        qp.joinConnection(connection);
+        sendReply(connection);
+        server.deliver(CmEventType.ESTABLISHED, connection.id(), connection.serviceId(), qp.address().qpn(),
+                request.requester(), connection.pkey(), "", null);
     }
 
     /** A connection-manager frame from {@code peer}, already checked for length, CRC and source. */
@@ -552,13 +534,10 @@ final class ConnectionManager {
             case CM_REQUEST -> onRequest(peer, rx, at, theirId, payload, payloadLength);
             case CM_REPLY -> onReply(peer, rx, at, theirId, payload, payloadLength);
             case CM_REJECT -> {
-                Outgoing request = answered(peer, type, rx, at, theirId);
-                if (request != null) {
-                    outgoing.remove(theirId);
-                    request.qp.connectionId = 0;
-                    String reason = CmFrames.reason(rx, payload, payloadLength);
-                    request.qp.owner().deliver(CmEventType.REJECTED, theirId, request.serviceId,
-                            request.qp.address().qpn(), null, -1, reason, null);
+                Connection connection = answered(peer, type, rx, at, theirId);
+                if (connection != null) {
+                    requestsSent.remove(theirId);
+                    endRequest(connection, CmEventType.REJECTED, CmFrames.reason(rx, payload, payloadLength));
                 }
             }
             case DISCONNECT_REQUEST -> onDisconnect(peer, rx, at, theirId);
@@ -579,12 +558,15 @@ final class ConnectionManager {
                 || qp.remote().qpn() != Frame.srcQpn(rx, at) || qp.wire().connectionId() != id
                 || qp.pkey() != Frame.pkey(rx, at)) {
             engine.counters().increment(Counter.CONTROL_FRAME_DROPS);
-        } else if (qp.connectionId != 0) {
-            long localId = qp.connectionId;
-            qp.connectionId = 0;
+            return;
+        }
+        Connection connection = qp.connection();
+        if (connection != null && connection.state().isUp()) {
+            connection.close();
+            qp.leaveConnection();
             engine.states().enterError(qp);
-            qp.owner().deliver(CmEventType.DISCONNECTED, localId, 0, qp.address().qpn(), qp.remote(), qp.pkey(),
-                    "closed by the peer", null);
+            qp.owner().deliver(CmEventType.DISCONNECTED, connection.id(), 0, qp.address().qpn(), qp.remote(),
+                    qp.pkey(), "closed by the peer", null);
             sendDisconnect(qp.remote(), qp, FrameType.DISCONNECT_REPLY);
         }
     }
@@ -595,9 +577,9 @@ final class ConnectionManager {
      */
     private void onRequest(Peer peer, UnsafeBuffer rx, int at, long theirId, int payload, int payloadLength) {
         RemoteId from = new RemoteId(peer.node(), theirId);
-        Incoming known = incoming.get(from);
+        Connection known = fromPeers.get(from);
         if (known != null) {
-            if (known.state == Incoming.State.ACCEPTED) {
+            if (known.reply() != null) {
                 sendReply(known);
             }
             return;
@@ -625,12 +607,12 @@ final class ConnectionManager {
         int chosen = -1;
         for (int i = 0; i < count && chosen == -1; i++) {
             int candidate = CmFrames.offeredPkey(rx, payload, i);
-            if (bothMembers(listener.domain.name(), clientName, candidate)) {
+            if (bothMembers(listener.domain().name(), clientName, candidate)) {
                 chosen = candidate;
             }
         }
         if (chosen == -1) {
-            listener.domain.counters().increment(Counter.PARTITION_VIOLATIONS);
+            listener.domain().counters().increment(Counter.PARTITION_VIOLATIONS);
             sendReject(peer.node(), theirId, clientQpn, "no partition of node " + engine.nodeId() + " holds both "
                     + clientName + " and the listener");
             return;
@@ -641,10 +623,11 @@ final class ConnectionManager {
             return;
         }
         QpAddress client = new QpAddress(peer.node(), clientDomid, clientQpn);
-        Incoming in = new Incoming(from, newId(), client, clientName, clientPsn, chosen, listener,
-                engine.now() + timeoutNanos);
-        startWaiting(in);
-        listener.domain.deliver(CmEventType.CONNECT_REQUEST, in.localId, serviceId, -1, client, chosen, "",
+        Connection connection = Connection.requestReceived(newId(), listener, chosen,
+                new Connection.Received(peer.node(), theirId, client, clientName, clientPsn),
+                engine.now() + timeoutNanos, engine.counters());
+        startWaiting(connection);
+        listener.domain().deliver(CmEventType.CONNECT_REQUEST, connection.id(), serviceId, -1, client, chosen, "",
                 CmFrames.bytes(rx, privateAt, privateLength));
     }
 
@@ -659,8 +642,8 @@ final class ConnectionManager {
      * UTF-8; a frame that ends before it names none).
      */
     private void onReply(Peer peer, UnsafeBuffer rx, int at, long id, int payload, int payloadLength) {
-        Outgoing request = answered(peer, FrameType.CM_REPLY, rx, at, id);
-        if (request == null) {
+        Connection connection = answered(peer, FrameType.CM_REPLY, rx, at, id);
+        if (connection == null) {
             return;
         }
         int serverDomid = (int) CmFrames.serviceOrDomid(rx, at);
@@ -676,27 +659,32 @@ final class ConnectionManager {
             return;
         }
         boolean offered = false;
-        for (int k : request.pkeys) {
+        for (int k : connection.sent().pkeys()) {
             offered |= k == pkey;
         }
-        Qp qp = request.qp;
-        outgoing.remove(id);
-        if (!qp.live || qp.connectionId != id || qp.state() != QpState.RESET) {
+        Qp qp = connection.requester();
+        requestsSent.remove(id);
+        if (!qp.live() || qp.connection() != connection || qp.state() != QpState.RESET) {
+            connection.close();
             return;
         }
         if (!offered || !bothMembers(qp.owner().name(), serverName, pkey)) {
             // The listener's node thinks otherwise (its table differs, or it lies): its queue pair is told to close.
             qp.counters().increment(Counter.PARTITION_VIOLATIONS);
-            qp.connectionId = 0;
+            connection.close();
+            qp.leaveConnection();
             sendDisconnect(peer.node(), serverQpn, qp.address().qpn(), pkey, id, FrameType.DISCONNECT_REQUEST);
-            qp.owner().deliver(CmEventType.REJECTED, id, request.serviceId, qp.address().qpn(), null, pkey,
+            qp.owner().deliver(CmEventType.REJECTED, id, connection.serviceId(), qp.address().qpn(), null, pkey,
                     "no partition of node " + engine.nodeId() + " holds both this domain and " + serverName, null);
             return;
         }
+        if (!connection.replied(pkey)) {
+            return;
+        }
         QpAddress server = new QpAddress(peer.node(), serverDomid, serverQpn);
-        engine.states().bringUpRemote(qp, pkey, server, request.initialPsn, serverPsn);
+        engine.states().bringUpRemote(qp, pkey, server, connection.sent().initialPsn(), serverPsn);
         qp.wire().connectionId(id);
-        qp.owner().deliver(CmEventType.ESTABLISHED, id, request.serviceId, qp.address().qpn(), server, pkey, "",
+        qp.owner().deliver(CmEventType.ESTABLISHED, id, connection.serviceId(), qp.address().qpn(), server, pkey, "",
                 CmFrames.bytes(rx, payload + 1, privateLength));
     }
 
@@ -705,10 +693,10 @@ final class ConnectionManager {
      * id, come from the node it went to, and be addressed to its queue pair. Anything else is dropped and counted,
      * except a repeated CM_REPLY of a connection it established (the listener answered two of our repeats).
      */
-    private Outgoing answered(Peer peer, FrameType type, UnsafeBuffer rx, int at, long id) {
+    private Connection answered(Peer peer, FrameType type, UnsafeBuffer rx, int at, long id) {
         int qpn = Frame.dstQpn(rx, at);
-        Outgoing request = outgoing.get(id);
-        if (request != null && request.node == peer.node() && request.qp.address().qpn() == qpn) {
+        Connection request = requestsSent.get(id);
+        if (request != null && request.sent().node() == peer.node() && request.requester().address().qpn() == qpn) {
             return request;
         }
         Qp qp = engine.qpByNumber(qpn);
@@ -720,22 +708,27 @@ final class ConnectionManager {
         return null;
     }
 
-    private void sendRequest(Outgoing request) {
-        request.repeatNanos = engine.now() + REPEAT_NANOS;
-        Peer peer = engine.transport().peers().get(request.node);
+    private void sendRequest(Connection connection) {
+        connection.repeatEvery(engine.now(), REPEAT_NANOS);
+        Connection.Sent request = connection.sent();
+        Peer peer = engine.transport().peers().get(request.node());
         if (peer != null) {
-            engine.transport().cmFrames().sendRequest(peer, request.qp.address().qpn(), request.id,
-                    request.serviceId, request.qp.owner().domid(), request.initialPsn, request.pkeys,
-                    request.privateData, request.name);
+            Qp qp = connection.requester();
+            engine.transport().cmFrames().sendRequest(peer, qp.address().qpn(), connection.id(),
+                    connection.serviceId(), qp.owner().domid(), request.initialPsn(), request.pkeys(),
+                    request.privateData(), request.name());
         }
     }
 
-    private void sendReply(Incoming in) {
-        Peer peer = engine.transport().peers().get(in.from.node());
+    private void sendReply(Connection connection) {
+        Connection.Received request = connection.received();
+        Peer peer = engine.transport().peers().get(request.node());
         if (peer != null) {
-            engine.transport().cmFrames().sendReply(peer, in.pkey, in.client.qpn(), in.qp.address().qpn(),
-                    in.from.id(), in.listener.domain.domid(), in.serverPsn, in.privateData,
-                    in.listener.domain.name().getBytes(StandardCharsets.UTF_8));
+            DomainVerbs server = connection.listener().domain();
+            engine.transport().cmFrames().sendReply(peer, connection.pkey(), request.requester().qpn(),
+                    connection.acceptor().address().qpn(), request.theirId(), server.domid(),
+                    connection.reply().psn(), connection.reply().privateData(),
+                    server.name().getBytes(StandardCharsets.UTF_8));
         }
     }
 

@@ -53,8 +53,8 @@ final class Qp implements QueuePair, WireEndpoint {
     long notBeforeNanos;
     /** Whether this queue pair is in its domain's round-robin of queue pairs with send work. */
     private boolean scheduled;
-    /** The connection-manager connection this queue pair belongs to, or 0. */
-    long connectionId;
+    /** The connection manager's connection this queue pair is an end of, requested or up; null when none. */
+    private Connection connection;
     /** For a SEND or WRITE_WITH_IMM in progress: the responder and the receive it consumed. */
     Qp responder;
     final RecvWqe consumedRecv = new RecvWqe();
@@ -168,6 +168,21 @@ final class Qp implements QueuePair, WireEndpoint {
     void dropWork() {
         sq.clear();
         rq.clear();
+    }
+
+    /** The connection this queue pair is an end of, requested or up; null when none. */
+    Connection connection() {
+        return connection;
+    }
+
+    /** The queue pair becomes an end of {@code requestedOrAccepted}, as its requester or its acceptor. */
+    void joinConnection(Connection requestedOrAccepted) {
+        connection = requestedOrAccepted;
+    }
+
+    /** The queue pair is no end of a connection any more: it closed, its request ended, or the queue pair was reset. */
+    void leaveConnection() {
+        connection = null;
     }
 
     /** The queue pair is destroyed: no verb reaches it any more. */

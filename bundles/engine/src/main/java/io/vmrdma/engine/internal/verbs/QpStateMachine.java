@@ -105,7 +105,7 @@ final class QpStateMachine {
                 qp.dropWork();
                 qp.remote(null);
                 qp.pkey(-1);
-                qp.connectionId = 0;
+                qp.leaveConnection();
                 qp.replaceWire(null);
                 qp.state(QpState.RESET);
             }

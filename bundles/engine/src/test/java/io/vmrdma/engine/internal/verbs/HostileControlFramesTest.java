@@ -53,7 +53,7 @@ class HostileControlFramesTest {
             // What the listening domain was told, the ids next to the real one, and seeded guesses.
             long[] guesses = new long[49];
             guesses[0] = 0;
-            guesses[1] = target.connectionId;
+            guesses[1] = target.connection().id();
             guesses[2] = wireId - 1;
             guesses[3] = wireId + 1;
             Random random = new Random(21);
