@@ -164,6 +164,20 @@ final class Qp implements QueuePair, WireEndpoint {
         rnrRetriesLeft = rnrRetry;
     }
 
+    /** Completes every queued request with WR_FLUSH_ERR, the send queue's first, oldest first, as verbs does in ERR. */
+    void flushWork() {
+        while (!sq.isEmpty()) {
+            SendWqe wr = sq.head();
+            sq.removeHead();
+            engine.states().complete(sendCq, this, wr.wrId, WcStatus.WR_FLUSH_ERR, WcOpcode.of(wr.opcode), 0, false, 0);
+        }
+        while (!rq.isEmpty()) {
+            RecvWqe recv = rq.head();
+            rq.removeHead();
+            engine.states().complete(recvCq, this, recv.wrId, WcStatus.WR_FLUSH_ERR, WcOpcode.RECV, 0, false, 0);
+        }
+    }
+
     /** Both work queues are emptied, without completions. */
     void dropWork() {
         sq.clear();
@@ -343,30 +357,40 @@ final class Qp implements QueuePair, WireEndpoint {
         if (wr.sgl.totalLength() > engine.limits().maxMessageBytes()) {
             return WcStatus.LOC_LEN_ERR;
         }
-        int access = localAccess(wr.opcode);
-        for (int i = 0; i < wr.sgl.count(); i++) {
-            Region region = engine.byLkey(wr.sgl.lkey(i));
-            if (region == null || !region.allows(pd, wr.sgl.address(i), wr.sgl.length(i), access)) {
-                return WcStatus.LOC_PROT_ERR;
-            }
-        }
-        return null;
+        return resolve(wr.sgl, localAccess(wr.opcode), null) ? null : WcStatus.LOC_PROT_ERR;
     }
 
     @Override
     public boolean openSend(int k, long offset) {
         SendWqe wr = sq.peek(k);
-        cursor.reset();
-        int access = localAccess(wr.opcode);
-        for (int i = 0; i < wr.sgl.count(); i++) {
-            Region region = engine.byLkey(wr.sgl.lkey(i));
-            if (region == null || !region.allows(pd, wr.sgl.address(i), wr.sgl.length(i), access)) {
-                cursor.reset();
-                return false;
-            }
-            cursor.add(region, region.offsetOf(wr.sgl.address(i)), wr.sgl.length(i));
+        if (!resolve(wr.sgl, localAccess(wr.opcode), cursor)) {
+            return false;
         }
         cursor.skip(offset);
+        return true;
+    }
+
+    /**
+     * Resolves a scatter/gather list against this queue pair's protection domain: each entry's lkey must name a
+     * region of it that allows {@code access} over the entry. The entries are laid end to end in {@code into}, which
+     * is emptied first, and again at the first entry that does not resolve; a null {@code into} only checks.
+     */
+    boolean resolve(ScatterGatherList sgl, int access, SgCursor into) {
+        if (into != null) {
+            into.reset();
+        }
+        for (int i = 0; i < sgl.count(); i++) {
+            Region region = engine.byLkey(sgl.lkey(i));
+            if (region == null || !region.allows(pd, sgl.address(i), sgl.length(i), access)) {
+                if (into != null) {
+                    into.reset();
+                }
+                return false;
+            }
+            if (into != null) {
+                into.add(region, region.offsetOf(sgl.address(i)), sgl.length(i));
+            }
+        }
         return true;
     }
 
@@ -406,16 +430,7 @@ final class Qp implements QueuePair, WireEndpoint {
         if (messageLength > recv.sgl.totalLength()) {
             return WcStatus.LOC_LEN_ERR;
         }
-        cursor.reset();
-        for (int i = 0; i < recv.sgl.count(); i++) {
-            Region region = engine.byLkey(recv.sgl.lkey(i));
-            if (region == null
-                    || !region.allows(pd, recv.sgl.address(i), recv.sgl.length(i), AccessFlags.LOCAL_WRITE)) {
-                return WcStatus.LOC_PROT_ERR;
-            }
-            cursor.add(region, region.offsetOf(recv.sgl.address(i)), recv.sgl.length(i));
-        }
-        return null;
+        return resolve(recv.sgl, AccessFlags.LOCAL_WRITE, cursor) ? null : WcStatus.LOC_PROT_ERR;
     }
 
     @Override

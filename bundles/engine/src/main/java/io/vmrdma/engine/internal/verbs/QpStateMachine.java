@@ -122,7 +122,7 @@ final class QpStateMachine {
     /** A send was posted: it is scheduled, or flushed at once in ERR. */
     void sendPosted(Qp qp) {
         if (qp.state() == QpState.ERR) {
-            flush(qp);
+            qp.flushWork();
         } else {
             sender.schedule(qp);
         }
@@ -131,7 +131,7 @@ final class QpStateMachine {
     /** A receive was posted: flushed at once in ERR; a requester on this node waiting on receiver-not-ready may go. */
     void recvPosted(Qp qp) {
         if (qp.state() == QpState.ERR) {
-            flush(qp);
+            qp.flushWork();
             return;
         }
         Qp requester = engine.qp(qp.remote());
@@ -173,20 +173,7 @@ final class QpStateMachine {
             qp.wire().release();
         }
         qp.state(QpState.ERR);
-        flush(qp);
-    }
-
-    private void flush(Qp qp) {
-        while (!qp.sq.isEmpty()) {
-            SendWqe w = qp.sq.head();
-            qp.sq.removeHead();
-            complete(qp.sendCq(), qp, w.wrId, WcStatus.WR_FLUSH_ERR, WcOpcode.of(w.opcode), 0, false, 0);
-        }
-        while (!qp.rq.isEmpty()) {
-            RecvWqe r = qp.rq.head();
-            qp.rq.removeHead();
-            complete(qp.recvCq(), qp, r.wrId, WcStatus.WR_FLUSH_ERR, WcOpcode.RECV, 0, false, 0);
-        }
+        qp.flushWork();
     }
 
     /** Posts a completion; an overflow moves every queue pair on that completion queue to ERR, once. */

@@ -4,7 +4,6 @@ import io.vmrdma.api.Counter;
 import io.vmrdma.api.verbs.AccessFlags;
 import io.vmrdma.api.verbs.Opcode;
 import io.vmrdma.api.verbs.QpAttributes;
-import io.vmrdma.api.verbs.ScatterGatherList;
 import io.vmrdma.api.verbs.WcOpcode;
 import io.vmrdma.api.verbs.WcStatus;
 
@@ -96,7 +95,7 @@ final class RequestProcessor {
             return fail(qp, w, WcStatus.LOC_LEN_ERR);
         }
         int localAccess = w.opcode == Opcode.RDMA_READ ? AccessFlags.LOCAL_WRITE : 0;
-        if (!resolveLocal(qp, w, localAccess, w.opcode == Opcode.RDMA_READ ? destination : source)) {
+        if (!qp.resolve(w.sgl, localAccess, w.opcode == Opcode.RDMA_READ ? destination : source)) {
             qp.counters().increment(Counter.PROTECTION_FAULTS);
             return fail(qp, w, WcStatus.LOC_PROT_ERR);
         }
@@ -151,7 +150,7 @@ final class RequestProcessor {
         }
         RecvWqe recv = responder.rq.head();
         if (w.opcode != Opcode.RDMA_WRITE_WITH_IMM) {
-            if (!resolveRecv(responder, recv.sgl)) {
+            if (!responder.resolve(recv.sgl, AccessFlags.LOCAL_WRITE, destination)) {
                 responder.counters().increment(Counter.PROTECTION_FAULTS);
                 responder.rq.removeHead();
                 engine.states().complete(responder.recvCq(), responder, recv.wrId, WcStatus.LOC_PROT_ERR, WcOpcode.RECV, 0,
@@ -177,7 +176,7 @@ final class RequestProcessor {
     private boolean resume(Qp qp, SendWqe w) {
         source.reset();
         destination.reset();
-        boolean ok = resolveLocal(qp, w, w.opcode == Opcode.RDMA_READ ? AccessFlags.LOCAL_WRITE : 0,
+        boolean ok = qp.resolve(w.sgl, w.opcode == Opcode.RDMA_READ ? AccessFlags.LOCAL_WRITE : 0,
                 w.opcode == Opcode.RDMA_READ ? destination : source);
         Qp responder = engine.qp(qp.remote());
         if (!ok) {
@@ -202,7 +201,7 @@ final class RequestProcessor {
                         .add(region, region.offsetOf(w.remoteAddress), (int) w.total);
             }
             default -> {
-                if (!resolveRecv(responder, qp.consumedRecv.sgl)) {
+                if (!responder.resolve(qp.consumedRecv.sgl, AccessFlags.LOCAL_WRITE, destination)) {
                     failResponderBuffers(qp, w);
                     return false;
                 }
@@ -252,32 +251,6 @@ final class RequestProcessor {
         fail(qp, w, WcStatus.REM_OP_ERR);
     }
 
-    private boolean resolveLocal(Qp qp, SendWqe w, int access, SgCursor into) {
-        ScatterGatherList sgl = w.sgl;
-        for (int i = 0; i < sgl.count(); i++) {
-            Region region = engine.byLkey(sgl.lkey(i));
-            if (region == null || !region.allows(qp.pd(), sgl.address(i), sgl.length(i), access)) {
-                into.reset();
-                return false;
-            }
-            into.add(region, region.offsetOf(sgl.address(i)), sgl.length(i));
-        }
-        return true;
-    }
-
-    private boolean resolveRecv(Qp responder, ScatterGatherList sgl) {
-        destination.reset();
-        for (int i = 0; i < sgl.count(); i++) {
-            Region region = engine.byLkey(sgl.lkey(i));
-            if (region == null
-                    || !region.allows(responder.pd(), sgl.address(i), sgl.length(i), AccessFlags.LOCAL_WRITE)) {
-                destination.reset();
-                return false;
-            }
-            destination.add(region, region.offsetOf(sgl.address(i)), sgl.length(i));
-        }
-        return true;
-    }
 
     private void finish(Qp qp, SendWqe w) {
         int length = (int) w.total;
