@@ -251,8 +251,16 @@ final class ConnectionManager {
 
     /** Times out unanswered requests, local and remote, and repeats ours to other nodes; returns how many. */
     int expire(long now) {
-        int work = expireSent(now);
-        for (Iterator<Connection> it = awaitingListener.values().iterator(); it.hasNext(); ) {
+        // Runs every duty cycle: an empty table is skipped, so that a quiet cycle allocates no iterator.
+        int work = requestsSent.isEmpty() ? 0 : expireSent(now);
+        work += awaitingListener.isEmpty() ? 0 : expireAwaiting(now);
+        return work + (fromPeers.isEmpty() ? 0 : expireFromPeers(now));
+    }
+
+    /** Requests no listener of this node answered in time, oldest first. */
+    private int expireAwaiting(long now) {
+        int work = 0;
+        for (Iterator<Connection> it = awaitingListener.values().iterator(); it.hasNext();) {
             Connection connection = it.next();
             if (now - connection.deadlineNanos() < 0) {
                 break;
@@ -268,9 +276,16 @@ final class ConnectionManager {
             }
             work++;
         }
-        // A request from another node, once accepted, is kept for the connect timeout: the requester repeats it
-        // until answered or until its own timeout, and a repeat of an accepted one gets the same reply again.
-        for (Iterator<Connection> it = fromPeers.values().iterator(); it.hasNext(); ) {
+        return work;
+    }
+
+    /**
+     * A request from another node, once accepted, is kept for the connect timeout: the requester repeats it until
+     * answered or until its own timeout, and a repeat of an accepted one gets the same reply again.
+     */
+    private int expireFromPeers(long now) {
+        int work = 0;
+        for (Iterator<Connection> it = fromPeers.values().iterator(); it.hasNext();) {
             Connection connection = it.next();
             if (now - connection.deadlineNanos() < 0) {
                 break;
