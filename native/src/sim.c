@@ -1,23 +1,24 @@
 /*
  * The simulator back end (docs/sim-abi.md): this process becomes the domain's kernel (lock on grant-table),
- * maps its memory and grant table, hands out pages first-fit as gntalloc does, writes Xen v1 grant entries, and
- * talks to hypercall.sock for event channels.
+ * maps its memory and grant table, hands out pages first-fit as gntalloc does, writes Xen v1 grant entries, binds
+ * event channels through hypercall.sock, and notifies and waits on the channels' FIFOs itself: a notify is one write,
+ * a port's mask is its one-shot epoll entry.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/epoll.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "internal.h"
 
-#define SIM_ABI_VERSION 1
+#define SIM_ABI_VERSION 2
 #define PAGE 4096u
 #define GTF_PERMIT_ACCESS 1u
 #define GTF_READONLY 0x4u
@@ -27,17 +28,7 @@
 #define HC_HEADER 16
 #define HC_MAX_PAYLOAD (4u * (3u + 65536u))
 
-enum {
-	HC_HELLO = 1,
-	HC_BIND_UNBOUND,
-	HC_BIND_INTERDOMAIN,
-	HC_NOTIFY,
-	HC_UNBIND,
-	HC_UNMASK,
-	HC_MAP,
-	HC_UNMAP,
-	HC_EVENT = 0x100
-};
+enum { HC_HELLO = 1, HC_BIND_UNBOUND, HC_BIND_INTERDOMAIN, HC_UNBIND = 5, HC_MAP = 7, HC_UNMAP };
 
 struct deferred_grant {
 	uint32_t ref;
@@ -62,13 +53,15 @@ struct sim {
 	size_t ndeferred, cdeferred;
 	int sock; /* hypercall.sock connection: one event-channel handle */
 	uint32_t next_req;
-	uint32_t *events; /* ports that fired while we waited for a reply */
-	size_t nevents, cevents;
+	int epfd;	    /* the bound ports' wait FIFOs, one-shot: a port that fired is masked until re-armed */
+	uint32_t max_ports; /* ports are 1..max_ports */
+	int *wait_fd;	    /* per port: the FIFO it waits on, or -1 */
+	int *notify_fd;	    /* per port: its peer's FIFO */
 };
 
 /* ---- info ---- */
 
-static int read_info(struct sim *s, long *abi, long *domid, long *mem, long *entries, long *limit)
+static int read_info(struct sim *s, long *abi, long *domid, long *mem, long *entries, long *limit, long *ports)
 {
 	char path[300];
 	snprintf(path, sizeof(path), "%s/info", s->dir);
@@ -78,6 +71,7 @@ static int read_info(struct sim *s, long *abi, long *domid, long *mem, long *ent
 	char line[256];
 	*abi = *domid = *mem = *entries = -1;
 	*limit = 1024;
+	*ports = 1023;
 	int bad = 0;
 	while (fgets(line, sizeof(line), f) != NULL) {
 		line[strcspn(line, "\r\n")] = '\0';
@@ -86,18 +80,20 @@ static int read_info(struct sim *s, long *abi, long *domid, long *mem, long *ent
 			continue;
 		*eq = '\0';
 		const char *k = line, *v = eq + 1;
-		long *dst = strcmp(k, "abi-version") == 0 ? abi :
-			strcmp(k, "domid") == 0		  ? domid :
-			strcmp(k, "memory-bytes") == 0	  ? mem :
-			strcmp(k, "grant-entries") == 0	  ? entries :
-			strcmp(k, "gntalloc-limit") == 0  ? limit :
-							    NULL;
+		long *dst = strcmp(k, "abi-version") == 0    ? abi :
+			strcmp(k, "domid") == 0		     ? domid :
+			strcmp(k, "memory-bytes") == 0	     ? mem :
+			strcmp(k, "grant-entries") == 0	     ? entries :
+			strcmp(k, "gntalloc-limit") == 0     ? limit :
+			strcmp(k, "max-event-channels") == 0 ? ports :
+							       NULL;
 		if (dst != NULL && vm_parse_long(v, 0, 0x7fffffffffffL, dst) != 0)
 			bad = 1;
 	}
 	fclose(f);
 	if (bad || *domid < 1 || *domid >= 0x7ff0 || *mem <= 0 || *mem % PAGE != 0 || *mem / PAGE > 0xffffffffL
-	    || *entries <= (long)GNTTAB_NR_RESERVED || *entries > 0x10000000L || *limit < 0)
+	    || *entries <= (long)GNTTAB_NR_RESERVED || *entries > 0x10000000L || *limit < 0 || *ports < 1
+	    || *ports > 65535)
 		return vm_fail(-EINVAL, "%s: malformed or missing keys", path);
 	if (*abi != SIM_ABI_VERSION)
 		return vm_fail(-EPROTO, "%s: abi-version %ld, this library speaks %d", path, *abi, SIM_ABI_VERSION);
@@ -138,23 +134,7 @@ static int read_all(int fd, uint8_t *b, size_t n)
 	return 0;
 }
 
-static int queue_event(struct sim *s, uint32_t port)
-{
-	if (s->nevents == s->cevents) {
-		size_t c = s->cevents ? 2 * s->cevents : 16;
-		if (c > 65536)
-			return vm_fail(-EPROTO, "hypercall.sock: too many queued events");
-		uint32_t *n = realloc(s->events, c * sizeof(*n));
-		if (n == NULL)
-			return -ENOMEM;
-		s->events = n;
-		s->cevents = c;
-	}
-	s->events[s->nevents++] = port;
-	return 0;
-}
-
-/* Reads one message; an EVENT is queued and 1 returned; a reply's fields are returned through the pointers. */
+/* Reads one reply; its fields are returned through the pointers (ABI 2 sends nothing unsolicited). */
 static int read_message(struct sim *s, uint32_t *op, uint32_t *req_id, uint8_t *payload, size_t cap, uint32_t *len)
 {
 	uint8_t h[HC_HEADER];
@@ -170,12 +150,6 @@ static int read_message(struct sim *s, uint32_t *op, uint32_t *req_id, uint8_t *
 	rc = read_all(s->sock, payload, *len);
 	if (rc < 0)
 		return vm_fail(rc, "hypercall.sock: %s", strerror(-rc));
-	if (*op == HC_EVENT) {
-		if (*len < 4)
-			return vm_fail(-EPROTO, "hypercall.sock: short event");
-		rc = queue_event(s, get_u32(payload, 0));
-		return rc < 0 ? rc : 1;
-	}
 	return 0;
 }
 
@@ -193,81 +167,123 @@ static int hypercall(struct sim *s, uint32_t op, const uint32_t *args, int nargs
 	int rc = write_all(s->sock, msg, HC_HEADER + 4 * (size_t)nargs);
 	if (rc < 0)
 		return vm_fail(rc == -EPIPE ? -ENOTCONN : rc, "hypercall.sock: %s", strerror(-rc));
-	for (;;) {
-		uint8_t payload[64];
-		uint32_t rop, rid, len;
-		rc = read_message(s, &rop, &rid, payload, sizeof(payload), &len);
-		if (rc < 0)
-			return rc;
-		if (rc == 1)
-			continue;
-		if (rop != op || rid != id || len < 4)
-			return vm_fail(-EPROTO, "hypercall.sock: reply op %u id %u to op %u id %u", rop, rid, op, id);
-		if (out != NULL)
-			memcpy(out, payload + 4, len - 4 < out_cap ? len - 4 : out_cap);
-		return (int32_t)get_u32(payload, 0);
-	}
+	uint8_t payload[64];
+	uint32_t rop, rid, len;
+	rc = read_message(s, &rop, &rid, payload, sizeof(payload), &len);
+	if (rc < 0)
+		return rc;
+	if (rop != op || rid != id || len < 4)
+		return vm_fail(-EPROTO, "hypercall.sock: reply op %u id %u to op %u id %u", rop, rid, op, id);
+	if (out != NULL)
+		memcpy(out, payload + 4, len - 4 < out_cap ? len - 4 : out_cap);
+	return (int32_t)get_u32(payload, 0);
 }
 
-static int sim_bind_unbound(struct vm_hv *hv, uint32_t remote)
+/* Read and write: never blocks on a FIFO (Linux), never sees end-of-file, and a write never raises SIGPIPE. */
+static int open_fifo(struct sim *s, uint32_t channel, uint32_t side)
 {
-	struct sim *s = (struct sim *)hv;
-	uint32_t a[1] = {remote};
-	int rc = hypercall(s, HC_BIND_UNBOUND, a, 1, NULL, 0);
-	return rc < 0 ? vm_fail(rc, "EVTCHN_BIND_UNBOUND(%u): %s", remote, strerror(-rc)) : rc;
+	char path[300];
+	snprintf(path, sizeof(path), "%s/../../channels/%u.%u", s->dir, channel, side);
+	int fd = open(path, O_RDWR | O_NONBLOCK | O_CLOEXEC);
+	return fd < 0 ? vm_fail(-errno, "channel FIFO %s: %s", path, strerror(errno)) : fd;
 }
 
-static int port_op(struct vm_hv *hv, uint32_t op, uint32_t port, const char *what)
+static int bound(struct sim *s, uint32_t port)
 {
-	struct sim *s = (struct sim *)hv;
-	uint32_t a[1] = {port};
-	int rc = hypercall(s, op, a, 1, NULL, 0);
-	return rc < 0 ? vm_fail(rc, "%s(%u): %s", what, port, strerror(-rc)) : 0;
+	return port >= 1 && port <= s->max_ports && s->wait_fd[port] >= 0;
+}
+
+static void forget(struct sim *s, uint32_t port)
+{
+	if (!bound(s, port))
+		return;
+	epoll_ctl(s->epfd, EPOLL_CTL_DEL, s->wait_fd[port], NULL);
+	close(s->wait_fd[port]);
+	close(s->notify_fd[port]);
+	s->wait_fd[port] = s->notify_fd[port] = -1;
 }
 
 static int sim_unbind(struct vm_hv *hv, uint32_t port)
 {
-	return port_op(hv, HC_UNBIND, port, "EVTCHN_UNBIND");
-}
-static int sim_notify(struct vm_hv *hv, uint32_t port)
-{
-	return port_op(hv, HC_NOTIFY, port, "EVTCHN_NOTIFY");
-}
-static int sim_unmask(struct vm_hv *hv, uint32_t port)
-{
-	return port_op(hv, HC_UNMASK, port, "EVTCHN_UNMASK");
+	struct sim *s = (struct sim *)hv;
+	uint32_t a[1] = {port};
+	int rc = hypercall(s, HC_UNBIND, a, 1, NULL, 0);
+	if (rc < 0)
+		return vm_fail(rc, "EVTCHN_UNBIND(%u): %s", port, strerror(-rc));
+	forget(s, port);
+	return 0;
 }
 
+/* The reply names the channel: the port waits on FIFO <channel>.<side> and notifies into the other one. */
+static int sim_bind_unbound(struct vm_hv *hv, uint32_t remote)
+{
+	struct sim *s = (struct sim *)hv;
+	uint32_t a[1] = {remote};
+	uint8_t out[8] = {0};
+	int rc = hypercall(s, HC_BIND_UNBOUND, a, 1, out, sizeof(out));
+	if (rc < 0)
+		return vm_fail(rc, "EVTCHN_BIND_UNBOUND(%u): %s", remote, strerror(-rc));
+	uint32_t port = (uint32_t)rc, channel = get_u32(out, 0), side = get_u32(out, 4) & 1;
+	if (port < 1 || port > s->max_ports || s->wait_fd[port] >= 0)
+		return vm_fail(-EPROTO, "EVTCHN_BIND_UNBOUND: port %u out of range or bound already", port);
+	int w = open_fifo(s, channel, side);
+	int n = w < 0 ? w : open_fifo(s, channel, 1 - side);
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u32 = port};
+	if (n < 0 || epoll_ctl(s->epfd, EPOLL_CTL_ADD, w, &ev) != 0) {
+		rc = n < 0 ? n : vm_fail(-errno, "epoll_ctl: %s", strerror(errno));
+		if (w >= 0)
+			close(w);
+		if (n >= 0)
+			close(n);
+		hypercall(s, HC_UNBIND, &port, 1, NULL, 0);
+		return rc;
+	}
+	s->wait_fd[port] = w;
+	s->notify_fd[port] = n;
+	return (int)port;
+}
+
+/* Sets the peer's pending bit and wakes it: one byte into its FIFO; a full FIFO is a pending peer already. */
+static int sim_notify(struct vm_hv *hv, uint32_t port)
+{
+	struct sim *s = (struct sim *)hv;
+	if (!bound(s, port))
+		return vm_fail(-ENOTCONN, "EVTCHN_NOTIFY(%u): port not bound here", port);
+	static const uint8_t one = 1;
+	if (write(s->notify_fd[port], &one, 1) < 0 && errno != EAGAIN)
+		return vm_fail(-errno, "EVTCHN_NOTIFY(%u): %s", port, strerror(errno));
+	return 0;
+}
+
+/* Re-arms the one-shot entry: a port notified while masked fires again at once. Unknown ports are ignored. */
+static int sim_unmask(struct vm_hv *hv, uint32_t port)
+{
+	struct sim *s = (struct sim *)hv;
+	if (!bound(s, port))
+		return 0;
+	struct epoll_event ev = {.events = EPOLLIN | EPOLLONESHOT, .data.u32 = port};
+	if (epoll_ctl(s->epfd, EPOLL_CTL_MOD, s->wait_fd[port], &ev) != 0)
+		return vm_fail(-errno, "EVTCHN_UNMASK(%u): %s", port, strerror(errno));
+	return 0;
+}
+
+/* The next port that fires, masked and its pending bit cleared; 0 on timeout. */
 static int sim_wait(struct vm_hv *hv, int timeout_ms)
 {
 	struct sim *s = (struct sim *)hv;
-	int64_t deadline = timeout_ms < 0 ? -1 : vm_now_ms() + timeout_ms;
-	for (;;) {
-		if (s->nevents > 0) {
-			uint32_t p = s->events[0];
-			memmove(s->events, s->events + 1, (s->nevents - 1) * sizeof(*s->events));
-			s->nevents--;
-			return (int)p;
-		}
-		int left = deadline < 0 ? -1 : (int)(deadline - vm_now_ms());
-		if (deadline >= 0 && left < 0)
-			left = 0;
-		struct pollfd pfd = {.fd = s->sock, .events = POLLIN};
-		int n = poll(&pfd, 1, left);
-		if (n < 0 && errno != EINTR)
-			return vm_fail(-errno, "poll on hypercall.sock: %s", strerror(errno));
-		if (n == 0)
-			return 0;
-		if (n > 0) {
-			uint8_t payload[64];
-			uint32_t op, id, len;
-			int rc = read_message(s, &op, &id, payload, sizeof(payload), &len);
-			if (rc < 0)
-				return rc;
-			if (rc == 0)
-				return vm_fail(-EPROTO, "hypercall.sock: unsolicited reply op %u", op);
-		}
-	}
+	struct epoll_event ev;
+	int n;
+	do {
+		n = epoll_wait(s->epfd, &ev, 1, timeout_ms);
+	} while (n < 0 && errno == EINTR && timeout_ms < 0);
+	if (n < 0 && errno != EINTR)
+		return vm_fail(-errno, "epoll_wait: %s", strerror(errno));
+	if (n <= 0 || !bound(s, ev.data.u32))
+		return 0;
+	uint8_t drain[4096];
+	while (read(s->wait_fd[ev.data.u32], drain, sizeof(drain)) == (ssize_t)sizeof(drain))
+		; /* one byte per notification while masked */
+	return (int)ev.data.u32;
 }
 
 /* ---- grants and pages ---- */
@@ -380,6 +396,10 @@ static void sim_close(struct vm_hv *hv)
 	struct sim *s = (struct sim *)hv;
 	if (s->sock >= 0)
 		close(s->sock);
+	for (uint32_t p = 1; s->wait_fd != NULL && p <= s->max_ports; p++)
+		forget(s, p);
+	if (s->epfd >= 0)
+		close(s->epfd);
 	if (s->mem != NULL && s->mem != MAP_FAILED)
 		munmap(s->mem, s->mem_bytes);
 	if (s->gnt != NULL && s->gnt != MAP_FAILED)
@@ -389,7 +409,8 @@ static void sim_close(struct vm_hv *hv)
 	free(s->used);
 	free(s->free_refs);
 	free(s->deferred);
-	free(s->events);
+	free(s->wait_fd);
+	free(s->notify_fd);
 	free(s);
 }
 
@@ -440,10 +461,10 @@ int vm_sim_open(const char *dir, struct vm_hv **out)
 	if (s == NULL)
 		return vm_fail(-ENOMEM, "out of memory");
 	s->hv.ops = &sim_ops;
-	s->gntfd = s->sock = -1;
+	s->gntfd = s->sock = s->epfd = -1;
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
-	long abi, domid, mem, entries, limit;
-	int rc = read_info(s, &abi, &domid, &mem, &entries, &limit);
+	long abi, domid, mem, entries, limit, ports;
+	int rc = read_info(s, &abi, &domid, &mem, &entries, &limit, &ports);
 	if (rc < 0)
 		goto fail;
 	s->hv.domid = (int)domid;
@@ -451,6 +472,18 @@ int vm_sim_open(const char *dir, struct vm_hv **out)
 	s->frames = (uint32_t)(mem / PAGE);
 	s->entries = (uint32_t)entries;
 	s->limit = (uint32_t)limit;
+	s->max_ports = (uint32_t)ports;
+	s->wait_fd = malloc((s->max_ports + 1) * sizeof(int));
+	s->notify_fd = malloc((s->max_ports + 1) * sizeof(int));
+	s->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (s->wait_fd == NULL || s->notify_fd == NULL || s->epfd < 0) {
+		free(s->wait_fd);
+		s->wait_fd = NULL;
+		rc = vm_fail(-ENOMEM, "out of memory or epoll");
+		goto fail;
+	}
+	for (uint32_t p = 0; p <= s->max_ports; p++)
+		s->wait_fd[p] = s->notify_fd[p] = -1;
 
 	char path[300];
 	snprintf(path, sizeof(path), "%s/grant-table", dir);

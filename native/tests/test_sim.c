@@ -1,8 +1,9 @@
 /*
  * The simulator back end against docs/sim-abi.md, without Java: a fake domain directory (info, memory,
  * grant-table) and a fake hypercall.sock served by a child process. Checks the kernel lock, gntalloc's page and
- * ref allocation, grant entries byte for byte, revocation of mapped grants, the hypercall framing and events
- * that arrive between a request and its reply.
+ * ref allocation, grant entries byte for byte, revocation of mapped grants, the hypercall framing, and event
+ * channels on their FIFOs: a notify is a byte in the peer's FIFO, a masked port merges notifications, unmask
+ * re-delivers.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -18,7 +20,7 @@
 #include "check.h"
 #include "internal.h"
 
-static char dir[64];
+static char root[40], dir[72], channels[72];
 static const uint32_t DOMID = 5, FRAMES = 64, ENTRIES = 1024, LIMIT = 40;
 
 static void write_file(const char *name, const void *data, size_t n)
@@ -68,7 +70,17 @@ static void reply(int fd, uint32_t op, uint32_t id, int32_t result, const uint32
 		exit(3);
 }
 
-/* The fake simulator: checks each request's framing, answers, and fires port 9 before BIND_UNBOUND's reply. */
+static int open_fifo(const char *name)
+{
+	char p[128];
+	snprintf(p, sizeof(p), "%s/%s", channels, name);
+	return open(p, O_RDWR | O_NONBLOCK);
+}
+
+/*
+ * The fake simulator: checks each request's framing and answers. BIND_UNBOUND makes channel 7 (FIFOs 7.0, 7.1,
+ * held open as the simulator does) and sets the port's pending bit before the reply: port 9, channel 7, side 0.
+ */
 static void serve(int lfd)
 {
 	int fd = accept(lfd, NULL, NULL);
@@ -86,22 +98,23 @@ static void serve(int lfd)
 		switch (op) {
 		case 1: { /* HELLO */
 			uint32_t d = DOMID;
-			reply(fd, op, id, len == 4 && get_u32(p, 0) == 1 ? 0 : -71, &d, 1);
+			reply(fd, op, id, len == 4 && get_u32(p, 0) == 2 ? 0 : -71, &d, 1);
 			break;
 		}
-		case 2: { /* BIND_UNBOUND: an event for port 9 first, then the reply: port 9 */
-			unsigned char ev[20] = {0};
-			le(ev, 0, 4, 0x100);
-			le(ev, 12, 4, 4);
-			le(ev, 16, 4, 9);
-			if (write(fd, ev, 20) < 0)
+		case 2: { /* BIND_UNBOUND */
+			char p0[128], p1[128];
+			snprintf(p0, sizeof(p0), "%s/7.0", channels);
+			snprintf(p1, sizeof(p1), "%s/7.1", channels);
+			if (mkfifo(p0, 0600) != 0 || mkfifo(p1, 0600) != 0)
 				exit(3);
-			reply(fd, op, id, len == 4 && get_u32(p, 0) == 0 ? 9 : -22, NULL, 0);
+			int held0 = open_fifo("7.0"), held1 = open_fifo("7.1");
+			if (held0 < 0 || held1 < 0 || write(held0, "", 1) != 1)
+				exit(3);
+			uint32_t ch[2] = {7, 0};
+			reply(fd, op, id, len == 4 && get_u32(p, 0) == 0 ? 9 : -22, ch, 2);
 			break;
 		}
-		case 4: /* NOTIFY */
 		case 5: /* UNBIND */
-		case 6: /* UNMASK */
 			reply(fd, op, id, len == 4 && get_u32(p, 0) == 9 ? 0 : -107, NULL, 0);
 			break;
 		default:
@@ -140,8 +153,16 @@ static uint8_t *map_grants(void)
 
 int main(void)
 {
-	snprintf(dir, sizeof(dir), "/tmp/vmrdma-test-XXXXXX");
-	if (mkdtemp(dir) == NULL)
+	snprintf(root, sizeof(root), "/tmp/vmrdma-test-XXXXXX");
+	if (mkdtemp(root) == NULL)
+		return 2;
+	/* The simulator's layout: <run>/domains/<domid> and <run>/channels. */
+	snprintf(dir, sizeof(dir), "%s/domains", root);
+	snprintf(channels, sizeof(channels), "%s/channels", root);
+	if (mkdir(dir, 0700) != 0 || mkdir(channels, 0700) != 0)
+		return 2;
+	snprintf(dir, sizeof(dir), "%s/domains/%u", root, DOMID);
+	if (mkdir(dir, 0700) != 0)
 		return 2;
 	signal(SIGPIPE, SIG_IGN);
 	unsigned char *junk = malloc(FRAMES * 4096);
@@ -154,9 +175,9 @@ int main(void)
 
 	struct vm_hv *hv = NULL;
 	/* Another ABI version is refused. */
-	write_info(2);
-	CHECK_EQ(vm_sim_open(dir, &hv), -EPROTO);
 	write_info(1);
+	CHECK_EQ(vm_sim_open(dir, &hv), -EPROTO);
+	write_info(2);
 	/* No hypercall.sock yet: a clear failure naming the socket. */
 	CHECK(vm_sim_open(dir, &hv) < 0);
 	CHECK(strstr(vmrdma_last_error(), "hypercall.sock") != NULL);
@@ -257,12 +278,27 @@ int main(void)
 	}
 	hv->ops->unshare(hv, d, 40, rd);
 
-	/* Event channels: the event that arrived before BIND_UNBOUND's reply is delivered by wait. */
+	/* Event channels: the port pending before BIND_UNBOUND's reply is delivered by wait, and masked. */
 	CHECK_EQ(hv->ops->bind_unbound(hv, 0), 9);
 	CHECK_EQ(hv->ops->wait(hv, 0), 9);
 	CHECK_EQ(hv->ops->wait(hv, 20), 0); /* nothing else: timeout */
+	int peer_in = open_fifo("7.1"), peer_out = open_fifo("7.0");
+	CHECK(peer_in >= 0 && peer_out >= 0);
+	unsigned char seen[8];
 	CHECK_EQ(hv->ops->notify(hv, 9), 0);
+	CHECK_EQ(hv->ops->notify(hv, 9), 0);
+	CHECK_EQ(read(peer_in, seen, sizeof(seen)), 2); /* one byte per notify, into the peer's FIFO only */
+	CHECK_EQ(write(peer_out, "\0\0\0", 3), 3);	/* the peer notifies three times while the port is masked */
+	CHECK_EQ(hv->ops->wait(hv, 0), 0);
+	CHECK_EQ(hv->ops->unmask(hv, 9), 0); /* pending: fires again at once, once */
+	CHECK_EQ(hv->ops->wait(hv, 0), 9);
 	CHECK_EQ(hv->ops->unmask(hv, 9), 0);
+	CHECK_EQ(hv->ops->wait(hv, 0), 0);
+	CHECK_EQ(read(peer_out, seen, sizeof(seen)), -1); /* the wait took every pending byte */
+	CHECK_EQ(write(peer_out, "", 1), 1);		  /* unmasked: a notify wakes a waiter */
+	CHECK_EQ(hv->ops->wait(hv, 1000), 9);
+	close(peer_in);
+	close(peer_out);
 	CHECK_EQ(hv->ops->notify(hv, 3), -107);
 	CHECK(strstr(vmrdma_last_error(), "EVTCHN_NOTIFY(3)") != NULL);
 	CHECK_EQ(hv->ops->unbind(hv, 9), 0);
@@ -273,18 +309,19 @@ int main(void)
 	waitpid(server, &status, 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
-	/* The simulator going away: calls fail with ENOTCONN, no crash. */
+	/* The simulator going away: binding fails, nothing is bound to notify, waits time out; no crash. */
 	server = start_server();
 	CHECK_EQ(vm_sim_open(dir, &hv), 0);
 	kill(server, SIGKILL);
 	waitpid(server, NULL, 0);
+	CHECK(hv->ops->bind_unbound(hv, 0) < 0);
 	CHECK(hv->ops->notify(hv, 9) < 0);
-	CHECK(hv->ops->wait(hv, 10) < 0);
+	CHECK_EQ(hv->ops->wait(hv, 10), 0);
 	hv->ops->close(hv);
 
 	munmap(g, ENTRIES * 8);
 	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", root);
 	if (system(cmd) != 0)
 		return 2;
 	return failures ? 1 : 0;

@@ -6,8 +6,11 @@ package io.vmrdma.xen.sim.guest;
  */
 public final class SimAbi {
 
-    /** ABI version a guest announces in {@link #OP_HELLO}; the simulator refuses others with EPROTO (71). */
-    public static final int VERSION = 1;
+    /**
+     * ABI version a guest announces in {@link #OP_HELLO}; the simulator refuses others with EPROTO (71). Version 2
+     * moved notify and unmask off the socket onto channel FIFOs; version 1 clients are refused.
+     */
+    public static final int VERSION = 2;
 
     /** Environment variable naming the guest's domain directory; the launcher sets it. */
     public static final String ENV_DOMAIN_DIR = "VMRDMA_SIM_DOMAIN";
@@ -25,6 +28,11 @@ public final class SimAbi {
     /** The guest process's standard output and error, as {@code xl console} would show them. */
     public static final String FILE_CONSOLE = "console.log";
 
+    /** Directory of the run holding every channel's FIFOs {@code <channel>.0} and {@code <channel>.1}. */
+    public static final String DIR_CHANNELS = "channels";
+    /** {@link #DIR_CHANNELS} relative to a domain directory. */
+    public static final String PATH_CHANNELS = "../../" + DIR_CHANNELS;
+
     /** Bytes of the header of every hypercall message: op, req_id, reserved, len (u32 each). */
     public static final int HEADER_LENGTH = 16;
     /** Largest hypercall payload in bytes: a map of {@link #MAX_MAP_REFS} refs plus its three words. */
@@ -33,15 +41,13 @@ public final class SimAbi {
     public static final int MAX_MAP_REFS = 65536;
 
     public static final int OP_HELLO = 1;
+    /** Reply: port, then the channel and side whose FIFOs the port waits on and notifies through. */
     public static final int OP_EVTCHN_BIND_UNBOUND = 2;
+    /** Reply: as {@link #OP_EVTCHN_BIND_UNBOUND}. */
     public static final int OP_EVTCHN_BIND_INTERDOMAIN = 3;
-    public static final int OP_EVTCHN_NOTIFY = 4;
     public static final int OP_EVTCHN_UNBIND = 5;
-    public static final int OP_EVTCHN_UNMASK = 6;
     public static final int OP_GNTTAB_MAP = 7;
     public static final int OP_GNTTAB_UNMAP = 8;
-    /** Simulator to guest, unsolicited: a port of this handle fired (payload: u32 port). */
-    public static final int OP_EVENT = 0x100;
 
     /** {@code GTF_permit_access}: entry type bits 0-1. */
     public static final int GTF_PERMIT_ACCESS = 1;

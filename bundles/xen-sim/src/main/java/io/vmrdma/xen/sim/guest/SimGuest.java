@@ -48,6 +48,7 @@ public final class SimGuest implements Hypervisor, AutoCloseable {
     private final int domid;
     private final String name;
     private final long memoryBytes;
+    private final int maxEventChannels;
     private final FileChannel lockChannel;
     private final FileLock kernelLock;
     private final PageFile memory;
@@ -60,6 +61,7 @@ public final class SimGuest implements Hypervisor, AutoCloseable {
         this.domid = Integer.parseInt(info.getProperty("domid"));
         this.name = info.getProperty("name");
         this.memoryBytes = Long.parseLong(info.getProperty("memory-bytes"));
+        this.maxEventChannels = Integer.parseInt(info.getProperty("max-event-channels"));
         this.lockChannel = lockChannel;
         this.kernelLock = kernelLock;
         this.memory = memory;
@@ -175,7 +177,7 @@ public final class SimGuest implements Hypervisor, AutoCloseable {
     @Override
     public EventChannel openEventChannel() throws XenException {
         return new GuestEventChannel(HypercallChannel.connect(dir.resolve(SimAbi.SOCKET_HYPERCALL),
-                "xenevtchn_open"));
+                "xenevtchn_open"), dir.resolve(SimAbi.PATH_CHANNELS).normalize(), maxEventChannels + 1);
     }
 
     @Override

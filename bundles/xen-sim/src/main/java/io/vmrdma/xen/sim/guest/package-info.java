@@ -6,7 +6,7 @@
  * Usable outside OSGi (needs the API jar and JNA on the class path).
  */
 @Export
-@Version("0.1.0")
+@Version("0.2.0")
 package io.vmrdma.xen.sim.guest;
 
 import org.osgi.annotation.bundle.Export;

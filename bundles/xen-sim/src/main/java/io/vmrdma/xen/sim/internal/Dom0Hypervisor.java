@@ -3,13 +3,10 @@ package io.vmrdma.xen.sim.internal;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 
 import io.vmrdma.api.xen.EventChannel;
 import io.vmrdma.api.xen.GrantCopyBatch;
@@ -21,6 +18,7 @@ import io.vmrdma.api.xen.Hypervisor;
 import io.vmrdma.api.xen.XenErrno;
 import io.vmrdma.api.xen.XenException;
 import io.vmrdma.api.xen.XenStore;
+import io.vmrdma.xen.sim.internal.abi.EventPorts;
 import io.vmrdma.xen.sim.internal.abi.MappedRegion;
 import io.vmrdma.xen.sim.internal.abi.XsClient;
 import io.vmrdma.xen.sim.internal.abi.XsWire;
@@ -60,7 +58,7 @@ public final class Dom0Hypervisor implements Hypervisor {
     }
 
     @Override
-    public EventChannel openEventChannel() {
+    public EventChannel openEventChannel() throws XenException {
         return track(new LocalEventChannel());
     }
 
@@ -238,13 +236,14 @@ public final class Dom0Hypervisor implements Hypervisor {
     }
 
     /**
-     * A {@code xenevtchn} handle of dom0: fired ports queue here and wake the waiter directly, without a socket.
+     * A {@code xenevtchn} handle of dom0: binds through the simulator's tables directly, then notifies and waits on
+     * the channel FIFOs as a guest does.
      */
     private final class LocalEventChannel implements EventChannel, EvtchnHandle {
-        private final ReentrantLock lock = new ReentrantLock();
-        private final Condition fired = lock.newCondition();
-        private final ArrayDeque<Integer> queue = new ArrayDeque<>();
-        private boolean closed;
+        private final EventPorts ports = new EventPorts(SimSettings.DOM0_EVENT_CHANNELS);
+
+        LocalEventChannel() throws XenException {
+        }
 
         @Override
         public int domid() {
@@ -252,74 +251,56 @@ public final class Dom0Hypervisor implements Hypervisor {
         }
 
         @Override
-        public void deliver(int port) {
-            lock.lock();
-            try {
-                queue.add(port);
-                fired.signal();
-            } finally {
-                lock.unlock();
-            }
-        }
-
-        @Override
         public int bindUnboundPort(int remoteDomid) throws XenException {
-            return hv.eventChannels().bindUnbound(this, remoteDomid);
+            return bound(hv.eventChannels().bindUnbound(this, remoteDomid));
         }
 
         @Override
         public int bindInterdomain(int remoteDomid, int remotePort) throws XenException {
-            return hv.eventChannels().bindInterdomain(this, remoteDomid, remotePort);
+            return bound(hv.eventChannels().bindInterdomain(this, remoteDomid, remotePort));
+        }
+
+        private int bound(EventChannels.Binding b) throws XenException {
+            EventChannels channels = hv.eventChannels();
+            try {
+                ports.bind(b.port(), channels.fifo(b.channel(), b.side()), channels.fifo(b.channel(), 1 - b.side()));
+            } catch (XenException e) {
+                channels.unbind(this, b.port());
+                throw e;
+            }
+            return b.port();
         }
 
         @Override
         public void notify(int port) throws XenException {
-            hv.eventChannels().notify(this, port);
-        }
-
-        @Override
-        public int waitPending(long timeoutNanos) throws XenException {
-            lock.lock();
             try {
-                long remaining = timeoutNanos;
-                while (queue.isEmpty()) {
-                    if (closed) {
-                        throw new XenException("xenevtchn_pending", XenErrno.EINVAL, "handle closed");
-                    }
-                    if (remaining <= 0) {
-                        return -1;
-                    }
-                    remaining = fired.awaitNanos(remaining);
-                }
-                return queue.poll();
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                return -1;
-            } finally {
-                lock.unlock();
+                ports.notify(port);
+            } catch (XenException e) {
+                hv.counters().increment(SimCounters.Counter.EVTCHN_BAD_PORT);
+                throw e;
             }
         }
 
         @Override
+        public int waitPending(long timeoutNanos) throws XenException {
+            return ports.awaitFired(timeoutNanos);
+        }
+
+        @Override
         public void unmask(int port) {
-            hv.eventChannels().unmask(this, port);
+            ports.unmask(port);
         }
 
         @Override
         public void unbind(int port) throws XenException {
             hv.eventChannels().unbind(this, port);
+            ports.unbind(port);
         }
 
         @Override
         public void close() {
             hv.eventChannels().closeHandle(this);
-            lock.lock();
-            try {
-                closed = true;
-                fired.signalAll();
-            } finally {
-                lock.unlock();
-            }
+            ports.close();
             open.remove(this);
         }
     }

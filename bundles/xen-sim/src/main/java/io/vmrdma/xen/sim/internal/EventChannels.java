@@ -1,5 +1,6 @@
 package io.vmrdma.xen.sim.internal;
 
+import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
 
@@ -8,13 +9,13 @@ import io.vmrdma.api.xen.XenException;
 import io.vmrdma.xen.sim.internal.SimCounters.Counter;
 
 /**
- * Xen's 2-level event channels with Linux's evtchn device on top ({@code xen/common/event_channel.c},
- * {@code drivers/xen/evtchn.c}): per domain a port table; ports are unbound (offered to one domain) or
- * interdomain (linked to a peer port). A port that fires while enabled is masked and queued once on its handle;
- * while masked, further events only set its pending bit; unmask re-delivers a pending port. So events merge but
- * are never lost, and each port sits in its handle's queue at most once.
+ * The control plane of Xen's event channels ({@code xen/common/event_channel.c}): per domain a port table; ports
+ * are unbound (offered to one domain) or interdomain (linked to a peer port). Each port is one side of a channel,
+ * a pair of FIFOs (see {@link ChannelPipes}): an unbound port gets a new channel, and the port that binds to it
+ * takes the other side. Notify, mask and unmask never come here: the handles do them on the FIFOs themselves
+ * ({@link io.vmrdma.xen.sim.internal.abi.EventPorts}), as Xen's notify is one hypercall with no reply.
  *
- * <p>One lock (this object) guards every table, so binding and notifying across two domains is atomic.
+ * <p>One lock (this object) guards every table, so binding and unbinding across two domains is atomic.
  */
 final class EventChannels {
 
@@ -23,10 +24,21 @@ final class EventChannels {
     private static final int INTERDOMAIN = 2;
 
     private final SimCounters counters;
+    private final ChannelPipes pipes;
     private final Map<Integer, Ports> domains = new HashMap<>();
 
-    EventChannels(SimCounters counters) {
+    EventChannels(SimCounters counters, ChannelPipes pipes) {
         this.counters = counters;
+        this.pipes = pipes;
+    }
+
+    /** A port just bound, and the side of its channel it holds. */
+    record Binding(int port, int channel, int side) {
+    }
+
+    /** The FIFO the port on {@code side} of {@code channel} waits on. */
+    Path fifo(int channel, int side) {
+        return pipes.fifo(channel, side);
     }
 
     /** A domain's port table: ports 1 to {@code maxPorts - 1} (port 0 is reserved). */
@@ -48,19 +60,25 @@ final class EventChannels {
         domains.remove(domid);
     }
 
-    synchronized int bindUnbound(EvtchnHandle handle, int remoteDomid) throws XenException {
-        Ports ports = ports(handle, "xenevtchn_bind_unbound_port");
+    synchronized Binding bindUnbound(EvtchnHandle handle, int remoteDomid) throws XenException {
+        String op = "xenevtchn_bind_unbound_port";
+        Ports ports = ports(handle, op);
         if (!domains.containsKey(remoteDomid)) {
-            throw new XenException("xenevtchn_bind_unbound_port", XenErrno.ESRCH, "no domain " + remoteDomid);
+            throw new XenException(op, XenErrno.ESRCH, "no domain " + remoteDomid);
         }
-        int port = allocate(ports, "xenevtchn_bind_unbound_port");
+        int port = allocate(ports, op);
+        ChannelPipes.Channel channel = pipes.create(op);
+        channel.ports++;
         ports.state[port] = UNBOUND;
         ports.remoteDom[port] = remoteDomid;
         ports.owner[port] = handle;
-        return port;
+        ports.channel[port] = channel;
+        ports.side[port] = 0;
+        return new Binding(port, channel.id, 0);
     }
 
-    synchronized int bindInterdomain(EvtchnHandle handle, int remoteDomid, int remotePort) throws XenException {
+    synchronized Binding bindInterdomain(EvtchnHandle handle, int remoteDomid, int remotePort)
+            throws XenException {
         String op = "xenevtchn_bind_interdomain";
         Ports ports = ports(handle, op);
         Ports remote = domains.get(remoteDomid);
@@ -81,32 +99,14 @@ final class EventChannels {
         remote.state[remotePort] = INTERDOMAIN;
         remote.remoteDom[remotePort] = handle.domid();
         remote.remotePort[remotePort] = port;
+        ChannelPipes.Channel channel = remote.channel[remotePort];
+        int side = 1 - remote.side[remotePort];
+        channel.ports++;
+        ports.channel[port] = channel;
+        ports.side[port] = side;
         // Xen marks the binder's new port pending: one early event.
-        fire(ports, port);
-        return port;
-    }
-
-    synchronized void notify(EvtchnHandle handle, int port) throws XenException {
-        Ports ports = owned(handle, port, "xenevtchn_notify", XenErrno.ENOTCONN);
-        if (ports.state[port] == INTERDOMAIN) {
-            Ports remote = domains.get(ports.remoteDom[port]);
-            if (remote != null) {
-                fire(remote, ports.remotePort[port]);
-            }
-        }
-    }
-
-    synchronized void unmask(EvtchnHandle handle, int port) {
-        Ports ports = domains.get(handle.domid());
-        if (ports == null || port <= 0 || port >= ports.state.length || ports.owner[port] != handle) {
-            return; // unknown ports are silently ignored, as the evtchn device does
-        }
-        ports.masked[port] = false;
-        if (ports.pending[port]) {
-            ports.pending[port] = false;
-            ports.masked[port] = true;
-            handle.deliver(port);
-        }
+        channel.fire(side);
+        return new Binding(port, channel.id, side);
     }
 
     synchronized void unbind(EvtchnHandle handle, int port) throws XenException {
@@ -132,18 +132,6 @@ final class EventChannels {
         }
     }
 
-    private void fire(Ports ports, int port) {
-        if (ports.state[port] == CLOSED) {
-            return;
-        }
-        if (ports.masked[port]) {
-            ports.pending[port] = true;
-        } else {
-            ports.masked[port] = true;
-            ports.owner[port].deliver(port);
-        }
-    }
-
     private void close(int domid, Ports ports, int port) {
         if (ports.state[port] == INTERDOMAIN) {
             Ports remote = domains.get(ports.remoteDom[port]);
@@ -153,10 +141,12 @@ final class EventChannels {
                 remote.remotePort[rp] = 0;
             }
         }
+        if (--ports.channel[port].ports == 0) {
+            ports.channel[port].delete();
+        }
         ports.state[port] = CLOSED;
         ports.owner[port] = null;
-        ports.pending[port] = false;
-        ports.masked[port] = false;
+        ports.channel[port] = null;
         ports.remoteDom[port] = 0;
         ports.remotePort[port] = 0;
     }
@@ -191,17 +181,18 @@ final class EventChannels {
         final int[] state;
         final int[] remoteDom;
         final int[] remotePort;
-        final boolean[] pending;
-        final boolean[] masked;
         final EvtchnHandle[] owner;
+        /** The channel a port is one side of, and which side: it waits on that side's FIFO. */
+        final ChannelPipes.Channel[] channel;
+        final int[] side;
 
         Ports(int maxPorts) {
             state = new int[maxPorts];
             remoteDom = new int[maxPorts];
             remotePort = new int[maxPorts];
-            pending = new boolean[maxPorts];
-            masked = new boolean[maxPorts];
             owner = new EvtchnHandle[maxPorts];
+            channel = new ChannelPipes.Channel[maxPorts];
+            side = new int[maxPorts];
         }
     }
 }

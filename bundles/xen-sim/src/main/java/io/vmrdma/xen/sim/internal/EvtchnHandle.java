@@ -1,11 +1,8 @@
 package io.vmrdma.xen.sim.internal;
 
-/** An event-channel handle (an open {@code /dev/xen/evtchn}): ports are bound through it, and fire into it. */
+/** An event-channel handle (an open {@code /dev/xen/evtchn}): the owner of the ports bound through it. */
 interface EvtchnHandle {
 
     /** The domain the handle belongs to. */
     int domid();
-
-    /** Queues a fired port for the handle's reader. Called with the event-channel lock held: must not block. */
-    void deliver(int port);
 }

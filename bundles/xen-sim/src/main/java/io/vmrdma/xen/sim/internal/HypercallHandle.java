@@ -12,9 +12,9 @@ import io.vmrdma.xen.sim.internal.SimCounters.Counter;
 
 /**
  * One guest connection on {@code hypercall.sock}: an event-channel handle and a grant-map handle at once. Every
- * request gets a reply whose first word is the result (negative errno on failure); ports fire into the connection
- * as {@link SimAbi#OP_EVENT} messages. Closing the connection (or the guest dying) unbinds its ports and unmaps
- * its grant maps, as closing the device fds does.
+ * request gets a reply whose first word is the result (negative errno on failure); a bind's reply names the
+ * channel FIFOs the guest then notifies and waits through on its own. Closing the connection (or the guest dying)
+ * unbinds its ports and unmaps its grant maps, as closing the device fds does.
  */
 final class HypercallHandle implements SimIo.Protocol, EvtchnHandle {
 
@@ -22,25 +22,18 @@ final class HypercallHandle implements SimIo.Protocol, EvtchnHandle {
 
     private final SimHypervisor hv;
     private final SimDomain domain;
-    private final SimIo.SimConnection connection;
     private final Map<Integer, GrantMap> maps = new HashMap<>();
     private int nextMapHandle = 1;
     private boolean greeted;
 
-    HypercallHandle(SimHypervisor hv, SimDomain domain, SimIo.SimConnection connection) {
+    HypercallHandle(SimHypervisor hv, SimDomain domain) {
         this.hv = hv;
         this.domain = domain;
-        this.connection = connection;
     }
 
     @Override
     public int domid() {
         return domain.domid;
-    }
-
-    @Override
-    public void deliver(int port) {
-        connection.send(SimAbi.OP_EVENT, 0, 0, le(port));
     }
 
     @Override
@@ -84,17 +77,11 @@ final class HypercallHandle implements SimIo.Protocol, EvtchnHandle {
         EventChannels evtchn = hv.eventChannels();
         switch (op) {
             case SimAbi.OP_EVTCHN_BIND_UNBOUND:
-                return le(evtchn.bindUnbound(this, args.getInt()));
+                return bound(evtchn.bindUnbound(this, args.getInt()));
             case SimAbi.OP_EVTCHN_BIND_INTERDOMAIN:
-                return le(evtchn.bindInterdomain(this, args.getInt(), args.getInt()));
-            case SimAbi.OP_EVTCHN_NOTIFY:
-                evtchn.notify(this, args.getInt());
-                return le(0);
+                return bound(evtchn.bindInterdomain(this, args.getInt(), args.getInt()));
             case SimAbi.OP_EVTCHN_UNBIND:
                 evtchn.unbind(this, args.getInt());
-                return le(0);
-            case SimAbi.OP_EVTCHN_UNMASK:
-                evtchn.unmask(this, args.getInt());
                 return le(0);
             case SimAbi.OP_GNTTAB_MAP:
                 return map(args);
@@ -111,6 +98,11 @@ final class HypercallHandle implements SimIo.Protocol, EvtchnHandle {
                 hv.counters().increment(Counter.HYPERCALL_MALFORMED);
                 return le(-XenErrno.ENOSYS);
         }
+    }
+
+    /** Reply {port, channel, side}: the port waits on FIFO {@code channels/<channel>.<side>}. */
+    private static byte[] bound(EventChannels.Binding b) {
+        return le(b.port(), b.channel(), b.side());
     }
 
     /** Request {domid, flags, count, refs[count]}; reply {handle, status 0, frames[count]} or {-errno, GNTST}. */

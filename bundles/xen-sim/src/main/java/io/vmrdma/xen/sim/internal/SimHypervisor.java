@@ -67,7 +67,7 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
         deleteTree(runDir);
         Files.createDirectories(runDir.resolve("domains"));
         this.grantOps = new GrantOps(counters, settings.maxMaptrackFrames() * SimSettings.MAPTRACK_PER_FRAME);
-        this.eventChannels = new EventChannels(counters);
+        this.eventChannels = new EventChannels(counters, new ChannelPipes(runDir));
         this.xenstored = new XenStored(settings.xenstore(), counters);
         this.io = new SimIo(counters);
         this.dom0 = makeDomain(0, "Domain-0", settings.dom0MemoryBytes(), SimSettings.DOM0_EVENT_CHANNELS);
@@ -364,7 +364,7 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
         List<SimIo.Listener> ls = new ArrayList<>();
         ls.add(io.listen(dir.resolve(SimAbi.SOCKET_XENSTORE), c -> new XenStoreSocket(xenstored, counters, domid, c)));
         if (domid != 0) {
-            ls.add(io.listen(dir.resolve(SimAbi.SOCKET_HYPERCALL), c -> new HypercallHandle(this, d, c)));
+            ls.add(io.listen(dir.resolve(SimAbi.SOCKET_HYPERCALL), c -> new HypercallHandle(this, d)));
         }
         synchronized (this) {
             domains.put(domid, d);

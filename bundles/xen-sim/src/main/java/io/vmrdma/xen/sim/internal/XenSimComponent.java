@@ -59,7 +59,7 @@ public final class XenSimComponent implements Hypervisor, DomainControl {
     }
 
     @Override
-    public EventChannel openEventChannel() {
+    public EventChannel openEventChannel() throws XenException {
         return hv.dom0().openEventChannel();
     }
 

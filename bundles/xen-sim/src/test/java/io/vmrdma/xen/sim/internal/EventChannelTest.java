@@ -93,7 +93,8 @@ class EventChannelTest {
         front.unmask(12345); // ignored, as the evtchn device does
         int other = front.bindUnboundPort(hv.create("g2", 1 << 20)); // offered to someone else
         assertErrno(() -> back.bindInterdomain(guest.selfDomid(), other), XenErrno.EINVAL);
-        assertThat(hv.counters().get(Counter.EVTCHN_BAD_PORT)).isEqualTo(5);
+        // The guest's notify of port 999 fails in the guest's own handle: notifies do not reach the simulator.
+        assertThat(hv.counters().get(Counter.EVTCHN_BAD_PORT)).isEqualTo(4);
     }
 
     @Test

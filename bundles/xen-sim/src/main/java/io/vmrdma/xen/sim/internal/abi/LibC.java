@@ -6,13 +6,14 @@ import com.sun.jna.Platform;
 import com.sun.jna.Pointer;
 
 /**
- * The few libc calls Java cannot make: mmap at a chosen address and munmap on demand. Java's
- * {@code FileChannel.map} can neither place pages next to each other nor release them deterministically.
+ * The few libc calls Java cannot make: mmap at a chosen address and munmap on demand (Java's
+ * {@code FileChannel.map} can neither place pages next to each other nor release them deterministically), and the
+ * FIFOs, eventfd and epoll that event channels are made of (Java has no mkfifo, and its selectors take no FIFO).
  */
-final class LibC {
-    static final int O_RDWR = 2;
+public final class LibC {
+    public static final int O_RDWR = 2;
     static final int O_RDONLY = 0;
-    static final int O_CLOEXEC = 0x80000;
+    public static final int O_CLOEXEC = 0x80000;
     static final int PROT_NONE = 0;
     static final int PROT_READ = 1;
     static final int PROT_WRITE = 2;
@@ -22,6 +23,19 @@ final class LibC {
     static final int MAP_ANONYMOUS = 0x20;
     static final int MAP_NORESERVE = 0x4000;
     static final long MAP_FAILED = -1L;
+    public static final int O_NONBLOCK = 0x800;
+    static final int EAGAIN = 11;
+    static final int EINTR = 4;
+    static final int EFD_NONBLOCK = 0x800;
+    static final int EFD_CLOEXEC = 0x80000;
+    static final int EPOLL_CLOEXEC = 0x80000;
+    static final int EPOLL_CTL_ADD = 1;
+    static final int EPOLL_CTL_DEL = 2;
+    static final int EPOLL_CTL_MOD = 3;
+    static final int EPOLLIN = 0x1;
+    static final int EPOLLONESHOT = 1 << 30;
+    /** {@code struct epoll_event} is packed on x86-64: u32 events, u64 data. */
+    static final int EPOLL_EVENT_LENGTH = 12;
 
     static {
         Native.register(NativeLibrary.getInstance(Platform.C_LIBRARY_NAME));
@@ -30,15 +44,30 @@ final class LibC {
     private LibC() {
     }
 
-    static native int open(String path, int flags);
+    public static native int open(String path, int flags);
 
-    static native int close(int fd);
+    public static native int close(int fd);
+
+    public static native int mkfifo(String path, int mode);
+
+    static native long read(int fd, byte[] buffer, long count);
+
+    public static native long write(int fd, byte[] buffer, long count);
+
+    static native int eventfd(int initval, int flags);
+
+    static native int epoll_create1(int flags);
+
+    static native int epoll_ctl(int epfd, int op, int fd, byte[] event);
+
+    /** {@code timeout} is a {@code struct timespec} {seconds, nanoseconds}, or null to wait without end. */
+    static native int epoll_pwait2(int epfd, byte[] events, int maxEvents, long[] timeout, Pointer sigmask);
 
     static native Pointer mmap(Pointer address, long length, int prot, int flags, int fd, long offset);
 
     static native int munmap(Pointer address, long length);
 
-    static int errno() {
+    public static int errno() {
         return Native.getLastError();
     }
 }
