@@ -155,6 +155,9 @@ for r in $(seq 1 "$ROUNDS"); do
     say "round $r/$ROUNDS: intra-host engine RDMA WRITE, memcpy, Aeron IPC (JMH, interleaved per size)"
     run_step "intra" java -cp benchmarks/target/benchmarks.jar io.vmrdma.benchmarks.BenchSuite \
         "$RAW/intra-$r.json" 1 "$INTRA_SIZES" "$INTRA_WARM" "$INTRA_MEAS"
+    say "round $r/$ROUNDS: xen.sim event channel round trip beside a pipe's (EventChannelBenchmarkTest, interleaved)"
+    run_step "evtchn" mvn_ test -pl bundles/xen-sim -Dtest=EventChannelBenchmarkTest \
+        -Dsurefire.failIfNoSpecifiedTests=false -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/evtchn-$r.json"
     say "round $r/$ROUNDS: guest to guest (GuestBenchmarkTest: guests through the backend, copy beside it)"
     run_step "guest" mvn_ test -pl bundles/guest -Dtest=GuestBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false \
         -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/guest-$r.json"

@@ -119,6 +119,7 @@ def main():
     emul = load(a.raw, "emul10g")
     veth = load(a.raw, "veth")
     wire = load(a.raw, "wire")
+    evtchn = load(a.raw, "evtchn")
     sched = None
     if os.path.exists(os.path.join(a.raw, "scheduling.json")):
         with open(os.path.join(a.raw, "scheduling.json")) as f:
@@ -231,6 +232,14 @@ def main():
                              for g in guest], no_guest)
     put("guest_send_lat_blocking_p50_us", [g["send_lat_blocking"]["t_typical_us"] if "send_lat_blocking" in g
                                            else None for g in guest], no_guest)
+
+    # The simulator's event channel against a pipe, round trips in alternating blocks (EventChannelBenchmarkTest).
+    no_evtchn = "EventChannelBenchmarkTest produced no result in this run (see target/bench/bench.log)"
+    put("sim_evtchn_rtt_p50_us", [e["evtchn"]["p50_us"] for e in evtchn], no_evtchn)
+    put("sim_evtchn_rtt_p99_us", [e["evtchn"]["p99_us"] for e in evtchn], no_evtchn)
+    put("pipe_rtt_p50_us", [e["pipe"]["p50_us"] for e in evtchn], no_evtchn)
+    put("pipe_rtt_p99_us", [e["pipe"]["p99_us"] for e in evtchn], no_evtchn)
+    put("sim_evtchn_rtt_vs_pipe", [e["evtchn_vs_pipe_p50"] for e in evtchn], no_evtchn)
 
     # Scheduling.
     no_sched = "SchedulingSharesBenchIT produced no result in this run (see target/bench/bench.log)"
@@ -347,8 +356,15 @@ def main():
               "| %s | Xen2MX 7 µs (14 µs round trip) |"
               % (v("lat_p50_us", r1), v("lat_p99_us", r1), v("udp_lat_us", r1), v("tcp_lat_us", r1),
                  v("lat_vs_udp", r2), bar("lat_vs_udp", "<=", 0.7)))
-    md.append("| guest↔guest 8 B write, half RTT typical / p99 µs (one host, polling) | %s / %s | — | — | reported | — |"
-              % (v("guest_lat_p50_us", r1), v("guest_lat_p99_us", r1)))
+    md.append("| guest↔guest 8 B write, half RTT typical / p99 µs (one host, polling) | %s / %s | — | — | %s; %s | — |"
+              % (v("guest_lat_p50_us", r1), v("guest_lat_p99_us", r1), bar("guest_lat_p50_us", "<=", 10),
+                 bar("guest_lat_p99_us", "<=", 100)))
+    md.append("| guest↔guest 8 B send, half RTT typical µs (one host, both blocking) | %s | — | — | %s | — |"
+              % (v("guest_send_lat_blocking_p50_us", r1), bar("guest_send_lat_blocking_p50_us", "<=", 20)))
+    md.append("| xen.sim event channel round trip p50 / p99 µs (dom0 ↔ guest thread) | %s / %s | pipe %s / %s | %s "
+              "| %s | — |"
+              % (v("sim_evtchn_rtt_p50_us", r1), v("sim_evtchn_rtt_p99_us", r1), v("pipe_rtt_p50_us", r1),
+                 v("pipe_rtt_p99_us", r1), v("sim_evtchn_rtt_vs_pipe", r2), bar("sim_evtchn_rtt_vs_pipe", "<=", 2.0)))
     md.append("| across the link: Jain's index, 4 guests, drr equal weights | %s | 1.0 | — | %s | — |"
               % (v("wire_jain_equal_weights", "{:.4f}"), bar("wire_jain_equal_weights", ">=", 0.99)))
     md.append("| across the link: drr weights 1:2:4:8, worst error %% of share (percentage points) | %s (%s) | 0 | — "

@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
+import com.sun.jna.Pointer;
 import io.vmrdma.api.xen.XenErrno;
 import io.vmrdma.api.xen.XenException;
 import io.vmrdma.xen.sim.guest.SimAbi;
@@ -17,7 +18,7 @@ import io.vmrdma.xen.sim.internal.abi.LibC;
  */
 final class ChannelPipes {
 
-    private static final byte[] ONE = {1};
+    private static final Pointer ONE = LibC.one();
     private final Path dir;
     private int nextId = 1;
 

@@ -1,8 +1,9 @@
 package io.vmrdma.xen.sim.internal.abi;
 
-import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.nio.file.Path;
+
+import com.sun.jna.Memory;
+import com.sun.jna.Pointer;
 
 import io.vmrdma.api.xen.XenErrno;
 import io.vmrdma.api.xen.XenException;
@@ -20,16 +21,18 @@ public final class EventPorts implements AutoCloseable {
 
     /** epoll data of the eventfd that ends a wait when the handle closes; port 0 is never bound. */
     private static final int CLOSING = 0;
-    private static final byte[] ONE = {1};
+    private static final int DRAIN_BYTES = 4096;
+    private static final Pointer ONE = LibC.one();
 
     private final int epoll;
     private final int closing;
     private final int[] waitFd;
     private final int[] notifyFd;
-    private final byte[] fired = new byte[LibC.EPOLL_EVENT_LENGTH];
-    private final byte[] ctl = new byte[LibC.EPOLL_EVENT_LENGTH];
-    private final byte[] drain = new byte[4096];
-    private final long[] timeout = new long[2];
+    /** Native memory for the calls, so that no Java array is copied in and out on the way to a wake-up. */
+    private final Memory fired = new Memory(LibC.EPOLL_EVENT_LENGTH);
+    private final Memory ctl = new Memory(LibC.EPOLL_EVENT_LENGTH);
+    private final Memory drain = new Memory(DRAIN_BYTES);
+    private final Memory timeout = new Memory(16);
     private int waiters;
     private boolean closed;
 
@@ -112,25 +115,25 @@ public final class EventPorts implements AutoCloseable {
      * its pending bit and returns it, masked; -1 on timeout.
      */
     public int awaitFired(long timeoutNanos) throws XenException {
-        byte[] event;
-        long[] t;
+        Memory event;
+        Memory t;
         synchronized (this) {
             if (closed) {
                 throw new XenException("xenevtchn_pending", XenErrno.EINVAL, "handle closed");
             }
-            // The usual single waiter uses the handle's arrays; a concurrent one brings its own.
+            // The usual single waiter uses the handle's memory; a concurrent one brings its own.
             boolean first = waiters++ == 0;
-            event = first ? fired : new byte[LibC.EPOLL_EVENT_LENGTH];
-            t = timeoutNanos == Long.MAX_VALUE ? null : first ? timeout : new long[2];
+            event = first ? fired : new Memory(LibC.EPOLL_EVENT_LENGTH);
+            t = timeoutNanos == Long.MAX_VALUE ? null : first ? timeout : new Memory(16);
         }
         if (t != null) {
-            t[0] = Math.max(0, timeoutNanos) / 1_000_000_000L;
-            t[1] = Math.max(0, timeoutNanos) % 1_000_000_000L;
+            t.setLong(0, Math.max(0, timeoutNanos) / 1_000_000_000L);
+            t.setLong(8, Math.max(0, timeoutNanos) % 1_000_000_000L);
         }
         int n = LibC.epoll_pwait2(epoll, event, 1, t, null);
         int errno = n < 0 ? LibC.errno() : 0;
         synchronized (this) {
-            int port = n > 0 ? (int) ByteBuffer.wrap(event).order(ByteOrder.LITTLE_ENDIAN).getLong(4) : -1;
+            int port = n > 0 ? (int) event.getLong(4) : -1;
             if (--waiters == 0 && closed) {
                 release();
             }
@@ -143,7 +146,7 @@ public final class EventPorts implements AutoCloseable {
             if (port < 0 || !bound(port)) {
                 return -1; // timed out, or unbound between the wake-up and here
             }
-            while (LibC.read(waitFd[port], drain, drain.length) == drain.length) {
+            while (LibC.read(waitFd[port], drain, DRAIN_BYTES) == DRAIN_BYTES) {
                 // a port notified many times while masked: its FIFO holds one byte per notification
             }
             return port;
@@ -160,7 +163,7 @@ public final class EventPorts implements AutoCloseable {
             unbind(p);
         }
         closed = true;
-        LibC.write(closing, new byte[] {1, 0, 0, 0, 0, 0, 0, 0}, 8);
+        LibC.write(closing, ONE, 8);
         if (waiters == 0) {
             release();
         }
@@ -172,7 +175,8 @@ public final class EventPorts implements AutoCloseable {
     }
 
     private int control(int op, int fd, int events, int port) {
-        ByteBuffer.wrap(ctl).order(ByteOrder.LITTLE_ENDIAN).putInt(0, events).putLong(4, port);
+        ctl.setInt(0, events);
+        ctl.setLong(4, port);
         return LibC.epoll_ctl(epoll, op, fd, ctl);
     }
 

@@ -1,5 +1,6 @@
 package io.vmrdma.xen.sim.internal.abi;
 
+import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.NativeLibrary;
 import com.sun.jna.Platform;
@@ -50,18 +51,25 @@ public final class LibC {
 
     public static native int mkfifo(String path, int mode);
 
-    static native long read(int fd, byte[] buffer, long count);
+    static native long read(int fd, Pointer buffer, long count);
 
-    public static native long write(int fd, byte[] buffer, long count);
+    public static native long write(int fd, Pointer buffer, long count);
 
     static native int eventfd(int initval, int flags);
 
     static native int epoll_create1(int flags);
 
-    static native int epoll_ctl(int epfd, int op, int fd, byte[] event);
+    static native int epoll_ctl(int epfd, int op, int fd, Pointer event);
 
     /** {@code timeout} is a {@code struct timespec} {seconds, nanoseconds}, or null to wait without end. */
-    static native int epoll_pwait2(int epfd, byte[] events, int maxEvents, long[] timeout, Pointer sigmask);
+    static native int epoll_pwait2(int epfd, Pointer events, int maxEvents, Pointer timeout, Pointer sigmask);
+
+    /** A native {@code u64} 1: its first byte is what a notify writes into a FIFO, all eight an eventfd's add. */
+    public static Memory one() {
+        Memory one = new Memory(8);
+        one.setLong(0, 1);
+        return one;
+    }
 
     static native Pointer mmap(Pointer address, long length, int prot, int flags, int fd, long offset);
 
