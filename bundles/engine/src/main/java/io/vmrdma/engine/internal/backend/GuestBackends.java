@@ -48,6 +48,8 @@ public final class GuestBackends implements AutoCloseable {
     private final LogBudget log = new LogBudget(LOG, "backend warnings", 1, TimeUnit.SECONDS.toNanos(1),
             System::nanoTime);
     private final Map<Long, GuestBackend> devices = new ConcurrentSkipListMap<>();
+    /** The devices in turn order, remade when one comes or goes: the duty cycle walks it without an iterator. */
+    private GuestBackend[] turnOrder = new GuestBackend[0];
     private final GrantBudget grants;
     /** Domains named by this cycle's watch events, each rescanned once. */
     private final IntHashSet changedDomains = new IntHashSet();
@@ -77,7 +79,7 @@ public final class GuestBackends implements AutoCloseable {
         } catch (XenException e) {
             log.warn("XenStore or event channel failed: {}", e.getMessage());
         }
-        for (GuestBackend device : devices.values()) {
+        for (GuestBackend device : turnOrder) {
             try {
                 work += device.turn();
             } catch (RuntimeException e) {
@@ -173,6 +175,7 @@ public final class GuestBackends implements AutoCloseable {
         for (GuestBackend device : List.copyOf(devices.values())) {
             if (device.domid() == domid && !devids.contains(device.devid())) {
                 devices.remove(key(domid, device.devid()));
+                turnOrder = devices.values().toArray(GuestBackend[]::new);
                 device.gone();
                 LOG.info("dom {} device {}: vmrdma device gone", domid, device.devid());
             }
@@ -225,6 +228,7 @@ public final class GuestBackends implements AutoCloseable {
                     && exists(GuestAbi.frontendPath(domid, devid) + "/" + GuestAbi.KEY_BACKEND);
             device = new GuestBackend(domid, devid, engine, xs, mapper, evtchn, log, grants);
             devices.put(key(domid, devid), device);
+            turnOrder = devices.values().toArray(GuestBackend[]::new);
             device.probe(stale);
             LOG.info("dom {} device {}: vmrdma frontend found", domid, devid);
         }
@@ -330,6 +334,7 @@ public final class GuestBackends implements AutoCloseable {
             device.shutdown();
         }
         devices.clear();
+        turnOrder = new GuestBackend[0];
         for (AutoCloseable c : new AutoCloseable[] {evtchn, mapper, xs}) {
             try {
                 c.close();
