@@ -289,7 +289,7 @@ def main():
 
     img = a.img
     os.makedirs(img, exist_ok=True)
-    plots = make_plots(img, os.path.join(os.path.dirname(os.path.abspath(a.out)), "plot"), intra, guest, veth,
+    plots = make_plots(img, os.path.join(os.path.dirname(os.path.abspath(a.out)), "plot"), intra, guest, evtchn, veth,
                        emul, sched, wire)
 
     def v(key, fmt="{:,.0f}"):
@@ -461,7 +461,7 @@ def scale_row(w, policy, guests):
     return None
 
 
-def make_plots(img, tmp, intra, guest, veth, emul, sched, wire):
+def make_plots(img, tmp, intra, guest, evtchn, veth, emul, sched, wire):
     """gnuplot PNGs (data files under tmp); returns [(title, file)]."""
     os.makedirs(tmp, exist_ok=True)
     plots = []
@@ -481,7 +481,7 @@ def make_plots(img, tmp, intra, guest, veth, emul, sched, wire):
 
     # 1. intra-host bandwidth by size
     sizes = sorted({int(s) for r in intra for b in r["results"].values() for s in b} |
-                   {row["bytes"] for g in guest for row in g["write_bw"]})
+                   {row["bytes"] for g in guest for row in g.get("write_bw", [])})
     names = {"guest": "guest→guest RDMA WRITE", "vmrdma_write": "engine RDMA WRITE (JMH)", "memcpy": "memcpy",
              "aeron_ipc": "Aeron IPC"}
     files = []
@@ -489,7 +489,7 @@ def make_plots(img, tmp, intra, guest, veth, emul, sched, wire):
         rows = []
         for s in sizes:
             if key == "guest":
-                vals = [row["write_mib_s"] for g in guest for row in g["write_bw"] if row["bytes"] == s]
+                vals = [row["write_mib_s"] for g in guest for row in g.get("write_bw", []) if row["bytes"] == s]
             else:
                 vals = [r["results"].get(key, {}).get(str(s), {}).get("median_mib_s") for r in intra]
             rows.append((s, med(vals)))
@@ -557,6 +557,44 @@ def make_plots(img, tmp, intra, guest, veth, emul, sched, wire):
         gp(plot_script(os.path.join(img, "bench-latency.png"), "8 B to 4 KiB write ping-pong, half round trip",
                        "message size (bytes)", "µs", files, logy=True))
         plots.append(("Latency against message size", "bench-latency.png"))
+
+    # 4. latency percentiles, 8 B: guests (polling, blocking), engines over veth, qperf UDP, the event channel
+    x_of = {"p50_us": 2, "t_typical_us": 2, "p90_us": 10, "p99_us": 100, "p99_9_us": 1000}
+    files = []
+
+    def spectrum(name, rows, keys, scale=1.0):
+        rows = [r for r in rows if r]
+        if rows:
+            p = os.path.join(tmp, "pct-%d.dat" % len(files))
+            series(p, [(x_of[k], med([r[k] * scale for r in rows])) for k in keys])
+            files.append((p, name))
+
+    spectrum("guest↔guest polling (ib_write_lat)", [g.get("write_lat_polling") for g in guest],
+             ("t_typical_us", "p99_us", "p99_9_us"))
+    spectrum("guest↔guest blocking (ib_send_lat)", [g.get("send_lat_blocking") for g in guest],
+             ("t_typical_us", "p99_us", "p99_9_us"))
+    l9 = [link(v, 9000) for v in veth]
+    spectrum("engine↔engine, veth 9000", [lat_row(l, 8) for l in l9 if l], ("p50_us", "p99_us", "p99_9_us"))
+    udp = med([l["udp_lat_us"] for l in l9 if l])
+    if udp is not None:
+        p = os.path.join(tmp, "pct-udp.dat")
+        series(p, [(2, udp), (1000, udp)])
+        files.append((p, "qperf UDP, veth 9000 (its average)"))
+    spectrum("xen.sim notify→wake (half the round trip)", [e["evtchn"] for e in evtchn],
+             ("p50_us", "p90_us", "p99_us", "p99_9_us"), 0.5)
+    if files:
+        out = os.path.join(img, "bench-latency-percentiles.png")
+        lines = ['set terminal pngcairo size 900,520 font ",10"', 'set output "%s"' % out,
+                 'set title "8 B ping-pong, half round trip, by percentile"', 'set xlabel "percentile"',
+                 'set ylabel "µs"', "set logscale xy 10", "set grid", "set key outside right top noenhanced",
+                 'set xtics ("50" 2, "90" 10, "99" 100, "99.9" 1000)', "set xrange [1.5:1500]"]
+        parts = []
+        for path, name in files:
+            style = "lines dt 2 lw 2" if "qperf" in name else "linespoints lw 2"
+            parts.append('"%s" using 1:2 with %s title "%s"' % (path, style, name))
+        lines.append("plot " + ", ".join(parts))
+        gp("\n".join(lines) + "\n")
+        plots.append(("Latency percentiles: guests, engines, UDP, the event channel", "bench-latency-percentiles.png"))
 
     # 4. per-VM shares under each policy
     if sched:
