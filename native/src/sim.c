@@ -168,7 +168,7 @@ static int hypercall(struct sim *s, uint32_t op, const uint32_t *args, int nargs
 	if (rc < 0)
 		return vm_fail(rc == -EPIPE ? -ENOTCONN : rc, "hypercall.sock: %s", strerror(-rc));
 	uint8_t payload[64];
-	uint32_t rop, rid, len;
+	uint32_t rop = 0, rid = 0, len = 0;
 	rc = read_message(s, &rop, &rid, payload, sizeof(payload), &len);
 	if (rc < 0)
 		return rc;
@@ -280,9 +280,12 @@ static int sim_wait(struct vm_hv *hv, int timeout_ms)
 		return vm_fail(-errno, "epoll_wait: %s", strerror(errno));
 	if (n <= 0 || !bound(s, ev.data.u32))
 		return 0;
+	/* One byte per notification while masked; at most a pipe's 64 KiB, so a peer that never stops writing cannot
+	 * hold us here: what stays is still pending and fires again when unmasked. */
 	uint8_t drain[4096];
-	while (read(s->wait_fd[ev.data.u32], drain, sizeof(drain)) == (ssize_t)sizeof(drain))
-		; /* one byte per notification while masked */
+	for (int reads = 0; reads < 16 && read(s->wait_fd[ev.data.u32], drain, sizeof(drain)) == (ssize_t)sizeof(drain);
+	     reads++)
+		;
 	return (int)ev.data.u32;
 }
 

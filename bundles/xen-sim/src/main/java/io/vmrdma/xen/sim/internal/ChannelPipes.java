@@ -13,8 +13,9 @@ import io.vmrdma.xen.sim.internal.abi.LibC;
 /**
  * The FIFOs event channels are made of (docs/sim-abi.md §4.4): a channel is two FIFOs in the run directory's
  * {@code channels/}, {@code <id>.0} and {@code <id>.1}, one per direction; the port on side {@code s} waits on
- * {@code <id>.s} and notifies into the other. The simulator holds both open for the channel's life, so a byte
- * written while no port waits (the pending bit of an unbound end) is kept until one binds.
+ * {@code <id>.s} and notifies into the other. Every port holds both FIFOs open, so a byte written while the other
+ * side is unbound (its pending bit) is kept until a port binds there. The simulator holds none open: a guest that
+ * binds every port it may costs descriptors in its own process, not in dom0's.
  */
 final class ChannelPipes {
 
@@ -33,42 +34,42 @@ final class ChannelPipes {
 
     /** Makes a new channel's two FIFOs. */
     Channel create(String op) throws XenException {
-        int id = nextId++;
-        int[] fds = new int[2];
+        Channel channel = new Channel(nextId++);
         for (int side = 0; side < 2; side++) {
-            Path fifo = fifo(id, side);
-            if (LibC.mkfifo(fifo.toString(), 0600) < 0
-                    || (fds[side] = LibC.open(fifo.toString(), LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC)) < 0) {
+            Path fifo = fifo(channel.id, side);
+            if (LibC.mkfifo(fifo.toString(), 0600) < 0) {
                 int errno = LibC.errno();
-                new Channel(id, fds).delete();
+                channel.delete();
                 throw new XenException(op, errno == 0 ? XenErrno.EIO : errno, "FIFO " + fifo);
             }
         }
-        return new Channel(id, fds);
+        return channel;
     }
 
-    /** One channel: its id and the simulator's open ends of its two FIFOs. */
+    /** One channel: its id and how many ports use it. */
     final class Channel {
         final int id;
-        private final int[] fds;
         /** Ports (at most two) that use this channel; the FIFOs go when the last lets go. */
         int ports;
 
-        private Channel(int id, int[] fds) {
+        private Channel(int id) {
             this.id = id;
-            this.fds = fds;
         }
 
-        /** Sets the pending bit of the port on {@code side}, as a notify from its peer would. */
+        /**
+         * Sets the pending bit of the port on {@code side}, as a notify from its peer would: called when a port binds
+         * to the other side, whose holder keeps the FIFO open, so the byte stays until the new port reads it.
+         */
         void fire(int side) {
-            LibC.write(fds[side], ONE, 1);
+            int fd = LibC.open(fifo(id, side).toString(), LibC.O_RDWR | LibC.O_NONBLOCK | LibC.O_CLOEXEC);
+            if (fd >= 0) {
+                LibC.write(fd, ONE, 1);
+                LibC.close(fd);
+            }
         }
 
         void delete() {
             for (int side = 0; side < 2; side++) {
-                if (fds[side] > 0) {
-                    LibC.close(fds[side]);
-                }
                 try {
                     Files.deleteIfExists(fifo(id, side));
                 } catch (IOException e) {

@@ -22,6 +22,8 @@ public final class EventPorts implements AutoCloseable {
     /** epoll data of the eventfd that ends a wait when the handle closes; port 0 is never bound. */
     private static final int CLOSING = 0;
     private static final int DRAIN_BYTES = 4096;
+    /** Reads that empty a FIFO at most: a pipe's default 64 KiB, so a peer writing without pause cannot hold us. */
+    private static final int DRAIN_READS = 16;
     private static final Pointer ONE = LibC.one();
 
     private final int epoll;
@@ -146,8 +148,10 @@ public final class EventPorts implements AutoCloseable {
             if (port < 0 || !bound(port)) {
                 return -1; // timed out, or unbound between the wake-up and here
             }
-            while (LibC.read(waitFd[port], drain, DRAIN_BYTES) == DRAIN_BYTES) {
-                // a port notified many times while masked: its FIFO holds one byte per notification
+            // A port notified many times while masked holds one byte per notification.
+            for (int reads = 0; reads < DRAIN_READS && LibC.read(waitFd[port], drain, DRAIN_BYTES) == DRAIN_BYTES;
+                    reads++) {
+                // what stays is still pending: it fires again when unmasked
             }
             return port;
         }
