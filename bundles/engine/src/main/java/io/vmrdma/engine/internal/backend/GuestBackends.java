@@ -68,16 +68,17 @@ public final class GuestBackends implements AutoCloseable {
     }
 
     /**
-     * One duty cycle: XenStore changes, event-channel wake-ups, then a turn of every connected device. Each part is
-     * bounded, so guests that write XenStore or notify without pause cost the cycle a fixed amount, not all of it.
+     * One duty cycle: XenStore changes, then a turn of every connected device. Each part is bounded, so guests that
+     * write XenStore without pause cost the cycle a fixed amount, not all of it. Event channels are not looked at:
+     * the rings are served every cycle anyway, and a notification that arrives meanwhile stays pending on its port
+     * (every port is unmasked again as soon as it is taken) and ends the next {@link #awaitEvent} at once.
      */
     public int doWork() {
         int work = 0;
         try {
             work += readWatches();
-            work += rearmEvents();
         } catch (XenException e) {
-            log.warn("XenStore or event channel failed: {}", e.getMessage());
+            log.warn("XenStore failed: {}", e.getMessage());
         }
         for (GuestBackend device : turnOrder) {
             try {
@@ -126,18 +127,6 @@ public final class GuestBackends implements AutoCloseable {
         // Counted once their changes are applied: a reader that sees the count knows the rescans are done.
         watchEvents += events;
         return events;
-    }
-
-    /** Re-arms at most one pending port per device (and a few more): the rings are served every cycle anyway. */
-    private int rearmEvents() throws XenException {
-        int limit = devices.size() + 8;
-        int rearmed = 0;
-        int port;
-        while (rearmed < limit && (port = evtchn.waitPending(0)) > 0) {
-            evtchn.unmask(port);
-            rearmed++;
-        }
-        return rearmed;
     }
 
     /**
