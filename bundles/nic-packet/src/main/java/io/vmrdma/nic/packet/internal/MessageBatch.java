@@ -5,6 +5,7 @@ import java.nio.ByteOrder;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import io.vmrdma.nic.socket.SocketCalls;
 
 /**
  * A preallocated batch for sendmmsg / recvmmsg: {@code count} {@code struct mmsghdr}, each with one
@@ -97,7 +98,7 @@ final class MessageBatch implements AutoCloseable {
 
     /** Whether message {@code index} was larger than its slot and so arrived cut short. */
     boolean truncated(int index) {
-        return (headers.getInt((long) index * MMSGHDR_SIZE + MSG_FLAGS) & Libc.MSG_TRUNC) != 0;
+        return (headers.getInt((long) index * MMSGHDR_SIZE + MSG_FLAGS) & SocketCalls.MSG_TRUNC) != 0;
     }
 
     /** The {@code sll_pkttype} of message {@code index}'s sender address. */

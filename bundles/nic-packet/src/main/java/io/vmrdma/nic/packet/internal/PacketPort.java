@@ -12,6 +12,7 @@ import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.LinkState;
 import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.nic.TransmitBatch;
+import io.vmrdma.nic.socket.SocketCalls;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Deactivate;
@@ -182,7 +183,7 @@ public final class PacketPort implements NicPort, AutoCloseable {
         int received = socket.receive(rx.messages(0), limit);
         if (received < 0) {
             int errno = Native.getLastError();
-            if (errno != Libc.EAGAIN && errno != Libc.EINTR) {
+            if (errno != SocketCalls.EAGAIN && errno != SocketCalls.EINTR) {
                 receiveErrors++;
                 logOnce("recvmmsg", errno);
             }
@@ -265,7 +266,7 @@ public final class PacketPort implements NicPort, AutoCloseable {
                 continue;
             }
             int errno = Native.getLastError();
-            if (errno == Libc.EAGAIN || errno == Libc.ENOBUFS || errno == Libc.EINTR) {
+            if (errno == SocketCalls.EAGAIN || errno == SocketCalls.ENOBUFS || errno == SocketCalls.EINTR) {
                 break;
             }
             sendErrors++;

@@ -6,6 +6,7 @@ import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import io.vmrdma.api.nic.LinkState;
+import io.vmrdma.nic.socket.SocketCalls;
 
 /**
  * One non-blocking AF_PACKET raw socket bound to one interface and one EtherType, and the interface queries made
@@ -40,7 +41,7 @@ final class PacketSocket implements AutoCloseable {
         interfaceName = settings.interfaceName();
         // Protocol 0: the socket receives nothing until bind names the interface and the EtherType, so no frame of
         // another interface slips in between socket() and bind().
-        fd = Libc.socket(Libc.AF_PACKET, Libc.SOCK_RAW | Libc.SOCK_NONBLOCK | Libc.SOCK_CLOEXEC, 0);
+        fd = SocketCalls.socket(Libc.AF_PACKET, Libc.SOCK_RAW | SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC, 0);
         if (fd < 0) {
             int errno = Native.getLastError();
             if (errno == Libc.EPERM || errno == Libc.EACCES) {
@@ -59,8 +60,8 @@ final class PacketSocket implements AutoCloseable {
             if (settings.qdiscBypass()) {
                 setOption(Libc.SOL_PACKET, Libc.PACKET_QDISC_BYPASS, 1, "PACKET_QDISC_BYPASS");
             }
-            bufferSize(Libc.SO_RCVBUFFORCE, Libc.SO_RCVBUF, settings.socketBufferBytes(), "SO_RCVBUF");
-            bufferSize(Libc.SO_SNDBUFFORCE, Libc.SO_SNDBUF, settings.socketBufferBytes(), "SO_SNDBUF");
+            bufferSize(Libc.SO_RCVBUFFORCE, SocketCalls.SO_RCVBUF, settings.socketBufferBytes(), "SO_RCVBUF");
+            bufferSize(Libc.SO_SNDBUFFORCE, SocketCalls.SO_SNDBUF, settings.socketBufferBytes(), "SO_SNDBUF");
             bind(settings.etherType());
         } catch (RuntimeException e) {
             close();
@@ -107,12 +108,12 @@ final class PacketSocket implements AutoCloseable {
 
     /** Sends {@code count} messages of the mmsghdr array at {@code messages}; -1 and errno as sendmmsg. */
     int send(long messages, int count) {
-        return Libc.sendmmsg(fd, messages, count, Libc.MSG_DONTWAIT);
+        return SocketCalls.sendmmsg(fd, messages, count, SocketCalls.MSG_DONTWAIT);
     }
 
     /** Receives up to {@code count} messages into the mmsghdr array at {@code messages}; never waits. */
     int receive(long messages, int count) {
-        return Libc.recvmmsg(fd, messages, count, Libc.MSG_DONTWAIT, 0L);
+        return SocketCalls.recvmmsg(fd, messages, count, SocketCalls.MSG_DONTWAIT, 0L);
     }
 
     /**
@@ -121,7 +122,7 @@ final class PacketSocket implements AutoCloseable {
      */
     int takeDrops() {
         statistics.setInt(8, 8);
-        if (closed || Libc.getsockopt(fd, Libc.SOL_PACKET, Libc.PACKET_STATISTICS, Pointer.nativeValue(statistics),
+        if (closed || SocketCalls.getsockopt(fd, Libc.SOL_PACKET, Libc.PACKET_STATISTICS, Pointer.nativeValue(statistics),
                 Pointer.nativeValue(statistics) + 8) < 0) {
             return 0;
         }
@@ -136,12 +137,12 @@ final class PacketSocket implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
-            Libc.close(fd);
+            SocketCalls.close(fd);
         }
     }
 
     static String error(int errno) {
-        return Libc.strerror(errno) + " (errno " + errno + ")";
+        return SocketCalls.error(errno);
     }
 
     private Pointer query(long request, String name) {
@@ -164,7 +165,7 @@ final class PacketSocket implements AutoCloseable {
             address.setByte(2, (byte) (etherType >>> 8));
             address.setByte(3, (byte) etherType);
             address.setInt(4, interfaceIndex);
-            if (Libc.bind(fd, Pointer.nativeValue(address), SOCKADDR_LL_SIZE) < 0) {
+            if (SocketCalls.bind(fd, Pointer.nativeValue(address), SOCKADDR_LL_SIZE) < 0) {
                 int errno = Native.getLastError();
                 if (errno == Libc.ENODEV || errno == Libc.ENXIO) {
                     throw new IllegalStateException("no such interface: " + interfaceName);
@@ -176,7 +177,7 @@ final class PacketSocket implements AutoCloseable {
 
     private void setOption(int level, int name, int value, String what) {
         option.setInt(0, value);
-        if (Libc.setsockopt(fd, level, name, Pointer.nativeValue(option), 4) < 0) {
+        if (SocketCalls.setsockopt(fd, level, name, Pointer.nativeValue(option), 4) < 0) {
             throw new IllegalStateException("nic.packet cannot set " + what + " on " + interfaceName + ": "
                     + error(Native.getLastError()));
         }
@@ -185,9 +186,9 @@ final class PacketSocket implements AutoCloseable {
     /** Forces the size past the sysctl cap where allowed (CAP_NET_ADMIN), else asks within it. */
     private void bufferSize(int forced, int plain, int bytes, String what) {
         option.setInt(0, bytes);
-        if (Libc.setsockopt(fd, Libc.SOL_SOCKET, forced, Pointer.nativeValue(option), 4) == 0) {
+        if (SocketCalls.setsockopt(fd, SocketCalls.SOL_SOCKET, forced, Pointer.nativeValue(option), 4) == 0) {
             return;
         }
-        setOption(Libc.SOL_SOCKET, plain, bytes, what);
+        setOption(SocketCalls.SOL_SOCKET, plain, bytes, what);
     }
 }

@@ -1,0 +1,11 @@
+/**
+ * The libc socket calls that NIC bindings make through JNA ({@link io.vmrdma.nic.socket.SocketCalls}): one
+ * registration shared by {@code nic.packet} (AF_PACKET) and {@code nic.udp} (UDP with segmentation offload), each of
+ * which keeps its own family's constants and structures.
+ */
+@Export
+@Version("0.1.0")
+package io.vmrdma.nic.socket;
+
+import org.osgi.annotation.bundle.Export;
+import org.osgi.annotation.versioning.Version;
