@@ -33,8 +33,16 @@ import org.osgi.service.metatype.annotations.ObjectClassDefinition;
             + "1 to 1024", min = "1", max = "1024")
     int batchSize() default UdpSettings.DEFAULT_BATCH;
 
-    @AttributeDefinition(name = "Address cache size", description = "Peers whose socket addresses are kept, "
-            + "each way; beyond it a frame to or from another endpoint allocates its address", min = "1",
-            max = "65536")
+    @AttributeDefinition(name = "Address cache size", description = "Senders whose link addresses are kept; "
+            + "beyond it a datagram from another endpoint allocates its address", min = "1", max = "65536")
     int addressCacheSize() default UdpSettings.DEFAULT_ADDRESS_CACHE;
+
+    @AttributeDefinition(name = "UDP_SEGMENT", description = "Send runs of same-sized frames to one peer as one "
+            + "super-datagram the kernel (or the NIC) cuts into one datagram per frame (Linux 4.18); false: one send "
+            + "per datagram")
+    boolean udpSegment() default true;
+
+    @AttributeDefinition(name = "UDP_GRO", description = "Receive datagrams coalesced by the kernel, split back into "
+            + "frames by the binding (Linux 5.0); false: one receive per datagram")
+    boolean udpGro() default true;
 }

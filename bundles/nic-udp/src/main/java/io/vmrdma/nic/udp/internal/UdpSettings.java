@@ -15,10 +15,13 @@ import io.vmrdma.nic.udp.UdpAddress;
  * @param receiveBufferBytes SO_RCVBUF to ask for
  * @param sendBufferBytes    SO_SNDBUF to ask for
  * @param batchSize          datagrams per receive batch and per transmit batch
- * @param addressCacheSize   endpoints whose socket and link addresses are kept, each way
+ * @param addressCacheSize   senders whose link addresses are kept
+ * @param udpSegment         whether runs of same-sized frames to one peer go out as UDP_SEGMENT super-datagrams,
+ *                           where the kernel has it
+ * @param udpGro             whether the socket receives coalesced datagrams (UDP_GRO), where the kernel has it
  */
 record UdpSettings(InetSocketAddress bind, int mtu, int receiveBufferBytes, int sendBufferBytes, int batchSize,
-                   int addressCacheSize) {
+                   int addressCacheSize, boolean udpSegment, boolean udpGro) {
 
     /** Not 4791: that is RoCEv2's port, which the kernel's soft-RoCE (rdma_rxe) holds when loaded. */
     static final int DEFAULT_PORT = 4792;
@@ -56,24 +59,33 @@ record UdpSettings(InetSocketAddress bind, int mtu, int receiveBufferBytes, int 
     /** Defaults for everything but where to bind. */
     static UdpSettings of(InetAddress address, int port) {
         return new UdpSettings(endpoint(address, port), DEFAULT_MTU, DEFAULT_SOCKET_BUFFER, DEFAULT_SOCKET_BUFFER,
-                DEFAULT_BATCH, DEFAULT_ADDRESS_CACHE);
+                DEFAULT_BATCH, DEFAULT_ADDRESS_CACHE, true, true);
     }
 
     static UdpSettings from(UdpConfig config) {
         return new UdpSettings(endpoint(UdpAddress.literal(config.bindAddress().trim()), config.port()), config.mtu(),
-                config.receiveBufferBytes(), config.sendBufferBytes(), config.batchSize(), config.addressCacheSize());
+                config.receiveBufferBytes(), config.sendBufferBytes(), config.batchSize(), config.addressCacheSize(),
+                config.udpSegment(), config.udpGro());
     }
 
     UdpSettings withMtu(int newMtu) {
-        return new UdpSettings(bind, newMtu, receiveBufferBytes, sendBufferBytes, batchSize, addressCacheSize);
+        return new UdpSettings(bind, newMtu, receiveBufferBytes, sendBufferBytes, batchSize, addressCacheSize,
+                udpSegment, udpGro);
     }
 
     UdpSettings withBatchSize(int newBatchSize) {
-        return new UdpSettings(bind, mtu, receiveBufferBytes, sendBufferBytes, newBatchSize, addressCacheSize);
+        return new UdpSettings(bind, mtu, receiveBufferBytes, sendBufferBytes, newBatchSize, addressCacheSize,
+                udpSegment, udpGro);
     }
 
     UdpSettings withAddressCacheSize(int size) {
-        return new UdpSettings(bind, mtu, receiveBufferBytes, sendBufferBytes, batchSize, size);
+        return new UdpSettings(bind, mtu, receiveBufferBytes, sendBufferBytes, batchSize, size, udpSegment, udpGro);
+    }
+
+    /** These settings with the two offloads as given (both false: plain datagrams, as on a kernel without them). */
+    UdpSettings withOffloads(boolean segment, boolean gro) {
+        return new UdpSettings(bind, mtu, receiveBufferBytes, sendBufferBytes, batchSize, addressCacheSize, segment,
+                gro);
     }
 
     private static InetSocketAddress endpoint(InetAddress address, int port) {

@@ -277,6 +277,8 @@ class UdpPortTest {
             @Override public int sendBufferBytes() { return UdpSettings.DEFAULT_SOCKET_BUFFER; }
             @Override public int batchSize() { return UdpSettings.DEFAULT_BATCH; }
             @Override public int addressCacheSize() { return UdpSettings.DEFAULT_ADDRESS_CACHE; }
+            @Override public boolean udpSegment() { return true; }
+            @Override public boolean udpGro() { return true; }
         };
     }
 }
