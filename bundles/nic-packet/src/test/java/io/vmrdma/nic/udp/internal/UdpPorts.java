@@ -12,4 +12,9 @@ public final class UdpPorts {
     public static UdpPort open(InetAddress address, int port, int mtu) {
         return new UdpPort(UdpSettings.of(address, port).withMtu(mtu));
     }
+
+    /** The same with UDP_SEGMENT and UDP_GRO each on ({@code true}, the default) or off. */
+    public static UdpPort open(InetAddress address, int port, int mtu, boolean udpSegment, boolean udpGro) {
+        return new UdpPort(UdpSettings.of(address, port).withMtu(mtu).withOffloads(udpSegment, udpGro));
+    }
 }

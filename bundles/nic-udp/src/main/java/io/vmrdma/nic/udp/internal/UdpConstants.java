@@ -23,6 +23,7 @@ final class UdpConstants {
 
     static final int EIO = 5;
     static final int EINVAL = 22;
+    static final int EMSGSIZE = 90;
     static final int EADDRINUSE = 98;
     static final int EADDRNOTAVAIL = 99;
 

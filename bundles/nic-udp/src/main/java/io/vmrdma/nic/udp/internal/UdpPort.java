@@ -313,7 +313,10 @@ public final class UdpPort implements NicPort, AutoCloseable {
             if (errno == SocketCalls.EAGAIN || errno == SocketCalls.ENOBUFS || errno == SocketCalls.EINTR) {
                 break;
             }
-            if (tx.segmented(0) && (errno == UdpConstants.EINVAL || errno == UdpConstants.EIO)) {
+            // A segment plus its headers larger than the route's MTU: EMSGSIZE (EINVAL before Linux 6.x); a device
+            // that cannot checksum the segments: EIO.
+            if (tx.segmented(0) && (errno == UdpConstants.EMSGSIZE || errno == UdpConstants.EINVAL
+                    || errno == UdpConstants.EIO)) {
                 refuseSegmentation(errno);
                 continue;
             }
