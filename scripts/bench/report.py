@@ -100,6 +100,50 @@ def lat_row(l, size):
     return None
 
 
+def udp_row(l, offload, size):
+    """nic.udp's row of that size on a link, with its offloads (gso: UDP_SEGMENT and UDP_GRO) or plain datagrams."""
+    for row in (l or {}).get("udp", []):
+        if row["offload"] == offload and row["bytes"] == size:
+            return row
+    return None
+
+
+def put_udp_offload(put, veth, emul_links, tcp_cpu, size):
+    """The nic.udp keys: 1 MiB writes with segmentation offload beside plain nic.udp, the AF_PACKET floor and
+    iperf3 of the same link and run, and CPU per GiB over the emulated 10GbE link."""
+    no_udp = "VethBenchmarkTest produced no nic.udp rows in this run"
+    for mtu in (9000, 65535):
+        links = [link(v, mtu) for v in veth]
+        gso = [udp_row(l, "gso", size)["mib_s"] if udp_row(l, "gso", size) else None for l in links]
+        plain = [udp_row(l, "plain", size)["mib_s"] if udp_row(l, "plain", size) else None for l in links]
+        put("veth%d_udp_gso_write_1m_mib_s" % mtu, gso, no_udp)
+        put("veth%d_udp_plain_write_1m_mib_s" % mtu, plain, no_udp)
+        put("veth%d_udp_gso_vs_plain" % mtu, [div(x, y) for x, y in zip(gso, plain)], no_udp)
+        put("veth%d_udp_gso_vs_tcp" % mtu, [div(x, l["iperf3_mib_s"]) if l else None for x, l in zip(gso, links)],
+            no_udp)
+        put("veth%d_udp_gso_vs_floor" % mtu, [div(x, l.get("floor_mib_s")) if l else None
+                                              for x, l in zip(gso, links)], no_udp)
+        # Unshaped, both engine threads are busy moving data, so CPU per GiB is the cost of the path itself.
+        gso_cpu = [udp_row(l, "gso", size)["cpu"]["s_per_gib"] if udp_row(l, "gso", size)
+                   and udp_row(l, "gso", size).get("cpu") else None for l in links]
+        tcp_cpu_here = [l["iperf3_cpu"]["s_per_gib"] if l and l.get("iperf3_cpu") else None for l in links]
+        put("veth%d_udp_gso_cpu_s_per_gib" % mtu, gso_cpu, no_udp + " with CPU accounting")
+        put("veth%d_tcp_cpu_s_per_gib" % mtu, tcp_cpu_here, no_udp + " with CPU accounting")
+        put("veth%d_udp_gso_cpu_vs_tcp" % mtu, [div(x, y) for x, y in zip(gso_cpu, tcp_cpu_here)],
+            no_udp + " with CPU accounting")
+    no_emul = "the emulated-10GbE run produced no nic.udp rows with CPU accounting"
+
+    def cpu(l, offload):
+        row = udp_row(l, offload, size)
+        return row["cpu"]["s_per_gib"] if row and row.get("cpu") else None
+    gso_cpu = [cpu(l, "gso") for l in emul_links]
+    put("emul10g_udp_gso_write_mib_s", [udp_row(l, "gso", size)["mib_s"] if udp_row(l, "gso", size) else None
+                                        for l in emul_links], no_emul)
+    put("emul10g_udp_gso_cpu_s_per_gib", gso_cpu, no_emul)
+    put("emul10g_udp_plain_cpu_s_per_gib", [cpu(l, "plain") for l in emul_links], no_emul)
+    put("emul10g_udp_gso_cpu_vs_tcp", [div(x, y) for x, y in zip(gso_cpu, tcp_cpu)], no_emul)
+
+
 def div(a, b):
     return None if a is None or b is None or b == 0 else a / b
 
@@ -208,6 +252,7 @@ def main():
     ex = [write_row(l, M, auth="aesgcm")["mib_s"] if write_row(l, M, auth="aesgcm") else None for l in el]
     put("emul10g_aesgcm_pct_of_limit", [None if x is None else 100 * x / LIMIT_10GBE_MIB_S for x in ex],
         no_emul + " with vmrdma.bench.auth=aesgcm (payloads encrypted, for comparison)")
+    put_udp_offload(put, veth, el, tc, M)
     # Guests across the emulated link (GuestsAcrossLinkBenchmarkTest): guest CPU, scale, shares on the wire.
     no_wire = "GuestsAcrossLinkBenchmarkTest produced no result in this run (see target/bench/bench.log)"
     gcpu = [w.get("guest_cpu") for w in wire]
@@ -348,6 +393,21 @@ def main():
     md.append("| emulated 10GbE, CPU s per GiB, both hosts | %s | iperf3 %s | %s | %s | — |"
               % (v("emul10g_cpu_s_per_gib", r2), v("emul10g_tcp_cpu_s_per_gib", r2), v("emul10g_cpu_vs_tcp", r2),
                  bar("emul10g_cpu_vs_tcp", "<=", 0.5)))
+    for mtu in (9000, 65535):
+        md.append("| veth MTU %d, nic.udp with UDP_SEGMENT + UDP_GRO, RDMA WRITE 1 MiB, MiB/s | %s | iperf3 TCP %s; "
+                  "plain nic.udp %s | %s × TCP; %s × AF_PACKET floor; %s × plain | reported | — |"
+                  % (mtu, v("veth%d_udp_gso_write_1m_mib_s" % mtu), v("veth%d_tcp_mib_s" % mtu),
+                     v("veth%d_udp_plain_write_1m_mib_s" % mtu), v("veth%d_udp_gso_vs_tcp" % mtu, r2),
+                     v("veth%d_udp_gso_vs_floor" % mtu, r2), v("veth%d_udp_gso_vs_plain" % mtu, r2)))
+    md.append("| veth MTU 9000 (unshaped), nic.udp with UDP_SEGMENT + UDP_GRO, CPU s per GiB, both hosts | %s | "
+              "iperf3 %s | %s | reported | — |"
+              % (v("veth9000_udp_gso_cpu_s_per_gib", r2), v("veth9000_tcp_cpu_s_per_gib", r2),
+                 v("veth9000_udp_gso_cpu_vs_tcp", r2)))
+    md.append("| emulated 10GbE, nic.udp with UDP_SEGMENT + UDP_GRO, CPU s per GiB, both hosts (MiB/s) | %s (%s) | "
+              "iperf3 %s; plain nic.udp %s | %s | reported | — |"
+              % (v("emul10g_udp_gso_cpu_s_per_gib", r2), v("emul10g_udp_gso_write_mib_s"),
+                 v("emul10g_tcp_cpu_s_per_gib", r2), v("emul10g_udp_plain_cpu_s_per_gib", r2),
+                 v("emul10g_udp_gso_cpu_vs_tcp", r2)))
     md.append("| emulated 10GbE, guest CPU %% of a core (one guest, 1 MiB `ib_write_bw`, MiB/s) | %s (%s MiB/s) | — "
               "| — | %s | seed 34 %% |"
               % (v("emul10g_guest_cpu_pct", r2), v("emul10g_guest_write_mib_s"),
@@ -401,6 +461,11 @@ def main():
     md.append("* **Veth**: `VethBenchmarkTest` — two namespaces joined by a veth pair, an engine on nic.packet "
               "(AF_PACKET) in each, each on its own busy thread; iperf3 (one TCP stream) first, then the RDMA "
               "WRITE rows, then qperf `udp_lat`/`tcp_lat` and the ping-pong, all on the same link in one test.")
+    md.append("* **nic.udp**: the same harness, last on each link: the 1 MiB RDMA WRITE between engines on nic.udp "
+              "(frames of the link MTU less 28, IPv4 on 169.254.77.0/30), first with UDP_SEGMENT and UDP_GRO (runs of "
+              "frames to one peer leave as one super-datagram and arrive coalesced; still one frame per datagram on "
+              "the wire), then with both off (plain datagrams), beside the AF_PACKET floor and iperf3 of the same "
+              "link and run.")
     md.append("* **Emulated 10GbE**: the same harness with `tc qdisc add dev X root tbf rate 10gbit burst 4mb "
               "latency 10ms` on both veth ends at MTU 9000. RDMA WRITE retransmissions during the 1 MiB row: %s. "
               "**CPU**: a cgroup-v1 `cpuacct` group per namespace and contender; the two engine threads are moved in "

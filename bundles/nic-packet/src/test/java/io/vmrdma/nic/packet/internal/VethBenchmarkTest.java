@@ -2,6 +2,7 @@ package io.vmrdma.nic.packet.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
@@ -20,6 +21,7 @@ import java.util.regex.Pattern;
 import io.vmrdma.api.nic.FrameClaim;
 import io.vmrdma.api.nic.FrameHandler;
 import io.vmrdma.api.nic.LinkAddress;
+import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.verbs.AccessFlags;
 import io.vmrdma.api.verbs.CmEvent;
 import io.vmrdma.api.verbs.CmEventType;
@@ -38,6 +40,8 @@ import io.vmrdma.engine.internal.WakeableIdleStrategy;
 import io.vmrdma.engine.internal.auth.FrameKeys;
 import io.vmrdma.engine.internal.auth.GcmTagger;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
+import io.vmrdma.nic.udp.internal.UdpPort;
+import io.vmrdma.nic.udp.internal.UdpPorts;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -47,6 +51,8 @@ import org.junit.jupiter.api.Test;
  * and number of queue pairs and an 8-byte write ping-pong, beside iperf3 (TCP, one stream) and qperf (UDP latency)
  * between the same two namespaces over the same veth, at MTU 1500, 9000 and 65535, in the same run. First on each
  * link, the binding's own ceiling ({@link #bindingFloor}): how fast the two ports move MTU-sized frames with no engine.
+ * Last on each link, the 1 MiB write over nic.udp between the same namespaces ({@link #udpRows}), with UDP_SEGMENT
+ * and UDP_GRO and then with plain datagrams, beside that floor and iperf3.
  *
  * <p>For {@code ./bench.sh}, optional properties: {@code vmrdma.bench.out} (a file: the results as one JSON object),
  * {@code vmrdma.bench.sizes} (write sizes), {@code vmrdma.bench.qps4} (false: no 4-queue-pair row),
@@ -149,10 +155,11 @@ class VethBenchmarkTest {
                         }
                         pair.close();
                     }
+                    List<String> udpRows = udpRows(link, mtu, tcp, floor, cpu);
                     json.add(String.format(Locale.ROOT, "{\"mtu\":%d,\"tbf\":\"%s\",\"iperf3_mib_s\":%.1f,"
                             + "\"iperf3_cpu\":%s,\"floor_mib_s\":%.1f,\"udp_lat_us\":%.2f,\"tcp_lat_us\":%.2f,"
-                            + "\"write\":[%s],\"latency\":[%s]}", mtu, TBF, tcp, tcpCpuJson, floor, udp, tcpLat,
-                            String.join(",", rows), String.join(",", lats)));
+                            + "\"write\":[%s],\"latency\":[%s],\"udp\":[%s]}", mtu, TBF, tcp, tcpCpuJson, floor, udp,
+                            tcpLat, String.join(",", rows), String.join(",", lats), String.join(",", udpRows)));
                 }
             }
         }
@@ -219,6 +226,39 @@ class VethBenchmarkTest {
         }
     }
 
+    /**
+     * The 1 MiB RDMA WRITE between engines on nic.udp in the same two namespaces (frames of the link MTU less the
+     * IPv4 and UDP headers), first with UDP_SEGMENT and UDP_GRO, then with both off: printed beside this link's
+     * AF_PACKET floor and iperf3 and returned as JSON rows ({@code offload} gso or plain).
+     */
+    private static List<String> udpRows(VethLink link, int mtu, double tcp, double floor, CpuGroups cpu)
+            throws Exception {
+        int frames = Math.min(mtu - 28, 65507);
+        List<String> rows = new ArrayList<>();
+        for (boolean offload : new boolean[] {true, false}) {
+            try (UdpPort a = link.a.call(() -> UdpPorts.open(InetAddress.getByName("169.254.77.1"), 4792, frames,
+                    offload, offload));
+                 UdpPort b = link.b.call(() -> UdpPorts.open(InetAddress.getByName("169.254.77.2"), 4792, frames,
+                         offload, offload))) {
+                Pair pair = new Pair(a, b, cpu, "off", null);
+                double mibs;
+                try {
+                    mibs = pair.bandwidth(1 << 20, 1);
+                } finally {
+                    pair.close();
+                }
+                String name = offload ? "gso" : "plain";
+                System.out.printf(Locale.ROOT, "%6d %9d %4d %12.0f %12.0f %8.2f   (nic.udp %s: %.2f x the AF_PACKET"
+                        + " floor %.0f; %d super-datagrams sent, %d coalesced received)%n", mtu, 1 << 20, 1, mibs, tcp,
+                        mibs / tcp, name, mibs / floor, floor, a.superDatagramsSent(), b.coalescedReceived());
+                rows.add(String.format(Locale.ROOT, "{\"offload\":\"%s\",\"bytes\":%d,\"qps\":1,\"mib_s\":%.1f,"
+                        + "\"gso_sends\":%d,\"gro_receives\":%d,\"cpu\":%s}", name, 1 << 20, mibs,
+                        a.superDatagramsSent(), b.coalescedReceived(), pair.lastCpu == null ? "null" : pair.lastCpu));
+            }
+        }
+        return rows;
+    }
+
     /** One bandwidth row, printed and returned as JSON (with both namespaces' CPU when accounted). */
     private static String row(Pair pair, int mtu, int bytes, int qps, double tcp, CpuGroups cpu) throws Exception {
         long before = pair.retransmissions();
@@ -245,15 +285,15 @@ class VethBenchmarkTest {
         private volatile Runnable bApplication = () -> { };
         private long nextService = 10;
         private final CpuGroups cpu;
-        private final PacketPort portA;
-        private final PacketPort portB;
+        private final NicPort portA;
+        private final NicPort portB;
         /** Both namespaces' CPU over the last bandwidth measurement, as JSON, when accounted. */
         String lastCpu;
         /** How frames are authenticated: off, on (the engine's HMAC-SHA256) or gmac. */
         final String authenticated;
 
         /** Engines 1 and 2 on the two ports, their frames authenticated with {@code keys} (null: auth = off). */
-        Pair(PacketPort portA, PacketPort portB, CpuGroups cpu, String auth, FrameKeys keys) throws Exception {
+        Pair(NicPort portA, NicPort portB, CpuGroups cpu, String auth, FrameKeys keys) throws Exception {
             this.cpu = cpu;
             this.authenticated = keys == null ? "off" : auth;
             a.authentication(keys);
@@ -476,11 +516,18 @@ class VethBenchmarkTest {
                 samples[iterations * 999 / 1000] / 2e3};
         }
 
-        /** Frames both ports' sockets dropped for a full receive buffer so far; B's read between its cycles. */
+        /**
+         * Frames both ports' sockets dropped for a full receive buffer so far, B's read between its cycles; 0 for a
+         * binding that does not count them.
+         */
         long kernelDrops() throws Exception {
             long[] atB = new long[1];
-            onB(() -> atB[0] = portB.kernelDrops());
-            return portA.kernelDrops() + atB[0];
+            onB(() -> atB[0] = kernelDrops(portB));
+            return kernelDrops(portA) + atB[0];
+        }
+
+        private static long kernelDrops(NicPort port) {
+            return port instanceof PacketPort packet ? packet.kernelDrops() : 0;
         }
 
         long retransmissions() {
