@@ -41,7 +41,8 @@ final class PacketSocket implements AutoCloseable {
         interfaceName = settings.interfaceName();
         // Protocol 0: the socket receives nothing until bind names the interface and the EtherType, so no frame of
         // another interface slips in between socket() and bind().
-        fd = SocketCalls.socket(Libc.AF_PACKET, Libc.SOCK_RAW | SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC, 0);
+        fd = SocketCalls.socket(Libc.AF_PACKET, Libc.SOCK_RAW | SocketCalls.SOCK_NONBLOCK | SocketCalls.SOCK_CLOEXEC,
+                0);
         if (fd < 0) {
             int errno = Native.getLastError();
             if (errno == Libc.EPERM || errno == Libc.EACCES) {
@@ -122,8 +123,8 @@ final class PacketSocket implements AutoCloseable {
      */
     int takeDrops() {
         statistics.setInt(8, 8);
-        if (closed || SocketCalls.getsockopt(fd, Libc.SOL_PACKET, Libc.PACKET_STATISTICS, Pointer.nativeValue(statistics),
-                Pointer.nativeValue(statistics) + 8) < 0) {
+        if (closed || SocketCalls.getsockopt(fd, Libc.SOL_PACKET, Libc.PACKET_STATISTICS,
+                Pointer.nativeValue(statistics), Pointer.nativeValue(statistics) + 8) < 0) {
             return 0;
         }
         return statistics.getInt(4);

@@ -35,9 +35,9 @@ final class ControlMessages {
 
     /** Writes a UDP_SEGMENT message of {@code segmentSize} at {@code at}; it takes {@link #SEGMENT_SPACE} bytes. */
     static void writeSegmentSize(ByteBuffer area, int at, int segmentSize) {
-        area.putLong(at, HEADER + 2).putInt(at + LEVEL, UdpConstants.SOL_UDP).putInt(at + TYPE, UdpConstants.UDP_SEGMENT)
-                .putShort(at + HEADER, (short) segmentSize).putShort(at + HEADER + 2, (short) 0)
-                .putInt(at + HEADER + 4, 0);
+        area.putLong(at, HEADER + 2).putInt(at + LEVEL, UdpConstants.SOL_UDP)
+                .putInt(at + TYPE, UdpConstants.UDP_SEGMENT).putShort(at + HEADER, (short) segmentSize)
+                .putShort(at + HEADER + 2, (short) 0).putInt(at + HEADER + 4, 0);
     }
 
     /**

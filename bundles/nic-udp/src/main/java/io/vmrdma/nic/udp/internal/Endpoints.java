@@ -157,7 +157,8 @@ final class Endpoints {
             area.putShort(at + FAMILY, (short) UdpConstants.AF_INET).put(at + IN_ADDRESS, ip).putLong(at + 8, 0);
             return SOCKADDR_IN_SIZE;
         }
-        area.putShort(at + FAMILY, (short) UdpConstants.AF_INET6).putInt(at + IN6_FLOW_INFO, 0).put(at + IN6_ADDRESS, ip)
+        area.putShort(at + FAMILY, (short) UdpConstants.AF_INET6).putInt(at + IN6_FLOW_INFO, 0)
+                .put(at + IN6_ADDRESS, ip)
                 .putInt(at + IN6_SCOPE_ID, endpoint.getAddress() instanceof Inet6Address v6 ? v6.getScopeId() : 0);
         return SOCKADDR_IN6_SIZE;
     }
@@ -170,7 +171,8 @@ final class Endpoints {
         area.get(at + (v6 ? IN6_ADDRESS : IN_ADDRESS), ip);
         try {
             int scope = v6 ? area.getInt(at + IN6_SCOPE_ID) : 0;
-            InetAddress address = scope != 0 ? Inet6Address.getByAddress(null, ip, scope) : InetAddress.getByAddress(ip);
+            InetAddress address = scope != 0 ? Inet6Address.getByAddress(null, ip, scope)
+                    : InetAddress.getByAddress(ip);
             return new InetSocketAddress(address, port);
         } catch (UnknownHostException e) {
             throw new IllegalStateException("the kernel wrote a socket address of " + ip.length + " bytes", e);

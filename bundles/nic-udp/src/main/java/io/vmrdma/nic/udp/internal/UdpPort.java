@@ -121,7 +121,8 @@ public final class UdpPort implements NicPort, AutoCloseable {
         endpoints = new Endpoints(socket.ipv6(), scopeId, settings.addressCacheSize());
 
         // Setting UDP_SEGMENT to 0 probes for it without segmenting every send: each run says its own size.
-        String noSegmenting = settings.udpSegment() ? socket.setUdpOption(UdpConstants.UDP_SEGMENT, 0) : BY_CONFIGURATION;
+        String noSegmenting = settings.udpSegment() ? socket.setUdpOption(UdpConstants.UDP_SEGMENT, 0)
+                : BY_CONFIGURATION;
         segmenting = noSegmenting == null;
         segmentingAtStart = segmenting;
         String noCoalescing = settings.udpGro() ? socket.setUdpOption(UdpConstants.UDP_GRO, 1) : BY_CONFIGURATION;

@@ -59,9 +59,9 @@ final class UdpSocket implements AutoCloseable {
     }
 
     /**
-     * Asks for a send or receive buffer ({@link UdpConstants#SO_SNDBUF}, {@link UdpConstants#SO_RCVBUF}) of {@code bytes} and
-     * returns what the kernel reports it granted: Linux doubles what it grants (for its bookkeeping), capped at
-     * {@code net.core.wmem_max} / {@code rmem_max}.
+     * Asks for a send or receive buffer ({@link SocketCalls#SO_SNDBUF}, {@link SocketCalls#SO_RCVBUF}) of
+     * {@code bytes} and returns what the kernel reports it granted: Linux doubles what it grants (for its
+     * bookkeeping), capped at {@code net.core.wmem_max} / {@code rmem_max}.
      */
     int bufferSize(int option, int bytes) {
         ByteBuffer area = scratch.buffer();
@@ -78,8 +78,8 @@ final class UdpSocket implements AutoCloseable {
     }
 
     /**
-     * Sets a UDP option ({@link UdpConstants#UDP_GRO} to turn receive coalescing on, {@link UdpConstants#UDP_SEGMENT} 0 to
-     * probe for send segmentation without turning it on for every send).
+     * Sets a UDP option ({@link UdpConstants#UDP_GRO} to turn receive coalescing on,
+     * {@link UdpConstants#UDP_SEGMENT} 0 to probe for send segmentation without turning it on for every send).
      *
      * @return null when the kernel took it, else why not (ENOPROTOOPT: a kernel that lacks it)
      */

@@ -87,8 +87,8 @@ class ControlMessagesTest {
         ReceiveBatch batch = new ReceiveBatch(2, 128, Endpoints.SOCKADDR_IN_SIZE);
         ByteBuffer headers = batch.headers();
         int controls = batch.control(0);
-        headers.putLong(controls, 20).putInt(controls + 8, UdpConstants.SOL_UDP).putInt(controls + 12, UdpConstants.UDP_GRO)
-                .putInt(controls + 16, 1000);
+        headers.putLong(controls, 20).putInt(controls + 8, UdpConstants.SOL_UDP)
+                .putInt(controls + 12, UdpConstants.UDP_GRO).putInt(controls + 16, 1000);
         headers.putLong(MessageHeaders.CONTROL_LENGTH, 24);
         assertThat(batch.segmentSize(0)).isEqualTo(1000);
         headers.putInt(MessageHeaders.FLAGS, UdpConstants.MSG_CTRUNC);

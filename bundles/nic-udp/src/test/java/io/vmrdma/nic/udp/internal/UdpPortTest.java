@@ -264,6 +264,8 @@ class UdpPortTest {
         open.add(p);
         assertThat(p.mtu()).isEqualTo(8972);
         assertThat(UdpSettings.DEFAULT_PORT).isEqualTo(4792);
+        assertThat(p.segmenting()).as("UDP_SEGMENT on by default").isTrue();
+        assertThat(p.coalescing()).as("UDP_GRO on by default").isTrue();
     }
 
     /** A configuration as Configuration Admin would hand it over: the defaults of {@link UdpConfig} but these. */
