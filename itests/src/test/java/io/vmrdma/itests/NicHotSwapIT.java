@@ -217,6 +217,7 @@ public class NicHotSwapIT {
                 home.resolve("lib/guest/jna.jar").toString(),
                 jar(home.resolve("system/io/vmrdma/io.vmrdma.engine")),
                 jar(home.resolve("system/io/vmrdma/io.vmrdma.nic.udp")),
+                jar(home.resolve("system/io/vmrdma/io.vmrdma.nic.socket")),
                 jar(home.resolve("system/org/ops4j/pax/logging/pax-logging-api")),
                 jar(home.resolve("lib/boot"), "osgi.core-"));
         Path log = Files.createTempFile(workDirectory(), "remote-node", ".log");
