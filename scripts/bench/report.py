@@ -123,6 +123,10 @@ def put_udp_offload(put, veth, emul_links, tcp_cpu, size):
             no_udp)
         put("veth%d_udp_gso_vs_floor" % mtu, [div(x, l.get("floor_mib_s")) if l else None
                                               for x, l in zip(gso, links)], no_udp)
+        # nic.udp's own floor: its two ports alone moving MTU-sized frames, offloads on, no engine.
+        own = [udp_row(l, "gso", size).get("floor_mib_s") if udp_row(l, "gso", size) else None for l in links]
+        put("veth%d_udp_gso_floor_mib_s" % mtu, own, no_udp)
+        put("veth%d_udp_gso_vs_udp_floor" % mtu, [div(x, y) for x, y in zip(gso, own)], no_udp)
         # Unshaped, both engine threads are busy moving data, so CPU per GiB is the cost of the path itself.
         gso_cpu = [udp_row(l, "gso", size)["cpu"]["s_per_gib"] if udp_row(l, "gso", size)
                    and udp_row(l, "gso", size).get("cpu") else None for l in links]
@@ -395,9 +399,11 @@ def main():
                  bar("emul10g_cpu_vs_tcp", "<=", 0.5)))
     for mtu in (9000, 65535):
         md.append("| veth MTU %d, nic.udp with UDP_SEGMENT + UDP_GRO, RDMA WRITE 1 MiB, MiB/s | %s | iperf3 TCP %s; "
-                  "plain nic.udp %s | %s × TCP; %s × AF_PACKET floor; %s × plain | reported | — |"
+                  "plain nic.udp %s; nic.udp floor %s | %s × TCP; %s × its floor; %s × AF_PACKET floor; %s × plain "
+                  "| reported | — |"
                   % (mtu, v("veth%d_udp_gso_write_1m_mib_s" % mtu), v("veth%d_tcp_mib_s" % mtu),
-                     v("veth%d_udp_plain_write_1m_mib_s" % mtu), v("veth%d_udp_gso_vs_tcp" % mtu, r2),
+                     v("veth%d_udp_plain_write_1m_mib_s" % mtu), v("veth%d_udp_gso_floor_mib_s" % mtu),
+                     v("veth%d_udp_gso_vs_tcp" % mtu, r2), v("veth%d_udp_gso_vs_udp_floor" % mtu, r2),
                      v("veth%d_udp_gso_vs_floor" % mtu, r2), v("veth%d_udp_gso_vs_plain" % mtu, r2)))
     md.append("| veth MTU 9000 (unshaped), nic.udp with UDP_SEGMENT + UDP_GRO, CPU s per GiB, both hosts | %s | "
               "iperf3 %s | %s | reported | — |"
@@ -464,8 +470,8 @@ def main():
     md.append("* **nic.udp**: the same harness, last on each link: the 1 MiB RDMA WRITE between engines on nic.udp "
               "(frames of the link MTU less 28, IPv4 on 169.254.77.0/30), first with UDP_SEGMENT and UDP_GRO (runs of "
               "frames to one peer leave as one super-datagram and arrive coalesced; still one frame per datagram on "
-              "the wire), then with both off (plain datagrams), beside the AF_PACKET floor and iperf3 of the same "
-              "link and run.")
+              "the wire), then with both off (plain datagrams), each after nic.udp's own floor (its two ports alone, "
+              "MTU-sized frames, no engine), beside the AF_PACKET floor and iperf3 of the same link and run.")
     md.append("* **Emulated 10GbE**: the same harness with `tc qdisc add dev X root tbf rate 10gbit burst 4mb "
               "latency 10ms` on both veth ends at MTU 9000. RDMA WRITE retransmissions during the 1 MiB row: %s. "
               "**CPU**: a cgroup-v1 `cpuacct` group per namespace and contender; the two engine threads are moved in "

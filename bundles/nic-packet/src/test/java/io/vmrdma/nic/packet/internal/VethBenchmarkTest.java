@@ -186,7 +186,7 @@ class VethBenchmarkTest {
      * frames as fast as its batches go (no payload written, no CRC, no protocol), B's port receives and counts them,
      * each on its own thread. MiB/s of frame bytes received over {@code MEASURE_NANOS} after the warm-up.
      */
-    private static double bindingFloor(PacketPort a, PacketPort b) throws Exception {
+    private static double bindingFloor(NicPort a, NicPort b) throws Exception {
         AtomicBoolean sending = new AtomicBoolean(true);
         int mtu = a.mtu();
         LinkAddress to = b.address();
@@ -228,8 +228,9 @@ class VethBenchmarkTest {
 
     /**
      * The 1 MiB RDMA WRITE between engines on nic.udp in the same two namespaces (frames of the link MTU less the
-     * IPv4 and UDP headers), first with UDP_SEGMENT and UDP_GRO, then with both off: printed beside this link's
-     * AF_PACKET floor and iperf3 and returned as JSON rows ({@code offload} gso or plain).
+     * IPv4 and UDP headers), first with UDP_SEGMENT and UDP_GRO, then with both off, each after the nic.udp ports'
+     * own floor ({@link #bindingFloor}): printed beside that, this link's AF_PACKET floor and iperf3, and returned as
+     * JSON rows ({@code offload} gso or plain).
      */
     private static List<String> udpRows(VethLink link, int mtu, double tcp, double floor, CpuGroups cpu)
             throws Exception {
@@ -240,6 +241,7 @@ class VethBenchmarkTest {
                     offload, offload));
                  UdpPort b = link.b.call(() -> UdpPorts.open(InetAddress.getByName("169.254.77.2"), 4792, frames,
                          offload, offload))) {
+                double udpFloor = bindingFloor(a, b);
                 Pair pair = new Pair(a, b, cpu, "off", null);
                 double mibs;
                 try {
@@ -248,12 +250,14 @@ class VethBenchmarkTest {
                     pair.close();
                 }
                 String name = offload ? "gso" : "plain";
-                System.out.printf(Locale.ROOT, "%6d %9d %4d %12.0f %12.0f %8.2f   (nic.udp %s: %.2f x the AF_PACKET"
-                        + " floor %.0f; %d super-datagrams sent, %d coalesced received)%n", mtu, 1 << 20, 1, mibs, tcp,
-                        mibs / tcp, name, mibs / floor, floor, a.superDatagramsSent(), b.coalescedReceived());
+                System.out.printf(Locale.ROOT, "%6d %9d %4d %12.0f %12.0f %8.2f   (nic.udp %s: %.2f x its own floor"
+                        + " %.0f, %.2f x the AF_PACKET floor %.0f; %d super-datagrams sent, %d coalesced received)%n",
+                        mtu, 1 << 20, 1, mibs, tcp, mibs / tcp, name, mibs / udpFloor, udpFloor, mibs / floor, floor,
+                        a.superDatagramsSent(), b.coalescedReceived());
                 rows.add(String.format(Locale.ROOT, "{\"offload\":\"%s\",\"bytes\":%d,\"qps\":1,\"mib_s\":%.1f,"
-                        + "\"gso_sends\":%d,\"gro_receives\":%d,\"cpu\":%s}", name, 1 << 20, mibs,
-                        a.superDatagramsSent(), b.coalescedReceived(), pair.lastCpu == null ? "null" : pair.lastCpu));
+                        + "\"floor_mib_s\":%.1f,\"gso_sends\":%d,\"gro_receives\":%d,\"cpu\":%s}", name, 1 << 20,
+                        mibs, udpFloor, a.superDatagramsSent(), b.coalescedReceived(),
+                        pair.lastCpu == null ? "null" : pair.lastCpu));
             }
         }
         return rows;
