@@ -1,0 +1,170 @@
+package io.vmrdma.cluster.internal;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+import com.hazelcast.core.Hazelcast;
+import com.hazelcast.core.HazelcastInstance;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Three real Hazelcast members in this JVM on loopback, each with its own copy of the settings (an in-memory stand-in
+ * for Configuration Admin, which needs a framework), synchronized by hand so every step is deterministic.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SettingsMirrorTest {
+
+    private static final String VM = "io.vmrdma.sched.vm";
+    private static final String ENGINE = "io.vmrdma.engine";
+    private static final List<HazelcastInstance> members = new ArrayList<>();
+    private static final List<HostSettings> hosts = new ArrayList<>();
+    private static final List<SettingsMirror> mirrors = new ArrayList<>();
+
+    @TempDir
+    static Path state;
+
+    @BeforeAll
+    static void threeMembers() {
+        int base = 20000 + ThreadLocalRandom.current().nextInt(20000);
+        List<String> list = List.of("127.0.0.1:" + base, "127.0.0.1:" + (base + 1), "127.0.0.1:" + (base + 2));
+        for (int i = 0; i < 3; i++) {
+            ClusterSettings settings = new ClusterSettings("mirror-test-" + base, list, "127.0.0.1", base + i, 3,
+                    state.resolve("m" + i), 2);
+            members.add(Hazelcast.newHazelcastInstance(HazelcastConfig.of(settings,
+                    SettingsMirrorTest.class.getClassLoader())));
+        }
+        for (int i = 0; i < 3; i++) {
+            HostSettings host = new HostSettings();
+            host.put(ENGINE, "nodeId", Integer.toString(i + 1));
+            host.put(ENGINE, "nic", "packet" + i);
+            host.put(VM, "web1.weight", Integer.toString(i + 1));
+            hosts.add(host);
+            SettingsMirror mirror = new SettingsMirror(members.get(i), host, "key-" + i);
+            assertThat(mirror.join()).isTrue();
+            mirrors.add(mirror);
+        }
+    }
+
+    @AfterAll
+    static void shutdown() {
+        members.forEach(HazelcastInstance::shutdown);
+    }
+
+    @Test
+    @Order(1)
+    void theFirstMemberSeedsTheOthersAdoptItsSettingsAndKeepTheirOwnLocalKeys() {
+        synchronizeAll();
+        for (int i = 0; i < 3; i++) {
+            assertThat(hosts.get(i).shared(VM)).containsExactly(Map.entry("web1.weight", "1"));
+            assertThat(hosts.get(i).all(ENGINE)).containsEntry("nodeId", Integer.toString(i + 1))
+                    .containsEntry("nic", "packet" + i);
+        }
+    }
+
+    @Test
+    @Order(2)
+    void aChangeOnOneNodeReachesEveryNodeAndARemovalToo() {
+        hosts.get(1).put(ENGINE, "partition.0x8001", "web1, web2");
+        hosts.get(1).put(VM, "web2.priority", "1");
+        synchronizeAll();
+        for (HostSettings host : hosts) {
+            assertThat(host.shared(ENGINE)).containsExactly(Map.entry("partition.0x8001", "web1, web2"));
+            assertThat(host.shared(VM)).containsEntry("web2.priority", "1");
+        }
+        hosts.get(2).remove(VM, "web2.priority");
+        synchronizeAll();
+        hosts.forEach(host -> assertThat(host.shared(VM)).doesNotContainKey("web2.priority"));
+    }
+
+    @Test
+    @Order(3)
+    void conflictingChangesEndInOneOfThemEverywhere() {
+        for (int round = 0; round < 20; round++) {
+            for (int i = 0; i < 3; i++) {
+                hosts.get(i).put(VM, "web5.weight", Integer.toString(100 * round + i));
+            }
+            synchronizeAll();
+            synchronizeAll();
+            String agreed = hosts.get(0).shared(VM).get("web5.weight");
+            assertThat(List.of(100 * round, 100 * round + 1, 100 * round + 2)).contains(Integer.parseInt(agreed));
+            hosts.forEach(host -> assertThat(host.shared(VM)).containsEntry("web5.weight", agreed));
+        }
+    }
+
+    @Test
+    @Order(4)
+    void aMemberLeftAloneRefusesChangesAndKeepsTheSettingsLastAgreed() throws InterruptedException {
+        members.get(1).shutdown();
+        members.get(2).shutdown();
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+        while (members.get(0).getSplitBrainProtectionService().getSplitBrainProtection(HazelcastConfig.MAJORITY)
+                .hasMinimumSize() && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+        }
+        Map<String, String> agreed = hosts.get(0).shared(VM);
+        hosts.get(0).put(VM, "web1.weight", "77");
+        long refusedBefore = mirrors.get(0).refused.get();
+        mirrors.get(0).synchronize(VM);
+        assertThat(mirrors.get(0).refused.get()).isEqualTo(refusedBefore + 1);
+        assertThat(hosts.get(0).shared(VM)).isEqualTo(agreed);
+    }
+
+    private static void synchronizeAll() {
+        mirrors.forEach(SettingsMirror::synchronizeAll);
+    }
+
+    /** One host's configurations: every key, shared or local, by PID. */
+    private static final class HostSettings implements LocalSettings {
+
+        private final Map<String, Map<String, String>> pids = new HashMap<>();
+
+        void put(String pid, String key, String value) {
+            pids.computeIfAbsent(pid, p -> new TreeMap<>()).put(key, value);
+        }
+
+        void remove(String pid, String key) {
+            pids.computeIfAbsent(pid, p -> new TreeMap<>()).remove(key);
+        }
+
+        Map<String, String> all(String pid) {
+            return pids.getOrDefault(pid, Map.of());
+        }
+
+        @Override
+        public Map<String, String> shared(String pid) {
+            Map<String, String> shared = new TreeMap<>();
+            all(pid).forEach((key, value) -> {
+                if (SharedSettings.shared(pid, key)) {
+                    shared.put(key, value);
+                }
+            });
+            return shared;
+        }
+
+        @Override
+        public void replaceShared(String pid, Map<String, String> values) {
+            Map<String, String> kept = new TreeMap<>();
+            all(pid).forEach((key, value) -> {
+                if (!SharedSettings.shared(pid, key)) {
+                    kept.put(key, value);
+                }
+            });
+            kept.putAll(values);
+            pids.put(pid, kept);
+        }
+    }
+}
