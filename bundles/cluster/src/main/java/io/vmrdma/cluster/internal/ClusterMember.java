@@ -15,6 +15,7 @@ import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
 import com.hazelcast.cluster.Member;
@@ -26,6 +27,7 @@ import com.hazelcast.map.listener.EntryAddedListener;
 import com.hazelcast.map.listener.EntryRemovedListener;
 import com.hazelcast.map.listener.EntryUpdatedListener;
 import com.hazelcast.splitbrainprotection.SplitBrainProtection;
+import io.vmrdma.api.ConfigurationCheck;
 import io.vmrdma.api.Counter;
 import io.vmrdma.api.DomainRegistry;
 import io.vmrdma.api.Node;
@@ -77,6 +79,7 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
     private volatile int nodeId = -1;
     private volatile Node node;
     private volatile DomainRegistry domains;
+    private final List<ConfigurationCheck> checks = new CopyOnWriteArrayList<>();
 
     @Activate
     public ClusterMember(ClusterConfig config, @Reference ConfigurationAdmin configurations,
@@ -116,6 +119,15 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
         }
     }
 
+    @Reference(cardinality = ReferenceCardinality.MULTIPLE, policy = ReferencePolicy.DYNAMIC)
+    void addCheck(ConfigurationCheck check) {
+        checks.add(check);
+    }
+
+    void removeCheck(ConfigurationCheck check) {
+        checks.remove(check);
+    }
+
     @Deactivate
     void stop() throws InterruptedException {
         thread.shutdownNow();
@@ -141,7 +153,7 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
                 thread.execute(this::synchronizeAll);
             }
         });
-        mirror = new SettingsMirror(member, new ConfigurationAdminSettings(configurations), ids.memberKey());
+        mirror = new SettingsMirror(member, new ConfigurationAdminSettings(configurations, checks), ids.memberKey());
         LOG.info("cluster {}: member {} of {} listed, {} needed to change settings", settings.name(),
                 settings.bindAddress(), settings.members().size(), settings.majority());
         thread.scheduleWithFixedDelay(this::tick, 0, TICK_MILLIS, TimeUnit.MILLISECONDS);
@@ -178,6 +190,9 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
     }
 
     private void synchronize(String pid) {
+        if (thread.isShutdown()) {
+            return;
+        }
         thread.execute(() -> {
             if (mirror != null) {
                 mirror.synchronize(pid);
@@ -331,6 +346,7 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
         counters.put("changes published", settingsMirror == null ? 0 : settingsMirror.published.get());
         counters.put("changes applied", settingsMirror == null ? 0 : settingsMirror.applied.get());
         counters.put("changes refused without majority", settingsMirror == null ? 0 : settingsMirror.refused.get());
+        counters.put("changes refused as invalid", settingsMirror == null ? 0 : settingsMirror.invalid.get());
         counters.put("engine restarts for a node id", engineRestarts.get());
         return counters;
     }

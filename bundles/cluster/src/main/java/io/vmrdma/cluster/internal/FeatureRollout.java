@@ -1,5 +1,6 @@
 package io.vmrdma.cluster.internal;
 
+import java.util.EnumSet;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -52,7 +53,8 @@ final class FeatureRollout {
                 return "failed: no feature " + name + " in this node's repositories";
             }
             if (!features.isInstalled(feature)) {
-                features.installFeature(name);
+                // No refresh of bundles already running: it could restart this very bundle mid-install.
+                features.installFeature(name, EnumSet.of(FeaturesService.Option.NoAutoRefreshBundles));
             }
             LOG.info("cluster: feature {} installed", name);
             return "installed";

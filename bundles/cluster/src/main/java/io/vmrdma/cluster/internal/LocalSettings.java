@@ -10,4 +10,10 @@ interface LocalSettings {
 
     /** Makes this node's shared keys of {@code pid} exactly {@code values}, leaving its local keys alone. */
     void replaceShared(String pid, Map<String, String> values);
+
+    /**
+     * Why this node's components would refuse {@code pid} with its shared keys {@code values} (its local keys as
+     * they are), or null if they would take it.
+     */
+    String refusal(String pid, Map<String, String> values);
 }

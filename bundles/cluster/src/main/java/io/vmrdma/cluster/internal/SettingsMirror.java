@@ -21,8 +21,11 @@ import org.slf4j.LoggerFactory;
  * then the cluster's whole state is applied locally. Two nodes changing one key at once both write; the map keeps
  * the last write, and every node applies what the map keeps, so all end in one state.
  *
- * <p>A side of a split without a majority of the configured members cannot write (Hazelcast's split-brain protection
- * refuses it): a change made there is counted, logged and undone, the node keeps the settings last agreed.
+ * <p>A change is undone, logged and counted instead of sent when this node's own checks refuse it (so no host is
+ * handed settings its engine would refuse), and when this node's side of the network has no majority of the
+ * configured members (Hazelcast's split-brain protection refuses the write), or has not joined yet: the node keeps
+ * the settings last agreed. Settings from the cluster that this node's checks refuse (a peer of another version)
+ * are not applied, and counted.
  *
  * <p>Joining is not changing: a node that joins adopts the cluster's settings over its own, except the very first
  * member of a new cluster, whose settings become the cluster's. Not thread-safe: {@link ClusterMember} calls it from
@@ -37,16 +40,23 @@ final class SettingsMirror {
     private final HazelcastInstance cluster;
     private final LocalSettings local;
     private final String memberKey;
-    /** The cluster's state of each PID as last applied here; absent until this node has joined for that PID. */
+    /** The settings of each PID last agreed: this node's own until it joins, then the cluster's as last applied. */
     private final Map<String, Map<String, String>> agreed = new HashMap<>();
+    private final Set<String> joined = new HashSet<>();
+    /** The cluster's state of a PID this node last refused to apply, so a refusal is logged once. */
+    private final Map<String, Map<String, String>> refusedFromCluster = new HashMap<>();
     final AtomicLong published = new AtomicLong();
     final AtomicLong applied = new AtomicLong();
     final AtomicLong refused = new AtomicLong();
+    final AtomicLong invalid = new AtomicLong();
 
     SettingsMirror(HazelcastInstance cluster, LocalSettings local, String memberKey) {
         this.cluster = cluster;
         this.local = local;
         this.memberKey = memberKey;
+        for (String pid : SharedSettings.PIDS) {
+            agreed.put(pid, local.shared(pid));
+        }
     }
 
     static IMap<String, String> map(HazelcastInstance cluster, String pid) {
@@ -61,15 +71,15 @@ final class SettingsMirror {
         try {
             IMap<String, String> seeded = cluster.getMap(SEEDED);
             for (String pid : SharedSettings.PIDS) {
-                if (agreed.containsKey(pid)) {
+                if (joined.contains(pid)) {
                     continue;
                 }
-                Map<String, String> mine = local.shared(pid);
+                synchronize(pid);
                 if (seeded.putIfAbsent(pid, memberKey) == null) {
-                    map(cluster, pid).putAll(mine);
-                    LOG.info("cluster: {} seeded with this node's {} shared settings", pid, mine.size());
+                    map(cluster, pid).putAll(agreed.get(pid));
+                    LOG.info("cluster: {} seeded with this node's {} shared settings", pid, agreed.get(pid).size());
                 }
-                agreed.put(pid, mine);
+                joined.add(pid);
                 synchronize(pid);
             }
             return true;
@@ -79,19 +89,58 @@ final class SettingsMirror {
     }
 
     boolean joined() {
-        return agreed.size() == SharedSettings.PIDS.size();
+        return joined.size() == SharedSettings.PIDS.size();
     }
 
     /** Publishes this node's own changes of {@code pid}, then applies the cluster's state of it locally. */
     void synchronize(String pid) {
         Map<String, String> before = agreed.get(pid);
-        if (before == null) {
+        Map<String, String> mine = local.shared(pid);
+        if (!mine.equals(before) && !publish(pid, before, mine)) {
+            local.replaceShared(pid, before);
             return;
         }
-        Map<String, String> mine = local.shared(pid);
-        IMap<String, String> map = map(cluster, pid);
+        if (!joined.contains(pid)) {
+            return;
+        }
+        Map<String, String> theirs = new TreeMap<>(map(cluster, pid));
+        if (!theirs.equals(mine)) {
+            String refusal = local.refusal(pid, theirs);
+            if (refusal != null) {
+                if (!theirs.equals(refusedFromCluster.put(pid, theirs))) {
+                    invalid.incrementAndGet();
+                    LOG.error("cluster: the cluster's {} refused here, this node keeps its own: {}", pid, refusal);
+                }
+                return;
+            }
+            local.replaceShared(pid, theirs);
+            applied.incrementAndGet();
+            LOG.info("cluster: applied the cluster's {}", pid);
+        }
+        agreed.put(pid, theirs);
+    }
+
+    void synchronizeAll() {
+        SharedSettings.PIDS.forEach(this::synchronize);
+    }
+
+    /** Sends the keys this node changed; false, counted and logged, when they may not go. */
+    private boolean publish(String pid, Map<String, String> before, Map<String, String> mine) {
+        String refusal = local.refusal(pid, mine);
+        if (refusal != null) {
+            invalid.incrementAndGet();
+            LOG.warn("cluster: change of {} refused, it goes to no node and is undone here: {}", pid, refusal);
+            return false;
+        }
+        if (!joined.contains(pid)) {
+            refused.incrementAndGet();
+            LOG.warn("cluster: change of {} refused: this node has not joined a majority of the members yet; the "
+                    + "settings last agreed stay", pid);
+            return false;
+        }
         Set<String> keys = new HashSet<>(before.keySet());
         keys.addAll(mine.keySet());
+        IMap<String, String> map = map(cluster, pid);
         int changes = 0;
         try {
             for (String key : keys) {
@@ -102,7 +151,6 @@ final class SettingsMirror {
                     } else {
                         map.set(key, value);
                     }
-                    published.incrementAndGet();
                     changes++;
                 }
             }
@@ -110,20 +158,10 @@ final class SettingsMirror {
             refused.incrementAndGet();
             LOG.warn("cluster: change of {} refused: this side of the network has no majority of the members; the "
                     + "settings last agreed stay", pid);
+            return false;
         }
-        if (changes > 0) {
-            LOG.info("cluster: published {} change(s) of {}", changes, pid);
-        }
-        Map<String, String> theirs = new TreeMap<>(map);
-        if (!theirs.equals(mine)) {
-            local.replaceShared(pid, theirs);
-            applied.incrementAndGet();
-            LOG.info("cluster: applied the cluster's {}", pid);
-        }
-        agreed.put(pid, theirs);
-    }
-
-    void synchronizeAll() {
-        SharedSettings.PIDS.forEach(this::synchronize);
+        published.addAndGet(changes);
+        LOG.info("cluster: published {} change(s) of {}", changes, pid);
+        return true;
     }
 }

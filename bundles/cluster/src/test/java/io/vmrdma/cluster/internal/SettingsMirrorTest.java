@@ -81,11 +81,13 @@ class SettingsMirrorTest {
         hosts.get(1).put(ENGINE, "partition.0x8001", "web1, web2");
         hosts.get(1).put(VM, "web2.priority", "1");
         synchronizeAll();
+        synchronizeAll();
         for (HostSettings host : hosts) {
             assertThat(host.shared(ENGINE)).containsExactly(Map.entry("partition.0x8001", "web1, web2"));
             assertThat(host.shared(VM)).containsEntry("web2.priority", "1");
         }
         hosts.get(2).remove(VM, "web2.priority");
+        synchronizeAll();
         synchronizeAll();
         hosts.forEach(host -> assertThat(host.shared(VM)).doesNotContainKey("web2.priority"));
     }
@@ -95,18 +97,30 @@ class SettingsMirrorTest {
     void conflictingChangesEndInOneOfThemEverywhere() {
         for (int round = 0; round < 20; round++) {
             for (int i = 0; i < 3; i++) {
-                hosts.get(i).put(VM, "web5.weight", Integer.toString(100 * round + i));
+                hosts.get(i).put(VM, "web5.weight", Integer.toString(10 * round + i + 1));
             }
             synchronizeAll();
             synchronizeAll();
             String agreed = hosts.get(0).shared(VM).get("web5.weight");
-            assertThat(List.of(100 * round, 100 * round + 1, 100 * round + 2)).contains(Integer.parseInt(agreed));
+            assertThat(List.of(10 * round + 1, 10 * round + 2, 10 * round + 3)).contains(Integer.parseInt(agreed));
             hosts.forEach(host -> assertThat(host.shared(VM)).containsEntry("web5.weight", agreed));
         }
     }
 
     @Test
     @Order(4)
+    void aChangeThisNodesChecksRefuseGoesNowhereAndIsUndone() {
+        Map<String, String> agreed = hosts.get(2).shared(VM);
+        long invalidBefore = mirrors.get(2).invalid.get();
+        hosts.get(2).put(VM, "web1.weight", "5000");
+        mirrors.get(2).synchronize(VM);
+        synchronizeAll();
+        assertThat(mirrors.get(2).invalid.get()).isEqualTo(invalidBefore + 1);
+        hosts.forEach(host -> assertThat(host.shared(VM)).isEqualTo(agreed));
+    }
+
+    @Test
+    @Order(5)
     void aMemberLeftAloneRefusesChangesAndKeepsTheSettingsLastAgreed() throws InterruptedException {
         members.get(1).shutdown();
         members.get(2).shutdown();
@@ -153,6 +167,17 @@ class SettingsMirrorTest {
                 }
             });
             return shared;
+        }
+
+        /** As the engine's check: a weight is a whole number from 1 to 1000. */
+        @Override
+        public String refusal(String pid, Map<String, String> values) {
+            for (Map.Entry<String, String> entry : values.entrySet()) {
+                if (entry.getKey().endsWith(".weight") && !entry.getValue().matches("[1-9][0-9]{0,2}|1000")) {
+                    return entry.getKey() + ": not a weight: " + entry.getValue();
+                }
+            }
+            return null;
         }
 
         @Override
