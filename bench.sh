@@ -179,6 +179,11 @@ rm -f itests/target/bench/scheduling.json
 run_step "scheduling" mvn_ verify -pl itests -Dit.test=SchedulingSharesBenchIT
 [ -f itests/target/bench/scheduling.json ] && cp itests/target/bench/scheduling.json "$RAW/scheduling.json"
 
+say "a cluster of three dom0s on a bridge (ClusterIT): console change on one to the last other applying it"
+rm -f itests/target/bench/cluster.json
+run_step "cluster" mvn_ verify -pl itests -Dit.test=ClusterIT
+[ -f itests/target/bench/cluster.json ] && cp itests/target/bench/cluster.json "$RAW/cluster.json"
+
 cut -d' ' -f1-3 /proc/loadavg > "$RAW/load-end.txt"
 say "writing target/bench/results.json$( [ $DOCS = 1 ] && echo ', docs/bench-results.md and docs/img/bench-*.png')"
 python3 "$ROOT/scripts/bench/report.py" --raw "$RAW" --out "$OUT/results.json" --quick "$QUICK" \

@@ -168,6 +168,10 @@ def main():
     veth = load(a.raw, "veth")
     wire = load(a.raw, "wire")
     evtchn = load(a.raw, "evtchn")
+    cluster = None
+    if os.path.exists(os.path.join(a.raw, "cluster.json")):
+        with open(os.path.join(a.raw, "cluster.json")) as f:
+            cluster = json.load(f)
     sched = None
     if os.path.exists(os.path.join(a.raw, "scheduling.json")):
         with open(os.path.join(a.raw, "scheduling.json")) as f:
@@ -294,6 +298,8 @@ def main():
     no_sched = "SchedulingSharesBenchIT produced no result in this run (see target/bench/bench.log)"
     put("jain_equal_weights", [sched.get("jain_equal_weights")] if sched else [], no_sched)
     put("weighted_share_max_err_pct", [sched.get("weighted_share_max_err_pct")] if sched else [], no_sched)
+    put("cluster_config_apply_ms", [cluster.get("cluster_config_apply_ms")] if cluster else [],
+        "ClusterIT produced no result in this run (see target/bench/bench.log)")
     for policy, suffix in (("rr", ""), ("drr", "_drr")):
         rows = [scale_row(w, policy, 64) for w in wire]
         ones = [scale_row(w, policy, 1) for w in wire]
@@ -448,6 +454,8 @@ def main():
               % v("jain_equal_weights", "{:.4f}"))
     md.append("| intra-host: weights 1:2:4, worst error %% of share (distribution) | %s | 0 | — | reported | — |"
               % v("weighted_share_max_err_pct", r2))
+    md.append("| cluster of 3 dom0s: console change on one to the last other applying it, p50 ms (distribution) "
+              "| %s | — | — | reported | — |" % v("cluster_config_apply_ms", "{:.0f}"))
     md.append("")
     md.append("Published figures are from the seed paper's abstract and the Xen2MX papers on real 10GbE hardware; "
               "they are shown for orientation, not measured here. The 10GbE payload "

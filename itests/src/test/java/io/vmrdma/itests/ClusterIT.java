@@ -120,15 +120,20 @@ public class ClusterIT {
 
     @Test
     public void b_partitionAndWeightsSetOnOneNodeReachTheOthersAndLocalSettingsStayLocal() throws Exception {
-        console(1, "config:edit io.vmrdma.engine\nconfig:property-set partition.0x8001 \"web1, web2\"\nconfig:update");
+        console(1, "config:edit io.vmrdma.engine\nconfig:property-set partition.0x0801 \"web1, web2\"\nconfig:update");
         console(1, "vmrdma:weight web1 4");
         console(1, "vmrdma:priority web2 1");
         for (int host = 1; host <= HOSTS; host++) {
-            awaitProperty(host, "io.vmrdma.engine", "partition.0x8001", "web1, web2");
+            awaitProperty(host, "io.vmrdma.engine", "partition.0x0801", "web1, web2");
             awaitProperty(host, "io.vmrdma.sched.vm", "web1.weight", "4");
             awaitProperty(host, "io.vmrdma.sched.vm", "web2.priority", "1");
             assertEquals("packet", property(host, "io.vmrdma.engine", "nic"));
         }
+        // A value the engine would refuse goes to no node and is undone where it was typed.
+        console(1, "config:edit io.vmrdma.engine\nconfig:property-set partition.0x9001 web3\nconfig:update");
+        await(1, 30, "vmrdma:cluster", out -> out.contains("changes refused as invalid 1"), "the refusal counted");
+        awaitProperty(1, "io.vmrdma.engine", "partition.0x9001", "");
+        assertEquals("", property(2, "io.vmrdma.engine", "partition.0x9001"));
         List<String> nodeIds = new ArrayList<>();
         for (int host = 1; host <= HOSTS; host++) {
             nodeIds.add(property(host, "io.vmrdma.engine", "nodeId"));
@@ -151,8 +156,12 @@ public class ClusterIT {
             applyMillis.add(java.time.Duration.between(published, last).toMillis());
         }
         applyMillis.sort(null);
-        System.out.println("cluster_config_apply_ms p50=" + applyMillis.get(applyMillis.size() / 2) + " all="
-                + applyMillis);
+        long p50 = applyMillis.get(applyMillis.size() / 2);
+        System.out.println("cluster_config_apply_ms p50=" + p50 + " all=" + applyMillis);
+        // For ./bench.sh (scripts/bench/report.py): the figure and every sample of this run.
+        Path bench = Files.createDirectories(Path.of("target", "bench"));
+        Files.writeString(bench.resolve("cluster.json"), "{\"cluster_config_apply_ms\": " + p50
+                + ", \"samples_ms\": " + applyMillis + "}\n");
     }
 
     @Test
@@ -309,7 +318,7 @@ public class ClusterIT {
                 home(host).resolve("bin/start").toString()).redirectErrorStream(true);
         Path userHome = Files.createDirectories(work.resolve("user-home"));
         start.environment().put("EXTRA_JAVA_OPTS", "-Duser.home=" + userHome);
-        check(run(start, 60));
+        check(ProcessRun.of(start, 60));
     }
 
     /** Kills host's Karaf with SIGKILL, found by its command line. */
@@ -332,7 +341,7 @@ public class ClusterIT {
     }
 
     private static String console(int host, String command) throws Exception {
-        return run(client(host, command).redirectErrorStream(true), 120).output;
+        return ProcessRun.of(client(host, command).redirectErrorStream(true), 120).output();
     }
 
     private static String property(int host, String pid, String key) throws Exception {
@@ -392,7 +401,7 @@ public class ClusterIT {
 
     /** Namespaces of test JVMs that were killed before their clean-up ran. */
     private static void removeLeftovers() throws Exception {
-        for (String line : run(30, "ip", "netns", "list").output.split("\\R")) {
+        for (String line : run(30, "ip", "netns", "list").output().split("\\R")) {
             Matcher name = Pattern.compile("^" + PREFIX + "(\\d+)-(\\d|br)\\b").matcher(line);
             if (name.find() && ProcessHandle.of(Long.parseLong(name.group(1))).isEmpty()) {
                 run(30, "ip", "netns", "delete", line.split(" ")[0]);
@@ -400,36 +409,11 @@ public class ClusterIT {
         }
     }
 
-    private static void check(Result result) {
-        assertEquals(result.output, 0, result.status);
+    private static void check(ProcessRun result) {
+        assertEquals(result.output(), 0, result.status());
     }
 
-    private static Result run(int timeoutSeconds, String... command) throws Exception {
-        return run(new ProcessBuilder(command).redirectErrorStream(true), timeoutSeconds);
-    }
-
-    private static Result run(ProcessBuilder builder, int timeoutSeconds) throws Exception {
-        Process process = builder.start();
-        process.getOutputStream().close();
-        StringBuilder output = new StringBuilder();
-        Thread reader = new Thread(() -> {
-            try {
-                output.append(new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                output.append("(output lost: ").append(e.getMessage()).append(')');
-            }
-        });
-        reader.start();
-        if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
-            process.destroyForcibly();
-            reader.join(5000);
-            throw new AssertionError(builder.command() + " did not finish in " + timeoutSeconds + " s:\n" + output);
-        }
-        reader.join();
-        return new Result(process.exitValue(), output.toString());
-    }
-
-    private record Result(int status, String output) {
+    private static ProcessRun run(int timeoutSeconds, String... command) throws Exception {
+        return ProcessRun.of(new ProcessBuilder(command).redirectErrorStream(true), timeoutSeconds);
     }
 }

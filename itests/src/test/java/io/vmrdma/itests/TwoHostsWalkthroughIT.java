@@ -5,13 +5,10 @@ import static org.junit.Assert.assertFalse;
 import static org.junit.Assert.assertTrue;
 
 import java.io.File;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
 
 import org.junit.Test;
@@ -163,28 +160,11 @@ public class TwoHostsWalkthroughIT {
         return run(new ProcessBuilder(command).redirectErrorStream(true), timeoutSeconds);
     }
 
-    /** Runs a command to its end; one that overruns is killed with its children and fails the test. */
+    /** Runs a command to its end and prints what it said. */
     private static Result run(ProcessBuilder builder, int timeoutSeconds) throws Exception {
-        Process process = builder.start();
-        process.getOutputStream().close();
-        StringBuilder output = new StringBuilder();
-        Thread reader = new Thread(() -> {
-            try {
-                output.append(new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
-            } catch (IOException e) {
-                output.append("(output lost: ").append(e.getMessage()).append(')');
-            }
-        });
-        reader.start();
-        if (!process.waitFor(timeoutSeconds, TimeUnit.SECONDS)) {
-            process.descendants().forEach(ProcessHandle::destroyForcibly);
-            process.destroyForcibly();
-            reader.join(5000);
-            throw new AssertionError(builder.command() + " did not finish in " + timeoutSeconds + " s:\n" + output);
-        }
-        reader.join();
-        System.out.println(String.join(" ", builder.command()) + ":\n" + output);
-        return new Result(process.exitValue(), output.toString());
+        ProcessRun done = ProcessRun.of(builder, timeoutSeconds);
+        System.out.println(String.join(" ", builder.command()) + ":\n" + done.output());
+        return new Result(done.status(), done.output());
     }
 
     private static void assertFinds(String text, String... patterns) {
