@@ -10,9 +10,11 @@ package io.vmrdma.api.cluster;
  * @param domains       how many guest domains it hosts
  * @param framesSent    frames it put on the wire
  * @param framesReceived frames it took off the wire
+ * @param secret         a short fingerprint of its cluster secret (never the secret), {@code none} without one:
+ *                       nodes whose fingerprints differ refuse each other's frames
  */
 public record ClusterNode(int nodeId, String address, State state, String policy, int domains, long framesSent,
-        long framesReceived) {
+        long framesReceived, String secret) {
 
     /** A node's standing in the cluster as this node sees it. */
     public enum State {

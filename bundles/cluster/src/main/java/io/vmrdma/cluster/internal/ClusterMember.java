@@ -1,6 +1,7 @@
 package io.vmrdma.cluster.internal;
 
 import java.io.IOException;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -264,7 +265,9 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
                 settings.bindAddress() + ":" + settings.port(), policy,
                 registry == null ? 0 : registry.domains().size(),
                 engine == null ? 0 : engine.counter(Counter.FRAMES_SENT),
-                engine == null ? 0 : engine.counter(Counter.FRAMES_RECEIVED), rollout.outcomes());
+                engine == null ? 0 : engine.counter(Counter.FRAMES_RECEIVED),
+                SecretFingerprint.of(Path.of(System.getProperty("karaf.etc", "etc"), "io.vmrdma.cluster.secret")),
+                rollout.outcomes());
         reports().set(nodeId, mine);
     }
 
@@ -287,7 +290,7 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
             ClusterNode.State state = report.nodeId() == nodeId ? ClusterNode.State.SELF
                     : live.contains(report.memberUuid()) ? ClusterNode.State.UP : ClusterNode.State.GONE;
             nodes.add(new ClusterNode(report.nodeId(), report.address(), state, report.policy(), report.domains(),
-                    report.framesSent(), report.framesReceived()));
+                    report.framesSent(), report.framesReceived(), report.secret()));
         }
         nodes.sort(Comparator.comparingInt(ClusterNode::nodeId));
         return nodes;

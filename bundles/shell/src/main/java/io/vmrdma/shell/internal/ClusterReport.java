@@ -1,6 +1,7 @@
 package io.vmrdma.shell.internal;
 
 import java.io.PrintStream;
+import java.util.List;
 import java.util.Map;
 
 import io.vmrdma.api.cluster.ClusterNode;
@@ -29,11 +30,17 @@ final class ClusterReport {
         table.column("VMs").alignRight();
         table.column("Frames sent").alignRight();
         table.column("Frames received").alignRight();
-        for (ClusterNode node : cluster.nodes()) {
+        table.column("Secret");
+        List<ClusterNode> nodes = cluster.nodes();
+        for (ClusterNode node : nodes) {
             table.addRow().addContent(node.nodeId(), node.address(), state(node.state()), node.policy(),
-                    node.domains(), node.framesSent(), node.framesReceived());
+                    node.domains(), node.framesSent(), node.framesReceived(), node.secret());
         }
         table.print(out);
+        if (nodes.stream().map(ClusterNode::secret).distinct().count() > 1) {
+            out.println("cluster secrets differ: nodes with different secrets refuse each other's frames; copy one "
+                    + "etc/io.vmrdma.cluster.secret to every node (docs/operations.md)");
+        }
         out.println(cluster.hasMajority()
                 ? "majority: yes (" + cluster.configuredMembers() + " members configured): settings may change"
                 : "majority: no (" + cluster.configuredMembers() + " members configured): settings last agreed "
