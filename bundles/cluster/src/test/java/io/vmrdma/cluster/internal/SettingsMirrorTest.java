@@ -107,8 +107,42 @@ class SettingsMirrorTest {
         }
     }
 
+    /**
+     * Seeded random histories: edits, removals and invalid values on random nodes, synchronized in random orders and
+     * at random moments. Whatever the history, once every node has synchronized twice in a row all hold one state,
+     * and it holds no value any check refuses.
+     */
     @Test
     @Order(4)
+    void randomHistoriesOfEditsAndSynchronizationsEndInOneValidState() {
+        long seed = Long.getLong("vmrdma.seed", System.nanoTime());
+        java.util.Random random = new java.util.Random(seed);
+        String[] keys = {"web1.weight", "web2.weight", "web2.priority", "db.rate"};
+        for (int history = 0; history < 30; history++) {
+            for (int step = 0; step < 12; step++) {
+                int host = random.nextInt(3);
+                String key = keys[random.nextInt(keys.length)];
+                switch (random.nextInt(4)) {
+                    case 0 -> hosts.get(host).remove(VM, key);
+                    case 1 -> hosts.get(host).put(VM, key, "5000");
+                    default -> hosts.get(host).put(VM, key, Integer.toString(1 + random.nextInt(1000)));
+                }
+                if (random.nextBoolean()) {
+                    mirrors.get(random.nextInt(3)).synchronize(VM);
+                }
+            }
+            synchronizeAll();
+            synchronizeAll();
+            Map<String, String> agreed = hosts.get(0).shared(VM);
+            for (HostSettings host : hosts) {
+                assertThat(host.shared(VM)).as("seed %d history %d", seed, history).isEqualTo(agreed);
+            }
+            assertThat(hosts.get(0).refusal(VM, agreed)).as("seed %d", seed).isNull();
+        }
+    }
+
+    @Test
+    @Order(5)
     void aChangeThisNodesChecksRefuseGoesNowhereAndIsUndone() {
         Map<String, String> agreed = hosts.get(2).shared(VM);
         long invalidBefore = mirrors.get(2).invalid.get();
@@ -120,7 +154,7 @@ class SettingsMirrorTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void aMemberLeftAloneRefusesChangesAndKeepsTheSettingsLastAgreed() throws InterruptedException {
         members.get(1).shutdown();
         members.get(2).shutdown();
