@@ -23,7 +23,7 @@ for arg in "$@"; do
 done
 
 scripts/ensure-packages.sh cmake make gcc pkg-config clang-format xenstore-utils libxenstore4 libxen-dev libxengnttab1 \
-    libxenevtchn1 iproute2 libssl3 tshark
+    libxenevtchn1 iproute2 libssl3 tshark libfabric-dev libfabric-bin
 command -v mvn >/dev/null || scripts/ensure-packages.sh maven
 
 start=$(date +%s)
