@@ -23,7 +23,8 @@ for arg in "$@"; do
 done
 
 scripts/ensure-packages.sh cmake make gcc pkg-config clang-format xenstore-utils libxenstore4 libxen-dev libxengnttab1 \
-    libxenevtchn1 iproute2 libssl3 tshark libfabric-dev libfabric-bin
+    libxenevtchn1 iproute2 libssl3 tshark libfabric-dev libfabric-bin \
+    openmpi-bin libopenmpi-dev netpipe-openmpi
 command -v mvn >/dev/null || scripts/ensure-packages.sh maven
 
 start=$(date +%s)

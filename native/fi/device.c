@@ -277,6 +277,8 @@ int vfi_device_get(void)
 	vfi_dev.region_base = first->buf->iova;
 	vfi_bounce_put(first);
 	vfi_dev.users = 1;
+	FI_INFO(&vfi_prov, FI_LOG_FABRIC, "guest domain %u on node %u attached (%s)\n", vfi_dev.domid, vfi_dev.node,
+		vmrdma_backend_name(ctx));
 	return 0;
 }
 
@@ -286,9 +288,10 @@ void vfi_device_put(void)
 		return;
 	const struct vfi_counters *n = &vfi_dev.counters;
 	FI_INFO(&vfi_prov, FI_LOG_FABRIC,
-		"closing: %" PRIu64 " stray completions, %" PRIu64 " connection events without the provider header, "
+		"closing: %" PRIu64 " transfers, %" PRIu64 " bytes; %" PRIu64 " stray completions, %" PRIu64
+		" connection events without the provider header, "
 		"%" PRIu64 " requests for no listener, %" PRIu64 " refused posts\n",
-		n->stray_completions, n->bad_cm_data, n->unknown_requests, n->refused_posts);
+		n->transfers, n->bytes, n->stray_completions, n->bad_cm_data, n->unknown_requests, n->refused_posts);
 	pool_drain();
 	vmrdma_close(vfi_dev.ctx); /* frees the protection domain and every queue pair with it */
 	vfi_dev.ctx = NULL;

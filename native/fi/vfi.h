@@ -78,9 +78,11 @@ struct vfi_bounce {
 
 #define VFI_POOL_CLASSES 26
 
-/* Untrusted input the provider dropped or refused, counted (logged when the device closes). */
+/* What moved, and untrusted input the provider dropped or refused: counted, logged when the device closes. */
 struct vfi_counters {
-	uint64_t stray_completions; /* completions naming no live endpoint or operation */
+	uint64_t transfers;	    /* operations completed successfully */
+	uint64_t bytes;		    /* their payload */
+	uint64_t stray_completions; /* completions naming no live operation: flushes of closed endpoints, or bogus */
 	uint64_t bad_cm_data;	    /* connection events whose private data lacks the provider's header */
 	uint64_t unknown_requests;  /* connection requests for no listening endpoint (rejected) */
 	uint64_t refused_posts;	    /* posts the engine refused after they were queued */

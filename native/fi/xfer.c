@@ -471,6 +471,10 @@ int vfi_complete(struct vfi_cq *cq, const struct vmrdma_wc *wc, void *entry, fi_
 		err.err = error_of(wc->status);
 		err.prov_errno = (int)wc->status;
 	}
+	if (!failed) {
+		vfi_dev.counters.transfers++;
+		vfi_dev.counters.bytes += op->kind == VFI_OP_RECV ? wc->byte_len : op->len;
+	}
 	int report = op->report || failed;
 	op_give_back(ep, i);
 	if (!report)

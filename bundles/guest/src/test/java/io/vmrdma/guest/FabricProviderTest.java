@@ -4,9 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import io.vmrdma.xen.sim.internal.SimForGuestTests;
 import org.junit.jupiter.api.AfterEach;
@@ -56,6 +60,58 @@ class FabricProviderTest {
     @Test
     void fiPingpongOverRxmRdmEndpointsChecksEveryMessage() throws Exception {
         pingpong("vmrdma;ofi_rxm", "rdm");
+    }
+
+    @Test
+    void netpipeIntegrityOverOpenMpiAcrossTwoVms() throws Exception {
+        String out = mpirun(false, List.of("NPopenmpi", "-i", "-u", "1048576", "-o", "/dev/null"));
+        assertThat(out).contains("786433 bytes").doesNotContain("Integrity check failed");
+        assertThat(passes(out)).as(out).isEqualTo(36);
+        assertMovedOverVmrdma(out);
+    }
+
+    @Test
+    void netpipeIntegrityOverTcpRxmAsTheControlRun() throws Exception {
+        String out = mpirun(true, List.of("NPopenmpi", "-i", "-u", "1048576", "-o", "/dev/null"));
+        assertThat(passes(out)).as(out).isEqualTo(36);
+        assertThat(out).doesNotContain("attached (sim)");
+    }
+
+    /** Both ranks attached as guests and moved their messages through the provider (its log at info level). */
+    private static void assertMovedOverVmrdma(String out) {
+        Matcher attached = Pattern.compile("guest domain (\\d+) on node 1 attached \\(sim\\)").matcher(out);
+        Set<String> domids = new HashSet<>();
+        while (attached.find()) {
+            domids.add(attached.group(1));
+        }
+        assertThat(domids).as(out).hasSize(2);
+        Matcher closing = Pattern.compile("closing: (\\d+) transfers, (\\d+) bytes;").matcher(out);
+        int ranks = 0;
+        while (closing.find()) {
+            assertThat(Long.parseLong(closing.group(2))).isGreaterThan(1L << 20);
+            ranks++;
+        }
+        assertThat(ranks).as(out).isEqualTo(2);
+    }
+
+    private static long passes(String out) {
+        return out.lines().filter(l -> l.endsWith("Integrity check passed")).count();
+    }
+
+    private String mpirun(boolean tcp, List<String> program) throws Exception {
+        StringBuilder vms = new StringBuilder();
+        for (int rank = 0; rank < 2; rank++) {
+            int domid = host.hv.create("rank" + rank, 64 << 20);
+            vms.append(rank == 0 ? "" : ":").append(host.hv.domainDirectory(domid));
+        }
+        List<String> command = new ArrayList<>(List.of(
+                CGuestInteropGuests.nativeBinary("vmrdma-mpirun").toString(), "--vms", vms.toString()));
+        if (tcp) {
+            command.add("--tcp");
+        }
+        command.addAll(List.of("-x", "FI_LOG_LEVEL=info", "--"));
+        command.addAll(program);
+        return run(command);
     }
 
     private void pingpong(String provider, String endpoint) throws Exception {
