@@ -87,8 +87,9 @@ say "log: $LOG; rounds: $ROUNDS; quick: $QUICK; load average: $(cut -d' ' -f1-3 
 cut -d' ' -f1-3 /proc/loadavg > "$RAW/load-start.txt"
 
 # --- tools -----------------------------------------------------------------------------------------------------
-say "Debian tools: iperf3 qperf gnuplot-nox"
-"$ROOT/scripts/ensure-packages.sh" iperf3 qperf gnuplot-nox iproute2 >>"$LOG" 2>&1
+say "Debian tools: iperf3 qperf gnuplot-nox, Open MPI and NetPIPE, libfabric"
+"$ROOT/scripts/ensure-packages.sh" iperf3 qperf gnuplot-nox iproute2 openmpi-bin netpipe-openmpi libfabric-dev \
+    libfabric-bin >>"$LOG" 2>&1
 if [ -f "$ROOT/scripts/java-env.sh" ]; then
     # shellcheck disable=SC1091
     source "$ROOT/scripts/java-env.sh" >/dev/null 2>&1 || true
@@ -111,6 +112,11 @@ elif ! installed; then
     say "vmrdma $VERSION is not installed in $M2 and --no-build was given"; exit 1
 else
     say "reusing vmrdma $VERSION installed in $M2 (--build rebuilds)"
+fi
+if [ "$BUILD" = yes ] || [ ! -f native/build/plain/libfabric/libvmrdma-fi.so ]; then
+    say "building native/ (the MPI rows run the libfabric provider and vmrdma-mpirun from native/build/plain)"
+    { cmake -S native -B native/build/plain && cmake --build native/build/plain -j2; } >>"$LOG" 2>&1 \
+        || { say "native build failed, see $LOG"; exit 1; }
 fi
 if [ "$BUILD" = yes ] || [ ! -f benchmarks/target/benchmarks.jar ]; then
     say "building the JMH suite: mvn -Pbench -pl benchmarks -am package"
@@ -168,6 +174,9 @@ for r in $(seq 1 "$ROUNDS"); do
     say "round $r/$ROUNDS: veth MTU 9000 and 65535: iperf3, vmrdma by size, qperf, ping-pong by size"
     run_step "veth" veth "$RAW/veth-$r.json" -Dvmrdma.bench.mtu=9000,65535 -Dvmrdma.bench.cpu=true \
         -Dvmrdma.bench.sizes=$VETH_SIZES -Dvmrdma.bench.latsizes=$LAT_SIZES
+    say "round $r/$ROUNDS: MPI NetPIPE between two VMs over vmrdma, beside Open MPI's TCP BTL"
+    run_step "mpi" mvn_ test -pl bundles/guest -Dtest=MpiNetpipeBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false \
+        -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/mpi-$r.json"
     say "round $r/$ROUNDS: guests across the emulated 10GbE link: guest CPU, $WIRE_GUESTS guests (rr, drr), drr shares"
     run_step "wire" mvn_ test -pl bundles/nic-packet -Dtest=GuestsAcrossLinkBenchmarkTest \
         -Dsurefire.failIfNoSpecifiedTests=false -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/wire-$r.json" \

@@ -172,6 +172,7 @@ def main():
     if os.path.exists(os.path.join(a.raw, "cluster.json")):
         with open(os.path.join(a.raw, "cluster.json")) as f:
             cluster = json.load(f)
+    mpi = load(a.raw, "mpi")
     sched = None
     if os.path.exists(os.path.join(a.raw, "scheduling.json")):
         with open(os.path.join(a.raw, "scheduling.json")) as f:
@@ -294,6 +295,19 @@ def main():
     put("pipe_rtt_p99_us", [e["pipe"]["p99_us"] for e in evtchn], no_evtchn)
     put("sim_evtchn_rtt_vs_pipe", [e["evtchn_vs_pipe_p50"] for e in evtchn], no_evtchn)
 
+    # MPI: NetPIPE between two ranks on one host, over vmrdma (VM to VM) and over Open MPI's TCP BTL, same round.
+    no_mpi = "MpiNetpipeBenchmarkTest produced no result in this run"
+    mb = [m.get("vmrdma_1m_mib_s") for m in mpi]
+    mt = [m.get("tcp_1m_mib_s") for m in mpi]
+    ml = [m.get("vmrdma_lat_us") for m in mpi]
+    mtl = [m.get("tcp_lat_us") for m in mpi]
+    put("mpi_netpipe_1m_mib_s", mb, no_mpi)
+    put("mpi_netpipe_tcp_1m_mib_s", mt, no_mpi)
+    put("mpi_netpipe_1m_vs_tcp", [div(x, y) for x, y in zip(mb, mt)], no_mpi)
+    put("mpi_netpipe_lat_us", ml, no_mpi)
+    put("mpi_netpipe_tcp_lat_us", mtl, no_mpi)
+    put("mpi_netpipe_lat_vs_tcp", [div(x, y) for x, y in zip(ml, mtl)], no_mpi)
+
     # Scheduling.
     no_sched = "SchedulingSharesBenchIT produced no result in this run (see target/bench/bench.log)"
     put("jain_equal_weights", [sched.get("jain_equal_weights")] if sched else [], no_sched)
@@ -323,7 +337,7 @@ def main():
     java = sh("sh", "-c", "java -version 2>&1 | head -1")
     cpu_model = sh("sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
     date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
-    rounds = max(len(intra), len(guest), len(veth), len(emul), len(wire))
+    rounds = max(len(intra), len(guest), len(veth), len(emul), len(wire), len(mpi))
 
     results = {k: round(s.median, 4) for k, s in stats.items()}
     results.update({
@@ -437,6 +451,12 @@ def main():
               "| %s | — |"
               % (v("sim_evtchn_rtt_p50_us", r1), v("sim_evtchn_rtt_p99_us", r1), v("pipe_rtt_p50_us", r1),
                  v("pipe_rtt_p99_us", r1), v("sim_evtchn_rtt_vs_pipe", r2), bar("sim_evtchn_rtt_vs_pipe", "<=", 2.0)))
+    md.append("| MPI NetPIPE 1 MiB, two ranks on one host (VM to VM), MiB/s | %s | Open MPI TCP BTL %s | %s | %s | — |"
+              % (v("mpi_netpipe_1m_mib_s"), v("mpi_netpipe_tcp_1m_mib_s"), v("mpi_netpipe_1m_vs_tcp", r2),
+                 bar("mpi_netpipe_1m_vs_tcp", ">=", 1.0)))
+    md.append("| MPI NetPIPE 8 B half RTT, two ranks on one host (VM to VM), µs | %s | Open MPI TCP BTL %s | %s | %s "
+              "| — |" % (v("mpi_netpipe_lat_us", r1), v("mpi_netpipe_tcp_lat_us", r1), v("mpi_netpipe_lat_vs_tcp", r2),
+                         bar("mpi_netpipe_lat_vs_tcp", "<=", 0.7)))
     md.append("| across the link: Jain's index, 4 guests, drr equal weights | %s | 1.0 | — | %s | — |"
               % (v("wire_jain_equal_weights", "{:.4f}"), bar("wire_jain_equal_weights", ">=", 0.99)))
     md.append("| across the link: drr weights 1:2:4:8, worst error %% of share (percentage points) | %s (%s) | 0 | — "
@@ -501,6 +521,11 @@ def main():
               "under drr, equal weights and then 1:2:4:8 (the intra-host test's 1:2:4 doubled once more for the fourth "
               "guest); these are the rows held against the fairness bars."
               % v("emul10g_guest_dom0_agent_cpu_pct"))
+    md.append("* **MPI**: `MpiNetpipeBenchmarkTest` — NetPIPE (`NPopenmpi`, Debian's, unmodified) between two ranks, "
+              "one size at a time (`-l`/`-u`, `-p 0`), each side three times interleaved and the median kept: over "
+              "vmrdma each rank is a simulated VM (`vmrdma-mpirun`: Open MPI's cm PML, ofi MTL, `vmrdma;ofi_rxm`); "
+              "the baseline is Open MPI's own TCP BTL (ob1) between two processes on the same host over loopback, "
+              "not over a bridge of veths as Xen's PV networking would give the VMs.")
     md.append("* **Intra-host shares**: `SchedulingSharesBenchIT` — the real distribution, three guest processes "
               "flooding 1 MiB RDMA WRITEs into a sink guest on one host; the shared resource is dom0's data agent, "
               "not the wire (reported beside the wire rows, not held against the bars).")
