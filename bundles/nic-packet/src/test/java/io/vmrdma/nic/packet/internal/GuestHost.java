@@ -77,6 +77,14 @@ final class GuestHost implements AutoCloseable {
         return SimGuest.attach(hv.domainDirectory(domid));
     }
 
+    /**
+     * Creates a domain of {@code memoryBytes} that no process has attached to yet: its directory, which a guest
+     * process (an MPI rank, say) names in {@code VMRDMA_SIM_DOMAIN} to become its kernel.
+     */
+    Path vm(String name, long memoryBytes) throws Exception {
+        return hv.domainDirectory(hv.create(name, memoryBytes));
+    }
+
     /** The scheduler and per-VM settings the engine takes from its next duty cycle on. */
     void scheduling(SchedulerSource source) {
         engine.scheduling(source);
