@@ -130,26 +130,42 @@ size_t vfi_iov_length(const struct iovec *iov, size_t count)
 	return n;
 }
 
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static size_t counted(size_t bytes, uint64_t start)
+{
+	vfi_dev.counters.copied += bytes;
+	vfi_dev.counters.copy_ns += now_ns() - start;
+	return bytes;
+}
+
 size_t vfi_copy_from_iov(void *dst, size_t len, const struct iovec *iov, size_t count)
 {
+	uint64_t start = now_ns();
 	size_t done = 0;
 	for (size_t i = 0; i < count && done < len; i++) {
 		size_t n = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
 		memcpy((uint8_t *)dst + done, iov[i].iov_base, n);
 		done += n;
 	}
-	return done;
+	return counted(done, start);
 }
 
 size_t vfi_copy_to_iov(const struct iovec *iov, size_t count, const void *src, size_t len)
 {
+	uint64_t start = now_ns();
 	size_t done = 0;
 	for (size_t i = 0; i < count && done < len; i++) {
 		size_t n = iov[i].iov_len < len - done ? iov[i].iov_len : len - done;
 		memcpy(iov[i].iov_base, (const uint8_t *)src + done, n);
 		done += n;
 	}
-	return done;
+	return counted(done, start);
 }
 
 /* Size classes: 1..16 pages exactly (receive buffers of a few pages are common), then powers of two. */
@@ -288,10 +304,11 @@ void vfi_device_put(void)
 		return;
 	const struct vfi_counters *n = &vfi_dev.counters;
 	FI_INFO(&vfi_prov, FI_LOG_FABRIC,
-		"closing: %" PRIu64 " transfers, %" PRIu64 " bytes; %" PRIu64 " stray completions, %" PRIu64
-		" connection events without the provider header, "
+		"closing: %" PRIu64 " transfers, %" PRIu64 " bytes; %" PRIu64 " bytes bounced in %" PRIu64
+		" us; %" PRIu64 " stray completions, %" PRIu64 " connection events without the provider header, "
 		"%" PRIu64 " requests for no listener, %" PRIu64 " refused posts\n",
-		n->transfers, n->bytes, n->stray_completions, n->bad_cm_data, n->unknown_requests, n->refused_posts);
+		n->transfers, n->bytes, n->copied, n->copy_ns / 1000, n->stray_completions, n->bad_cm_data,
+		n->unknown_requests, n->refused_posts);
 	pool_drain();
 	vmrdma_close(vfi_dev.ctx); /* frees the protection domain and every queue pair with it */
 	vfi_dev.ctx = NULL;

@@ -82,6 +82,8 @@ struct vfi_bounce {
 struct vfi_counters {
 	uint64_t transfers;	    /* operations completed successfully */
 	uint64_t bytes;		    /* their payload */
+	uint64_t copied;	    /* bytes copied between the application's memory and bounce buffers */
+	uint64_t copy_ns;	    /* time those copies took: the cost of bouncing */
 	uint64_t stray_completions; /* completions naming no live operation: flushes of closed endpoints, or bogus */
 	uint64_t bad_cm_data;	    /* connection events whose private data lacks the provider's header */
 	uint64_t unknown_requests;  /* connection requests for no listening endpoint (rejected) */
@@ -122,7 +124,7 @@ VFI_HIDDEN void vfi_cm_progress(void);
 /* Maps a negative errno of libvmrdma to libfabric's (the same numbers for the errors it returns). */
 VFI_HIDDEN int vfi_err(int rc);
 
-/* Copies between an iovec list and a flat buffer; returns the bytes copied (at most len). */
+/* Copies between an iovec list and a flat buffer, counting bytes and time; returns the bytes copied (at most len). */
 VFI_HIDDEN size_t vfi_copy_from_iov(void *dst, size_t len, const struct iovec *iov, size_t count);
 VFI_HIDDEN size_t vfi_copy_to_iov(const struct iovec *iov, size_t count, const void *src, size_t len);
 VFI_HIDDEN size_t vfi_iov_length(const struct iovec *iov, size_t count);

@@ -307,6 +307,8 @@ def main():
     put("mpi_netpipe_lat_us", ml, no_mpi)
     put("mpi_netpipe_tcp_lat_us", mtl, no_mpi)
     put("mpi_netpipe_lat_vs_tcp", [div(x, y) for x, y in zip(ml, mtl)], no_mpi)
+    put("mpi_bounce_copy_mib_s", [m.get("bounce_copy_mib_s") for m in mpi], no_mpi)
+    put("mpi_bounce_share_1m", [m.get("bounce_share_1m") for m in mpi], no_mpi)
 
     # Scheduling.
     no_sched = "SchedulingSharesBenchIT produced no result in this run (see target/bench/bench.log)"
@@ -457,6 +459,8 @@ def main():
     md.append("| MPI NetPIPE 8 B half RTT, two ranks on one host (VM to VM), µs | %s | Open MPI TCP BTL %s | %s | %s "
               "| — |" % (v("mpi_netpipe_lat_us", r1), v("mpi_netpipe_tcp_lat_us", r1), v("mpi_netpipe_lat_vs_tcp", r2),
                          bar("mpi_netpipe_lat_vs_tcp", "<=", 0.7)))
+    md.append("| MPI over vmrdma: share of a 1 MiB NetPIPE message spent in the provider's bounce copies (copy MiB/s) "
+              "| %s (%s) | — | — | reported | — |" % (v("mpi_bounce_share_1m", r2), v("mpi_bounce_copy_mib_s")))
     md.append("| across the link: Jain's index, 4 guests, drr equal weights | %s | 1.0 | — | %s | — |"
               % (v("wire_jain_equal_weights", "{:.4f}"), bar("wire_jain_equal_weights", ">=", 0.99)))
     md.append("| across the link: drr weights 1:2:4:8, worst error %% of share (percentage points) | %s (%s) | 0 | — "

@@ -27,7 +27,12 @@ class MpiNetpipeBenchmarkTest {
 
     /** NetPIPE's row: "  0: 1048576 bytes 5 times -->   8216.12 Mbps in    1021.15 usec". */
     static final Pattern ROW = Pattern.compile("\\d+: +(\\d+) bytes +\\d+ times --> +([\\d.]+) Mbps in +([\\d.]+) usec");
+    /** The provider's closing line (FI_LOG_LEVEL=info): what it copied through bounce buffers, and how long that took. */
+    static final Pattern BOUNCED = Pattern.compile("(\\d+) bytes bounced in (\\d+) us");
     static final int ROUNDS = 3;
+    /** Over all vmrdma 1 MiB runs: bytes bounced and microseconds spent bouncing, both ranks. */
+    private long bounced;
+    private long bounceMicros;
 
     @TempDir
     Path state;
@@ -46,17 +51,24 @@ class MpiNetpipeBenchmarkTest {
             }
         }
         double vmBw = median(vm, 0), vmLat = median(vm, 1), tcpBw = median(tcp, 0), tcpLat = median(tcp, 1);
+        // The cost of bouncing: a 1 MiB message is copied in by the sender and out by the receiver.
+        double copyMibS = bounced / (double) (1 << 20) / (bounceMicros / 1e6);
+        double copyUsPerMessage = 2 * 1e6 / copyMibS;
+        double messageUs = 1e6 / vmBw;
         System.out.println(String.format(Locale.ROOT,
                 "NetPIPE, two ranks on one host (median of %d): 1 MiB %.1f MiB/s over vmrdma, %.1f MiB/s over the TCP"
-                        + " BTL (%.2f x); 8 B half round trip %.1f us over vmrdma, %.1f us over TCP (%.2f x)",
-                ROUNDS, vmBw, tcpBw, vmBw / tcpBw, vmLat, tcpLat, vmLat / tcpLat));
+                        + " BTL (%.2f x); 8 B half round trip %.1f us over vmrdma, %.1f us over TCP (%.2f x); bounce"
+                        + " copies at %.0f MiB/s: %.0f us of a 1 MiB message's %.0f us (%.0f %%)",
+                ROUNDS, vmBw, tcpBw, vmBw / tcpBw, vmLat, tcpLat, vmLat / tcpLat, copyMibS, copyUsPerMessage,
+                messageUs, 100 * copyUsPerMessage / messageUs));
         String out = System.getProperty("vmrdma.bench.out", "");
         if (!out.isEmpty()) {
             Path file = Path.of(out).toAbsolutePath();
             Files.createDirectories(file.getParent());
             Files.writeString(file, String.format(Locale.ROOT,
-                    "{\"vmrdma_1m_mib_s\":%.3f,\"tcp_1m_mib_s\":%.3f,\"vmrdma_lat_us\":%.3f,\"tcp_lat_us\":%.3f}%n",
-                    vmBw, tcpBw, vmLat, tcpLat), StandardCharsets.UTF_8);
+                    "{\"vmrdma_1m_mib_s\":%.3f,\"tcp_1m_mib_s\":%.3f,\"vmrdma_lat_us\":%.3f,\"tcp_lat_us\":%.3f,"
+                            + "\"bounce_copy_mib_s\":%.1f,\"bounce_share_1m\":%.4f}%n",
+                    vmBw, tcpBw, vmLat, tcpLat, copyMibS, copyUsPerMessage / messageUs), StandardCharsets.UTF_8);
         }
     }
 
@@ -76,10 +88,11 @@ class MpiNetpipeBenchmarkTest {
     }
 
     /** MiB/s and µs of one NetPIPE size, measured alone. */
-    private static double[] netpipe(List<String> launcher, int bytes) throws Exception {
+    private double[] netpipe(List<String> launcher, int bytes) throws Exception {
         List<String> command = new ArrayList<>(launcher);
-        if (launcher.get(0).endsWith("vmrdma-mpirun")) {
-            command.add("--");
+        boolean vmrdma = launcher.get(0).endsWith("vmrdma-mpirun");
+        if (vmrdma) {
+            command.addAll(List.of("-x", "FI_LOG_LEVEL=info", "--"));
         }
         String size = Integer.toString(bytes);
         command.addAll(List.of("NPopenmpi", "-l", size, "-u", size, "-p", "0", "-o", "/dev/null"));
@@ -87,6 +100,13 @@ class MpiNetpipeBenchmarkTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
             throw new AssertionError("NetPIPE failed: " + String.join(" ", command) + "\n" + out);
+        }
+        if (vmrdma && bytes == 1 << 20) {
+            Matcher b = BOUNCED.matcher(out);
+            while (b.find()) {
+                bounced += Long.parseLong(b.group(1));
+                bounceMicros += Long.parseLong(b.group(2));
+            }
         }
         Matcher m = ROW.matcher(out);
         if (!m.find()) {
