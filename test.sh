@@ -24,7 +24,7 @@ done
 
 scripts/ensure-packages.sh cmake make gcc pkg-config clang-format xenstore-utils libxenstore4 libxen-dev libxengnttab1 \
     libxenevtchn1 iproute2 libssl3 tshark libfabric-dev libfabric-bin \
-    openmpi-bin libopenmpi-dev netpipe-openmpi
+    openmpi-bin libopenmpi-dev netpipe-openmpi scalapack-mpi-test
 command -v mvn >/dev/null || scripts/ensure-packages.sh maven
 
 start=$(date +%s)
