@@ -221,7 +221,6 @@ static int ep_close(struct fid *fid)
 	vfi_unlock();
 	free(ep->connreq);
 	free(ep->ops);
-	fi_freeinfo(ep->info);
 	free(ep);
 	return 0;
 }
@@ -378,10 +377,7 @@ int vfi_endpoint(struct fid_domain *domain, struct fi_info *info, struct fid_ep 
 	ep->tx_size = clamp_queue(info->tx_attr ? info->tx_attr->size : 0);
 	ep->rx_size = clamp_queue(info->rx_attr ? info->rx_attr->size : 0);
 	ep->ops = calloc(ep->tx_size + ep->rx_size, sizeof(*ep->ops));
-	ep->info = fi_dupinfo(info);
-	if (ep->ops == NULL || ep->info == NULL) {
-		free(ep->ops);
-		fi_freeinfo(ep->info);
+	if (ep->ops == NULL) {
 		free(ep);
 		return -FI_ENOMEM;
 	}
@@ -389,14 +385,13 @@ int vfi_endpoint(struct fid_domain *domain, struct fi_info *info, struct fid_ep 
 	ep->tx_op_flags = info->tx_attr ? info->tx_attr->op_flags : 0;
 	ep->rx_op_flags = info->rx_attr ? info->rx_attr->op_flags : 0;
 	ep->rx_cq_data = (info->mode & FI_RX_CQ_DATA) != 0;
-	ep->domain = (struct vfi_domain *)domain;
+	(void)domain;
 	if (info->handle) {
 		ep->connreq = (struct vfi_connreq *)info->handle;
 		ep->peer_base = ep->connreq->peer_base;
 		ep->peer_node = ep->connreq->peer_node;
 		ep->peer_domid = ep->connreq->peer_domid;
 		/* The endpoint owns the request now (fi_freeinfo never frees a handle). */
-		ep->info->handle = NULL;
 	}
 	ep->ep.fid.fclass = FI_CLASS_EP;
 	ep->ep.fid.context = context;

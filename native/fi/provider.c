@@ -216,9 +216,7 @@ static int vfi_getinfo(uint32_t version, const char *node, const char *service, 
 
 static int domain_close(struct fid *fid)
 {
-	struct vfi_domain *dom = (struct vfi_domain *)fid;
-	fi_freeinfo(dom->info);
-	free(dom);
+	free(fid);
 	return 0;
 }
 
@@ -264,10 +262,8 @@ static int vfi_domain_open(struct fid_fabric *fabric, struct fi_info *info, stru
 	    || strcmp(info->domain_attr->name, VFI_NAME) != 0)
 		return -FI_EINVAL;
 	struct vfi_domain *dom = calloc(1, sizeof(*dom));
-	if (dom == NULL || (dom->info = fi_dupinfo(info)) == NULL) {
-		free(dom);
+	if (dom == NULL)
 		return -FI_ENOMEM;
-	}
 	dom->domain.fid.fclass = FI_CLASS_DOMAIN;
 	dom->domain.fid.context = context;
 	dom->domain.fid.ops = &vfi_domain_fi_ops;

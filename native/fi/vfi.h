@@ -150,7 +150,6 @@ struct vfi_fabric {
 
 struct vfi_domain {
 	struct fid_domain domain;
-	struct fi_info *info;
 };
 
 struct vfi_eq_entry {
@@ -246,8 +245,6 @@ enum vfi_ep_state { VFI_EP_IDLE, VFI_EP_CONNECTING, VFI_EP_ACCEPTING, VFI_EP_CON
 
 struct vfi_ep {
 	struct fid_ep ep;
-	struct vfi_domain *domain;
-	struct fi_info *info;
 	struct vfi_cq *tx_cq, *rx_cq;
 	int tx_selective, rx_selective;
 	struct vfi_eq *eq;
