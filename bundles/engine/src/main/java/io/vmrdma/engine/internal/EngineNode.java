@@ -38,6 +38,7 @@ import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.annotations.ReferencePolicyOption;
 import io.vmrdma.engine.internal.auth.ClusterSecret;
 import io.vmrdma.engine.internal.auth.FrameKeys;
+import io.vmrdma.engine.internal.congestion.CongestionSettings;
 import io.vmrdma.engine.internal.backend.GuestBackends;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import org.agrona.concurrent.AgentRunner;
@@ -67,6 +68,8 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     /** The cluster secret frames are authenticated with, null while {@code auth = off}; written under DS's calls. */
     private byte[] secretInForce;
     private volatile boolean discovery = true;
+    /** The congestion control peers get; written under DS's calls. */
+    private CongestionSettings congestionInForce = CongestionSettings.DEFAULTS;
     private volatile NicPort nic;
     /** Every NIC binding installed, with its binding name; guarded by itself. */
     private final Map<NicPort, String> nics = new LinkedHashMap<>();
@@ -188,6 +191,13 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
         boolean discover = settings.discovery();
         dataAgent.runAndWait(() -> verbs.discovery(discover));
         discovery = discover;
+        CongestionSettings congestion = settings.congestion();
+        if (!congestion.equals(congestionInForce)) {
+            // Only on a change: every peer's window starts afresh.
+            dataAgent.runAndWait(() -> verbs.congestion(congestion));
+            congestionInForce = congestion;
+            LOG.info("congestion control: {}", congestion);
+        }
     }
 
     /**

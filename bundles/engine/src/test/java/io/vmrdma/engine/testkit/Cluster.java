@@ -20,6 +20,7 @@ import io.vmrdma.api.verbs.VerbsException;
 import io.vmrdma.api.verbs.WorkCompletion;
 import io.vmrdma.engine.internal.auth.FrameKeys;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
+import io.vmrdma.nic.faults.BottleneckNicPort;
 import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.nic.faults.FaultyNicPort;
 import io.vmrdma.nic.loopback.internal.LoopbackPort;
@@ -114,6 +115,17 @@ public final class Cluster implements AutoCloseable {
     /** The ports the engines are bound to: the loopback ports, or the fault injectors in front of them. */
     public List<NicPort> nics() {
         return nics;
+    }
+
+    /**
+     * Puts a switch port with a queue of {@code depthBytes} draining at {@code bytesPerSecond} in front of node
+     * {@code n}: every frame to it waits there, and one the queue has no room for is lost. Returns the queue.
+     */
+    public BottleneckNicPort bottleneck(int n, long bytesPerSecond, int depthBytes) {
+        BottleneckNicPort port = new BottleneckNicPort(nics.get(n - 1), bytesPerSecond, depthBytes, clock());
+        nics.set(n - 1, port);
+        node(n).nic(port);
+        return port;
     }
 
     /** The cluster's clock, in nanoseconds. */

@@ -92,6 +92,38 @@ public @interface EngineConfig {
             })
     String discovery() default "on";
 
+    @AttributeDefinition(name = "Congestion control",
+            description = "delay: each peer's window follows round trips, losses and receivers' pressure "
+                    + "(docs/wire-protocol.md). off: a fixed window of ccMaxWindow bytes per peer",
+            options = {
+                @org.osgi.service.metatype.annotations.Option(label = "delay", value = "delay"),
+                @org.osgi.service.metatype.annotations.Option(label = "off", value = "off")
+            })
+    String congestionControl() default "delay";
+
+    @AttributeDefinition(name = "Congestion window at start", description = "bytes a new peer's window starts at")
+    long ccInitialWindow() default 256L << 10;
+
+    @AttributeDefinition(name = "Congestion window floor", description = "no signal takes a window below it")
+    long ccMinWindow() default 64L << 10;
+
+    @AttributeDefinition(name = "Congestion window ceiling",
+            description = "the most bytes in flight to one peer; the fixed window with congestionControl = off")
+    long ccMaxWindow() default 4L << 20;
+
+    @AttributeDefinition(name = "Target round trip in microseconds",
+            description = "a window shrinks while round trips stay above it (or above twice the lowest seen, on a "
+                    + "longer path)", min = "1")
+    long ccTargetRttMicros() default 300;
+
+    @AttributeDefinition(name = "Congestion window increase", description = "bytes per round trip below the target")
+    long ccIncrease() default 64L << 10;
+
+    @AttributeDefinition(name = "Congestion window decrease in percent",
+            description = "β: share of the excess delay taken off the window per round trip (at most half)",
+            min = "1", max = "100")
+    int ccDecreasePercent() default 80;
+
     @AttributeDefinition(name = "Bytes per turn",
             description = "How much one queue pair moves before the next gets a turn", min = "4096")
     int chunkBytes() default 256 * 1024;

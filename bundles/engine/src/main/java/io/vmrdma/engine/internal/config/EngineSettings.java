@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 
 import io.vmrdma.api.nic.LinkAddress;
+import io.vmrdma.engine.internal.congestion.CongestionSettings;
 
 /**
  * The engine's configuration ({@code io.vmrdma.engine}) read and checked as a whole before any of it is applied, so
@@ -19,7 +20,7 @@ public record EngineSettings(int nodeId, String nic, int maxPds, int maxCqs, int
                       long maxRegisteredBytes, int maxCqDepth, int maxQpWr, int maxSge, long maxMessageBytes,
                       long maxQueueBytes, long maxNodeQueueBytes, long maxGrantPages, int chunkBytes,
                       Map<Integer, List<String>> partitions, Map<Integer, LinkAddress> peers, boolean auth,
-                      boolean discovery) {
+                      boolean discovery, CongestionSettings congestion) {
 
     static final int MIN_CHUNK_BYTES = 4096;
 
@@ -49,7 +50,21 @@ public record EngineSettings(int nodeId, String nic, int maxPds, int maxCqs, int
                 PartitionConfig.parse(properties),
                 PeerConfig.parse(properties, nodeId),
                 onOff(properties, "auth", defaults.auth()),
-                onOff(properties, "discovery", defaults.discovery()));
+                onOff(properties, "discovery", defaults.discovery()),
+                congestion(defaults, properties));
+    }
+
+    /** The congestion-control keys; their relations (floor, start, ceiling) are checked by the settings record. */
+    private static CongestionSettings congestion(EngineConfig defaults, Map<String, ?> properties) {
+        Object raw = properties.get("congestionControl");
+        String algorithm = raw == null ? defaults.congestionControl() : raw.toString().trim();
+        return new CongestionSettings(algorithm,
+                bytes(properties, "ccInitialWindow", defaults::ccInitialWindow, 1, Integer.MAX_VALUE),
+                bytes(properties, "ccMinWindow", defaults::ccMinWindow, 1, Integer.MAX_VALUE),
+                bytes(properties, "ccMaxWindow", defaults::ccMaxWindow, 1, Integer.MAX_VALUE),
+                whole(properties, "ccTargetRttMicros", defaults::ccTargetRttMicros, 1, 1_000_000) * 1000,
+                bytes(properties, "ccIncrease", defaults::ccIncrease, 1, Integer.MAX_VALUE),
+                (int) whole(properties, "ccDecreasePercent", defaults::ccDecreasePercent, 1, 100));
     }
 
     /** A switch: {@code on} or {@code off}, as written. */

@@ -4,6 +4,7 @@ import io.vmrdma.api.Counter;
 import io.vmrdma.api.PeerInfo;
 import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.engine.internal.auth.PeerAuth;
+import io.vmrdma.engine.internal.congestion.CongestionControl;
 import io.vmrdma.engine.internal.status.Counters;
 
 /**
@@ -11,9 +12,6 @@ import io.vmrdma.engine.internal.status.Counters;
  * speaks and how far away it is. Written only by the data agent; the fields the console reads are volatile.
  */
 public final class Peer {
-
-    /** Twice one queue pair's window: a single queue pair is never held back by it. */
-    public static final long WINDOW_BYTES = 4L << 20;
 
     private final int node;
     private final Counters counters;
@@ -34,10 +32,13 @@ public final class Peer {
     /** Smoothed round-trip time (7/8 old + 1/8 new sample), -1 until the first sample. */
     private volatile long srttNanos = -1;
     /**
-     * Payload bytes of all queue pairs to this node sent and not yet acknowledged; new data waits while it is at
-     * {@link #WINDOW_BYTES}, so many queue pairs together cannot overrun the node's receive buffer.
+     * Payload bytes of all queue pairs to this node sent and not yet acknowledged; new data waits while it is at the
+     * {@link #congestion} window, so many queue pairs together cannot overrun the node's receive buffer, nor the
+     * queue of a bottleneck on the way to it.
      */
     private long windowBytes;
+    /** How many bytes may be in flight to it, from what its acknowledgements say. */
+    private volatile CongestionControl congestion;
     /** Keys, epoch and replay window of frame authentication; null while {@code auth = off}. */
     private PeerAuth auth;
 
@@ -45,8 +46,10 @@ public final class Peer {
      * A peer whose {@link #counters} are its own: the node counts the same frames itself, and a retransmission is
      * counted at the node through the queue pair that made it.
      */
-    Peer(int node, LinkAddress address, boolean discovered, PeerAuth auth, long nextHelloNanos) {
+    Peer(int node, LinkAddress address, boolean discovered, PeerAuth auth, CongestionControl congestion,
+         long nextHelloNanos) {
         this.node = node;
+        this.congestion = congestion;
         this.address = address;
         this.discovered = discovered;
         this.auth = auth;
@@ -182,7 +185,17 @@ public final class Peer {
 
     /** Whether {@code length} more bytes would overrun its window. */
     boolean windowFull(int length) {
-        return windowBytes + length > WINDOW_BYTES;
+        return windowBytes + length > congestion.windowBytes();
+    }
+
+    /** The congestion control of the path to it; the data agent's thread, its getters any thread. */
+    public CongestionControl congestion() {
+        return congestion;
+    }
+
+    /** Congestion control was configured anew: the window starts afresh; bytes in flight stay counted. */
+    void congestion(CongestionControl controller) {
+        congestion = controller;
     }
 
     void addWindow(long bytes) {

@@ -6,10 +6,13 @@ import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.function.IntFunction;
+import java.util.function.Supplier;
 
 import io.vmrdma.api.PeerInfo;
 import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.engine.internal.auth.PeerAuth;
+import io.vmrdma.engine.internal.congestion.CongestionControl;
+import io.vmrdma.engine.internal.congestion.CongestionSettings;
 import io.vmrdma.engine.internal.status.LogBudget;
 import org.agrona.collections.Int2ObjectHashMap;
 
@@ -37,6 +40,8 @@ public final class PeerTable {
     private final LogBudget log;
     /** The authentication keys for a node, or null while {@code auth = off}. */
     private final IntFunction<PeerAuth> keys;
+    /** Makes each peer's congestion control, as configured. */
+    private Supplier<CongestionControl> congestion = CongestionSettings.DEFAULTS::newController;
 
     PeerTable(LogBudget log, IntFunction<PeerAuth> keys) {
         this.log = log;
@@ -67,7 +72,7 @@ public final class PeerTable {
             if (existing != null && existing.discovered()) {
                 discovered--;
             }
-            peers.put(node, new Peer(node, address, false, keys.apply(node), nowNanos));
+            peers.put(node, new Peer(node, address, false, keys.apply(node), congestion.get(), nowNanos));
         }
         publish();
     }
@@ -110,7 +115,7 @@ public final class PeerTable {
             log.info("node {} at {} forgotten: down, and the table of discovered peers is full",
                     stalest.node(), stalest.address());
         }
-        Peer peer = new Peer(node, address, true, keys.apply(node), nowNanos);
+        Peer peer = new Peer(node, address, true, keys.apply(node), congestion.get(), nowNanos);
         peers.put(node, peer);
         discovered++;
         publish();
@@ -132,6 +137,14 @@ public final class PeerTable {
     void rekey() {
         for (Peer peer : peers.values()) {
             peer.auth(keys.apply(peer.node()));
+        }
+    }
+
+    /** Congestion control was configured: every peer, and every peer to come, gets a controller from {@code settings}. */
+    void congestion(CongestionSettings settings) {
+        congestion = settings::newController;
+        for (Peer peer : peers.values()) {
+            peer.congestion(settings.newController());
         }
     }
 

@@ -65,6 +65,8 @@ public final class WireQp {
     private long srttNanos;
     private long rttvarNanos;
     private long rtoNanos = INITIAL_RTO_NANOS;
+    /** The newest round-trip sample not yet handed to congestion control, -1 when none. */
+    private long freshRttNanos = -1;
     private int timeouts;
     private long rnrUntilNanos;
     /** A resend still to do, in {@code [resendFromPsn, resendToPsn)}: what one turn's budget did not cover. */
@@ -506,8 +508,16 @@ public final class WireQp {
         windowPeer = null;
     }
 
+    /** The newest round-trip sample since the last call, or -1: for congestion control, once per ACK. */
+    long takeRttSample() {
+        long sample = freshRttNanos;
+        freshRttNanos = -1;
+        return sample;
+    }
+
     /** An RTT sample, Jacobson/Karels: RTO = SRTT + 4 RTTVAR, bounded. */
     private void rttSample(long sampleNanos) {
+        freshRttNanos = sampleNanos;
         if (srttNanos == 0) {
             srttNanos = sampleNanos;
             rttvarNanos = sampleNanos / 2;

@@ -66,6 +66,7 @@ public final class WireRequester {
                 failHead(w, WcStatus.RETRY_EXC_ERR);
                 return 1;
             }
+            peer.congestion().onLoss(nowNanos);
             work += retransmit(w, peer, w.basePsn(), w.nextPsn(), budget);
         }
         long sent = 0;
@@ -309,11 +310,13 @@ public final class WireRequester {
     }
 
     /**
-     * An ACK: every PSN before {@code cumulative} and those {@code sack} marks were received. One that acknowledges a
-     * PSN never sent is not the responder's (a forgery, or a peer that lost track): dropped and counted, nothing
-     * changes. One from before the window base is late and changes nothing either.
+     * An ACK from {@code peer}: every PSN before {@code cumulative} and those {@code sack} marks were received;
+     * {@code pressure} when the receiver asks its senders to back off. One that acknowledges a PSN never sent is not
+     * the responder's (a forgery, or a peer that lost track): dropped and counted, nothing changes. One from before
+     * the window base is late and changes nothing either. The peer's congestion control learns what it released,
+     * the newest round trip it measured and the receiver's pressure; a hole it shows counts as a loss.
      */
-    void onAck(WireQp w, int cumulative, long sack) {
+    void onAck(Peer peer, WireQp w, int cumulative, long sack, boolean pressure) {
         // The PSN of the bitmap's highest bit (cumulative itself when the bitmap is empty).
         int highestMarked = cumulative + 64 - Long.numberOfLeadingZeros(sack);
         if (cumulative - w.nextPsn() > 0 || w.notSentYet(highestMarked) && sack != 0) {
@@ -324,6 +327,7 @@ public final class WireRequester {
             return;
         }
         long now = wire.now();
+        long inFlight = w.windowBytes();
         for (int psn = w.basePsn(); psn != cumulative; psn++) {
             w.acknowledge(psn, now);
         }
@@ -335,10 +339,12 @@ public final class WireRequester {
             }
         }
         advanceBase(w);
+        peer.congestion().onAck(now, w.takeRttSample(), inFlight - w.windowBytes(), pressure);
         if (highest >= 0 && w.hasOutstanding() && w.baseOlderThanRoundTrip(now)) {
             // Later packets arrived, earlier ones did not: send the holes again once per round trip, only those below
             // the highest packet the responder has (later ones may still be in flight).
             w.scheduleResend(w.basePsn(), cumulative + 1 + highest);
+            peer.congestion().onLoss(now);
         }
     }
 

@@ -18,6 +18,7 @@ import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.verbs.QpState;
 import io.vmrdma.engine.internal.auth.NodeAuth;
 import io.vmrdma.engine.internal.auth.PeerAuth;
+import io.vmrdma.engine.internal.congestion.CongestionSettings;
 import io.vmrdma.engine.internal.status.Counters;
 import io.vmrdma.engine.internal.status.DropAlarm;
 import io.vmrdma.engine.internal.status.LogBudget;
@@ -175,6 +176,11 @@ public final class WireTransport implements FrameHandler {
     /** Whether HELLOs find nodes beyond the static peer table ({@code discovery = on}), and announce this one. */
     public void discovery(boolean on) {
         discovery = on;
+    }
+
+    /** Every peer's congestion control from now on, as configured; windows start afresh. */
+    public void congestion(CongestionSettings settings) {
+        peers.congestion(settings);
     }
 
     private PeerAuth keysFor(int node) {
@@ -483,7 +489,8 @@ public final class WireTransport implements FrameHandler {
             }
             case READ_RESPONSE -> requester.onReadResponse(w, psn, rx.getLong(at + Extension.ReadResponse.READ_OFFSET,
                     Frame.ORDER), at + type.headerLength(), payloadLength);
-            case ACK -> requester.onAck(w, Frame.aux(rx, at), rx.getLong(at + Extension.Ack.SACK, Frame.ORDER));
+            case ACK -> requester.onAck(peer, w, Frame.aux(rx, at), rx.getLong(at + Extension.Ack.SACK, Frame.ORDER),
+                    false);
             case NAK -> {
                 qp.counters().increment(Counter.NAKS_RECEIVED);
                 requester.onNak(w, Frame.aux(rx, at), rx.getInt(at + Extension.Nak.CODE, Frame.ORDER),

@@ -138,6 +138,11 @@ public final class VerbsEngine {
         return transport.authenticated();
     }
 
+    /** Congestion control of every peer, as configured; windows start afresh. Data agent's thread. */
+    public void congestion(io.vmrdma.engine.internal.congestion.CongestionSettings settings) {
+        transport.congestion(settings);
+    }
+
     /** Whether HELLOs find nodes beyond the static peer table ({@code discovery = on}). Data agent's thread. */
     public void discovery(boolean on) {
         transport.discovery(on);

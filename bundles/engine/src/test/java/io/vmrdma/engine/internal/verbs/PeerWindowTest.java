@@ -13,25 +13,29 @@ import io.vmrdma.api.verbs.SendFlags;
 import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
+import io.vmrdma.engine.internal.congestion.CongestionSettings;
 import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.engine.internal.transport.Peer;
 import io.vmrdma.engine.testkit.Cluster;
 import org.junit.jupiter.api.Test;
 
 /**
- * The per-peer window: however many queue pairs write to one node, their unacknowledged data together stays within
- * {@link Peer#WINDOW_BYTES} (plus the one frame a queue pair with nothing outstanding may always send), and what a
- * queue pair counted is given back when it completes, fails or is destroyed.
+ * The per-peer window, here fixed (congestion control off): however many queue pairs write to one node, their
+ * unacknowledged data together stays within {@link #WINDOW} (plus the one frame a queue pair with nothing
+ * outstanding may always send), and what a queue pair counted is given back when it completes, fails or is
+ * destroyed.
  */
 class PeerWindowTest {
 
     private static final int MTU = 9000;
     private static final int QPS = 8;
     private static final int BYTES = 4 << 20;
+    private static final long WINDOW = CongestionSettings.FIXED.maxWindow();
 
     @Test
     void eightQueuePairsShareTheWindowAndGiveItBack() throws Exception {
         try (Cluster c = new Cluster(2, MTU, Faults.NONE, 41)) {
+            c.node(1).congestion(CongestionSettings.FIXED);
             Cluster.Dom a = c.domain(1, 1, "a");
             Cluster.Dom b = c.domain(2, 2, "b");
             ByteBuffer source = ByteBuffer.allocateDirect(BYTES);
@@ -63,8 +67,8 @@ class PeerWindowTest {
                 c.node(2).doWork();
             }
             assertThat(a.polled).extracting(WorkCompletion::status).containsOnly(WcStatus.SUCCESS);
-            assertThat(most).as("the window was used").isGreaterThan(Peer.WINDOW_BYTES / 2)
-                    .isLessThanOrEqualTo(Peer.WINDOW_BYTES + (long) QPS * MTU);
+            assertThat(most).as("the window was used").isGreaterThan(WINDOW / 2)
+                    .isLessThanOrEqualTo(WINDOW + (long) QPS * MTU);
             assertThat(peer.windowBytes()).as("all acknowledged: nothing counted").isZero();
             byte[] arrived = new byte[BYTES];
             for (int i = 0; i < QPS; i++) {
