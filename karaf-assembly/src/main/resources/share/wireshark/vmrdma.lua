@@ -103,9 +103,10 @@ local NAK_CODES = {
 local CRC_STATUS = { [0] = "Bad", [1] = "Good", [2] = "Not checked" }
 
 local FLAG_FIRST, FLAG_LAST, FLAG_IMM, FLAG_ACK_REQUEST, FLAG_DISCOVERY, FLAG_AUTH = 1, 2, 4, 8, 16, 32
+local FLAG_PRESSURE = 64
 local FLAG_NAMES = {
     { FLAG_FIRST, "FIRST" }, { FLAG_LAST, "LAST" }, { FLAG_IMM, "IMM" }, { FLAG_ACK_REQUEST, "ACK_REQUEST" },
-    { FLAG_DISCOVERY, "DISCOVERY" }, { FLAG_AUTH, "AUTH" },
+    { FLAG_DISCOVERY, "DISCOVERY" }, { FLAG_AUTH, "AUTH" }, { FLAG_PRESSURE, "PRESSURE" },
 }
 
 -- ------------------------------------------------------------------------------------------------ fields
@@ -121,7 +122,9 @@ local f = {
     flag_discovery = ProtoField.bool("vmrdma.flags.discovery", "DISCOVERY (broadcast HELLO)", 16, nil,
         FLAG_DISCOVERY),
     flag_auth = ProtoField.bool("vmrdma.flags.auth", "AUTH (authentication trailer)", 16, nil, FLAG_AUTH),
-    flag_reserved = ProtoField.uint16("vmrdma.flags.reserved", "Reserved flags", base.HEX, nil, 0xFFC0),
+    flag_pressure = ProtoField.bool("vmrdma.flags.pressure", "PRESSURE (ACK: receiver asks to back off)", 16, nil,
+        FLAG_PRESSURE),
+    flag_reserved = ProtoField.uint16("vmrdma.flags.reserved", "Reserved flags", base.HEX, nil, 0xFF80),
     src_node = ProtoField.uint16("vmrdma.src_node", "Source node", base.DEC),
     dst_node = ProtoField.uint16("vmrdma.dst_node", "Destination node", base.DEC),
     node = ProtoField.uint16("vmrdma.node", "Node (source or destination)", base.DEC),
@@ -572,6 +575,7 @@ function vmrdma.dissector(tvb, pinfo, root)
     flags_item:add_le(f.flag_ack_request, tvb(2, 2))
     flags_item:add_le(f.flag_discovery, tvb(2, 2))
     flags_item:add_le(f.flag_auth, tvb(2, 2))
+    flags_item:add_le(f.flag_pressure, tvb(2, 2))
     flags_item:add_le(f.flag_reserved, tvb(2, 2))
     tree:add_le(f.src_node, tvb(4, 2))
     local dst_item = tree:add_le(f.dst_node, tvb(6, 2))

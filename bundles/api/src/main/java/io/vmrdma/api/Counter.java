@@ -119,7 +119,12 @@ public enum Counter {
      * Authenticated frames refused as replays: a frame counter already seen or too old for the window, or an epoch
      * that is not the sender's confirmed one (captured before it restarted). Since 0.6.0.
      */
-    REPLAYS(55);
+    REPLAYS(55),
+    /**
+     * ACKs this node sent with flag PRESSURE, asking the peer to shrink its congestion window: its receive queue
+     * stayed full for several polls, or the binding's receive drops rose. Since 0.8.0.
+     */
+    PRESSURE_ACKS_SENT(56);
 
     private static final Counter[] BY_STATUS = new Counter[WcStatus.values().length];
 

@@ -88,6 +88,15 @@ public interface NicPort {
     int flush();
 
     /**
+     * Frames the kernel dropped on receive before this port read them (its socket's buffer was full), ever, as last
+     * read on the port's thread: a plain read, no system call. The engine asks senders to back off when it rises.
+     * Since 0.5.0 of this package; a binding that cannot tell has 0.
+     */
+    default long receiveDrops() {
+        return 0;
+    }
+
+    /**
      * The binding's own counts, by name, in an order fit to show (for example {@code runts}, {@code kernelDrops},
      * {@code sendErrors}): frames it dropped before the engine saw them and calls the kernel failed. Read from a
      * console thread while the engine uses the port, without synchronizing with it: for watching, a value may be

@@ -29,7 +29,7 @@
  * unbind, stops using the port and releases every window before the binding frees its buffers.
  */
 @Export
-@Version("0.4.0")
+@Version("0.5.0")
 package io.vmrdma.api.nic;
 
 import org.osgi.annotation.bundle.Export;

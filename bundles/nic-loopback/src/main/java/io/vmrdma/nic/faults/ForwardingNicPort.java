@@ -77,6 +77,11 @@ public abstract class ForwardingNicPort implements NicPort {
     }
 
     @Override
+    public long receiveDrops() {
+        return inner.receiveDrops();
+    }
+
+    @Override
     public Map<String, Long> bindingCounters() {
         return inner.bindingCounters();
     }

@@ -256,12 +256,16 @@ public final class WireResponder {
             dueAck(w);
             return;
         }
-        Frame.writeBase(wire.tx(), at, type, 0, wire.nodeId(), peer.node(), qp.pkey(), 0, qp.remote().qpn(),
-                qp.address().qpn(), 0, w.expectedPsn());
+        boolean pressure = wire.underPressure();
+        Frame.writeBase(wire.tx(), at, type, pressure ? Extension.Ack.FLAG_PRESSURE : 0, wire.nodeId(), peer.node(),
+                qp.pkey(), 0, qp.remote().qpn(), qp.address().qpn(), 0, w.expectedPsn());
         wire.tx().putLong(at + Extension.Ack.SACK, w.sackBitmap(), Frame.ORDER);
         wire.end(peer, at, type.headerLength(), 0);
         w.acked();
         qp.counters().increment(Counter.ACKS_SENT);
+        if (pressure) {
+            wire.counters().increment(Counter.PRESSURE_ACKS_SENT);
+        }
     }
 
     private void sendNak(WireQp w, int psn, int code) {

@@ -55,6 +55,13 @@ import org.slf4j.Logger;
 public final class WireTransport implements FrameHandler {
 
     private static final int RX_BATCH = 64;
+    /**
+     * Full receive batches in a row after which this node is under pressure: 8 × 64 frames (4.5 MiB at MTU 9000,
+     * half of nic.packet's default socket buffer) came in faster than it read them, so the buffer fills.
+     */
+    static final int BACKLOG_POLLS = 8;
+    /** How long a rise of the binding's receive drops keeps this node asking senders to back off: one RTO floor. */
+    static final long DROP_PRESSURE_NANOS = 10_000_000;
     public static final long HELLO_INTERVAL_NANOS = 1_000_000_000L;
     /** At most this many peer-table lines per {@link #PEER_LOG_PERIOD_NANOS}; a cluster's boot fits, a flood does not. */
     static final int PEER_LOG_LINES = 50;
@@ -106,6 +113,12 @@ public final class WireTransport implements FrameHandler {
     private final ToLongFunction<Counter> nodeCounter;
     /** The link address of the frame being received, for the drop alarm. */
     private LinkAddress receivingFrom;
+    /** Receive polls in a row that came back with a full batch. */
+    private int fullPolls;
+    /** The binding's receive drops as last seen, and until when their last rise keeps this node under pressure. */
+    private long receiveDrops;
+    private long dropPressureUntilNanos;
+    private boolean dropPressure;
 
     /**
      * @param nodeId    this node's id
@@ -145,6 +158,8 @@ public final class WireTransport implements FrameHandler {
     public void port(NicPort newPort) {
         abandonClaim();
         port = newPort;
+        receiveDrops = newPort == null ? 0 : newPort.receiveDrops();
+        fullPolls = 0;
         portEpoch++;
         rebase = true;
     }
@@ -221,7 +236,29 @@ public final class WireTransport implements FrameHandler {
     public int receive(long nowNanos) {
         now = nowNanos;
         NicPort p = port;
-        return p == null ? 0 : p.poll(this, RX_BATCH);
+        if (p == null) {
+            return 0;
+        }
+        int frames = p.poll(this, RX_BATCH);
+        fullPolls = frames == RX_BATCH ? fullPolls + 1 : 0;
+        long drops = p.receiveDrops();
+        if (drops != receiveDrops) {
+            receiveDrops = drops;
+            dropPressure = true;
+            dropPressureUntilNanos = nowNanos + DROP_PRESSURE_NANOS;
+        }
+        return frames;
+    }
+
+    /**
+     * Whether this node asks its senders to back off (flag PRESSURE on its ACKs): its receive queue stayed full for
+     * {@link #BACKLOG_POLLS} polls, or the binding dropped received frames in the last {@link #DROP_PRESSURE_NANOS}.
+     */
+    boolean underPressure() {
+        if (dropPressure && now - dropPressureUntilNanos >= 0) {
+            dropPressure = false;
+        }
+        return dropPressure || fullPolls >= BACKLOG_POLLS;
     }
 
     /** After the queue pairs had their turns: acknowledgements, READ responses, hellos, then one flush. */
@@ -490,7 +527,7 @@ public final class WireTransport implements FrameHandler {
             case READ_RESPONSE -> requester.onReadResponse(w, psn, rx.getLong(at + Extension.ReadResponse.READ_OFFSET,
                     Frame.ORDER), at + type.headerLength(), payloadLength);
             case ACK -> requester.onAck(peer, w, Frame.aux(rx, at), rx.getLong(at + Extension.Ack.SACK, Frame.ORDER),
-                    false);
+                    (Frame.flags(rx, at) & Extension.Ack.FLAG_PRESSURE) != 0);
             case NAK -> {
                 qp.counters().increment(Counter.NAKS_RECEIVED);
                 requester.onNak(w, Frame.aux(rx, at), rx.getInt(at + Extension.Nak.CODE, Frame.ORDER),

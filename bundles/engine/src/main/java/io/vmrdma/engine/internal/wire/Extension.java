@@ -75,10 +75,17 @@ public final class Extension {
         }
     }
 
-    /** ACK; base aux = cumulative PSN: every PSN before it was received. */
+    /**
+     * ACK; base aux = cumulative PSN: every PSN before it was received. With {@link #FLAG_PRESSURE} in the base flags
+     * the receiver asks the sender to shrink its congestion window; a node of an earlier revision neither sets nor
+     * reads it, so the two still interoperate (without the receiver's signal).
+     */
     public static final class Ack {
         /** Bit i set: PSN aux + 1 + i was received too. */
         public static final int SACK = 32;
+
+        /** Base-header flag of an ACK: the receiver is under pressure, back off. Only valid on ACK. */
+        public static final int FLAG_PRESSURE = 0x40;
 
         private Ack() {
         }

@@ -291,6 +291,12 @@ public final class PacketPort implements NicPort, AutoCloseable {
         return counters;
     }
 
+    /** The kernel's drops as last read (every {@link #POLLS_PER_DROP_READ} polls), without reading them afresh. */
+    @Override
+    public long receiveDrops() {
+        return kernelDrops;
+    }
+
     /** Frames dropped because their destination is not a 6-byte MAC, or the port was closed. */
     public long unroutable() {
         return batch.discarded();
