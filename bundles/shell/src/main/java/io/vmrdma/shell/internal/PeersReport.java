@@ -8,7 +8,7 @@ import org.apache.karaf.shell.support.table.ShellTable;
 
 /**
  * Renders {@code vmrdma:peers}: one row per peer with its link address, origin, liveness, protocol version,
- * round-trip time and traffic.
+ * round-trip time, traffic and the congestion window of the path to it with what it follows.
  */
 final class PeersReport {
 
@@ -35,16 +35,26 @@ final class PeersReport {
         table.column("Sent").alignRight();
         table.column("Received").alignRight();
         table.column("Retransmissions").alignRight();
+        table.column("CC");
+        table.column("Window").alignRight();
+        table.column("In flight").alignRight();
+        table.column("Data RTT µs").alignRight();
+        table.column("Target µs").alignRight();
+        table.column("Losses").alignRight();
         int rows = 0;
         for (PeerInfo peer : peers) {
             if (only != null && peer.node() != only) {
                 continue;
             }
             rows++;
+            PeerInfo.Congestion cc = peer.congestion();
             table.addRow().addContent(peer.node(), peer.address(), peer.origin() == PeerInfo.Origin.STATIC
                             ? "static" : "discovered", peer.up() ? "up" : "down",
                     peer.protocolVersion() == 0 ? "-" : Integer.toString(peer.protocolVersion()),
-                    Units.micros(peer.roundTripNanos()), peer.framesSent(), peer.framesReceived(), peer.retransmissions());
+                    Units.micros(peer.roundTripNanos()), peer.framesSent(), peer.framesReceived(), peer.retransmissions(),
+                    cc.algorithm().isEmpty() ? "-" : cc.algorithm(),
+                    cc.windowBytes() < 0 ? "-" : Units.bytes(cc.windowBytes()), Units.bytes(cc.inFlightBytes()),
+                    Units.micros(cc.roundTripNanos()), Units.micros(cc.targetNanos()), cc.losses());
         }
         if (only != null && rows == 0) {
             out.println("node " + only + " is not in the peer table");

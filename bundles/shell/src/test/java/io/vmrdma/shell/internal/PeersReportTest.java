@@ -14,9 +14,11 @@ import org.junit.jupiter.api.Test;
 class PeersReportTest {
 
     private static final PeerInfo STATIC_UP = new PeerInfo(2, LinkAddress.ofMac("02:00:00:00:00:02"),
-            PeerInfo.Origin.STATIC, true, 1, 48_250, 300_000_000L, 1234, 1200, 7);
+            PeerInfo.Origin.STATIC, true, 1, 48_250, 300_000_000L, 1234, 1200, 7,
+            new PeerInfo.Congestion("delay", 393_216, 81_920, 212_400, 345_000, 3));
     private static final PeerInfo DISCOVERED_DOWN = new PeerInfo(3, LinkAddress.of((byte) 0, (byte) 3),
-            PeerInfo.Origin.DISCOVERED, false, 1, 1_234_567, 4_000_000_000L, 10, 9, 0);
+            PeerInfo.Origin.DISCOVERED, false, 1, 1_234_567, 4_000_000_000L, 10, 9, 0,
+            new PeerInfo.Congestion("off", 4 << 20, 0, 1_300_000, -1, 0));
     private static final PeerInfo NEVER_HEARD = new PeerInfo(9, LinkAddress.of((byte) 0, (byte) 9),
             PeerInfo.Origin.STATIC, false, 0, -1, -1, 3, 0, 0);
 
@@ -32,17 +34,21 @@ class PeersReportTest {
     }
 
     @Test
-    void everyPeerWithItsOriginStateProtocolRoundTripAndTraffic() {
+    void everyPeerWithItsOriginStateProtocolRoundTripTrafficAndCongestionWindow() {
         String out = render(List.of(STATIC_UP, DISCOVERED_DOWN, NEVER_HEARD), "packet", null);
         assertThat(out.lines().findFirst().orElseThrow()).contains("Node").contains("Address").contains("Origin")
                 .contains("State").contains("Protocol").contains("RTT µs").contains("Sent").contains("Received")
-                .contains("Retransmissions");
+                .contains("Retransmissions").contains("CC").contains("Window").contains("In flight")
+                .contains("Data RTT µs").contains("Target µs").contains("Losses");
         assertThat(row(out, "2").split("\\|")).extracting(String::trim)
-                .containsExactly("2", "02:00:00:00:00:02", "static", "up", "1", "48.3", "1234", "1200", "7");
+                .containsExactly("2", "02:00:00:00:00:02", "static", "up", "1", "48.3", "1234", "1200", "7", "delay",
+                        "384 KiB", "80.0 KiB", "212", "345", "3");
         assertThat(row(out, "3").split("\\|")).extracting(String::trim)
-                .containsExactly("3", "00:03", "discovered", "down", "1", "1235", "10", "9", "0");
-        assertThat(row(out, "9").split("\\|")).extracting(String::trim)
-                .containsExactly("9", "00:09", "static", "down", "-", "-", "3", "0", "0");
+                .containsExactly("3", "00:03", "discovered", "down", "1", "1235", "10", "9", "0", "off", "4.00 MiB",
+                        "0 B", "1300", "-", "0");
+        assertThat(row(out, "9").split("\\|")).extracting(String::trim).as("from an engine that does not say")
+                .containsExactly("9", "00:09", "static", "down", "-", "-", "3", "0", "0", "-", "-", "0 B", "-", "-",
+                        "0");
         assertThat(out).doesNotContain("no NIC binding");
     }
 

@@ -100,7 +100,23 @@ final class VmrdmaBeans {
                 .read("FramesSent", long.class, "Frames sent to it", () -> peer.get().framesSent())
                 .read("FramesReceived", long.class, "Frames accepted from it", () -> peer.get().framesReceived())
                 .read("Retransmissions", long.class, "Data frames sent to it again",
-                        () -> peer.get().retransmissions());
+                        () -> peer.get().retransmissions())
+                .read("CongestionControl", String.class, "delay or off: what decides the window",
+                        () -> peer.get().congestion().algorithm())
+                .read("WindowBytes", long.class, "Most payload bytes all queue pairs to it may have unacknowledged",
+                        () -> peer.get().congestion().windowBytes())
+                .read("InFlightBytes", long.class, "Payload bytes sent to it and not acknowledged",
+                        () -> peer.get().congestion().inFlightBytes())
+                .read("DataRoundTripMicros", double.class,
+                        "Smoothed round trip of data packets from ACKs in µs, -1 before measured",
+                        () -> micros(peer.get().congestion().roundTripNanos()))
+                .read("RoundTripTargetMicros", double.class, "Round trip above which the window shrinks, -1 for none",
+                        () -> micros(peer.get().congestion().targetNanos()))
+                .read("Losses", long.class, "Losses the window reacted to", () -> peer.get().congestion().losses());
+    }
+
+    private static double micros(long nanos) {
+        return nanos < 0 ? -1.0 : nanos / 1000.0;
     }
 
     static AttributeBean scheduler(SchedulingControl control) {

@@ -1,5 +1,8 @@
 package io.vmrdma.engine.internal.transport;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
 import io.vmrdma.api.Counter;
 import io.vmrdma.api.PeerInfo;
 import io.vmrdma.api.nic.LinkAddress;
@@ -12,6 +15,17 @@ import io.vmrdma.engine.internal.status.Counters;
  * speaks and how far away it is. Written only by the data agent; the fields the console reads are volatile.
  */
 public final class Peer {
+
+    /** {@link #windowBytes}, written by the data agent with release and read by the console with acquire. */
+    private static final VarHandle IN_FLIGHT;
+
+    static {
+        try {
+            IN_FLIGHT = MethodHandles.lookup().findVarHandle(Peer.class, "windowBytes", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
 
     private final int node;
     private final Counters counters;
@@ -199,7 +213,7 @@ public final class Peer {
     }
 
     void addWindow(long bytes) {
-        windowBytes += bytes;
+        IN_FLIGHT.setRelease(this, windowBytes + bytes);
     }
 
     /** A snapshot for the console; may be called from any thread. */
@@ -208,7 +222,13 @@ public final class Peer {
         return new PeerInfo(node, address, discovered ? PeerInfo.Origin.DISCOVERED : PeerInfo.Origin.STATIC, up,
                 version, srttNanos, heard ? Math.max(0, nowNanos - last) : -1,
                 counters.get(Counter.FRAMES_SENT), counters.get(Counter.FRAMES_RECEIVED),
-                counters.get(Counter.RETRANSMISSIONS));
+                counters.get(Counter.RETRANSMISSIONS), congestionInfo());
+    }
+
+    private PeerInfo.Congestion congestionInfo() {
+        CongestionControl cc = congestion;
+        return new PeerInfo.Congestion(cc.name(), cc.windowBytes(), (long) IN_FLIGHT.getAcquire(this), cc.rttNanos(),
+                cc.rttTargetNanos(), cc.losses());
     }
 
     @Override

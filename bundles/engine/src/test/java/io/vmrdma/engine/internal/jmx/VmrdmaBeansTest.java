@@ -89,7 +89,8 @@ class VmrdmaBeansTest {
             @Override
             public List<PeerInfo> peers() {
                 return frames.get() < 0 ? List.of() : List.of(new PeerInfo(2, LinkAddress.parse("00:02"),
-                        PeerInfo.Origin.STATIC, true, 1, 25_500, 3_000_000, frames.get(), 4, 1));
+                        PeerInfo.Origin.STATIC, true, 1, 25_500, 3_000_000, frames.get(), 4, 1,
+                        new PeerInfo.Congestion("delay", 393_216, frames.get() * 9000L, 212_400, 345_000, 3)));
             }
 
             @Override
@@ -103,8 +104,14 @@ class VmrdmaBeansTest {
         assertThat(server.getAttribute(name, "RoundTripMicros")).isEqualTo(25.5);
         assertThat(server.getAttribute(name, "LastHeardMillisAgo")).isEqualTo(3L);
         assertThat(server.getAttribute(name, "Up")).isEqualTo(true);
+        assertThat(server.getAttribute(name, "CongestionControl")).isEqualTo("delay");
+        assertThat(server.getAttribute(name, "WindowBytes")).isEqualTo(393_216L);
+        assertThat(server.getAttribute(name, "DataRoundTripMicros")).isEqualTo(212.4);
+        assertThat(server.getAttribute(name, "RoundTripTargetMicros")).isEqualTo(345.0);
+        assertThat(server.getAttribute(name, "Losses")).isEqualTo(3L);
         frames.set(50);
         assertThat(server.getAttribute(name, "FramesSent")).isEqualTo(50L);
+        assertThat(server.getAttribute(name, "InFlightBytes")).as("read afresh").isEqualTo(450_000L);
         frames.set(-1);
         assertThatThrownBy(() -> server.getAttribute(name, "FramesSent")).hasMessageContaining("peer 2 is gone");
     }
