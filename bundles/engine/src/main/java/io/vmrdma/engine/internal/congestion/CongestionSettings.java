@@ -9,8 +9,8 @@ package io.vmrdma.engine.internal.congestion;
  * @param minWindow         the floor: no signal takes a window below it, so no flow starves
  * @param maxWindow         the ceiling, and the fixed window with {@link #OFF}: what a receiver's socket buffer
  *                          holds from one node
- * @param targetRttNanos    the round trip a window at the ceiling aims to stay below (one at the floor, 1.5 times); a
- *                          path whose unloaded round trip is at it already (a busy host) aims at twice that instead
+ * @param targetRttNanos    the round trip a window at the ceiling aims to stay below (one at the floor, twice it):
+ *                          above the unloaded round trip of the hosts, their waits for a core included
  * @param increaseBytes     bytes the window grows by per round trip while the round trip stays below the target
  * @param decreasePercent   β in percent: the window shrinks by β times the share of the round trip that is excess
  *                          delay, at most by half per round trip

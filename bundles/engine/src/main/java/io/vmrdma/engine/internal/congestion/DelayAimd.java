@@ -2,8 +2,10 @@ package io.vmrdma.engine.internal.congestion;
 
 /**
  * Delay-based additive increase, multiplicative decrease, once per round trip. A round ends one smoothed round trip
- * after it began; then the lowest round trip sampled in it decides (the lowest, so a single acknowledgement that
- * waited for a core does not count as a queue):
+ * after it began; then the mean round trip sampled in it decides, leaving out the highest sample of a round that has
+ * three or more (so a single acknowledgement that waited for a core does not count as a queue). The mean and not the
+ * lowest: a flow with a larger window gets more samples per round, and the lowest of more samples is lower, so the
+ * lowest would let larger windows grow where smaller ones shrink.
  * <ul>
  * <li>above the target ({@link #rttTargetNanos}), or a receiver that asked to back off: the
  * window shrinks by β × (sample − target) / sample, at most by half;</li>
@@ -27,7 +29,9 @@ final class DelayAimd implements CongestionControl {
     /** When the round in progress ends, if {@link #roundStarted}. */
     private long roundEndsNanos;
     private boolean roundStarted;
-    private long roundLowestRtt = Long.MAX_VALUE;
+    private long roundRttSum;
+    private int roundRttCount;
+    private long roundHighestRtt;
     private boolean roundPressure;
     private boolean roundLoss;
 
@@ -56,8 +60,11 @@ final class DelayAimd implements CongestionControl {
             endRound();
         }
         if (rttSampleNanos >= 0) {
-            roundTrips.sample(nowNanos, rttSampleNanos);
-            roundLowestRtt = Math.min(roundLowestRtt, Math.max(1, rttSampleNanos));
+            roundTrips.sample(rttSampleNanos);
+            long rtt = Math.max(1, rttSampleNanos);
+            roundRttSum += rtt;
+            roundRttCount++;
+            roundHighestRtt = Math.max(roundHighestRtt, rtt);
         }
         roundPressure |= receiverPressure;
         if (!roundStarted && roundTrips.smoothedNanos() >= 0) {
@@ -82,21 +89,25 @@ final class DelayAimd implements CongestionControl {
             followDelay();
         }
         roundStarted = false;
-        roundLowestRtt = Long.MAX_VALUE;
+        roundRttSum = 0;
+        roundRttCount = 0;
+        roundHighestRtt = 0;
         roundPressure = false;
         roundLoss = false;
     }
 
     private void followDelay() {
         long target = rttTargetNanos();
+        long rtt = roundRttCount == 0 ? -1 : roundRttCount < 3 ? roundRttSum / roundRttCount
+                : (roundRttSum - roundHighestRtt) / (roundRttCount - 1);
         if (roundPressure) {
             // As a round trip of twice the target: the receiver drops before the delay shows it.
             resize(window - window * decreasePercent / 200);
-        } else if (roundLowestRtt != Long.MAX_VALUE && roundLowestRtt > target) {
-            long excess = roundLowestRtt - target;
-            long cut = (long) (window * (decreasePercent / 100.0) * excess / roundLowestRtt);
+        } else if (rtt > target) {
+            long excess = rtt - target;
+            long cut = (long) (window * (decreasePercent / 100.0) * excess / rtt);
             resize(window - Math.min(cut, window / 2));
-        } else if (roundLowestRtt != Long.MAX_VALUE) {
+        } else if (rtt > 0) {
             resize(window + increaseBytes);
         }
     }
@@ -111,20 +122,15 @@ final class DelayAimd implements CongestionControl {
     }
 
     /**
-     * The configured round trip, the same for every flow through a bottleneck (a target from each flow's own lowest
-     * round trip would favour the flow that came last, whose lowest includes the queue the others built, until it
-     * had the whole port); a path whose unloaded round trip is at the target already aims at twice that instead.
-     * Scaled up as the window shrinks, by half at the floor (as Swift's flow-based scaling): of flows that see one
-     * queue, the larger backs off first, so they converge to equal shares.
+     * The configured round trip, the same for every flow through a bottleneck, scaled up as the window shrinks, to
+     * twice at the floor (as Swift's flow-based scaling): of flows that see one queue, the larger backs off first, so
+     * they converge to equal shares. Not each flow's lowest round trip plus a margin: a flow that joins a busy port
+     * measures the queue the others built as its lowest, and would take the port from them. -1 before the first
+     * sample.
      */
     @Override
     public long rttTargetNanos() {
-        long base = roundTrips.baseNanos();
-        if (base < 0) {
-            return -1;
-        }
-        long target = base >= targetRttNanos ? 2 * base : targetRttNanos;
-        return target + (long) (target * smallness() / 2);
+        return roundTrips.smoothedNanos() < 0 ? -1 : targetRttNanos + (long) (targetRttNanos * smallness());
     }
 
     /** 0 at the ceiling, 1 at the floor, by 1/√window in between: small windows differ most. */

@@ -28,7 +28,7 @@ final class FixedWindow implements CongestionControl {
     @Override
     public void onAck(long nowNanos, long rttSampleNanos, long ackedBytes, boolean receiverPressure) {
         if (rttSampleNanos >= 0) {
-            roundTrips.sample(nowNanos, rttSampleNanos);
+            roundTrips.sample(rttSampleNanos);
         }
     }
 

@@ -57,26 +57,35 @@ class DelayAimdTest {
             round(50 * target);
         }
         assertThat(cc.windowBytes()).isEqualTo(SETTINGS.minWindow());
-        assertThat(cc.rttTargetNanos()).as("at the floor: half more, so small windows win back their share")
-                .isEqualTo(SETTINGS.targetRttNanos() * 3 / 2);
+        assertThat(cc.rttTargetNanos()).as("at the floor: twice, so small windows win back their share")
+                .isEqualTo(SETTINGS.targetRttNanos() * 2);
     }
 
     @Test
-    void aPathLongerThanHalfTheTargetAimsAtTwiceItsLowestRoundTrip() {
-        long rtt = SETTINGS.targetRttNanos();
-        round(rtt);
-        assertThat(cc.rttTargetNanos()).isGreaterThanOrEqualTo(2 * rtt);
-        long before = cc.windowBytes();
-        round(rtt + rtt / 2);
-        assertThat(cc.windowBytes()).as("below twice its own lowest: grows").isEqualTo(before + SETTINGS.increaseBytes());
+    void theTargetIsTheSameWhateverRoundTripTheFlowSawFirst() {
+        CongestionControl latecomer = new DelayAimd(SETTINGS);
+        latecomer.onAck(now, 2 * SETTINGS.targetRttNanos(), 9000, false);
+        cc.onAck(now, RTT, 9000, false);
+        assertThat(latecomer.rttTargetNanos()).as("its first sample had a queue in it")
+                .isEqualTo(cc.rttTargetNanos());
     }
 
     @Test
-    void theLowestRoundTripOfARoundDecidesSoOneLateAcknowledgementDoesNotShrinkIt() {
+    void oneLateAcknowledgementInARoundDoesNotShrinkIt() {
         round(RTT);
         long before = cc.windowBytes();
         round(RTT, 40 * RTT, RTT);
         assertThat(cc.windowBytes()).isEqualTo(before + SETTINGS.increaseBytes());
+    }
+
+    @Test
+    void theMeanOfARoundDecidesNotItsLowest() {
+        round(RTT);
+        long before = cc.windowBytes();
+        long target = cc.rttTargetNanos();
+        round(RTT, 2 * target, 2 * target, 2 * target, 2 * target);
+        long mean = (RTT + 3 * 2 * target) / 4;
+        assertThat(cc.windowBytes()).isEqualTo(before - (long) (before * 0.8 * (mean - target) / mean));
     }
 
     @Test

@@ -60,8 +60,11 @@ class IncastPropertyTest {
                 total += bytes;
             }
             double rateShare = total * 1e9 / MEASURED_NANOS / RATE;
-            // Payload is 8,960 of every 9,000 bytes at the bottleneck, and the windows breathe around the target.
-            assertThat(rateShare).as("goodput over the rate, senders %d; %s", senders, incast.state()).isBetween(0.85, 1.0);
+            // Payload is 8,960 of every 9,000 bytes at the bottleneck, and the windows breathe around the target;
+            // writes are counted when they complete, so each sender may finish one that was mostly sent before.
+            double oneWriteEach = (double) senders * BLOCK * 1e9 / MEASURED_NANOS / RATE;
+            assertThat(rateShare).as("goodput over the rate, senders %d; %s", senders, incast.state())
+                    .isBetween(0.85, 1.0 + oneWriteEach);
             assertThat(ShareMeter.jain(measured)).as("Jain's index of %s; %s", java.util.Arrays.toString(measured), incast.state())
                     .isGreaterThan(0.9);
             incast.finishAndCheckBytes();
@@ -75,11 +78,11 @@ class IncastPropertyTest {
     }
 
     @Property(tries = 4)
-    void aQueueBelowTheFloorsLosesFramesButNothingStalls(@ForAll @IntRange(min = 2, max = 6) int senders,
+    void aQueueBelowTheFloorsLosesFramesButNothingStalls(@ForAll @IntRange(min = 2, max = 4) int senders,
                                                          @ForAll @LongRange(min = 1, max = 1_000_000) long seed)
             throws Exception {
         try (Cluster c = new Cluster(senders + 1, MTU, Faults.NONE, seed)) {
-            // Sixteen frames of queue for senders whose floors together are up to three times that.
+            // Sixteen frames of queue for senders whose floors together are up to twice that.
             Incast incast = new Incast(c, senders, seed, CongestionSettings.DEFAULTS, 16 * MTU);
             long[] measured = incast.run(WARM_UP_NANOS, 5 * MEASURED_NANOS);
             assertThat(incast.bottleneck.dropped()).as("the queue overflows").isPositive();
