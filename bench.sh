@@ -181,6 +181,9 @@ for r in $(seq 1 "$ROUNDS"); do
     run_step "wire" mvn_ test -pl bundles/nic-packet -Dtest=GuestsAcrossLinkBenchmarkTest \
         -Dsurefire.failIfNoSpecifiedTests=false -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/wire-$r.json" \
         -Dvmrdma.bench.tbf=10gbit -Dvmrdma.bench.guests=$WIRE_GUESTS -Dvmrdma.bench.seconds=$WIRE_SECONDS
+    say "round $r/$ROUNDS: incast: 2, 4, 7 senders through one 10gbit bridge port, congestion control on and off"
+    run_step "incast" mvn_ test -pl bundles/nic-packet -Dtest=IncastBenchmarkTest \
+        -Dsurefire.failIfNoSpecifiedTests=false -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/incast-$r.json"
 done
 
 say "scheduling shares in the distribution (SchedulingSharesBenchIT: Karaf, guest processes, console)"

@@ -108,6 +108,13 @@ def udp_row(l, offload, size):
     return None
 
 
+def incast_row(r, cc, senders):
+    for row in r.get(cc, {}).get("rows", []):
+        if row["senders"] == senders:
+            return row
+    return None
+
+
 def put_udp_offload(put, veth, emul_links, tcp_cpu, size):
     """The nic.udp keys: 1 MiB writes with segmentation offload beside plain nic.udp, the AF_PACKET floor and
     iperf3 of the same link and run, and CPU per GiB over the emulated 10GbE link."""
@@ -148,6 +155,43 @@ def put_udp_offload(put, veth, emul_links, tcp_cpu, size):
     put("emul10g_udp_gso_cpu_vs_tcp", [div(x, y) for x, y in zip(gso_cpu, tcp_cpu)], no_emul)
 
 
+def incast_plots(img, tmp, incast):
+    """Goodput and window of each of 4 senders over time, with and without congestion control (first round)."""
+    if not incast:
+        return []
+    os.makedirs(tmp, exist_ok=True)
+    plots = []
+    for what, title, ylabel, out in (
+            ("mib_s", "Incast, 4 senders through one 10gbit port: goodput of each", "MiB/s (10 ms)",
+             "bench-incast-goodput.png"),
+            ("window_kib", "Incast, 4 senders through one 10gbit port: congestion window of each", "KiB",
+             "bench-incast-window.png")):
+        panels = []
+        for cc, name in (("delay", "congestion control (delay)"), ("off", "congestion control off")):
+            row = incast_row(incast[0], cc, 4)
+            if not row or "series" not in row:
+                continue
+            path = os.path.join(tmp, "incast-%s-%s.dat" % (cc, what))
+            with open(path, "w") as f:
+                for point in row["series"]:
+                    f.write("%s %s\n" % (point["t_ms"], " ".join(str(x) for x in point[what])))
+            panels.append((path, name, len(row["series"][0][what])))
+        if not panels:
+            continue
+        lines = ['set terminal pngcairo size 900,%d font ",10"' % (300 * len(panels)),
+                 'set output "%s"' % os.path.join(img, out), "set multiplot layout %d,1 title \"%s\"" %
+                 (len(panels), title), 'set xlabel "ms into the measured window"', 'set ylabel "%s"' % ylabel,
+                 "set grid", "set key outside right top", "set yrange [0:*]"]
+        for path, name, senders in panels:
+            lines.append('set title "%s"' % name)
+            lines.append("plot " + ", ".join('"%s" using 1:%d with lines lw 1.5 title "sender %d"' % (path, i + 2, i + 1)
+                                             for i in range(senders)))
+        lines.append("unset multiplot")
+        subprocess.run(["gnuplot"], input="\n".join(lines) + "\n", text=True, check=False)
+        plots.append((title, out))
+    return plots
+
+
 def div(a, b):
     return None if a is None or b is None or b == 0 else a / b
 
@@ -173,6 +217,7 @@ def main():
         with open(os.path.join(a.raw, "cluster.json")) as f:
             cluster = json.load(f)
     mpi = load(a.raw, "mpi")
+    incast = load(a.raw, "incast")
     sched = None
     if os.path.exists(os.path.join(a.raw, "scheduling.json")):
         with open(os.path.join(a.raw, "scheduling.json")) as f:
@@ -330,6 +375,22 @@ def main():
     put("wire_weighted_share_max_err_pct", [x["weighted_share_max_err_pct"] if x else None for x in sh_], no_wire)
     put("wire_weighted_share_max_err_pp", [x["weighted_share_max_err_pp"] if x else None for x in sh_], no_wire)
 
+    # Incast (IncastBenchmarkTest): N senders through one 10gbit port, with congestion control and without.
+    no_incast = "IncastBenchmarkTest produced no result in this run (see target/bench/bench.log)"
+    for cc, suffix in (("delay", ""), ("off", "_cc_off")):
+        for n in (2, 4, 7):
+            rows = [incast_row(r, cc, n) for r in incast]
+            put("incast%d%s_goodput_pct_of_limit" % (n, suffix),
+                [x["goodput_pct_of_limit"] if x else None for x in rows], no_incast)
+            put("incast%d%s_jain" % (n, suffix), [x["jain"] if x else None for x in rows], no_incast)
+            put("incast%d%s_retransmit_pct" % (n, suffix), [x["retransmit_pct"] if x else None for x in rows],
+                no_incast)
+        put("cc%s_convergence_ms" % ("_off" if cc == "off" else ""),
+            [r[cc]["join"]["convergence_ms"] if cc in r and r[cc]["join"]["convergence_ms"] >= 0 else None
+             for r in incast], no_incast + ", or the joining sender never reached 80 % of a fair share")
+    put("incast_senders_per_core", [(max(x["senders"] for x in r["delay"]["rows"]) + 1) / r["cores"]
+                                    if "delay" in r else None for r in incast], no_incast)
+
     load_start = open(os.path.join(a.raw, "load-start.txt")).read().strip() if os.path.exists(
         os.path.join(a.raw, "load-start.txt")) else ""
     load_end = open(os.path.join(a.raw, "load-end.txt")).read().strip() if os.path.exists(
@@ -339,7 +400,7 @@ def main():
     java = sh("sh", "-c", "java -version 2>&1 | head -1")
     cpu_model = sh("sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2").strip()
     date = datetime.datetime.now().astimezone().isoformat(timespec="seconds")
-    rounds = max(len(intra), len(guest), len(veth), len(emul), len(wire), len(mpi))
+    rounds = max(len(intra), len(guest), len(veth), len(emul), len(wire), len(mpi), len(incast))
 
     results = {k: round(s.median, 4) for k, s in stats.items()}
     results.update({
@@ -362,6 +423,7 @@ def main():
     os.makedirs(img, exist_ok=True)
     plots = make_plots(img, os.path.join(os.path.dirname(os.path.abspath(a.out)), "plot"), intra, guest, evtchn, veth,
                        emul, sched, wire)
+    plots += incast_plots(img, os.path.join(os.path.dirname(os.path.abspath(a.out)), "plot"), incast)
 
     def v(key, fmt="{:,.0f}"):
         return stats[key].text(fmt) if key in stats else "missing"
@@ -474,6 +536,18 @@ def main():
               "| — | %s | — |"
               % (v("scale_64vms_drr_aggregate_vs_single", r2), v("wire_64vms_drr_mib_s"), v("wire_1vm_drr_mib_s"),
                  bar("scale_64vms_drr_aggregate_vs_single", ">=", 0.9)))
+    for n in (2, 4, 7):
+        md.append("| incast: %d senders, one 10gbit port, goodput %% of limit (congestion control off) | %s | %s | — | "
+                  "%s | — |" % (n, v("incast%d_goodput_pct_of_limit" % n, r1),
+                                v("incast%d_cc_off_goodput_pct_of_limit" % n, r1),
+                                bar("incast%d_goodput_pct_of_limit" % n, ">=", 90) if n == 7 else "reported"))
+    md.append("| incast: 7 senders, Jain's index among them (off) | %s | %s | — | %s | — |"
+              % (v("incast7_jain", "{:.3f}"), v("incast7_cc_off_jain", "{:.3f}"), bar("incast7_jain", ">=", 0.95)))
+    md.append("| incast: 7 senders, retransmitted %% of frames sent (off) | %s | %s | — | %s | — |"
+              % (v("incast7_retransmit_pct", r2), v("incast7_cc_off_retransmit_pct", r2),
+                 bar("incast7_retransmit_pct", "<=", 1)))
+    md.append("| incast: a 4th sender joining 3, ms to 80 %% of a fair share (off) | %s | %s | — | %s | — |"
+              % (v("cc_convergence_ms", r1), v("cc_off_convergence_ms", r1), bar("cc_convergence_ms", "<=", 100)))
     md.append("| intra-host: Jain's index, 3 guests, drr equal weights (distribution) | %s | 1.0 | — | reported | — |"
               % v("jain_equal_weights", "{:.4f}"))
     md.append("| intra-host: weights 1:2:4, worst error %% of share (distribution) | %s | 0 | — | reported | — |"
@@ -530,6 +604,13 @@ def main():
               "vmrdma each rank is a simulated VM (`vmrdma-mpirun`: Open MPI's cm PML, ofi MTL, `vmrdma;ofi_rxm`); "
               "the baseline is Open MPI's own TCP BTL (ob1) between two processes on the same host over loopback, "
               "not over a bridge of veths as Xen's PV networking would give the VMs.")
+    md.append("* **Incast**: `IncastBenchmarkTest` — hosts in namespaces on one Linux bridge at MTU 9000, the "
+              "bridge's port toward the receiver shaped by `tbf rate 10gbit burst 512kb limit 2mb`; an engine on "
+              "nic.packet per host, each on a thread of its own (%s threads per core at 7 senders), frame "
+              "authentication off; each sender keeps eight 1 MiB RDMA WRITEs posted on one queue pair. Goodput is the "
+              "WRITE bytes completed by all senders over the 10GbE limit; retransmissions over all frames the "
+              "senders sent; first with congestion control (`delay`), then `off` (fixed 4 MiB windows)."
+              % v("incast_senders_per_core", r1))
     md.append("* **Intra-host shares**: `SchedulingSharesBenchIT` — the real distribution, three guest processes "
               "flooding 1 MiB RDMA WRITEs into a sink guest on one host; the shared resource is dom0's data agent, "
               "not the wire (reported beside the wire rows, not held against the bars).")

@@ -5,10 +5,10 @@ package io.vmrdma.engine.internal.congestion;
  * after it began; then the mean round trip sampled in it decides, leaving out the highest sample of a round that has
  * three or more (so a single acknowledgement that waited for a core does not count as a queue). The mean and not the
  * lowest: a flow with a larger window gets more samples per round, and the lowest of more samples is lower, so the
- * lowest would let larger windows grow where smaller ones shrink.
+ * lowest would let larger windows grow where smaller ones shrink. That round trip
  * <ul>
- * <li>above the target ({@link #rttTargetNanos}), or a receiver that asked to back off: the
- * window shrinks by β × (sample − target) / sample, at most by half;</li>
+ * <li>above the target ({@link #rttTargetNanos}), or a receiver that asked to back off: the window shrinks by
+ * β × (mean − target) / mean, at most by half;</li>
  * <li>otherwise it grows by the configured increase.</li>
  * </ul>
  * A loss halves the window at once, at most once per round, and that round then neither grows nor shrinks it again.

@@ -16,6 +16,8 @@ final class BridgeLan implements AutoCloseable {
 
     final List<NetworkNamespace> hosts = new ArrayList<>();
     final List<String> interfaces = new ArrayList<>();
+    /** The bridge's port toward each host, in the bridge's namespace. */
+    private final List<String> bridgePorts = new ArrayList<>();
     private final List<String> namespaces = new ArrayList<>();
     private String bridgeNamespace;
 
@@ -37,6 +39,7 @@ final class BridgeLan implements AutoCloseable {
                 VethLink.ip("-n", bridgeNamespace, "link", "set", outside, "master", "br0", "up");
                 VethLink.ip("-n", host, "link", "set", inside, "up");
                 interfaces.add(inside);
+                bridgePorts.add(outside);
             }
             VethLink.ip("-n", bridgeNamespace, "link", "set", "br0", "up");
             VethLink.awaitUp(bridgeNamespace, "br0");
@@ -63,6 +66,31 @@ final class BridgeLan implements AutoCloseable {
     BridgeLan flooding() {
         VethLink.ip("-n", bridgeNamespace, "link", "set", "br0", "type", "bridge", "ageing_time", "0");
         return this;
+    }
+
+    /**
+     * Runs {@code tc} with {@code arguments} on the bridge's port toward host {@code h} ({@code DEV} in them stands
+     * for it), in the bridge's namespace: a qdisc there shapes what the bridge sends to that host, as a switch port
+     * does. Returns what tc printed.
+     */
+    String tcTowards(int h, String... arguments) {
+        List<String> command = new ArrayList<>(List.of("ip", "netns", "exec", bridgeNamespace, "tc"));
+        for (String a : arguments) {
+            command.add(a.equals("DEV") ? bridgePorts.get(h) : a);
+        }
+        try {
+            Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            if (!p.waitFor(30, java.util.concurrent.TimeUnit.SECONDS) || p.exitValue() != 0) {
+                throw new IllegalStateException(String.join(" ", command) + " failed: " + out);
+            }
+            return out;
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException(String.join(" ", command) + ": " + e, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
     }
 
     private String add(String namespace) {
