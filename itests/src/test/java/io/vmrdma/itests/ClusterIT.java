@@ -78,7 +78,8 @@ public class ClusterIT {
         }
         for (int host = 1; host <= HOSTS; host++) {
             final int h = host;
-            await(h, 240, "vmrdma:cluster", out -> count(out, "(?m)^ *\\d+ \\| 169\\.254\\.21\\.\\d:5701 \\| (this node|up) ") == HOSTS,
+            await(h, 240, "vmrdma:cluster",
+                    out -> count(out, "(?m)^ *\\d+ \\| 169\\.254\\.21\\.\\d:5701 \\| (this node|up) ") == HOSTS,
                     "node " + h + " to see all " + HOSTS + " members");
         }
     }

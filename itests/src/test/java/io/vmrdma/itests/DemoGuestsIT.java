@@ -16,18 +16,18 @@ import io.vmrdma.api.Domain;
 import io.vmrdma.api.DomainRegistry;
 import io.vmrdma.api.DomainState;
 import io.vmrdma.api.Node;
-import org.osgi.framework.Bundle;
-import org.osgi.framework.BundleContext;
-import org.osgi.framework.startlevel.BundleStartLevel;
 import org.apache.karaf.shell.api.console.SessionFactory;
+import org.junit.Before;
 import org.junit.Test;
 import org.junit.runner.RunWith;
-import org.junit.Before;
-import org.osgi.service.cm.ConfigurationAdmin;
 import org.ops4j.pax.exam.Option;
 import org.ops4j.pax.exam.junit.PaxExam;
 import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
+import org.osgi.framework.Bundle;
+import org.osgi.framework.BundleContext;
+import org.osgi.framework.startlevel.BundleStartLevel;
+import org.osgi.service.cm.ConfigurationAdmin;
 
 /**
  * The embedded default as ./run.sh starts it: two demo guests, separate processes on the simulated hypervisor,
@@ -150,8 +150,9 @@ public class DemoGuestsIT {
         }
         assertTrue("scraped " + scraped + " not within [" + before + ", " + after + "]",
                 before <= scraped && scraped <= after);
-        java.util.regex.Matcher total = Pattern.compile("demo-client\\s+\\|(?:[^|]*\\|){6}\\s*([0-9.]+) (B|KiB|MiB|GiB)")
-                .matcher(stats);
+        java.util.regex.Matcher total =
+                Pattern.compile("demo-client\\s+\\|(?:[^|]*\\|){6}\\s*([0-9.]+) (B|KiB|MiB|GiB)")
+                        .matcher(stats);
         assertTrue(stats, total.find());
         double unit = Math.pow(1024, java.util.List.of("B", "KiB", "MiB", "GiB").indexOf(total.group(2)));
         double shown = Double.parseDouble(total.group(1)) * unit;

@@ -37,7 +37,8 @@ import org.osgi.framework.BundleContext;
 public class DistributionIT {
 
     private static final List<String> BUNDLES = List.of("io.vmrdma.api", "io.vmrdma.engine",
-            "io.vmrdma.nic.loopback", "io.vmrdma.xen.sim", "io.vmrdma.sched.rr", "io.vmrdma.sched.drr", "io.vmrdma.sched.priority",
+            "io.vmrdma.nic.loopback", "io.vmrdma.xen.sim", "io.vmrdma.sched.rr", "io.vmrdma.sched.drr",
+            "io.vmrdma.sched.priority",
             "io.vmrdma.sched.shaper", "io.vmrdma.shell", "io.vmrdma.demo");
 
     @Inject

@@ -99,7 +99,7 @@ public class FirstCommandIT {
     private static void copy(InputStream in, StringBuffer into) {
         byte[] buffer = new byte[8192];
         try {
-            for (int n; (n = in.read(buffer)) > 0; ) {
+            for (int n; (n = in.read(buffer)) > 0;) {
                 into.append(new String(buffer, 0, n, StandardCharsets.UTF_8));
             }
         } catch (IOException e) {

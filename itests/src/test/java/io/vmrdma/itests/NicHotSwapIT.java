@@ -160,8 +160,9 @@ public class NicHotSwapIT {
         assertEquals(PeerInfo.Origin.STATIC, two.origin());
         assertTrue(two.framesSent() > 0 && two.framesReceived() > 0);
         String table = new Console(sessions).run("vmrdma:peers");
-        assertTrue(table, Pattern.compile("\\s2 \\|\\s+7f:00:00:01:\\S+\\s+\\|\\s+static\\s+\\|\\s+up\\s+\\|\\s+1\\s+\\|")
-                .matcher(table).find());
+        assertTrue(table,
+                Pattern.compile("\\s2 \\|\\s+7f:00:00:01:\\S+\\s+\\|\\s+static\\s+\\|\\s+up\\s+\\|\\s+1\\s+\\|")
+                        .matcher(table).find());
     }
 
     @Test
@@ -359,7 +360,7 @@ public class NicHotSwapIT {
     private static String jar(Path directory, String prefix) throws IOException {
         try (Stream<Path> files = Files.walk(directory)) {
             return files.filter(f -> f.getFileName().toString().startsWith(prefix)
-                            && f.getFileName().toString().endsWith(".jar"))
+                    && f.getFileName().toString().endsWith(".jar"))
                     .findFirst().orElseThrow(() -> new IOException("no " + prefix + "*.jar under " + directory))
                     .toString();
         }

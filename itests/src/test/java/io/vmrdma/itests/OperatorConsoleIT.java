@@ -14,6 +14,7 @@ import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Pattern;
+
 import javax.inject.Inject;
 import javax.management.Attribute;
 import javax.management.InvalidAttributeValueException;
@@ -89,7 +90,8 @@ public class OperatorConsoleIT {
     public void everyCommandPrintsWhatItShows() throws Exception {
         int domid = domains.byName(CLIENT).orElseThrow().domid();
 
-        assertFinds(console.run("vmrdma:status"), "Node id\\s+\\|\\s+" + node.nodeId(), "io\\.vmrdma\\.shell\\s+\\|\\s+Active",
+        assertFinds(console.run("vmrdma:status"), "Node id\\s+\\|\\s+" + node.nodeId(),
+                "io\\.vmrdma\\.shell\\s+\\|\\s+Active",
                 "NIC counters\\s+\\|\\s+dropped \\d+, broadcastMisses \\d+");
         assertFinds(console.run("vmrdma:domains"), CLIENT + "\\s+\\|.*CONNECTED");
 
@@ -137,9 +139,11 @@ public class OperatorConsoleIT {
                 "(?m)^ 4096\\s+400\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d\\d\\s+\\d+\\.\\d{6}$");
 
         String latency = console.run("vmrdma:bench -n 200 send_lat");
-        assertFinds(latency, "Send Latency Test", "(?m)^ #bytes\\s+#iterations\\s+t_min\\[usec\\]\\s+t_max\\[usec\\]\\s+"
-                + "t_typical\\[usec\\]\\s+t_avg\\[usec\\]\\s+t_stdev\\[usec\\]\\s+99% percentile\\[usec\\]\\s+"
-                + "99\\.9% percentile\\[usec\\]$", "(?m)^ 8\\s+200(\\s+\\d+\\.\\d\\d){7}$");
+        assertFinds(latency, "Send Latency Test",
+                "(?m)^ #bytes\\s+#iterations\\s+t_min\\[usec\\]\\s+t_max\\[usec\\]\\s+"
+                        + "t_typical\\[usec\\]\\s+t_avg\\[usec\\]\\s+t_stdev\\[usec\\]\\s+99% percentile\\[usec\\]\\s+"
+                        + "99\\.9% percentile\\[usec\\]$",
+                "(?m)^ 8\\s+200(\\s+\\d+\\.\\d\\d){7}$");
 
         // --json: one object per size of -a (2 to 16 bytes), nothing else.
         String json = console.run("vmrdma:bench --json -a -m 16 -n 100 read_bw").strip();
@@ -152,8 +156,9 @@ public class OperatorConsoleIT {
         }
 
         // A bench server kept for clients elsewhere; this node's own id reaches it as a peer's would.
-        assertFinds(console.run("vmrdma:bench --serve"), "bench server vmrdma-bench-serve \\(dom \\d+\\) serving on node "
-                + node.nodeId() + ", service 18515");
+        assertFinds(console.run("vmrdma:bench --serve"),
+                "bench server vmrdma-bench-serve \\(dom \\d+\\) serving on node "
+                        + node.nodeId() + ", service 18515");
         assertRefused("vmrdma:bench --serve", "a bench server already runs on this node");
         assertFinds(console.run("vmrdma:bench --node " + node.nodeId() + " -n 300 write_bw"),
                 "server on node " + node.nodeId() + " service 18515\\R", "(?m)^ 65536\\s+300\\s");
@@ -268,7 +273,7 @@ public class OperatorConsoleIT {
 
     private static Hashtable<String, Object> copy(Dictionary<String, Object> properties) {
         Hashtable<String, Object> copy = new Hashtable<>();
-        for (Enumeration<String> keys = properties.keys(); keys.hasMoreElements(); ) {
+        for (Enumeration<String> keys = properties.keys(); keys.hasMoreElements();) {
             String key = keys.nextElement();
             copy.put(key, properties.get(key));
         }

@@ -92,7 +92,8 @@ public class SchedulingSharesBenchIT {
         Console console = new Console(sessions);
         boot("sink", "flood", "sink", Long.toString(SERVICE));
         for (String vm : VMS) {
-            boot(vm, "flood", "client", Integer.toString(node.nodeId()), Long.toString(SERVICE), Integer.toString(BLOCK));
+            boot(vm, "flood", "client", Integer.toString(node.nodeId()), Long.toString(SERVICE),
+                    Integer.toString(BLOCK));
         }
         awaitAllWriting();
         System.out.println();

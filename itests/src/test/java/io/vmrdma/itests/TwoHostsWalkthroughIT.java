@@ -51,7 +51,8 @@ public class TwoHostsWalkthroughIT {
         for (String host : new String[] {"a", "b"}) {
             // A fresh instance with vmrdma-nic-packet added to its boot features provisions once and refreshes
             // nothing: a refresh of the bundles the features service is wired to is what hung boots before.
-            String log = Files.readString(distribution.resolve("two-hosts").resolve(host).resolve("data/log/karaf.log"));
+            String log =
+                    Files.readString(distribution.resolve("two-hosts").resolve(host).resolve("data/log/karaf.log"));
             assertFalse("host " + host + " refreshed bundles while booting:\n" + log,
                     log.contains("Refreshing bundles:") || log.contains("Stopping bundles:"));
         }

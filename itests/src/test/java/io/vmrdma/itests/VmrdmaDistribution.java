@@ -9,8 +9,8 @@ import static org.ops4j.pax.exam.karaf.options.KarafDistributionOption.logLevel;
 
 import java.io.File;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.io.Reader;
+import java.io.UncheckedIOException;
 import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.util.Properties;
@@ -53,7 +53,8 @@ final class VmrdmaDistribution {
             // distribution's features as a stage of their own makes the exam features a later stage that begins only
             // once vmrdma is fully provisioned. The exam features are named here too, so the result is the same
             // whether Pax Exam extends this value or this value replaces its extension.
-            editConfigurationFilePut(FEATURES, "featuresBoot", "(" + bootFeatures(archive) + "), exam, test-dependencies"),
+            editConfigurationFilePut(FEATURES, "featuresBoot",
+                    "(" + bootFeatures(archive) + "), exam, test-dependencies"),
             editConfigurationFilePut(FEATURES, "featuresBootAsynchronous", "false"),
             editConfigurationFilePut(PAX_URL, "org.ops4j.pax.url.mvn.repositories", ""),
             editConfigurationFilePut(PAX_URL, "org.ops4j.pax.url.mvn.localRepository", required("maven.repo.local")),

@@ -301,7 +301,7 @@ final class CommandRing {
     void waitFor(BooleanSupplier done, long timeoutNanos) throws VerbsException {
         long deadline = System.nanoTime() + timeoutNanos;
         long nextCheck = System.nanoTime() + CHECK_BACKEND_NANOS;
-        for (int spins = 1; ; spins++) {
+        for (int spins = 1;; spins++) {
             reap();
             if (done.getAsBoolean()) {
                 return;

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.file.Path;
-import java.util.List;
 import java.util.concurrent.TimeUnit;
 
 import io.vmrdma.api.guest.GuestAbi;
@@ -37,14 +36,16 @@ class DeviceOfferTest {
             try (XenStore xs = guest.openXenStore()) {
                 assertThatThrownBy(() -> xs.write(XenStore.NO_TRANSACTION,
                         GuestAbi.frontendPath(domid, 0) + "/" + GuestAbi.KEY_STATE, "1".getBytes(UTF_8)))
-                        .isInstanceOfSatisfying(XenException.class, e -> assertThat(e.errno()).isEqualTo(XenErrno.EACCES));
+                        .isInstanceOfSatisfying(XenException.class,
+                                e -> assertThat(e.errno()).isEqualTo(XenErrno.EACCES));
             }
             GuestDevice.Options quick = new GuestDevice.Options(2, false, false, TimeUnit.MILLISECONDS.toNanos(300));
-            assertThatThrownBy(() -> GuestDevice.open(guest, 0, quick)).isInstanceOfSatisfying(VerbsException.class, e -> {
-                assertThat(e.errno()).isEqualTo(GuestDevice.ENODEV);
-                assertThat(e.getMessage()).contains("dom0 offers this domain no vmrdma device")
-                        .contains(GuestAbi.devicesPath(domid));
-            });
+            assertThatThrownBy(() -> GuestDevice.open(guest, 0, quick)).isInstanceOfSatisfying(VerbsException.class,
+                    e -> {
+                        assertThat(e.errno()).isEqualTo(GuestDevice.ENODEV);
+                        assertThat(e.getMessage()).contains("dom0 offers this domain no vmrdma device")
+                                .contains(GuestAbi.devicesPath(domid));
+                    });
         }
     }
 
@@ -59,17 +60,19 @@ class DeviceOfferTest {
                     .containsExactly(new XenStorePermission(domid, Access.NONE));
             assertThat(dom0.getPermissions(XenStore.NO_TRANSACTION, "/local/domain/" + domid + "/device"))
                     .as("the toolstack's device/ stays read-only for the guest")
-                    .containsExactly(new XenStorePermission(0, Access.NONE), new XenStorePermission(domid, Access.READ));
+                    .containsExactly(new XenStorePermission(0, Access.NONE),
+                            new XenStorePermission(domid, Access.READ));
 
             try (GuestDevice device = GuestDevice.open(guest, 0, GuestDevice.Options.defaults());
-                 XenStore xs = guest.openXenStore()) {
+                    XenStore xs = guest.openXenStore()) {
                 device.allocPd();
                 assertThat(xs.getPermissions(XenStore.NO_TRANSACTION, GuestAbi.frontendPath(domid, 0)).get(0).domid())
                         .as("the guest owns the device it made").isEqualTo(domid);
                 assertThatThrownBy(() -> xs.write(XenStore.NO_TRANSACTION,
                         "/local/domain/" + domid + "/device/vbd/51712/state", "1".getBytes(UTF_8)))
                         .as("other device types stay the toolstack's")
-                        .isInstanceOfSatisfying(XenException.class, e -> assertThat(e.errno()).isEqualTo(XenErrno.EACCES));
+                        .isInstanceOfSatisfying(XenException.class,
+                                e -> assertThat(e.errno()).isEqualTo(XenErrno.EACCES));
             }
 
             // Another domain does not get access to this one's offer.
@@ -77,7 +80,8 @@ class DeviceOfferTest {
             try (XenStore xs = other.openXenStore()) {
                 assertThatThrownBy(() -> xs.write(XenStore.NO_TRANSACTION,
                         GuestAbi.frontendPath(domid, 7) + "/" + GuestAbi.KEY_STATE, "1".getBytes(UTF_8)))
-                        .isInstanceOfSatisfying(XenException.class, e -> assertThat(e.errno()).isEqualTo(XenErrno.EACCES));
+                        .isInstanceOfSatisfying(XenException.class,
+                                e -> assertThat(e.errno()).isEqualTo(XenErrno.EACCES));
             }
 
             // A destroyed domain's home is not made again by a late offer.
@@ -85,7 +89,8 @@ class DeviceOfferTest {
             host.await(() -> !exists(dom0, "/local/domain/" + domid), "the destroyed domain's home removed");
             Thread.sleep(100);
             assertThat(exists(dom0, "/local/domain/" + domid)).isFalse();
-            assertThat(dom0.directory(XenStore.NO_TRANSACTION, "/local/domain")).doesNotContain(Integer.toString(domid));
+            assertThat(dom0.directory(XenStore.NO_TRANSACTION, "/local/domain"))
+                    .doesNotContain(Integer.toString(domid));
             dom0.close();
             host.assertHealthy();
         }

@@ -5,8 +5,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 
-import io.vmrdma.engine.internal.backend.GuestBackends;
 import io.vmrdma.engine.internal.WakeableIdleStrategy;
+import io.vmrdma.engine.internal.backend.GuestBackends;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import io.vmrdma.xen.sim.guest.GuestMain;
 import io.vmrdma.xen.sim.guest.SimGuest;

@@ -98,7 +98,8 @@ class GuestToolTest {
         assertThat(report(bw, "title")).isEqualTo("RDMA_Write BW Test");
         assertThat(report(bw, "header")).isEqualTo(Perftest.Bandwidth.header());
         assertThat(report(bw, "results")).isEqualTo("1");
-        assertThat(report(bw, "result/0/json")).startsWith("{\"test\":\"ib_write_bw\",\"bytes\":4096,\"iterations\":300,");
+        assertThat(report(bw, "result/0/json"))
+                .startsWith("{\"test\":\"ib_write_bw\",\"bytes\":4096,\"iterations\":300,");
         assertThat(report(bw, "result/0/row")).startsWith(" 4096       300  ");
         assertThat(report(bw, "progress")).isEqualTo("1000");
         host.hv.destroy(bw);
@@ -121,7 +122,8 @@ class GuestToolTest {
         int multi = start("bench-q", "bench", "run", "1", "11", "write_bw", "-s", "8192", "-n", "200", "-q", "3");
         awaitReport(multi, "state", "done");
         assertThat(report(multi, "mode")).contains("Number of qps : 3");
-        assertThat(report(multi, "result/0/json")).startsWith("{\"test\":\"ib_write_bw\",\"bytes\":8192,\"iterations\":600,");
+        assertThat(report(multi, "result/0/json"))
+                .startsWith("{\"test\":\"ib_write_bw\",\"bytes\":8192,\"iterations\":600,");
         host.hv.destroy(multi);
         awaitConsole(server, "on 3 queue pairs");
         awaitReport(server, "served", "4");

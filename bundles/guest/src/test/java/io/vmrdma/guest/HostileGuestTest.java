@@ -2,9 +2,9 @@ package io.vmrdma.guest;
 
 import static io.vmrdma.guest.TwoGuestsTest.ALL;
 import static io.vmrdma.guest.TwoGuestsTest.BYTES;
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static java.nio.charset.StandardCharsets.UTF_8;
 
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -26,7 +26,8 @@ import org.junit.jupiter.api.io.TempDir;
 class MpiNetpipeBenchmarkTest {
 
     /** NetPIPE's row: "  0: 1048576 bytes 5 times -->   8216.12 Mbps in    1021.15 usec". */
-    static final Pattern ROW = Pattern.compile("\\d+: +(\\d+) bytes +\\d+ times --> +([\\d.]+) Mbps in +([\\d.]+) usec");
+    static final Pattern ROW =
+            Pattern.compile("\\d+: +(\\d+) bytes +\\d+ times --> +([\\d.]+) Mbps in +([\\d.]+) usec");
     /** The provider's closing line (FI_LOG_LEVEL=info): what it copied through bounce buffers, and how long that took. */
     static final Pattern BOUNCED = Pattern.compile("(\\d+) bytes bounced in (\\d+) us");
     static final int ROUNDS = 3;

@@ -60,7 +60,8 @@ class RingFuzzTest {
                     evil.rawRequest(destroy);
                 }
             }
-            assertThat(host.backends.connected(mallory.selfDomid())).as("requests in the ring's format never disable it")
+            assertThat(host.backends.connected(mallory.selfDomid()))
+                    .as("requests in the ring's format never disable it")
                     .isTrue();
             assertThat(host.backends.unexpected(mallory.selfDomid())).as("seed %d: requests the engine threw on", seed)
                     .isZero();

@@ -14,7 +14,7 @@ package io.vmrdma.api.cluster;
  *                       nodes whose fingerprints differ refuse each other's frames
  */
 public record ClusterNode(int nodeId, String address, State state, String policy, int domains, long framesSent,
-        long framesReceived, String secret) {
+                          long framesReceived, String secret) {
 
     /** A node's standing in the cluster as this node sees it. */
     public enum State {

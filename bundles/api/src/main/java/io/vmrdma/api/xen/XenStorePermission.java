@@ -8,7 +8,10 @@ public record XenStorePermission(int domid, Access access) {
 
     /** What a domain may do with a node. */
     public enum Access {
-        NONE('n'), READ('r'), WRITE('w'), BOTH('b');
+        NONE('n'),
+        READ('r'),
+        WRITE('w'),
+        BOTH('b');
 
         private final char letter;
 

@@ -13,10 +13,10 @@ import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicLong;
 
 import com.hazelcast.cluster.Member;
@@ -84,7 +84,7 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
 
     @Activate
     public ClusterMember(ClusterConfig config, @Reference ConfigurationAdmin configurations,
-            @Reference ServiceComponentRuntime components, @Reference FeaturesService features) {
+                         @Reference ServiceComponentRuntime components, @Reference FeaturesService features) {
         try {
             this.settings = ClusterSettings.parse(config);
         } catch (IllegalArgumentException e) {
@@ -355,8 +355,11 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
     }
 
     /** Any change of a map's entries, as one piece of work. */
-    private record Changes(Runnable work) implements EntryAddedListener<Object, Object>,
-            EntryUpdatedListener<Object, Object>, EntryRemovedListener<Object, Object> {
+    private record Changes(Runnable work)
+            implements
+                EntryAddedListener<Object, Object>,
+                EntryUpdatedListener<Object, Object>,
+                EntryRemovedListener<Object, Object> {
 
         @Override
         public void entryAdded(com.hazelcast.core.EntryEvent<Object, Object> event) {

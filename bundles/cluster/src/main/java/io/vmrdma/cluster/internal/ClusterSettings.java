@@ -13,7 +13,7 @@ import java.util.List;
  * @param majority how many members a side of a split needs to change settings: more than half the members listed
  */
 record ClusterSettings(String name, List<String> members, String bindAddress, int port, int memberTimeoutSeconds,
-        Path stateDirectory, int majority) {
+                       Path stateDirectory, int majority) {
 
     static final int MAX_MEMBERS = 256;
 

@@ -69,10 +69,10 @@ final class ConfigurationAdminSettings implements LocalSettings {
 
     /** The local keys of {@code properties} with {@code values} as the shared ones. */
     private static Map<String, Object> withShared(Dictionary<String, Object> properties, String pid,
-            Map<String, String> values) {
+                                                  Map<String, String> values) {
         Map<String, Object> merged = new HashMap<>();
         if (properties != null) {
-            for (Enumeration<String> keys = properties.keys(); keys.hasMoreElements(); ) {
+            for (Enumeration<String> keys = properties.keys(); keys.hasMoreElements();) {
                 String key = keys.nextElement();
                 if (!SharedSettings.shared(pid, key)) {
                     merged.put(key, properties.get(key));

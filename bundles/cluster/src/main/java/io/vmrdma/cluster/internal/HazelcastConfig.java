@@ -50,7 +50,7 @@ final class HazelcastConfig {
         config.addSplitBrainProtectionConfig(new SplitBrainProtectionConfig(MAJORITY, true, settings.majority())
                 .setProtectOn(SplitBrainProtectionOn.WRITE));
         for (String protectedMap : new String[] {SettingsMirror.MAP_PREFIX + "*", NodeIdClaim.NODE_IDS,
-                SettingsMirror.SEEDED, FeatureRollout.WANTED}) {
+            SettingsMirror.SEEDED, FeatureRollout.WANTED}) {
             config.addMapConfig(new MapConfig(protectedMap).setSplitBrainProtectionName(MAJORITY));
         }
         return config;

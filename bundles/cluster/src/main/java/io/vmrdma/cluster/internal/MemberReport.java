@@ -11,7 +11,9 @@ import java.io.Serializable;
  *                   the outcome {@code installed} or {@code failed: reason}
  */
 record MemberReport(int nodeId, String memberUuid, String address, String policy, int domains, long framesSent,
-        long framesReceived, String secret, String rollouts) implements Serializable {
+                    long framesReceived, String secret, String rollouts)
+        implements
+            Serializable {
 
     static final String REPORTS = "vmrdma.reports";
     private static final long serialVersionUID = 1L;

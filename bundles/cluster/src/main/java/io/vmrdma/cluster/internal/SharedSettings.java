@@ -17,7 +17,8 @@ import java.util.TreeMap;
 final class SharedSettings {
 
     static final String ENGINE = "io.vmrdma.engine";
-    static final List<String> PIDS = List.of(ENGINE, "io.vmrdma.sched", "io.vmrdma.sched.vm", "io.vmrdma.sched.priority");
+    static final List<String> PIDS =
+            List.of(ENGINE, "io.vmrdma.sched", "io.vmrdma.sched.vm", "io.vmrdma.sched.priority");
 
     private SharedSettings() {
     }
@@ -41,7 +42,7 @@ final class SharedSettings {
         if (properties == null) {
             return shared;
         }
-        for (Enumeration<String> keys = properties.keys(); keys.hasMoreElements(); ) {
+        for (Enumeration<String> keys = properties.keys(); keys.hasMoreElements();) {
             String key = keys.nextElement();
             Object value = properties.get(key);
             if (value != null && shared(pid, key)) {

@@ -56,7 +56,8 @@ public final class Cluster implements AutoCloseable {
             VerbsEngine engine = new VerbsEngine(n, () -> clock[0], seed + n);
             engine.authentication(KEYS);
             LoopbackPort port = new LoopbackPort(wire, n, mtu, 1 << 24);
-            NicPort nic = faults.none() ? port : new FaultyNicPort(port, Faults.NONE, faults, seed * 31 + n, () -> clock[0]);
+            NicPort nic =
+                    faults.none() ? port : new FaultyNicPort(port, Faults.NONE, faults, seed * 31 + n, () -> clock[0]);
             engine.nic(nic);
             engines.add(engine);
             ports.add(port);
@@ -245,7 +246,8 @@ public final class Cluster implements AutoCloseable {
         server.verbs.accept(request.connectionId(), s, null);
         assertThat(server.nextCm().type()).isEqualTo(io.vmrdma.api.verbs.CmEventType.ESTABLISHED);
         CmEvent established = client.nextCm();
-        assertThat(established.type()).as(established.toString()).isEqualTo(io.vmrdma.api.verbs.CmEventType.ESTABLISHED);
+        assertThat(established.type()).as(established.toString())
+                .isEqualTo(io.vmrdma.api.verbs.CmEventType.ESTABLISHED);
         server.verbs.stopListening(service);
         return new QueuePair[] {c, s};
     }

@@ -26,8 +26,10 @@ public final class Perftest {
 
     /** The tests, under perftest's names. */
     public enum Test {
-        WRITE_BW("ib_write_bw", "RDMA_Write BW Test"), READ_BW("ib_read_bw", "RDMA_Read BW Test"),
-        WRITE_LAT("ib_write_lat", "RDMA_Write Latency Test"), SEND_LAT("ib_send_lat", "Send Latency Test");
+        WRITE_BW("ib_write_bw", "RDMA_Write BW Test"),
+        READ_BW("ib_read_bw", "RDMA_Read BW Test"),
+        WRITE_LAT("ib_write_lat", "RDMA_Write Latency Test"),
+        SEND_LAT("ib_send_lat", "Send Latency Test");
 
         private final String tool;
         private final String title;
@@ -82,7 +84,8 @@ public final class Perftest {
     @FunctionalInterface
     public interface Progress {
         /** Nothing to tell. */
-        Progress NONE = fraction -> { };
+        Progress NONE = fraction -> {
+        };
 
         /** {@code fraction} of this test's iterations (or of its duration) is done, 0 to 1. */
         void done(double fraction);
@@ -156,7 +159,8 @@ public final class Perftest {
      * instead of {@code iterations} (perftest's {@code -D}) and reports how many requests completed.
      */
     public static Bandwidth bandwidth(Endpoint ep, Test test, int bytes, long iterations, long durationNanos,
-                                      Progress progress) throws VerbsException {
+                                      Progress progress)
+            throws VerbsException {
         return bandwidth(List.of(ep), test, bytes, iterations, durationNanos, progress);
     }
 
@@ -167,7 +171,8 @@ public final class Perftest {
      * of all of them.
      */
     public static Bandwidth bandwidth(List<Endpoint> eps, Test test, int bytes, long iterations, long durationNanos,
-                                      Progress progress) throws VerbsException {
+                                      Progress progress)
+            throws VerbsException {
         int q = eps.size();
         SendWorkRequest[] wrs = new SendWorkRequest[q];
         boolean timed = durationNanos > 0;
@@ -313,7 +318,8 @@ public final class Perftest {
     }
 
     private static void post(Endpoint ep, SendWorkRequest wr, ByteBuffer out, int seqAt, long i,
-                             WorkCompletion wc) throws VerbsException {
+                             WorkCompletion wc)
+            throws VerbsException {
         out.putLong(seqAt, i);
         boolean signal = i % SIGNAL_EVERY == 0;
         ep.dev.postSend(ep.qp, wr.wrId(i).sendFlags(signal ? SendFlags.SIGNALED : 0));

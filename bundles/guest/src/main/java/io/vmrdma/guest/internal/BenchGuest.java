@@ -193,7 +193,8 @@ final class BenchGuest {
     }
 
     private static Perftest.Latency latency(Endpoint ep, BenchSpec spec, boolean client, int size,
-                                            Perftest.Progress progress) throws VerbsException {
+                                            Perftest.Progress progress)
+            throws VerbsException {
         int iterations = (int) spec.iterations();
         return spec.test() == Perftest.Test.WRITE_LAT
                 ? Perftest.writeLatency(ep, client, size, iterations, progress)

@@ -108,7 +108,8 @@ final class Demo {
     }
 
     private static void reply(GuestDevice dev, GuestDevice.Qp qp, SendWorkRequest send, GuestDevice.Region mr,
-                              int offset, int length) throws VerbsException {
+                              int offset, int length)
+            throws VerbsException {
         send.sgl().clear();
         send.sgl().add(mr.address() + offset, length, mr.lkey());
         dev.postSend(qp, send);
@@ -181,7 +182,7 @@ final class Demo {
     /** Connects, retrying a refusal for a while: the server may still be booting. */
     private static CmEvent connect(GuestDevice dev, GuestDevice.Qp qp, int node, long service) throws VerbsException {
         CmEvent event = new CmEvent();
-        for (int attempt = 1; ; attempt++) {
+        for (int attempt = 1;; attempt++) {
             dev.connect(qp, node, service, -1, null);
             if (!dev.waitCmEvent(event, WAIT)) {
                 throw new IllegalStateException("no answer to the connection request");

@@ -77,7 +77,7 @@ final class Flood {
         GuestDevice.Region mr = dev.register(pd, buf, AccessFlags.LOCAL_WRITE);
         GuestDevice.Qp qp = dev.createQp(pd, cq, cq, OUTSTANDING, 1, 1, false);
         CmEvent event = new CmEvent();
-        for (int attempt = 1; ; attempt++) {
+        for (int attempt = 1;; attempt++) {
             dev.connect(qp, node, service, -1, null);
             if (dev.waitCmEvent(event, WAIT) && event.type() == CmEventType.ESTABLISHED) {
                 break;

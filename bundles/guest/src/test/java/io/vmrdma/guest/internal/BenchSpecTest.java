@@ -34,7 +34,8 @@ class BenchSpecTest {
         assertThat(BenchSpec.parse("write_bw", "-D", "5", "-a", "-m", "4").allowedNanos())
                 .as("-D 5 for sizes 2 and 4, plus a minute").isEqualTo(70_000_000_000L);
         assertThat(BenchSpec.parse("write_bw", "-n", "100").allowedNanos())
-                .as("an iteration count: the longest -D per size").isEqualTo((BenchSpec.MAX_SECONDS + 60) * 1_000_000_000L);
+                .as("an iteration count: the longest -D per size")
+                .isEqualTo((BenchSpec.MAX_SECONDS + 60) * 1_000_000_000L);
     }
 
     @Test

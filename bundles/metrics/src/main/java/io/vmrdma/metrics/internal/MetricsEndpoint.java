@@ -32,7 +32,8 @@ public final class MetricsEndpoint {
 
     @Activate
     public MetricsEndpoint(MetricsConfig config, @Reference Node node, @Reference DomainRegistry domains,
-                           @Reference PeerRegistry peers, @Reference VerbsInventory inventory) throws IOException {
+                           @Reference PeerRegistry peers, @Reference VerbsInventory inventory)
+            throws IOException {
         MetricsSettings settings = MetricsSettings.from(config);
         if (!settings.enabled()) {
             server = null;

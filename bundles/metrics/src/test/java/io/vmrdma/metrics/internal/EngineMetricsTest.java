@@ -169,7 +169,8 @@ class EngineMetricsTest {
         assertThat(MetricsSettings.literal("127.0.0.1").isLoopbackAddress()).isTrue();
         assertThat(MetricsSettings.literal(" ::1 ").isLoopbackAddress()).isTrue();
         assertThat(MetricsSettings.literal("0.0.0.0").isAnyLocalAddress()).isTrue();
-        assertThatThrownBy(() -> MetricsSettings.literal("localhost")).hasMessageContaining("not an IP address literal");
+        assertThatThrownBy(() -> MetricsSettings.literal("localhost"))
+                .hasMessageContaining("not an IP address literal");
         assertThatThrownBy(() -> MetricsSettings.literal("example.org")).hasMessageContaining("'example.org'");
         assertThatThrownBy(() -> MetricsSettings.literal("")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> new MetricsSettings(true, InetAddress.getLoopbackAddress(), 0))
@@ -184,7 +185,8 @@ class EngineMetricsTest {
         assertThat(check.pid()).isEqualTo("io.vmrdma.metrics");
         check.check(Map.of("enabled", "true", "bind", "127.0.0.1", "port", "9464"));
         check.check(Map.of());
-        assertThatThrownBy(() -> check.check(Map.of("port", "ninety"))).hasMessage("metrics port: 'ninety' is not a int");
+        assertThatThrownBy(() -> check.check(Map.of("port", "ninety")))
+                .hasMessage("metrics port: 'ninety' is not a int");
         assertThatThrownBy(() -> check.check(Map.of("port", "70000"))).hasMessageContaining("out of range");
         assertThatThrownBy(() -> check.check(Map.of("bind", "metrics.example"))).hasMessageContaining("literal");
     }

@@ -72,12 +72,15 @@ class FaultyNicPortTest {
             got.forEach(v -> seen.merge(v, 1, Integer::sum));
             assertThat(seen.get(-1)).as("corrupted frames arrive corrupted").isPositive();
             assertThat(seen.values().stream().filter(c -> c > 1).count()).as("duplicates").isPositive();
-            assertThat(got.stream().filter(v -> v >= 0).distinct().count()).as("neither lost nor corrupted: about 0.9 x 0.9")
+            assertThat(got.stream().filter(v -> v >= 0).distinct().count())
+                    .as("neither lost nor corrupted: about 0.9 x 0.9")
                     .isBetween(1500L, 1750L);
             assertThat(isSorted(got)).as("reordered").isFalse();
 
-            a.poll((buffer, offset, length, source) -> { }, Integer.MAX_VALUE);
-            b.poll((buffer, offset, length, source) -> { }, Integer.MAX_VALUE);
+            a.poll((buffer, offset, length, source) -> {
+            }, Integer.MAX_VALUE);
+            b.poll((buffer, offset, length, source) -> {
+            }, Integer.MAX_VALUE);
             FaultyNicPort tx2 = new FaultyNicPort(a, onTransmit ? faults : Faults.NONE, Faults.NONE, 7, () -> clock[0]);
             FaultyNicPort rx2 = new FaultyNicPort(b, Faults.NONE, onTransmit ? Faults.NONE : faults, 7, () -> clock[0]);
             assertThat(exchange(tx2, rx2, 2000)).as("same seed, same faults").isEqualTo(got);
@@ -93,7 +96,8 @@ class FaultyNicPortTest {
         claim.buffer().putInt(claim.offset(), 42);
         tx.commit(claim, 4);
         tx.flush();
-        assertThat(b.poll((buffer, offset, length, source) -> { }, 10)).isZero();
+        assertThat(b.poll((buffer, offset, length, source) -> {
+        }, 10)).isZero();
         clock[0] += 5_000_000;
         tx.flush();
         assertThat(b.poll((buffer, offset, length, source) -> assertThat(buffer.getInt(offset)).isEqualTo(42), 10))

@@ -34,7 +34,8 @@ public abstract class NicPortConformance {
      * and what closes them all.
      */
     public record Link(NicPort a, NicPort b, LinkAddress unreachable, AutoCloseable closer)
-            implements AutoCloseable {
+            implements
+                AutoCloseable {
         @Override
         public void close() throws Exception {
             closer.close();

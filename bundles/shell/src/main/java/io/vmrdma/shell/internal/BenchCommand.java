@@ -234,7 +234,8 @@ public class BenchCommand implements Action {
         try (BenchGuests guests = new BenchGuests(toolstack, xen, jars())) {
             BenchGuests.Guest server = guests.boot(BenchGuests.SERVE, List.of("serve", Long.toString(service),
                     Long.toString(idleSeconds)));
-            if (guests.follow(server, BenchGuests.BOOT_NANOS, report -> { }, "serving") == null) {
+            if (guests.follow(server, BenchGuests.BOOT_NANOS, report -> {
+            }, "serving") == null) {
                 interrupted();
                 return;
             }

@@ -36,7 +36,8 @@ public class GuestDestroyCommand implements Action {
         DomainInfo target = toolstack.list().stream()
                 .filter(d -> d.name().equals(domain) || Integer.toString(d.domid()).equals(domain))
                 .findFirst()
-                .orElseThrow(() -> new IllegalArgumentException("no domain named '" + domain + "' (see vmrdma:domains)"));
+                .orElseThrow(
+                        () -> new IllegalArgumentException("no domain named '" + domain + "' (see vmrdma:domains)"));
         toolstack.destroy(target.domid());
         System.out.println("domain " + target.domid() + " '" + target.name() + "' destroyed");
         return null;

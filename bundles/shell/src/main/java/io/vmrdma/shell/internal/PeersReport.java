@@ -49,9 +49,10 @@ final class PeersReport {
             rows++;
             PeerInfo.Congestion cc = peer.congestion();
             table.addRow().addContent(peer.node(), peer.address(), peer.origin() == PeerInfo.Origin.STATIC
-                            ? "static" : "discovered", peer.up() ? "up" : "down",
+                    ? "static" : "discovered", peer.up() ? "up" : "down",
                     peer.protocolVersion() == 0 ? "-" : Integer.toString(peer.protocolVersion()),
-                    Units.micros(peer.roundTripNanos()), peer.framesSent(), peer.framesReceived(), peer.retransmissions(),
+                    Units.micros(peer.roundTripNanos()), peer.framesSent(), peer.framesReceived(),
+                    peer.retransmissions(),
                     cc.algorithm().isEmpty() ? "-" : cc.algorithm(),
                     cc.windowBytes() < 0 ? "-" : Units.bytes(cc.windowBytes()), Units.bytes(cc.inFlightBytes()),
                     Units.micros(cc.roundTripNanos()), Units.micros(cc.targetNanos()), cc.losses());

@@ -60,6 +60,7 @@ public class PolicyCommand implements Action {
         control.enableShaper(onOff.equals("on"));
         System.out.println("Shaper switched " + onOff + (control.shaper().isPresent() ? ""
                 : "; its bundle is not installed, so it shapes nothing until it is (feature:install"
-                        + " vmrdma-sched-shaper)") + ".");
+                        + " vmrdma-sched-shaper)")
+                + ".");
     }
 }

@@ -17,9 +17,9 @@ import org.apache.karaf.shell.support.table.ShellTable;
 final class StatsReport {
 
     private static final Counter[][] REQUESTER = {
-            {Counter.SEND_OPS, Counter.SEND_BYTES},
-            {Counter.RDMA_WRITE_OPS, Counter.RDMA_WRITE_BYTES},
-            {Counter.RDMA_READ_OPS, Counter.RDMA_READ_BYTES}};
+        {Counter.SEND_OPS, Counter.SEND_BYTES},
+        {Counter.RDMA_WRITE_OPS, Counter.RDMA_WRITE_BYTES},
+        {Counter.RDMA_READ_OPS, Counter.RDMA_READ_BYTES}};
 
     private StatsReport() {
     }
@@ -27,7 +27,7 @@ final class StatsReport {
     static void print(StatsSample before, StatsSample after, PrintStream out) {
         double seconds = Math.max(1, after.nanos() - before.nanos()) / 1e9;
         out.printf(java.util.Locale.ROOT, "Interval %.1f s; node: wire out %s MiB/s (%s frames/s), in %s MiB/s "
-                        + "(%s frames/s), retransmissions %s/s%n", seconds,
+                + "(%s frames/s), retransmissions %s/s%n", seconds,
                 Units.mibPerSecond(delta(before.node(Counter.FRAME_BYTES_SENT), after.node(Counter.FRAME_BYTES_SENT))
                         / seconds),
                 Units.perSecond(delta(before.node(Counter.FRAMES_SENT), after.node(Counter.FRAMES_SENT)) / seconds),

@@ -26,7 +26,8 @@ class BenchGuestsTest {
                 String report = xs.domainPath(domid) + "/data/vmrdma-bench/";
                 // C0 escapes, a C1 CSI (U+009B) and a right-to-left override (U+202E).
                 xs.write(XenStore.NO_TRANSACTION, report + "title",
-                        "\u001b[2J\u001b]0;owned\u0007\u009b2J\u202eRDMA_Write BW Test".getBytes(StandardCharsets.UTF_8));
+                        "\u001b[2J\u001b]0;owned\u0007\u009b2J\u202eRDMA_Write BW Test"
+                                .getBytes(StandardCharsets.UTF_8));
                 xs.write(XenStore.NO_TRANSACTION, report + "results", "2000000000".getBytes(StandardCharsets.UTF_8));
                 xs.write(XenStore.NO_TRANSACTION, report + "served", " 3 ".getBytes(StandardCharsets.UTF_8));
             }

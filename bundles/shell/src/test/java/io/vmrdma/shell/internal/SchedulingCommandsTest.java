@@ -21,7 +21,8 @@ import org.junit.jupiter.api.Test;
 class SchedulingCommandsTest {
 
     private record Settings(int weight, int priority, long rateBytesPerSecond, long burstBytes)
-            implements VmSettings {
+            implements
+                VmSettings {
     }
 
     /** The engine's side in memory: validation here only as far as these tests need it. */

@@ -26,7 +26,8 @@ public final class Hkdf {
     /** HKDF-Expand: the first {@code length} bytes of T(1) | T(2) | ..., T(i) = HMAC(prk, T(i-1) | info | i). */
     public static byte[] expand(byte[] prk, byte[] info, int length) {
         if (length < 0 || length > 255 * HASH_LENGTH) {
-            throw new IllegalArgumentException("HKDF output of " + length + " bytes (at most " + 255 * HASH_LENGTH + ")");
+            throw new IllegalArgumentException(
+                    "HKDF output of " + length + " bytes (at most " + 255 * HASH_LENGTH + ")");
         }
         Mac mac = mac(prk);
         byte[] out = new byte[length];

@@ -119,7 +119,7 @@ public final class GuestBackends implements AutoCloseable {
             }
         }
         if (!changedDomains.isEmpty()) {
-            for (IntHashSet.IntIterator it = changedDomains.iterator(); it.hasNext(); ) {
+            for (IntHashSet.IntIterator it = changedDomains.iterator(); it.hasNext();) {
                 rescan(it.nextValue());
             }
             changedDomains.clear();

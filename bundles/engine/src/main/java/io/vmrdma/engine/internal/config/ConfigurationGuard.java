@@ -127,7 +127,7 @@ public final class ConfigurationGuard implements ConfigurationPlugin {
     /** The properties less Configuration Admin's own, as a plain map. */
     private static Map<String, Object> settings(Dictionary<String, Object> properties) {
         Map<String, Object> settings = new HashMap<>();
-        for (Enumeration<String> keys = properties.keys(); keys.hasMoreElements(); ) {
+        for (Enumeration<String> keys = properties.keys(); keys.hasMoreElements();) {
             String key = keys.nextElement();
             if (!ADMINISTRATIVE.contains(key)) {
                 settings.put(key, properties.get(key));

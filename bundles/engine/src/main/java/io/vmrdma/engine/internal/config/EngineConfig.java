@@ -113,7 +113,8 @@ public @interface EngineConfig {
 
     @AttributeDefinition(name = "Target round trip in microseconds",
             description = "a window shrinks while round trips stay above it (or above twice the lowest seen, on a "
-                    + "longer path)", min = "1")
+                    + "longer path)",
+            min = "1")
     long ccTargetRttMicros() default 300;
 
     @AttributeDefinition(name = "Congestion window increase", description = "bytes per round trip below the target")

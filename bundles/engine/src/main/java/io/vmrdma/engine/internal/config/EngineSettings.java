@@ -17,10 +17,10 @@ import io.vmrdma.engine.internal.congestion.CongestionSettings;
  * limits, applied all at once or not at all).
  */
 public record EngineSettings(int nodeId, String nic, int maxPds, int maxCqs, int maxQps, int maxMrs,
-                      long maxRegisteredBytes, int maxCqDepth, int maxQpWr, int maxSge, long maxMessageBytes,
-                      long maxQueueBytes, long maxNodeQueueBytes, long maxGrantPages, int chunkBytes,
-                      Map<Integer, List<String>> partitions, Map<Integer, LinkAddress> peers, boolean auth,
-                      boolean discovery, CongestionSettings congestion) {
+                             long maxRegisteredBytes, int maxCqDepth, int maxQpWr, int maxSge, long maxMessageBytes,
+                             long maxQueueBytes, long maxNodeQueueBytes, long maxGrantPages, int chunkBytes,
+                             Map<Integer, List<String>> partitions, Map<Integer, LinkAddress> peers, boolean auth,
+                             boolean discovery, CongestionSettings congestion) {
 
     static final int MIN_CHUNK_BYTES = 4096;
 

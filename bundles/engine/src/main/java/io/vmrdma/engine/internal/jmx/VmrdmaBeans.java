@@ -46,8 +46,9 @@ final class VmrdmaBeans {
                 .read("NicBinding", String.class, "NIC binding in use, empty when none",
                         () -> node.nicBinding().orElse(""))
                 .read("NicCounters", String[].class, "The NIC binding's own counts as name=value (frames it "
-                        + "dropped, failed calls), empty when none is bound", () -> node.nicCounters().entrySet()
-                        .stream().map(e -> e.getKey() + "=" + e.getValue()).toArray(String[]::new))
+                        + "dropped, failed calls), empty when none is bound",
+                        () -> node.nicCounters().entrySet()
+                                .stream().map(e -> e.getKey() + "=" + e.getValue()).toArray(String[]::new))
                 .read("Hypervisor", String.class, "Xen access in use (sim, native), empty when none",
                         () -> node.hypervisor().orElse(""))
                 .read("ActivePolicy", String.class, "Ordering policy in charge, empty while the built-in "

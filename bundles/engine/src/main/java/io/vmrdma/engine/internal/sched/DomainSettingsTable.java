@@ -1,6 +1,5 @@
 package io.vmrdma.engine.internal.sched;
 
-import io.vmrdma.engine.internal.config.ByteQuantity;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -13,6 +12,7 @@ import java.util.TreeSet;
 import java.util.regex.Pattern;
 
 import io.vmrdma.api.sched.VmSettings;
+import io.vmrdma.engine.internal.config.ByteQuantity;
 
 /**
  * The per-domain settings of configuration PID {@code io.vmrdma.sched.vm}, validated. Keys are
@@ -112,7 +112,7 @@ final class DomainSettingsTable {
     }
 
     private static long number(String domain, String setting, Map<String, Object> values, long absent, long min,
-            long max, boolean bytes) {
+                               long max, boolean bytes) {
         Object value = values.get(setting);
         if (value == null) {
             return absent;

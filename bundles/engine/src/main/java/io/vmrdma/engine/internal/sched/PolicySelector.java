@@ -8,8 +8,8 @@ import java.util.TreeMap;
 
 import io.vmrdma.api.sched.Scheduler;
 import io.vmrdma.api.sched.SchedulingPolicy;
-import io.vmrdma.engine.internal.verbs.FallbackScheduler;
 import io.vmrdma.api.sched.TransmitShaper;
+import io.vmrdma.engine.internal.verbs.FallbackScheduler;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.Modified;

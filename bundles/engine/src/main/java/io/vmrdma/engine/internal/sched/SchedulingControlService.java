@@ -38,7 +38,7 @@ public final class SchedulingControlService implements SchedulingControl {
 
     @Activate
     public SchedulingControlService(@Reference PolicySelector policies, @Reference DomainSettingsBook book,
-            @Reference ConfigurationAdmin configurations) {
+                                    @Reference ConfigurationAdmin configurations) {
         this.policies = policies;
         this.book = book;
         this.configurations = configurations;
@@ -132,11 +132,11 @@ public final class SchedulingControlService implements SchedulingControl {
     }
 
     private static Dictionary<String, Object> merge(Configuration configuration, Map<String, String> values,
-            String keyPrefix) {
+                                                    String keyPrefix) {
         Dictionary<String, Object> properties = configuration.getProperties();
         Dictionary<String, Object> merged = new Hashtable<>();
         if (properties != null) {
-            for (Enumeration<String> keys = properties.keys(); keys.hasMoreElements(); ) {
+            for (Enumeration<String> keys = properties.keys(); keys.hasMoreElements();) {
                 String key = keys.nextElement();
                 merged.put(key, properties.get(key));
             }
@@ -147,7 +147,7 @@ public final class SchedulingControlService implements SchedulingControl {
 
     private static Map<String, Object> asMap(Dictionary<String, Object> dictionary) {
         Map<String, Object> map = new HashMap<>();
-        for (Enumeration<String> keys = dictionary.keys(); keys.hasMoreElements(); ) {
+        for (Enumeration<String> keys = dictionary.keys(); keys.hasMoreElements();) {
             String key = keys.nextElement();
             map.put(key, dictionary.get(key));
         }

@@ -556,7 +556,7 @@ public final class WireTransport implements FrameHandler {
             return true;
         }
         rxCheck.startPayload(rxBuffer);
-        for (int done = 0; done < length; ) {
+        for (int done = 0; done < length;) {
             int n = Math.min(PIECE, length - done);
             cursor.copyIn(rx, payload + done, n);
             rxCheck.update(payload + done, n);
@@ -715,7 +715,7 @@ public final class WireTransport implements FrameHandler {
             return;
         }
         txCheck.startPayload(claim.buffer());
-        for (int done = 0; done < length; ) {
+        for (int done = 0; done < length;) {
             int n = Math.min(PIECE, length - done);
             int to = at + headerLength + done;
             cursor.copyOut(tx, to, n);
@@ -734,7 +734,7 @@ public final class WireTransport implements FrameHandler {
             return;
         }
         txCheck.startPayload(claim.buffer());
-        for (int done = 0; done < length; ) {
+        for (int done = 0; done < length;) {
             int n = Math.min(PIECE, length - done);
             int to = at + headerLength + done;
             tx.putBytes(to, source, sourceOffset + done, n);

@@ -20,10 +20,10 @@ import io.vmrdma.api.verbs.QpAddress;
 import io.vmrdma.api.verbs.QpState;
 import io.vmrdma.api.verbs.VerbsErrno;
 import io.vmrdma.api.verbs.VerbsException;
-import io.vmrdma.engine.internal.wire.Frame;
-import io.vmrdma.engine.internal.wire.FrameType;
 import io.vmrdma.engine.internal.transport.CmFrames;
 import io.vmrdma.engine.internal.transport.Peer;
+import io.vmrdma.engine.internal.wire.Frame;
+import io.vmrdma.engine.internal.wire.FrameType;
 import org.agrona.collections.Int2IntHashMap;
 import org.agrona.concurrent.UnsafeBuffer;
 
@@ -100,8 +100,9 @@ final class ConnectionManager {
         }
         int listens = listensPerDomain.getOrDefault(domain, 0);
         if (listens >= MAX_LISTENS_PER_DOMAIN) {
-            throw new VerbsException(VerbsErrno.EDQUOT, domain + " listens on " + listens + " services already, the most"
-                    + " a domain may");
+            throw new VerbsException(VerbsErrno.EDQUOT,
+                    domain + " listens on " + listens + " services already, the most"
+                            + " a domain may");
         }
         listeners.put(serviceId, new Listener(domain, serviceId));
         listensPerDomain.put(domain, listens + 1);
@@ -141,7 +142,8 @@ final class ConnectionManager {
             qp.counters().increment(Counter.PARTITION_VIOLATIONS);
             client.deliver(CmEventType.REJECTED, id, serviceId, qp.address().qpn(), null, pkey,
                     pkey == -1 ? "no partition shared with the listener"
-                            : "not both in partition 0x" + Integer.toHexString(pkey), null);
+                            : "not both in partition 0x" + Integer.toHexString(pkey),
+                    null);
             return id;
         }
         String full = refusal(listener, -1);
@@ -303,14 +305,14 @@ final class ConnectionManager {
     void forget(DomainVerbs domain) {
         listeners.values().removeIf(l -> l.domain() == domain);
         listensPerDomain.remove(domain);
-        for (Iterator<Connection> it = requestsSent.values().iterator(); it.hasNext(); ) {
+        for (Iterator<Connection> it = requestsSent.values().iterator(); it.hasNext();) {
             Connection connection = it.next();
             if (connection.requester().owner() == domain) {
                 it.remove();
                 connection.close();
             }
         }
-        for (Iterator<Connection> it = fromPeers.values().iterator(); it.hasNext(); ) {
+        for (Iterator<Connection> it = fromPeers.values().iterator(); it.hasNext();) {
             Connection connection = it.next();
             if (connection.listener().domain() == domain) {
                 it.remove();
@@ -325,7 +327,7 @@ final class ConnectionManager {
                 }
             }
         }
-        for (Iterator<Connection> it = awaitingListener.values().iterator(); it.hasNext(); ) {
+        for (Iterator<Connection> it = awaitingListener.values().iterator(); it.hasNext();) {
             Connection connection = it.next();
             boolean listenerGone = connection.listener().domain() == domain;
             if (connection.state() == ConnectionState.REQUESTED
@@ -466,7 +468,8 @@ final class ConnectionManager {
         if (peer.version() != 0 && peer.version() != Node.PROTOCOL_VERSION) {
             client.deliver(CmEventType.REJECTED, id, serviceId, qp.address().qpn(), null, pkey,
                     "node " + node + " speaks vmrdma protocol " + peer.version() + ", this node speaks "
-                            + Node.PROTOCOL_VERSION, null);
+                            + Node.PROTOCOL_VERSION,
+                    null);
             return id;
         }
         byte[] name = client.name().getBytes(StandardCharsets.UTF_8);
@@ -497,7 +500,7 @@ final class ConnectionManager {
 
     private int expireSent(long now) {
         int work = 0;
-        for (Iterator<Connection> it = requestsSent.values().iterator(); it.hasNext(); ) {
+        for (Iterator<Connection> it = requestsSent.values().iterator(); it.hasNext();) {
             Connection connection = it.next();
             Qp qp = connection.requester();
             if (!qp.live() || qp.connection() != connection) {

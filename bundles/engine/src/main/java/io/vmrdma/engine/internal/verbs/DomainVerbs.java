@@ -165,7 +165,8 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
     public void deallocPd(ProtectionDomain handle) throws VerbsException {
         Pd pd = own(handle);
         if (pd.users > 0) {
-            throw new VerbsException(VerbsErrno.EBUSY, pd + " is still used by " + pd.users + " regions or queue pairs");
+            throw new VerbsException(VerbsErrno.EBUSY,
+                    pd + " is still used by " + pd.users + " regions or queue pairs");
         }
         pd.live = false;
         pds.remove(pd);

@@ -84,7 +84,11 @@ final class RequestProcessor {
         }
     }
 
-    private enum Outcome { STARTED, WAIT, FAILED }
+    private enum Outcome {
+        STARTED,
+        WAIT,
+        FAILED
+    }
 
     private Outcome start(Qp qp, SendWqe w, long now) {
         current = null;
@@ -153,14 +157,16 @@ final class RequestProcessor {
             if (!responder.resolve(recv.sgl, AccessFlags.LOCAL_WRITE, destination)) {
                 responder.counters().increment(Counter.PROTECTION_FAULTS);
                 responder.rq.removeHead();
-                engine.states().complete(responder.recvCq(), responder, recv.wrId, WcStatus.LOC_PROT_ERR, WcOpcode.RECV, 0,
+                engine.states().complete(responder.recvCq(), responder, recv.wrId, WcStatus.LOC_PROT_ERR, WcOpcode.RECV,
+                        0,
                         false, 0);
                 engine.states().enterError(responder);
                 return fail(qp, w, WcStatus.REM_OP_ERR);
             }
             if (total > recv.sgl.totalLength()) {
                 responder.rq.removeHead();
-                engine.states().complete(responder.recvCq(), responder, recv.wrId, WcStatus.LOC_LEN_ERR, WcOpcode.RECV, 0,
+                engine.states().complete(responder.recvCq(), responder, recv.wrId, WcStatus.LOC_LEN_ERR, WcOpcode.RECV,
+                        0,
                         false, 0);
                 engine.states().enterError(responder);
                 return fail(qp, w, WcStatus.REM_INV_REQ_ERR);
@@ -244,13 +250,13 @@ final class RequestProcessor {
     private void failResponderBuffers(Qp qp, SendWqe w) {
         Qp responder = qp.responder;
         responder.counters().increment(Counter.PROTECTION_FAULTS);
-        engine.states().complete(responder.recvCq(), responder, qp.consumedRecv.wrId, WcStatus.LOC_PROT_ERR, WcOpcode.RECV,
+        engine.states().complete(responder.recvCq(), responder, qp.consumedRecv.wrId, WcStatus.LOC_PROT_ERR,
+                WcOpcode.RECV,
                 0, false, 0);
         qp.responder = null;
         engine.states().enterError(responder);
         fail(qp, w, WcStatus.REM_OP_ERR);
     }
-
 
     private void finish(Qp qp, SendWqe w) {
         int length = (int) w.total;
@@ -261,7 +267,8 @@ final class RequestProcessor {
             WcOpcode opcode = w.opcode == Opcode.RDMA_WRITE_WITH_IMM ? WcOpcode.RECV_RDMA_WITH_IMM : WcOpcode.RECV;
             responder.counters().increment(Counter.RECV_OPS);
             responder.counters().add(Counter.RECV_BYTES, length);
-            engine.states().complete(responder.recvCq(), responder, qp.consumedRecv.wrId, WcStatus.SUCCESS, opcode, length,
+            engine.states().complete(responder.recvCq(), responder, qp.consumedRecv.wrId, WcStatus.SUCCESS, opcode,
+                    length,
                     withImm, withImm ? w.imm : 0);
         }
         qp.responder = null;
@@ -271,7 +278,8 @@ final class RequestProcessor {
         source.reset();
         destination.reset();
         if (w.signaled(qp.signalAll())) {
-            engine.states().complete(qp.sendCq(), qp, w.wrId, WcStatus.SUCCESS, WcOpcode.of(w.opcode), length, false, 0);
+            engine.states().complete(qp.sendCq(), qp, w.wrId, WcStatus.SUCCESS, WcOpcode.of(w.opcode), length, false,
+                    0);
         }
         w.started = false;
     }

@@ -145,7 +145,7 @@ final class SendScheduler {
         Scheduler s = scheduler();
         int work = 0;
         long cycleBytes = 0;
-        for (int fruitless = 0; fruitless <= backloggedDomains && cycleBytes < chunkBytes && s.next(now, turn); ) {
+        for (int fruitless = 0; fruitless <= backloggedDomains && cycleBytes < chunkBytes && s.next(now, turn);) {
             DomainVerbs domain = (DomainVerbs) turn.queue();
             turnBytes = 0;
             int progress = serve(domain, turn.budgetBytes(), now);

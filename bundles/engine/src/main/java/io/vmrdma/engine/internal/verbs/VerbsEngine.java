@@ -7,13 +7,13 @@ import java.util.Optional;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.function.LongSupplier;
 
+import io.vmrdma.api.Counter;
 import io.vmrdma.api.Domain;
 import io.vmrdma.api.verbs.QpAddress;
 import io.vmrdma.api.verbs.QpInitAttributes;
 import io.vmrdma.api.verbs.VerbsContext;
 import io.vmrdma.api.verbs.VerbsErrno;
 import io.vmrdma.api.verbs.VerbsException;
-import io.vmrdma.api.Counter;
 import io.vmrdma.engine.internal.status.Counters;
 import io.vmrdma.engine.internal.transport.Peer;
 import io.vmrdma.engine.internal.transport.WireTransport;

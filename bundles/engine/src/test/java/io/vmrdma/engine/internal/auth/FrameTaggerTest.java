@@ -51,7 +51,8 @@ class FrameTaggerTest {
         assertThat(good.order(Frame.ORDER).getLong(AT + FRAME + AuthTrailer.COUNTER_OFFSET)).isEqualTo(counter);
 
         assertThat(keys.tagger(2, 1).verify(sealed(out), AT, COVERED)).as("another pair's key").isFalse();
-        for (int at : new int[] {AT + 1, AT + HEADER + 500, AT + FRAME + AuthTrailer.COUNTER_OFFSET, AT + COVERED + 3}) {
+        for (int at : new int[] {AT + 1, AT + HEADER + 500, AT + FRAME + AuthTrailer.COUNTER_OFFSET,
+            AT + COVERED + 3}) {
             ByteBuffer flipped = sealed(out);
             flipped.put(at, (byte) (flipped.get(at) ^ 1));
             assertThat(in.verify(flipped, AT, COVERED)).as("a bit flipped at %d", at).isFalse();

@@ -67,8 +67,10 @@ class EngineSettingsTest {
         assertThatThrownBy(() -> parse("nodeId", "one")).hasMessage("nodeId: 'one' is not a whole number (0 to 65535)");
         assertThatThrownBy(() -> parse("maxQps", "0")).hasMessageContaining("maxQps: 0 is out of range");
         assertThatThrownBy(() -> parse("maxQps", "12.5")).hasMessageContaining("maxQps: '12.5' is not a whole");
-        assertThatThrownBy(() -> parse("maxRegisteredBytes", "lots")).hasMessageContaining("maxRegisteredBytes: 'lots'");
-        assertThatThrownBy(() -> parse("chunkBytes", "1K")).hasMessageContaining("chunkBytes: 1K is out of range (4096");
+        assertThatThrownBy(() -> parse("maxRegisteredBytes", "lots"))
+                .hasMessageContaining("maxRegisteredBytes: 'lots'");
+        assertThatThrownBy(() -> parse("chunkBytes", "1K"))
+                .hasMessageContaining("chunkBytes: 1K is out of range (4096");
         assertThatThrownBy(() -> parse("maxMessageBytes", "4G")).hasMessageContaining("maxMessageBytes");
         assertThatThrownBy(() -> parse("nic", "eth0")).hasMessageContaining("nic: 'eth0' is not a NIC binding");
         assertThatThrownBy(() -> parse("peer.2", "nowhere")).hasMessageContaining("peer.2");

@@ -60,7 +60,8 @@ class VmrdmaBeansTest {
 
     @Test
     void namesAreStableAndQuotedOnlyWhenTheyMustBe() throws Exception {
-        assertThat(VmrdmaBeans.name("Domain", "web-1.a")).isEqualTo(new ObjectName("io.vmrdma:type=Domain,name=web-1.a"));
+        assertThat(VmrdmaBeans.name("Domain", "web-1.a"))
+                .isEqualTo(new ObjectName("io.vmrdma:type=Domain,name=web-1.a"));
         assertThat(VmrdmaBeans.name("Node", null)).isEqualTo(new ObjectName("io.vmrdma:type=Node"));
         assertThat(VmrdmaBeans.name("Domain", "a,b=c").getKeyProperty("name")).isEqualTo("\"a,b=c\"");
     }

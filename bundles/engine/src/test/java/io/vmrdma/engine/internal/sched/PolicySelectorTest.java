@@ -1,6 +1,5 @@
 package io.vmrdma.engine.internal.sched;
 
-import io.vmrdma.engine.internal.verbs.FallbackScheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.util.Random;
@@ -9,6 +8,7 @@ import io.vmrdma.api.sched.Scheduler;
 import io.vmrdma.api.sched.SchedulingPolicy;
 import io.vmrdma.api.sched.TransmitShaper;
 import io.vmrdma.api.sched.Turn;
+import io.vmrdma.engine.internal.verbs.FallbackScheduler;
 import io.vmrdma.sched.testkit.ShareMeter;
 import io.vmrdma.sched.testkit.SimulatedLink;
 import org.junit.jupiter.api.Test;

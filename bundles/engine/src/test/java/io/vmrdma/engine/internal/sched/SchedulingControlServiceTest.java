@@ -1,6 +1,5 @@
 package io.vmrdma.engine.internal.sched;
 
-import io.vmrdma.engine.internal.verbs.FallbackScheduler;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatIllegalArgumentException;
 
@@ -13,6 +12,7 @@ import java.util.Map;
 
 import io.vmrdma.api.sched.Scheduler;
 import io.vmrdma.api.sched.SchedulingPolicy;
+import io.vmrdma.engine.internal.verbs.FallbackScheduler;
 import org.junit.jupiter.api.Test;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;

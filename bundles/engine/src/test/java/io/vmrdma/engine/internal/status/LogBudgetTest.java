@@ -43,7 +43,8 @@ class LogBudgetTest {
         assertThat(lines).hasSize(3);
         clock[0] = 11 * SECOND;
         budget.tick();
-        assertThat(lines).hasSize(4).last().isEqualTo("warn 997 more peer table changes in the last 10 s were not logged");
+        assertThat(lines).hasSize(4).last()
+                .isEqualTo("warn 997 more peer table changes in the last 10 s were not logged");
 
         clock[0] = 12 * SECOND;
         budget.warn("node {} down", 5);

@@ -15,10 +15,10 @@ import io.vmrdma.api.verbs.QueuePair;
 import io.vmrdma.api.verbs.SendFlags;
 import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.WcStatus;
-import io.vmrdma.nic.faults.Faults;
-import io.vmrdma.nic.faults.ForwardingNicPort;
 import io.vmrdma.engine.internal.transport.WireResponder;
 import io.vmrdma.engine.testkit.Cluster;
+import io.vmrdma.nic.faults.Faults;
+import io.vmrdma.nic.faults.ForwardingNicPort;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -130,7 +130,8 @@ class AckTimingTest {
             a.engine.doWork();
             b.engine.doWork();
             assertThat(b.engine.counter(Counter.FRAMES_RECEIVED) - framesBefore)
-                    .as("one cycle received the requester's first batch").isGreaterThanOrEqualTo(WireResponder.ACK_EVERY);
+                    .as("one cycle received the requester's first batch")
+                    .isGreaterThanOrEqualTo(WireResponder.ACK_EVERY);
             assertThat(b.engine.counter(Counter.ACKS_SENT)).as("ACK in the same cycle").isEqualTo(acksBefore + 1);
         }
     }

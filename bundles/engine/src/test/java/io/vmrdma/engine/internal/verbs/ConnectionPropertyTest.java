@@ -59,8 +59,8 @@ class ConnectionPropertyTest {
 
     @Property(tries = 40)
     void connectionsHaveOneStateAndNoneOutlivesItsEnds(@ForAll @LongRange(min = 1) long seed,
-                                                      @ForAll @IntRange(min = 0, max = 5) int faultPercent,
-                                                      @ForAll @IntRange(min = 1, max = 60) int steps)
+                                                       @ForAll @IntRange(min = 0, max = 5) int faultPercent,
+                                                       @ForAll @IntRange(min = 1, max = 60) int steps)
             throws Exception {
         Random random = new Random(seed);
         try (Cluster c = new Cluster(2, 1500, Faults.uniform(faultPercent / 100.0), seed)) {
@@ -203,8 +203,8 @@ class ConnectionPropertyTest {
             }
         }
         assertThat(census.waitingPerPeer()).isEqualTo(perPeer);
-        census.waitingPerListener().forEach((service, waiting) ->
-                assertThat(waiting).as("requests waiting for service %d", service)
+        census.waitingPerListener()
+                .forEach((service, waiting) -> assertThat(waiting).as("requests waiting for service %d", service)
                         .isEqualTo(perListener.getOrDefault(service, 0)));
         for (Qp qp : qps) {
             Connection connection = qp.connection();

@@ -152,7 +152,8 @@ class HostileConnectionRequestsTest {
             c.settle(2);
             QueuePair late = servers[0].qp();
             assertThatThrownBy(() -> servers[0].verbs.accept(flooded.get(0), late, null))
-                    .isInstanceOfSatisfying(VerbsException.class, e -> assertThat(e.errno()).isEqualTo(VerbsErrno.ENOENT));
+                    .isInstanceOfSatisfying(VerbsException.class,
+                            e -> assertThat(e.errno()).isEqualTo(VerbsErrno.ENOENT));
             servers[0].verbs.stopListening(SERVICE);
             QueuePair[] again = c.connect(client, servers[0], SERVICE);
             assertThat(again[0].state()).isEqualTo(QpState.RTS);
@@ -179,7 +180,8 @@ class HostileConnectionRequestsTest {
             }
 
             assertThat(((Domain) server.verbs).counter(Counter.CM_REQUESTS_REFUSED))
-                    .as("the last round, over the events never polled").isEqualTo(ConnectionManager.MAX_WAITING_PER_LISTENER);
+                    .as("the last round, over the events never polled")
+                    .isEqualTo(ConnectionManager.MAX_WAITING_PER_LISTENER);
             assertThat(requestsHeard(server)).hasSize(ConnectionManager.MAX_EVENTS_WAITING);
             Cluster.Dom client = c.domain(2, 4, "client");
             server.verbs.stopListening(SERVICE);
@@ -198,7 +200,8 @@ class HostileConnectionRequestsTest {
                 greedy.verbs.listen(1000 + i);
             }
             assertThatThrownBy(() -> greedy.verbs.listen(SERVICE))
-                    .isInstanceOfSatisfying(VerbsException.class, e -> assertThat(e.errno()).isEqualTo(VerbsErrno.EDQUOT));
+                    .isInstanceOfSatisfying(VerbsException.class,
+                            e -> assertThat(e.errno()).isEqualTo(VerbsErrno.EDQUOT));
             greedy.verbs.stopListening(1000);
             greedy.verbs.listen(SERVICE);
             Bystander victim = new Bystander(c);

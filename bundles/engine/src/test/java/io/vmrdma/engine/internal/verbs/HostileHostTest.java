@@ -191,8 +191,9 @@ class HostileHostTest {
             VerbsEngine node1 = c.node(1);
             long authFailures = node1.counter(Counter.AUTH_FAILURES);
             for (int i = 0; i < 49; i++) {
-                forge(c.ports().get(1), c.wire().address(1), 2, FrameType.DISCONNECT_REQUEST, 0, (f, at) ->
-                        Frame.writeBase(f, at, FrameType.DISCONNECT_REQUEST, 0, 2, 1, transfer.responder.pkey(), 0,
+                forge(c.ports().get(1), c.wire().address(1), 2, FrameType.DISCONNECT_REQUEST, 0,
+                        (f, at) -> Frame.writeBase(f, at, FrameType.DISCONNECT_REQUEST, 0, 2, 1,
+                                transfer.responder.pkey(), 0,
                                 transfer.responder.address().qpn(), transfer.requester.address().qpn(), 0, 0));
             }
             transfer.post();

@@ -65,7 +65,8 @@ class IncastPropertyTest {
             double oneWriteEach = (double) senders * BLOCK * 1e9 / MEASURED_NANOS / RATE;
             assertThat(rateShare).as("goodput over the rate, senders %d; %s", senders, incast.state())
                     .isBetween(0.85, 1.0 + oneWriteEach);
-            assertThat(ShareMeter.jain(measured)).as("Jain's index of %s; %s", java.util.Arrays.toString(measured), incast.state())
+            assertThat(ShareMeter.jain(measured))
+                    .as("Jain's index of %s; %s", java.util.Arrays.toString(measured), incast.state())
                     .isGreaterThan(0.9);
             incast.finishAndCheckBytes();
             for (int n = 2; n <= senders + 1; n++) {
@@ -88,7 +89,7 @@ class IncastPropertyTest {
             assertThat(incast.bottleneck.dropped()).as("the queue overflows").isPositive();
             for (long bytes : measured) {
                 assertThat(bytes).as("every sender moved data: %s; %s", java.util.Arrays.toString(measured),
-                                incast.state())
+                        incast.state())
                         .isPositive();
             }
             incast.finishAndCheckBytes();

@@ -82,8 +82,9 @@ class PeerTableTest {
             for (int n = 1; n <= 3; n++) {
                 VerbsEngine engine = c.node(n);
                 assertThat(engine.peers()).extracting(PeerInfo::node)
-                        .containsExactlyElementsOf(java.util.stream.IntStream.rangeClosed(1, 3).filter(m -> m != engine.nodeId())
-                                .boxed().toList());
+                        .containsExactlyElementsOf(
+                                java.util.stream.IntStream.rangeClosed(1, 3).filter(m -> m != engine.nodeId())
+                                        .boxed().toList());
                 for (PeerInfo peer : engine.peers()) {
                     assertThat(peer.origin()).isEqualTo(PeerInfo.Origin.DISCOVERED);
                     assertThat(peer.up()).as("%s seen from node %d", peer, n).isTrue();
@@ -99,7 +100,8 @@ class PeerTableTest {
             pair[0].postSend(write(1, ma, 700_000, mb));
             c.runUntil(() -> !a.drainCq().isEmpty(), SECOND);
             assertThat(a.polled.get(0).status()).isEqualTo(WcStatus.SUCCESS);
-            assertThat(VerbsFixture.bytes(mb, mb.address(), 700_000)).isEqualTo(VerbsFixture.bytes(ma, ma.address(), 700_000));
+            assertThat(VerbsFixture.bytes(mb, mb.address(), 700_000))
+                    .isEqualTo(VerbsFixture.bytes(ma, ma.address(), 700_000));
             PeerInfo three = info(c.node(1), 3);
             assertThat(three.framesSent()).isGreaterThan(700_000 / 9000);
             assertThat(three.framesReceived()).isPositive();
@@ -329,7 +331,8 @@ class PeerTableTest {
 
             node1.staticPeers(Map.of(3, LinkAddress.of((byte) 0, (byte) 33)));
             assertThat(info(node1, 3)).extracting(PeerInfo::up, PeerInfo::framesReceived).containsExactly(false, 0L);
-            assertThatThrownBy(() -> node1.staticPeers(Map.of(1, c.wire().address(2)))).hasMessageContaining("not this node's");
+            assertThatThrownBy(() -> node1.staticPeers(Map.of(1, c.wire().address(2))))
+                    .hasMessageContaining("not this node's");
         }
     }
 }

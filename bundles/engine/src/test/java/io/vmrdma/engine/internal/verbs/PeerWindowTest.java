@@ -14,9 +14,9 @@ import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
 import io.vmrdma.engine.internal.congestion.CongestionSettings;
-import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.engine.internal.transport.Peer;
 import io.vmrdma.engine.testkit.Cluster;
+import io.vmrdma.nic.faults.Faults;
 import org.junit.jupiter.api.Test;
 
 /**

@@ -161,7 +161,8 @@ class QpStateMachineTest {
         assertThat(a.completions()).isEmpty();
         a.verbs.modifyQp(qp, new QpAttributes().state(QpState.RTS));
         f.drain();
-        assertThat(a.completions()).singleElement().satisfies(wc -> assertThat(wc.status()).isEqualTo(WcStatus.SUCCESS));
+        assertThat(a.completions()).singleElement()
+                .satisfies(wc -> assertThat(wc.status()).isEqualTo(WcStatus.SUCCESS));
     }
 
     @Test

@@ -15,7 +15,6 @@ import io.vmrdma.api.verbs.CmEventType;
 import io.vmrdma.api.verbs.CompletionQueue;
 import io.vmrdma.api.verbs.MemoryRegion;
 import io.vmrdma.api.verbs.Opcode;
-import io.vmrdma.api.verbs.ProtectionDomain;
 import io.vmrdma.api.verbs.QpAttributes;
 import io.vmrdma.api.verbs.QpInitAttributes;
 import io.vmrdma.api.verbs.QpState;

@@ -131,8 +131,9 @@ class UntrustedFramesTest {
 
             long malformed = node1.counter(Counter.MALFORMED_FRAMES);
             inject(node2Port, node1Address, 10, false, (f, at) -> f.putByte(at, (byte) 1));
-            inject(node2Port, node1Address, ACK_LENGTH, true, (f, at) -> Frame.writeBase(f, at, FrameType.ACK, 0, 2, 1, 0,
-                    5000, 0, 0, 0, 0));
+            inject(node2Port, node1Address, ACK_LENGTH, true,
+                    (f, at) -> Frame.writeBase(f, at, FrameType.ACK, 0, 2, 1, 0,
+                            5000, 0, 0, 0, 0));
             inject(node2Port, node1Address, 64, true, (f, at) -> f.putByte(at + Frame.TYPE_OFFSET, (byte) 0x7E));
             inject(node2Port, node1Address, ACK_LENGTH, true, (f, at) -> {
                 Frame.writeBase(f, at, FrameType.ACK, 0, 2, 1, 0, 0, pair[1].address().qpn(),
@@ -156,10 +157,12 @@ class UntrustedFramesTest {
                 f.putInt(at + Extension.Write.RKEY, ma.rkey(), Frame.ORDER);
             };
             inject(stranger, node1Address, WRITE_8_LENGTH, true, spoofedWrite);
-            inject(node2Port, node1Address, ACK_LENGTH, true, (f, at) -> Frame.writeBase(f, at, FrameType.ACK, 0, 2, 3, 0,
-                    0, 0, 0, 0, 0));
-            inject(node2Port, node1Address, ACK_LENGTH, true, (f, at) -> Frame.writeBase(f, at, FrameType.ACK, 0, 9, 1, 0,
-                    0, 0, 0, 0, 0));
+            inject(node2Port, node1Address, ACK_LENGTH, true,
+                    (f, at) -> Frame.writeBase(f, at, FrameType.ACK, 0, 2, 3, 0,
+                            0, 0, 0, 0, 0));
+            inject(node2Port, node1Address, ACK_LENGTH, true,
+                    (f, at) -> Frame.writeBase(f, at, FrameType.ACK, 0, 9, 1, 0,
+                            0, 0, 0, 0, 0));
             c.settle(2);
             assertThat(node1.counter(Counter.UNKNOWN_SOURCE_DROPS) - unknown).as("spoofed or misaddressed")
                     .isEqualTo(3);
@@ -329,8 +332,9 @@ class UntrustedFramesTest {
             MemoryRegion x = a2.region(4096, AccessFlags.ALL, 5);
             MemoryRegion y = b2.region(4096, AccessFlags.ALL, 6);
             QueuePair[] fresh = c.connect(a2, b2, 6);
-            SendWorkRequest check = new SendWorkRequest().wrId(9).opcode(Opcode.RDMA_WRITE).sendFlags(SendFlags.SIGNALED)
-                    .remoteAddress(y.address()).rkey(y.rkey());
+            SendWorkRequest check =
+                    new SendWorkRequest().wrId(9).opcode(Opcode.RDMA_WRITE).sendFlags(SendFlags.SIGNALED)
+                            .remoteAddress(y.address()).rkey(y.rkey());
             check.sgl().add(x.address(), 4096, x.lkey());
             fresh[0].postSend(check);
             c.runUntil(() -> !a2.drainCq().isEmpty(), 5_000_000_000L);

@@ -42,7 +42,11 @@ class VerbsPropertyTest {
     private static final int MAX_MESSAGE = LONG ? 16 << 20 : DEFAULT_MAX_MESSAGE;
 
     /** How a side's queue pair stands in the model. */
-    private enum Health { ALIVE, BROKEN, ERR }
+    private enum Health {
+        ALIVE,
+        BROKEN,
+        ERR
+    }
 
     /** One side of a connected pair: its queue pair, its region, the model of both and the completions due. */
     private static final class Side {
@@ -71,7 +75,8 @@ class VerbsPropertyTest {
 
     @Property
     void randomTrafficMatchesTheModel(@ForAll @LongRange(min = 1) long seed,
-                                      @ForAll @IntRange(min = 1, max = 60) int operations) throws Exception {
+                                      @ForAll @IntRange(min = 1, max = 60) int operations)
+            throws Exception {
         Random random = new Random(seed);
         VerbsFixture f = new VerbsFixture();
         f.engine.limits(64, 256, 256, 4096, 1L << 30, 65536, 16384, 16, 1L << 30, 1L << 30);
@@ -221,7 +226,7 @@ class VerbsPropertyTest {
                 }
                 if (opcode.consumesRecv()) {
                     responder.recvsDue.add(new long[] {responder.outstandingRecvs.poll(), WcStatus.SUCCESS.ordinal(),
-                            length});
+                        length});
                 }
                 if (reads) {
                     System.arraycopy(responder.model, remoteOffset, requester.model, localOffset, length);

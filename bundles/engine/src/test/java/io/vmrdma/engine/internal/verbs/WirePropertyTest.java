@@ -51,7 +51,8 @@ class WirePropertyTest {
     @Property(tries = 12)
     void trafficSurvivesABadWire(@ForAll @LongRange(min = 1) long seed, @ForAll @IntRange(min = 2, max = 3) int nodes,
                                  @ForAll @IntRange(min = 0, max = 10) int faultPercent,
-                                 @ForAll @IntRange(min = 1, max = 40) int operations) throws Exception {
+                                 @ForAll @IntRange(min = 1, max = 40) int operations)
+            throws Exception {
         Random random = new Random(seed);
         int mtu = new int[] {1500, 9000, 65535}[random.nextInt(3)];
         // At 10% of each fault both ways a round trip fails a third of the time, and eight failed round trips in a

@@ -106,7 +106,8 @@ class WireTransportTest {
             c.node(1).nic(c.nics().get(0));
             c.runUntil(() -> !a.drainCq().isEmpty(), 1_000_000_000L);
             assertThat(a.polled.get(0).status()).isEqualTo(WcStatus.SUCCESS);
-            assertThat(VerbsFixture.bytes(mb, mb.address(), 60_000)).isEqualTo(VerbsFixture.bytes(ma, ma.address(), 60_000));
+            assertThat(VerbsFixture.bytes(mb, mb.address(), 60_000))
+                    .isEqualTo(VerbsFixture.bytes(ma, ma.address(), 60_000));
         }
     }
 
@@ -237,7 +238,8 @@ class WireTransportTest {
             pair[0].postSend(write(1, mb, 0, 60_000, ma, 0));
             c.runUntil(() -> !b.drainCq().isEmpty(), 1_000_000_000L);
             assertThat(b.polled.get(0).status()).isEqualTo(WcStatus.SUCCESS);
-            assertThat(VerbsFixture.bytes(ma, ma.address(), 60_000)).isEqualTo(VerbsFixture.bytes(mb, mb.address(), 60_000));
+            assertThat(VerbsFixture.bytes(ma, ma.address(), 60_000))
+                    .isEqualTo(VerbsFixture.bytes(mb, mb.address(), 60_000));
         }
     }
 
@@ -307,7 +309,8 @@ class WireTransportTest {
                 assertThat(b.polled.get(0)).extracting(WorkCompletion::status, WorkCompletion::immData,
                         WorkCompletion::byteLength).containsExactly(WcStatus.SUCCESS, 77, 0);
                 assertThat(c.node(2).counter(Counter.PAYLOAD_CRC_ERRORS)).isZero();
-                assertThat(VerbsFixture.bytes(mb, mb.address(), 8000)).isEqualTo(VerbsFixture.bytes(ma, ma.address(), 8000));
+                assertThat(VerbsFixture.bytes(mb, mb.address(), 8000))
+                        .isEqualTo(VerbsFixture.bytes(ma, ma.address(), 8000));
             }
         }
     }

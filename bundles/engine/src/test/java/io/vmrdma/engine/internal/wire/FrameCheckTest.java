@@ -57,7 +57,7 @@ class FrameCheckTest {
 
             FrameCheck pieces = new FrameCheck();
             pieces.startPayload(a);
-            for (int done = 0; done < length; ) {
+            for (int done = 0; done < length;) {
                 int n = Math.min(1 + random.nextInt(9000), length - done);
                 pieces.update(32 + done, n);
                 done += n;

@@ -153,7 +153,8 @@ public final class LoopbackPort implements NicPort, AutoCloseable {
         if (length < 0 || length > claim.capacity()) {
             destInbox.abort(at);
             claim.reset();
-            throw new IllegalArgumentException("committed " + length + " bytes of a " + claim.capacity() + "-byte claim");
+            throw new IllegalArgumentException(
+                    "committed " + length + " bytes of a " + claim.capacity() + "-byte claim");
         }
         destInbox.commit(at, length, port);
         committedSinceFlush++;

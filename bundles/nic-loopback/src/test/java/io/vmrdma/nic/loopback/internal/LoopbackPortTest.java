@@ -49,14 +49,15 @@ class LoopbackPortTest {
         LinkAddress bAddress = b.address();
         b.close();
         for (LinkAddress nowhere : new LinkAddress[] {bAddress, wire.address(900),
-                LinkAddress.ofMac("02:00:00:00:00:01")}) {
+            LinkAddress.ofMac("02:00:00:00:00:01")}) {
             assertThat(a.tryClaim(nowhere, 10, claim)).isTrue();
             claim.buffer().put(claim.offset(), (byte) 1);
             a.commit(claim, 10);
         }
         assertThat(a.dropped()).isEqualTo(3);
         LoopbackPort again = port(2, 1500);
-        assertThat(again.poll((buffer, offset, length, source) -> { }, 10)).isZero();
+        assertThat(again.poll((buffer, offset, length, source) -> {
+        }, 10)).isZero();
     }
 
     @Test
@@ -69,7 +70,8 @@ class LoopbackPortTest {
             sent++;
         }
         assertThat(sent).isBetween(1, INBOX / 65535);
-        int drained = b.poll((buffer, offset, length, source) -> { }, Integer.MAX_VALUE);
+        int drained = b.poll((buffer, offset, length, source) -> {
+        }, Integer.MAX_VALUE);
         assertThat(drained).isEqualTo(sent);
         assertThat(a.tryClaim(b.address(), 65535, claim)).isTrue();
         a.abort(claim);
@@ -87,7 +89,8 @@ class LoopbackPortTest {
 
         assertThat(a.tryClaim(a.address(), 100, claim)).isTrue();
         assertThatThrownBy(() -> a.commit(claim, 101)).hasMessageContaining("101 bytes");
-        assertThat(a.poll((buffer, offset, length, source) -> { }, 10)).isZero();
+        assertThat(a.poll((buffer, offset, length, source) -> {
+        }, 10)).isZero();
     }
 
     @Test

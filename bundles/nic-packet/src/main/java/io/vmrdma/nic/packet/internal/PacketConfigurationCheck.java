@@ -46,7 +46,7 @@ public final class PacketConfigurationCheck implements ConfigurationCheck {
             } catch (ConversionException e) {
                 throw new IllegalArgumentException("nic.packet " + attribute.getName() + ": '" + value + "' is not "
                         + (attribute.getReturnType() == int.class ? "a whole number" : "a " + attribute.getReturnType()
-                        .getSimpleName()));
+                                .getSimpleName()));
             }
         }
         return converter.convert(properties).to(PacketConfig.class);

@@ -45,9 +45,9 @@ class AuthenticatedHostsTest {
     @Test
     void framesAHostWithoutTheSecretForgesOrReplaysAreDroppedAndCountedWhileATransferRuns() throws Exception {
         try (BridgeLan lan = BridgeLan.create(3, MTU).flooding();
-             PacketPort p0 = lan.port(0, SOCKET_BUFFER);
-             PacketPort p1 = lan.port(1, SOCKET_BUFFER);
-             RawInjector attacker = lan.hosts.get(2).call(() -> new RawInjector(lan.interfaces.get(2)))) {
+                PacketPort p0 = lan.port(0, SOCKET_BUFFER);
+                PacketPort p1 = lan.port(1, SOCKET_BUFFER);
+                RawInjector attacker = lan.hosts.get(2).call(() -> new RawInjector(lan.interfaces.get(2)))) {
             CapturingPort seenBy1 = new CapturingPort(p0);
             CapturingPort seenBy2 = new CapturingPort(p1);
             Hosts hosts = new Hosts(seenBy1, seenBy2).authenticated(CLUSTER);
@@ -105,7 +105,8 @@ class AuthenticatedHostsTest {
             assertThat(node1.peerUp(2) && node2.peerUp(1)).isTrue();
             System.out.printf("injected %d: node 1 auth failures %d, replays %d; node 2 auth failures %d, replays %d,"
                     + " unknown source %d, spoofs %d%n", injected, node1.counter(Counter.AUTH_FAILURES),
-                    node1.counter(Counter.REPLAYS), node2.counter(Counter.AUTH_FAILURES), node2.counter(Counter.REPLAYS),
+                    node1.counter(Counter.REPLAYS), node2.counter(Counter.AUTH_FAILURES),
+                    node2.counter(Counter.REPLAYS),
                     node2.counter(Counter.UNKNOWN_SOURCE_DROPS), node2.counter(Counter.PEER_SPOOFS));
         }
     }

@@ -109,7 +109,7 @@ class GuestsAcrossLinkBenchmarkTest {
                 }
             }
             try (GuestHost a = new GuestHost(1, link.a, link.interfaceA);
-                 GuestHost b = new GuestHost(SINK_NODE, link.b, link.interfaceB)) {
+                    GuestHost b = new GuestHost(SINK_NODE, link.b, link.interfaceB)) {
                 GuestHost.join(a, b);
                 try {
                     measure(link, a, b, counts, most);
@@ -163,7 +163,7 @@ class GuestsAcrossLinkBenchmarkTest {
         progress("guest CPU: one guest's ib_write_bw, 1 MiB writes, blocking on its event channel when the window "
                 + "is full");
         try (SimGuest clientGuest = a.guest("perf-client", GUEST_MEMORY);
-             SimGuest serverGuest = b.guest("perf-server", GUEST_MEMORY)) {
+                SimGuest serverGuest = b.guest("perf-server", GUEST_MEMORY)) {
             GuestDevice client = GuestDevice.open(clientGuest, 0, GuestDevice.Options.defaults());
             GuestDevice server = GuestDevice.open(serverGuest, 0, GuestDevice.Options.defaults());
             try {

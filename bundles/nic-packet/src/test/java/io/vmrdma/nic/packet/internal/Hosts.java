@@ -160,7 +160,7 @@ final class Hosts {
      */
     void quiesce() throws InterruptedException {
         clockRuns = false;
-        for (int quiet = 0; quiet < 3; ) {
+        for (int quiet = 0; quiet < 3;) {
             int work = 0;
             for (int i = 0; i < 200; i++) {
                 work += doWork();

@@ -222,9 +222,9 @@ class IncastBenchmarkTest {
                         + "%% of a core: receiver, senders %s", mibS, pct, jain, resentPct, drops, kernelDrops,
                         pressure, windows(n), roundTrips(n), Arrays.toString(cpuPct));
                 return String.format(Locale.ROOT, "{\"senders\":%d,\"mib_s\":%.1f,\"goodput_pct_of_limit\":%.2f,"
-                                + "\"jain\":%.4f,\"retransmit_pct\":%.3f,\"frames_sent\":%d,\"retransmissions\":%d,"
-                                + "\"tbf_drops\":%d,\"receiver_kernel_drops\":%d,\"pressure_acks\":%d,"
-                                + "\"per_sender_mib\":%s,\"cpu_pct\":%s%s}", n, mibS, pct, jain, resentPct, sent,
+                        + "\"jain\":%.4f,\"retransmit_pct\":%.3f,\"frames_sent\":%d,\"retransmissions\":%d,"
+                        + "\"tbf_drops\":%d,\"receiver_kernel_drops\":%d,\"pressure_acks\":%d,"
+                        + "\"per_sender_mib\":%s,\"cpu_pct\":%s%s}", n, mibS, pct, jain, resentPct, sent,
                         resent, drops, kernelDrops, pressure,
                         Arrays.toString(Arrays.stream(bytes).map(b -> b >> 20).toArray()), Arrays.toString(cpuPct),
                         series ? ",\"series\":[" + points + "]" : "");

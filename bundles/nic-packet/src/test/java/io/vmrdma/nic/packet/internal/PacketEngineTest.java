@@ -2,10 +2,9 @@ package io.vmrdma.nic.packet.internal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-
+import io.vmrdma.engine.testkit.TwoEngines;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import io.vmrdma.engine.testkit.TwoEngines;
 
 /**
  * Two engines on two hosts: each port is opened on a thread inside its own network namespace, the two joined by a
@@ -19,8 +18,8 @@ class PacketEngineTest {
     @ValueSource(ints = {1500, 9000, 65535})
     void anRdmaWriteOfOneMebibyteCrossesTheVethByteIdentical(int mtu) throws Exception {
         try (VethLink link = VethLink.create(mtu);
-             PacketPort portA = link.a.call(() -> new PacketPort(PacketSettings.of(link.interfaceA)));
-             PacketPort portB = link.b.call(() -> new PacketPort(PacketSettings.of(link.interfaceB)))) {
+                PacketPort portA = link.a.call(() -> new PacketPort(PacketSettings.of(link.interfaceA)));
+                PacketPort portB = link.b.call(() -> new PacketPort(PacketSettings.of(link.interfaceB)))) {
             long retransmissions = new TwoEngines(portA, portB).rdmaWriteArrivesByteIdentical(1 << 20, mtu);
             assertThat(retransmissions).as("nothing lost on a veth").isZero();
         }

@@ -42,9 +42,9 @@ class PacketHostsTest {
 
     private void threeHostsWriteToEachOther(Faults faults, boolean countersAddUp, long seed) throws Exception {
         try (BridgeLan lan = BridgeLan.create(3, MTU);
-             PacketPort p0 = lan.port(0, SOCKET_BUFFER);
-             PacketPort p1 = lan.port(1, SOCKET_BUFFER);
-             PacketPort p2 = lan.port(2, SOCKET_BUFFER)) {
+                PacketPort p0 = lan.port(0, SOCKET_BUFFER);
+                PacketPort p1 = lan.port(1, SOCKET_BUFFER);
+                PacketPort p2 = lan.port(2, SOCKET_BUFFER)) {
             CountingPort[] links = {new CountingPort(p0), new CountingPort(p1), new CountingPort(p2)};
             long[] clock = new long[1];
             FaultyNicPort[] faulty = new FaultyNicPort[3];
@@ -101,9 +101,9 @@ class PacketHostsTest {
     @Test
     void framesInjectedFromARawSocketAreDroppedAndCountedWhileATransferRuns() throws Exception {
         try (BridgeLan lan = BridgeLan.create(3, MTU);
-             PacketPort p0 = lan.port(0, SOCKET_BUFFER);
-             PacketPort p1 = lan.port(1, SOCKET_BUFFER);
-             RawInjector attacker = lan.hosts.get(2).call(() -> new RawInjector(lan.interfaces.get(2)))) {
+                PacketPort p0 = lan.port(0, SOCKET_BUFFER);
+                PacketPort p1 = lan.port(1, SOCKET_BUFFER);
+                RawInjector attacker = lan.hosts.get(2).call(() -> new RawInjector(lan.interfaces.get(2)))) {
             Hosts hosts = new Hosts(p0, p1);
             Hosts.Transfer transfer = hosts.transfer(0, 1, 4 << 20, 7);
             VerbsEngine victim = hosts.engines[1];

@@ -44,8 +44,8 @@ class PacketPortAllocationTest {
         assumeTrue(threads.isThreadAllocatedMemorySupported(), "this JVM does not count allocations per thread");
         threads.setThreadAllocatedMemoryEnabled(true);
         try (VethLink link = VethLink.create(1500);
-             PacketPort a = link.a.call(() -> new PacketPort(PacketSettings.of(link.interfaceA)));
-             PacketPort b = link.b.call(() -> new PacketPort(PacketSettings.of(link.interfaceB)))) {
+                PacketPort a = link.a.call(() -> new PacketPort(PacketSettings.of(link.interfaceA)));
+                PacketPort b = link.b.call(() -> new PacketPort(PacketSettings.of(link.interfaceB)))) {
             LinkAddress to = b.address();
             double perFrame = 0;
             for (int round = 0; round < 2; round++) {

@@ -205,7 +205,8 @@ class PacketPortTest {
         assertThat(awaitLinkState(a, LinkState.UP)).isEqualTo(LinkState.UP);
         a.close();
         assertThat(a.linkState()).isEqualTo(LinkState.DOWN);
-        assertThat(a.poll((buffer, offset, length, source) -> { }, 10)).isZero();
+        assertThat(a.poll((buffer, offset, length, source) -> {
+        }, 10)).isZero();
         send(a, a.address(), new byte[] {1});
         assertThat(a.flush()).isZero();
     }
@@ -299,12 +300,30 @@ class PacketPortTest {
     /** A configuration as Configuration Admin would hand it over. */
     private static PacketConfig config(String interfaceName, String etherType, int batchSize) {
         return new PacketConfig() {
-            @Override public Class<? extends Annotation> annotationType() { return PacketConfig.class; }
-            @Override public String interfaceName() { return interfaceName; }
-            @Override public String etherType() { return etherType; }
-            @Override public int batchSize() { return batchSize; }
-            @Override public int socketBufferBytes() { return PacketSettings.DEFAULT_SOCKET_BUFFER; }
-            @Override public boolean qdiscBypass() { return false; }
+            @Override
+            public Class<? extends Annotation> annotationType() {
+                return PacketConfig.class;
+            }
+            @Override
+            public String interfaceName() {
+                return interfaceName;
+            }
+            @Override
+            public String etherType() {
+                return etherType;
+            }
+            @Override
+            public int batchSize() {
+                return batchSize;
+            }
+            @Override
+            public int socketBufferBytes() {
+                return PacketSettings.DEFAULT_SOCKET_BUFFER;
+            }
+            @Override
+            public boolean qdiscBypass() {
+                return false;
+            }
         };
     }
 

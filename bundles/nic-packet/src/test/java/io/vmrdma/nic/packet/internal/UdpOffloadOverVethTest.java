@@ -69,7 +69,7 @@ class UdpOffloadOverVethTest {
             VethLink.ip("-n", link.b.name(), "addr", "add", ipB + "/30", "dev", link.interfaceB);
             try (UdpPort a = link.a.call(() -> UdpPorts.open(InetAddress.getByName(ipA), PORT, 8972, aOffloads,
                     aOffloads));
-                 UdpPort b = link.b.call(() -> UdpPorts.open(InetAddress.getByName(ipB), PORT, 8972))) {
+                    UdpPort b = link.b.call(() -> UdpPorts.open(InetAddress.getByName(ipB), PORT, 8972))) {
                 test.test(a, b);
             }
         }

@@ -109,7 +109,7 @@ class VethBenchmarkTest {
                     double tcpLat;
                     double floor;
                     try (PacketPort a = link.a.call(() -> new PacketPort(PacketSettings.of(link.interfaceA)));
-                         PacketPort b = link.b.call(() -> new PacketPort(PacketSettings.of(link.interfaceB)))) {
+                            PacketPort b = link.b.call(() -> new PacketPort(PacketSettings.of(link.interfaceB)))) {
                         floor = bindingFloor(a, b);
                         System.out.printf(Locale.ROOT, "%6d %9s %4s %12.0f %12.0f %8.2f   (AF_PACKET floor: the"
                                 + " binding alone, MTU-sized frames, no engine)%n", mtu, "frames", "-", floor, tcp,
@@ -239,8 +239,8 @@ class VethBenchmarkTest {
         for (boolean offload : new boolean[] {true, false}) {
             try (UdpPort a = link.a.call(() -> UdpPorts.open(InetAddress.getByName("169.254.77.1"), 4792, frames,
                     offload, offload));
-                 UdpPort b = link.b.call(() -> UdpPorts.open(InetAddress.getByName("169.254.77.2"), 4792, frames,
-                         offload, offload))) {
+                    UdpPort b = link.b.call(() -> UdpPorts.open(InetAddress.getByName("169.254.77.2"), 4792, frames,
+                            offload, offload))) {
                 double udpFloor = bindingFloor(a, b);
                 Pair pair = new Pair(a, b, cpu, "off", null);
                 double mibs;
@@ -286,7 +286,8 @@ class VethBenchmarkTest {
         private final AtomicBoolean bRuns = new AtomicBoolean(true);
         private final Thread bThread;
         private final AtomicLong bPolls = new AtomicLong();
-        private volatile Runnable bApplication = () -> { };
+        private volatile Runnable bApplication = () -> {
+        };
         private long nextService = 10;
         private final CpuGroups cpu;
         private final NicPort portA;
@@ -339,7 +340,8 @@ class VethBenchmarkTest {
          * only between its duty cycles ({@link #onB}).
          */
         private QueuePair[] connect(int count, ProtectionDomain pda, CompletionQueue cqa, ProtectionDomain pdb,
-                                    CompletionQueue cqb, QueuePair[] bEnds) throws Exception {
+                                    CompletionQueue cqb, QueuePair[] bEnds)
+                throws Exception {
             QueuePair[] qps = new QueuePair[count];
             for (int i = 0; i < count; i++) {
                 long service = nextService++;
@@ -514,7 +516,8 @@ class VethBenchmarkTest {
                 }
                 samples[i - 1] = System.nanoTime() - start;
             }
-            bApplication = () -> { };
+            bApplication = () -> {
+            };
             Arrays.sort(samples);
             return new double[] {samples[iterations / 2] / 2e3, samples[iterations * 99 / 100] / 2e3,
                 samples[iterations * 999 / 1000] / 2e3};

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import java.net.InetAddress;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -101,10 +100,10 @@ class WiresharkDissectorTest {
         Scenario s;
         byte[] attackerMac = {0x02, 0x00, 0x5e, 0x10, 0x20, 0x30};
         try (VethLink link = VethLink.create(MTU);
-             Tshark.Capture capture = new Tshark.Capture(link.a.name(), link.interfaceA, pcap);
-             PacketPort portA = link.a.call(() -> new PacketPort(PacketSettings.of(link.interfaceA)));
-             PacketPort portB = link.b.call(() -> new PacketPort(PacketSettings.of(link.interfaceB)));
-             RawInjector attacker = link.b.call(() -> new RawInjector(link.interfaceB))) {
+                Tshark.Capture capture = new Tshark.Capture(link.a.name(), link.interfaceA, pcap);
+                PacketPort portA = link.a.call(() -> new PacketPort(PacketSettings.of(link.interfaceA)));
+                PacketPort portB = link.b.call(() -> new PacketPort(PacketSettings.of(link.interfaceB)));
+                RawInjector attacker = link.b.call(() -> new RawInjector(link.interfaceB))) {
             DroppingPort dropping = new DroppingPort(portB);
             s = new Scenario(new Hosts(portA, dropping), dropping);
             s.run();
@@ -209,8 +208,8 @@ class WiresharkDissectorTest {
 
     private static void checkHostile(List<Map<String, String>> hostile) {
         assertThat(hostile).as("hostile frames captured").hasSize(9);
-        assertThat(hostile.subList(0, 8)).as("every malformed frame has an expert error").allSatisfy(f ->
-                assertThat(f.get("_ws.expert.severity")).contains(ERROR));
+        assertThat(hostile.subList(0, 8)).as("every malformed frame has an expert error")
+                .allSatisfy(f -> assertThat(f.get("_ws.expert.severity")).contains(ERROR));
         assertThat(hostile.get(0).get("_ws.expert.message")).contains("shorter than the 32-byte base header");
         assertThat(hostile.get(0).get("_ws.malformed")).isNotEmpty();
         assertThat(hostile.get(1).get("_ws.expert.message")).contains("Frame of 48 bytes").contains("need 76");
@@ -256,8 +255,8 @@ class WiresharkDissectorTest {
             VethLink.ip("-n", link.a.name(), "addr", "add", "169.254.23.1/24", "dev", link.interfaceA);
             VethLink.ip("-n", link.b.name(), "addr", "add", "169.254.23.2/24", "dev", link.interfaceB);
             try (Tshark.Capture capture = new Tshark.Capture(link.a.name(), link.interfaceA, pcap);
-                 UdpPort a = link.a.call(() -> UdpPorts.open(InetAddress.getByName("169.254.23.1"), portA, 1472));
-                 UdpPort b = link.b.call(() -> UdpPorts.open(InetAddress.getByName("169.254.23.2"), portB, 1472))) {
+                    UdpPort a = link.a.call(() -> UdpPorts.open(InetAddress.getByName("169.254.23.1"), portA, 1472));
+                    UdpPort b = link.b.call(() -> UdpPorts.open(InetAddress.getByName("169.254.23.2"), portB, 1472))) {
                 DroppingPort dropping = new DroppingPort(b);
                 Hosts hosts = new Hosts(a, dropping).authenticated(new FrameKeys(
                         "the dissector test's cluster key".getBytes(StandardCharsets.US_ASCII)));

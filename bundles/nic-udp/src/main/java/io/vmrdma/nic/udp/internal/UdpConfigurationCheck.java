@@ -42,7 +42,7 @@ public final class UdpConfigurationCheck implements ConfigurationCheck {
             } catch (ConversionException e) {
                 throw new IllegalArgumentException("nic.udp " + attribute.getName() + ": '" + value + "' is not "
                         + (attribute.getReturnType() == int.class ? "a whole number" : "a " + attribute.getReturnType()
-                        .getSimpleName()));
+                                .getSimpleName()));
             }
         }
         return converter.convert(properties).to(UdpConfig.class);

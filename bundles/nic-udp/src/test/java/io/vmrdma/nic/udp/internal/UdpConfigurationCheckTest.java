@@ -21,7 +21,8 @@ class UdpConfigurationCheckTest {
     @Test
     void eachBadValueIsRefusedNamingIt() {
         assertThatThrownBy(() -> check.check(Map.of("port", "99999")))
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("port").hasMessageContaining("99999");
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("port")
+                .hasMessageContaining("99999");
         assertThatThrownBy(() -> check.check(Map.of("mtu", "9000 bytes")))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("9000 bytes");
         assertThatThrownBy(() -> check.check(Map.of("mtu", "100")))

@@ -4,10 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import java.net.InetAddress;
 
-
+import io.vmrdma.engine.testkit.TwoEngines;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
-import io.vmrdma.engine.testkit.TwoEngines;
 
 /**
  * Two engines, each with its own UDP port on the loopback interface, driven from one thread with a hand-advanced
@@ -21,7 +20,7 @@ class UdpEngineTest {
     void anRdmaWriteOfOneMebibyteCrossesUdpByteIdentical(String loopback, int mtu) throws Exception {
         InetAddress ip = InetAddress.getByName(loopback);
         try (UdpPort portA = new UdpPort(UdpSettings.of(ip, 0).withMtu(mtu));
-             UdpPort portB = new UdpPort(UdpSettings.of(ip, 0).withMtu(mtu))) {
+                UdpPort portB = new UdpPort(UdpSettings.of(ip, 0).withMtu(mtu))) {
             long retransmissions = new TwoEngines(portA, portB).rdmaWriteArrivesByteIdentical(1 << 20, mtu);
             assertThat(retransmissions).as("nothing lost on loopback").isZero();
             assertThat(portA.sendErrors() + portB.sendErrors() + portA.oversized() + portB.oversized()).isZero();

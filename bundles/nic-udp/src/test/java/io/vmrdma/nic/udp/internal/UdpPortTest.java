@@ -159,10 +159,10 @@ class UdpPortTest {
     void framesForUnreachableDestinationsAreTakenAndDroppedAndCounted() {
         UdpPort v4 = port("127.0.0.1", 1472, 4);
         LinkAddress[] nowhere = {
-                LinkAddress.of(new byte[] {1, 2, 3}),
-                LinkAddress.of(new byte[] {127, 0, 0, 1, 0, 0}),
-                UdpAddress.parse("[::1]:4792"),
-                UdpAddress.parse("[fe80::1]:4792")};
+            LinkAddress.of(new byte[] {1, 2, 3}),
+            LinkAddress.of(new byte[] {127, 0, 0, 1, 0, 0}),
+            UdpAddress.parse("[::1]:4792"),
+            UdpAddress.parse("[fe80::1]:4792")};
         for (LinkAddress to : nowhere) {
             assertThat(v4.tryClaim(to, 10, claim)).as("%s", to).isTrue();
             claim.buffer().put(claim.offset(), (byte) 1);
@@ -225,7 +225,8 @@ class UdpPortTest {
         assertThat(a.binding()).isEqualTo("udp");
         a.close();
         assertThat(a.linkState()).isEqualTo(LinkState.DOWN);
-        assertThat(a.poll((buffer, offset, length, source) -> { }, 10)).isZero();
+        assertThat(a.poll((buffer, offset, length, source) -> {
+        }, 10)).isZero();
         send(a, a.address(), new byte[] {1});
         assertThat(a.flush()).isZero();
     }
@@ -271,16 +272,46 @@ class UdpPortTest {
     /** A configuration as Configuration Admin would hand it over: the defaults of {@link UdpConfig} but these. */
     private static UdpConfig config(String bindAddress, int port) {
         return new UdpConfig() {
-            @Override public Class<? extends Annotation> annotationType() { return UdpConfig.class; }
-            @Override public String bindAddress() { return bindAddress; }
-            @Override public int port() { return port; }
-            @Override public int mtu() { return UdpSettings.DEFAULT_MTU; }
-            @Override public int receiveBufferBytes() { return UdpSettings.DEFAULT_SOCKET_BUFFER; }
-            @Override public int sendBufferBytes() { return UdpSettings.DEFAULT_SOCKET_BUFFER; }
-            @Override public int batchSize() { return UdpSettings.DEFAULT_BATCH; }
-            @Override public int addressCacheSize() { return UdpSettings.DEFAULT_ADDRESS_CACHE; }
-            @Override public boolean udpSegment() { return true; }
-            @Override public boolean udpGro() { return true; }
+            @Override
+            public Class<? extends Annotation> annotationType() {
+                return UdpConfig.class;
+            }
+            @Override
+            public String bindAddress() {
+                return bindAddress;
+            }
+            @Override
+            public int port() {
+                return port;
+            }
+            @Override
+            public int mtu() {
+                return UdpSettings.DEFAULT_MTU;
+            }
+            @Override
+            public int receiveBufferBytes() {
+                return UdpSettings.DEFAULT_SOCKET_BUFFER;
+            }
+            @Override
+            public int sendBufferBytes() {
+                return UdpSettings.DEFAULT_SOCKET_BUFFER;
+            }
+            @Override
+            public int batchSize() {
+                return UdpSettings.DEFAULT_BATCH;
+            }
+            @Override
+            public int addressCacheSize() {
+                return UdpSettings.DEFAULT_ADDRESS_CACHE;
+            }
+            @Override
+            public boolean udpSegment() {
+                return true;
+            }
+            @Override
+            public boolean udpGro() {
+                return true;
+            }
         };
     }
 }

@@ -87,7 +87,8 @@ public final class HostCheck {
     private void runAll() {
         NativeHypervisor hv = new NativeHypervisor(NativeHypervisor.discoverSelfDomid());
         int self = hv.selfDomid();
-        System.out.println("domain " + self + ", /dev/xen " + (new java.io.File("/dev/xen").isDirectory() ? "present" : "MISSING"));
+        System.out.println("domain " + self + ", /dev/xen "
+                + (new java.io.File("/dev/xen").isDirectory() ? "present" : "MISSING"));
         step("xenstore read/write/watch/transaction", () -> {
             try (XenStore xs = hv.openXenStore()) {
                 String dir = "/vmrdma-check-" + ProcessHandle.current().pid();
@@ -119,15 +120,17 @@ public final class HostCheck {
             }
         });
         step("gntshr share + gnttab map + copy", () -> {
-            try (GrantSharer gs = hv.openGrantSharer(); GrantMapper gm = hv.openGrantMapper();
-                 SharedPages pages = gs.sharePages(self, 2, true)) {
+            try (GrantSharer gs = hv.openGrantSharer();
+                    GrantMapper gm = hv.openGrantMapper();
+                    SharedPages pages = gs.sharePages(self, 2, true)) {
                 int bytes = 2 * 4096;
                 fillPattern(pages.buffer(), bytes, 17);
                 int[] refs = {pages.ref(0), pages.ref(1)};
                 try (GrantMapping m = gm.mapDomainGrantRefs(self, refs, true)) {
                     requireSameBytes(pages.buffer(), m.buffer(), bytes, "the mapping does not alias the shared pages");
                     m.buffer().put(4096 + 5, (byte) 0x5A);
-                    require(pages.buffer().get(4096 + 5) == 0x5A, "a write through the mapping is not seen by the sharer");
+                    require(pages.buffer().get(4096 + 5) == 0x5A,
+                            "a write through the mapping is not seen by the sharer");
                 }
                 ByteBuffer local = ByteBuffer.allocateDirect(4096);
                 GrantCopyBatch batch = new GrantCopyBatch(1);

@@ -43,7 +43,8 @@ final class NativeEventChannel implements EventChannel {
     public int bindInterdomain(int remoteDomid, int remotePort) throws XenException {
         int port = lib.xenevtchn_bind_interdomain(handle("xenevtchn_bind_interdomain"), remoteDomid, remotePort);
         if (port == -1) {
-            throw XenLibraries.failure("xenevtchn_bind_interdomain", "port " + remotePort + " of domain " + remoteDomid);
+            throw XenLibraries.failure("xenevtchn_bind_interdomain",
+                    "port " + remotePort + " of domain " + remoteDomid);
         }
         return port;
     }

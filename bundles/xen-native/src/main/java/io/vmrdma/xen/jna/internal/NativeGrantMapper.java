@@ -93,7 +93,8 @@ final class NativeGrantMapper implements GrantMapper {
         Pointer h = open("xengnttab_grant_copy");
         int n = batch.size();
         if ((long) n * GrantCopySegment.SIZE > segments.size()) {
-            segments = new Memory((long) Math.max(n, 2 * segments.size() / GrantCopySegment.SIZE) * GrantCopySegment.SIZE);
+            segments =
+                    new Memory((long) Math.max(n, 2 * segments.size() / GrantCopySegment.SIZE) * GrantCopySegment.SIZE);
         }
         for (int i = 0; i < n; i++) {
             writeSegment(batch, i, i * (long) GrantCopySegment.SIZE);

@@ -4,8 +4,8 @@ import io.vmrdma.api.xen.EventChannel;
 import io.vmrdma.api.xen.GrantMapper;
 import io.vmrdma.api.xen.GrantSharer;
 import io.vmrdma.api.xen.Hypervisor;
-import io.vmrdma.api.xen.XenStore;
 import io.vmrdma.api.xen.XenException;
+import io.vmrdma.api.xen.XenStore;
 
 /** Real Xen through Debian's libraries: every {@code open*} is the C library's {@code *_open}. */
 final class NativeHypervisor implements Hypervisor {

@@ -66,7 +66,7 @@ public final class XenNativeComponent {
                 return false;
             case "auto":
                 return onXen;
-            default:
+            default :
                 LOG.warn("io.vmrdma.xen.native: enabled = '{}' is not auto, true or false; taken as auto", enabled);
                 return onXen;
         }

@@ -17,7 +17,8 @@ class HostCheckTest {
         ByteBuffer bigEndian = ByteBuffer.allocateDirect(8192);
         HostCheck.fillPattern(nativeOrder, 8192, 17);
         HostCheck.fillPattern(bigEndian, 8192, 17);
-        assertThatCode(() -> HostCheck.requireSameBytes(nativeOrder, bigEndian, 8192, "copy")).doesNotThrowAnyException();
+        assertThatCode(() -> HostCheck.requireSameBytes(nativeOrder, bigEndian, 8192, "copy"))
+                .doesNotThrowAnyException();
     }
 
     @Test
@@ -37,9 +38,11 @@ class HostCheckTest {
         ByteBuffer b = ByteBuffer.allocate(4096);
         HostCheck.fillPattern(a, 4096, 1);
         HostCheck.fillPattern(b, 4096, 2);
-        assertThatThrownBy(() -> HostCheck.requireSameBytes(a, b, 4096, "seeds")).isInstanceOf(HostCheck.CheckFailed.class);
+        assertThatThrownBy(() -> HostCheck.requireSameBytes(a, b, 4096, "seeds"))
+                .isInstanceOf(HostCheck.CheckFailed.class);
         ByteBuffer shifted = a.duplicate().position(1).slice();
-        assertThatThrownBy(() -> HostCheck.requireSameBytes(a, shifted, 4000, "shift")).isInstanceOf(HostCheck.CheckFailed.class);
+        assertThatThrownBy(() -> HostCheck.requireSameBytes(a, shifted, 4000, "shift"))
+                .isInstanceOf(HostCheck.CheckFailed.class);
     }
 
     @Test

@@ -56,7 +56,7 @@ public final class SimGuest implements Hypervisor, AutoCloseable {
     private final Gntalloc gntalloc;
 
     private SimGuest(Path dir, Properties info, FileChannel lockChannel, FileLock kernelLock, PageFile memory,
-            PageFile grantTable) {
+                     PageFile grantTable) {
         this.dir = dir;
         this.domid = Integer.parseInt(info.getProperty("domid"));
         this.name = info.getProperty("name");

@@ -94,7 +94,7 @@ final class HypercallHandle implements SimIo.Protocol, EvtchnHandle {
                 hv.unmap(map);
                 return le(0);
             }
-            default:
+            default :
                 hv.counters().increment(Counter.HYPERCALL_MALFORMED);
                 return le(-XenErrno.ENOSYS);
         }

@@ -6,8 +6,8 @@ import io.vmrdma.xen.sim.internal.xenstore.XsLimits;
 
 /** The simulator's settings, as {@link SimConfig} gives them; Xen's and Linux's defaults unless configured. */
 record SimSettings(Path stateDirectory, long dom0MemoryBytes, long maxDomainMemoryBytes, int maxGrantFrames,
-        int maxMaptrackFrames, int gntallocLimit, int maxEventChannels, XsLimits xenstore,
-        long guestShutdownMillis) {
+                   int maxMaptrackFrames, int gntallocLimit, int maxEventChannels, XsLimits xenstore,
+                   long guestShutdownMillis) {
 
     static final String DEFAULT_STATE_DIRECTORY = "/dev/shm/vmrdma-sim";
     /** Grant maps per maptrack frame: Xen's 16-byte {@code struct grant_mapping}. */
@@ -19,7 +19,8 @@ record SimSettings(Path stateDirectory, long dom0MemoryBytes, long maxDomainMemo
         return new SimSettings(Path.of(c.stateDirectory()), c.dom0MemoryBytes(), c.maxDomainMemoryBytes(),
                 c.maxGrantFrames(), c.maxMaptrackFrames(), c.gntallocLimit(), c.maxEventChannels(),
                 new XsLimits(c.xenstoreNodesPerDomain(), c.xenstoreMaxNodeBytes(), c.xenstoreWatchesPerConnection(),
-                        c.xenstoreTransactionsPerConnection()), c.guestShutdownMillis());
+                        c.xenstoreTransactionsPerConnection()),
+                c.guestShutdownMillis());
     }
 
     /** Xen's defaults under {@code stateDirectory}. */

@@ -36,10 +36,10 @@ class EventChannelBenchmarkTest {
         Histogram evtchn = new Histogram(TimeUnit.SECONDS.toNanos(1), 3);
         Histogram pipe = new Histogram(TimeUnit.SECONDS.toNanos(1), 3);
         try (SimHypervisor hv = SimHypervisor.start(SimSettings.defaults(state));
-             SimGuest guest = SimGuest.attach(hv.domainDirectory(hv.create("bench", 1 << 20)));
-             EventChannel domU = guest.openEventChannel();
-             EventChannel dom0 = hv.dom0().openEventChannel();
-             PipeEcho echoPipe = new PipeEcho()) {
+                SimGuest guest = SimGuest.attach(hv.domainDirectory(hv.create("bench", 1 << 20)));
+                EventChannel domU = guest.openEventChannel();
+                EventChannel dom0 = hv.dom0().openEventChannel();
+                PipeEcho echoPipe = new PipeEcho()) {
             int port = dom0.bindInterdomain(guest.selfDomid(), domU.bindUnboundPort(0));
             dom0.waitPending(TIMEOUT);
             dom0.unmask(port);

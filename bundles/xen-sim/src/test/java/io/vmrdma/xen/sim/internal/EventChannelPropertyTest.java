@@ -27,12 +27,13 @@ class EventChannelPropertyTest {
 
     @Property(tries = 40)
     void deliveriesFollowNotifiesAndMasks(@ForAll @LongRange(min = 1) long seed,
-                                          @ForAll @IntRange(min = 1, max = 400) int steps) throws Exception {
+                                          @ForAll @IntRange(min = 1, max = 400) int steps)
+            throws Exception {
         Path state = Files.createTempDirectory("evtchn-prop");
         try (SimHypervisor hv = SimHypervisor.start(SimSettings.defaults(state));
-             SimGuest guest = SimGuest.attach(hv.domainDirectory(hv.create("g1", 1 << 20)));
-             EventChannel front = guest.openEventChannel();
-             EventChannel back = hv.dom0().openEventChannel()) {
+                SimGuest guest = SimGuest.attach(hv.domainDirectory(hv.create("g1", 1 << 20)));
+                EventChannel front = guest.openEventChannel();
+                EventChannel back = hv.dom0().openEventChannel()) {
             End[] ends = {new End(front, front.bindUnboundPort(0)), null};
             ends[1] = new End(back, back.bindInterdomain(guest.selfDomid(), ends[0].port));
             assertThat(back.waitPending(SECOND)).as("the early event").isEqualTo(ends[1].port);

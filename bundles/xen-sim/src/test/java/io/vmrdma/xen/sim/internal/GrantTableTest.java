@@ -56,7 +56,8 @@ class GrantTableTest {
         SharedPages pages = sharer.sharePages(0, 2, true);
         assertThat(pages.ref(0)).isGreaterThanOrEqualTo(SimAbi.GNTTAB_NR_RESERVED_ENTRIES);
         pages.buffer().put(5000, (byte) 42);
-        try (GrantMapping m = dom0.mapDomainGrantRefs(guest.selfDomid(), new int[] {pages.ref(0), pages.ref(1)}, true)) {
+        try (GrantMapping m =
+                dom0.mapDomainGrantRefs(guest.selfDomid(), new int[] {pages.ref(0), pages.ref(1)}, true)) {
             assertThat(m.buffer().capacity()).isEqualTo(2 * 4096);
             assertThat(m.buffer().get(5000)).isEqualTo((byte) 42);
             m.buffer().put(7, (byte) 9);

@@ -26,8 +26,9 @@ public final class GuestProgram {
         long seed = Long.parseLong(args[0]);
         int rounds = Integer.parseInt(args[1]);
         SimGuest guest = SimGuest.current();
-        try (XenStore xs = guest.openXenStore(); GrantSharer sharer = guest.openGrantSharer();
-             EventChannel evtchn = guest.openEventChannel()) {
+        try (XenStore xs = guest.openXenStore();
+                GrantSharer sharer = guest.openGrantSharer();
+                EventChannel evtchn = guest.openEventChannel()) {
             SharedPages pages = sharer.sharePages(0, PAGES, true);
             for (int i = 0; i < PAGES * 4096; i++) {
                 pages.buffer().put(i, pattern(seed, i));

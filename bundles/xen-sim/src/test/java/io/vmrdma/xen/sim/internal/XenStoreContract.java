@@ -178,7 +178,6 @@ public abstract class XenStoreContract {
         assertThat(domU.directory(T0, "/many")).containsExactlyElementsOf(names);
     }
 
-
     protected static List<WatchEvent> drain(XenStore xs) throws XenException {
         List<WatchEvent> out = new ArrayList<>();
         WatchEvent e = xs.readWatch(SECOND);

@@ -4,7 +4,6 @@ import java.nio.file.Path;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
-
 import io.vmrdma.api.xen.XenErrno;
 import io.vmrdma.api.xen.XenException;
 
@@ -149,8 +148,8 @@ public final class EventPorts implements AutoCloseable {
                 return -1; // timed out, or unbound between the wake-up and here
             }
             // A port notified many times while masked holds one byte per notification.
-            for (int reads = 0; reads < DRAIN_READS && LibC.read(waitFd[port], drain, DRAIN_BYTES) == DRAIN_BYTES;
-                    reads++) {
+            for (int reads = 0; reads < DRAIN_READS
+                    && LibC.read(waitFd[port], drain, DRAIN_BYTES) == DRAIN_BYTES; reads++) {
                 // what stays is still pending: it fires again when unmasked
             }
             return port;

@@ -192,7 +192,7 @@ public final class XenStored {
                 // The simulator's toolstack introduces and releases domains itself.
                 requireDom0(conn);
                 throw new XsError(XenErrno.ENOSYS, Counter.XS_MALFORMED);
-            default:
+            default :
                 throw new XsError(XenErrno.ENOSYS, Counter.XS_MALFORMED);
         }
     }
@@ -372,7 +372,7 @@ public final class XenStored {
     private void unwatch(Conn conn, byte[] payload) throws XsError {
         List<String> args = args(payload, 2);
         String path = watchPath(conn, args.get(0));
-        for (Iterator<Watch> it = conn.watches.iterator(); it.hasNext(); ) {
+        for (Iterator<Watch> it = conn.watches.iterator(); it.hasNext();) {
             Watch w = it.next();
             if (w.path.equals(path) && w.token.equals(args.get(1))) {
                 it.remove();

@@ -10,7 +10,7 @@ package io.vmrdma.xen.sim.internal.xenstore;
  * @param transactionsPerConnection transactions one connection may have open
  */
 public record XsLimits(int nodesPerDomain, int maxNodeBytes, int watchesPerConnection,
-        int transactionsPerConnection) {
+                       int transactionsPerConnection) {
 
     public static final XsLimits XEN_DEFAULTS = new XsLimits(1000, 2048, 128, 10);
 }
