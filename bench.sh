@@ -174,8 +174,8 @@ for r in $(seq 1 "$ROUNDS"); do
     say "round $r/$ROUNDS: veth MTU 9000 and 65535: iperf3, vmrdma by size, qperf, ping-pong by size"
     run_step "veth" veth "$RAW/veth-$r.json" -Dvmrdma.bench.mtu=9000,65535 -Dvmrdma.bench.cpu=true \
         -Dvmrdma.bench.sizes=$VETH_SIZES -Dvmrdma.bench.latsizes=$LAT_SIZES
-    say "round $r/$ROUNDS: MPI NetPIPE between two VMs over vmrdma, beside Open MPI's TCP BTL"
-    run_step "mpi" mvn_ test -pl bundles/guest -Dtest=MpiNetpipeBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false \
+    say "round $r/$ROUNDS: MPI NetPIPE between two VMs (one host, two hosts) over vmrdma, beside Open MPI's TCP BTL"
+    run_step "mpi" mvn_ test -pl bundles/nic-packet -Dtest=MpiNetpipeBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false \
         -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/mpi-$r.json"
     say "round $r/$ROUNDS: guests across the emulated 10GbE link: guest CPU, $WIRE_GUESTS guests (rr, drr), drr shares"
     run_step "wire" mvn_ test -pl bundles/nic-packet -Dtest=GuestsAcrossLinkBenchmarkTest \
