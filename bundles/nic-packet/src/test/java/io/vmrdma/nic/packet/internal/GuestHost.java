@@ -16,6 +16,7 @@ import io.vmrdma.engine.internal.backend.GuestBackends;
 import io.vmrdma.engine.internal.verbs.SchedulerSource;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import io.vmrdma.xen.sim.guest.SimGuest;
+import io.vmrdma.xen.sim.internal.SimForGuestTests;
 import io.vmrdma.xen.sim.internal.SimHypervisor;
 
 /**
@@ -37,11 +38,25 @@ final class GuestHost implements AutoCloseable {
     private volatile boolean running = true;
     private volatile Throwable failure;
 
+    /** How a host starts its simulator in a state directory. */
+    private interface Simulator {
+        SimHypervisor start(Path state) throws Exception;
+    }
+
     /** Starts xen.sim and the engine (node {@code node}) bound to {@code device} inside {@code namespace}. */
     GuestHost(int node, NetworkNamespace namespace, String device) throws Exception {
+        this(node, namespace, device, SimHypervisor::start);
+    }
+
+    /** As {@link #GuestHost(int, NetworkNamespace, String)}, each VM allowed to share {@code gntallocPages}. */
+    GuestHost(int node, NetworkNamespace namespace, String device, int gntallocPages) throws Exception {
+        this(node, namespace, device, state -> SimForGuestTests.start(state, gntallocPages));
+    }
+
+    private GuestHost(int node, NetworkNamespace namespace, String device, Simulator simulator) throws Exception {
         state = Files.createTempDirectory(Path.of("/dev/shm"), "vmrdma-host" + node + "-");
         Set<Long> before = threadIds();
-        hv = SimHypervisor.start(state);
+        hv = simulator.start(state);
         simulatorThreads.addAll(threadIds());
         simulatorThreads.removeAll(before);
         engine = new VerbsEngine(node, System::nanoTime, (long) node);

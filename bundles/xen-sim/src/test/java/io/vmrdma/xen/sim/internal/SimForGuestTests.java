@@ -2,7 +2,10 @@ package io.vmrdma.xen.sim.internal;
 
 import java.nio.file.Path;
 
-/** Starts a simulator with a larger gntalloc limit than Linux's default, for benchmarks of 4 MiB buffers. */
+/**
+ * Starts a simulator with a larger gntalloc limit than Linux's default, for other modules' tests (in this module's
+ * test jar): benchmarks of 4 MiB buffers, MPI ranks whose libfabric keeps many receive buffers posted.
+ */
 public final class SimForGuestTests {
 
     private SimForGuestTests() {
