@@ -56,6 +56,11 @@ native plain
 echo "== Java: unit, property and Pax Exam tests (with the C/Java interoperability test)"
 mvn "${maven_args[@]}" install
 
+echo "== the distribution's C guest package (lib/guest/native): the provider loads from it, the launcher is there"
+guest_native=karaf-assembly/target/assembly/lib/guest/native
+FI_PROVIDER_PATH=$guest_native/lib/libfabric fi_info -p vmrdma | grep -q 'type: FI_EP_MSG'
+test -x "$guest_native/bin/vmrdma-mpirun"
+
 echo "== native: again under ASan + UBSan"
 native sanitize
 cmake --install native/build/plain --prefix native/build/install >/dev/null
