@@ -2,7 +2,6 @@
  * The guest's vmrdma device as the provider shares it: opened by the first fabric, closed by the last; the pool
  * of registered bounce buffers; addresses; small helpers.
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <sched.h>
@@ -21,7 +20,6 @@ struct vfi_device vfi_dev = {.lock = PTHREAD_MUTEX_INITIALIZER};
  * then empties the pool and tries again.
  */
 #define VFI_POOL_CACHE_PAGES 4096
-static const uint8_t vfi_prefix[7] = {0xfd, 0x76, 0x6d, 0x72, 0x64, 0x6d, 0x61};
 
 void vfi_lock(void)
 {
@@ -36,55 +34,6 @@ void vfi_unlock(void)
 int vfi_err(int rc)
 {
 	return rc < 0 ? rc : -FI_EOTHER;
-}
-
-void vfi_addr_make(uint16_t node, uint16_t domid, uint16_t port, struct sockaddr_in6 *sa)
-{
-	memset(sa, 0, sizeof(*sa));
-	sa->sin6_family = AF_INET6;
-	sa->sin6_port = htons(port);
-	memcpy(sa->sin6_addr.s6_addr, vfi_prefix, sizeof(vfi_prefix));
-	sa->sin6_addr.s6_addr[8] = (uint8_t)(node >> 8);
-	sa->sin6_addr.s6_addr[9] = (uint8_t)node;
-	sa->sin6_addr.s6_addr[10] = (uint8_t)(domid >> 8);
-	sa->sin6_addr.s6_addr[11] = (uint8_t)domid;
-}
-
-int vfi_addr_parse(const void *addr, size_t len, uint16_t *node, uint16_t *domid, uint16_t *port)
-{
-	struct sockaddr_in6 sa;
-	static const uint8_t zero[4];
-	if (addr == NULL || len < sizeof(sa))
-		return -FI_EINVAL;
-	memcpy(&sa, addr, sizeof(sa));
-	const uint8_t *b = sa.sin6_addr.s6_addr;
-	if (sa.sin6_family != AF_INET6 || memcmp(b, vfi_prefix, sizeof(vfi_prefix)) != 0 || b[7] != 0
-	    || memcmp(b + 12, zero, sizeof(zero)) != 0)
-		return -FI_EINVAL;
-	*node = (uint16_t)(b[8] << 8 | b[9]);
-	*domid = (uint16_t)(b[10] << 8 | b[11]);
-	*port = ntohs(sa.sin6_port);
-	return 0;
-}
-
-uint64_t vfi_service(uint16_t domid, uint16_t port)
-{
-	/* "vfi" in the top bytes keeps these apart from services people choose (perftest's 18515). */
-	return 0x7666690000000000ull | (uint64_t)domid << 16 | port;
-}
-
-void vfi_put_u64(uint8_t *p, uint64_t v)
-{
-	for (int i = 0; i < 8; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
-uint64_t vfi_get_u64(const uint8_t *p)
-{
-	uint64_t v = 0;
-	for (int i = 7; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
 }
 
 int64_t vfi_now_ms(void)

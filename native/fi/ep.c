@@ -69,15 +69,6 @@ void vfi_ep_established(struct vfi_ep *ep, const struct vmrdma_cm_event *ev)
 	vfi_eq_push(ep->eq, e);
 }
 
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 void vfi_ep_failed(struct vfi_ep *ep, const struct vmrdma_cm_event *ev)
 {
 	ep->state = VFI_EP_SHUTDOWN;
@@ -89,24 +80,11 @@ void vfi_ep_failed(struct vfi_ep *ep, const struct vmrdma_cm_event *ev)
 	e->err.context = ep->ep.fid.context;
 	e->err.err = ev->event == VMRDMA_CM_REJECTED ? FI_ECONNREFUSED : FI_ETIMEDOUT;
 	e->err.prov_errno = (int)ev->event;
-	/* A provider's reject carries the rejecting application's data in hex; any other reason is the engine's. */
-	const char *r = ev->reason;
-	size_t plen = strlen(VFI_REJECT_PREFIX), n = strlen(r);
-	if (ev->event == VMRDMA_CM_REJECTED && n >= plen && strncmp(r, VFI_REJECT_PREFIX, plen) == 0
-	    && (n - plen) % 2 == 0) {
-		size_t bytes = (n - plen) / 2;
-		for (size_t i = 0; i < bytes && i < VFI_REJECT_DATA_MAX; i++) {
-			int hi = unhex(r[plen + 2 * i]), lo = unhex(r[plen + 2 * i + 1]);
-			if (hi < 0 || lo < 0) {
-				bytes = 0;
-				break;
-			}
-			e->err_data[i] = (uint8_t)(hi << 4 | lo);
-		}
-		if (bytes) {
-			e->err.err_data = e->err_data;
-			e->err.err_data_size = bytes;
-		}
+	/* A provider's reject carries the rejecting application's data; any other reason is the engine's. */
+	size_t bytes = ev->event == VMRDMA_CM_REJECTED ? vfi_reject_decode(ev->reason, e->err_data) : 0;
+	if (bytes) {
+		e->err.err_data = e->err_data;
+		e->err.err_data_size = bytes;
 	}
 	vfi_eq_push(ep->eq, e);
 }

@@ -353,14 +353,8 @@ static int pep_reject(struct fid_pep *fid, fid_t handle, const void *param, size
 	    || (len > 0 && param == NULL))
 		return -FI_EINVAL;
 	struct vfi_connreq *req = (struct vfi_connreq *)handle;
-	char reason[VMRDMA_MAX_EVENT_REASON + 1] = VFI_REJECT_PREFIX;
-	static const char hex[] = "0123456789abcdef";
-	size_t at = strlen(reason);
-	for (size_t i = 0; i < len; i++) {
-		reason[at++] = hex[((const uint8_t *)param)[i] >> 4];
-		reason[at++] = hex[((const uint8_t *)param)[i] & 15];
-	}
-	reason[at] = '\0';
+	char reason[VMRDMA_MAX_EVENT_REASON + 1];
+	vfi_reject_encode(param, len, reason);
 	vfi_lock();
 	int rc = vmrdma_reject(vfi_dev.ctx, req->connection_id, reason);
 	vfi_unlock();

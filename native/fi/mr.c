@@ -12,17 +12,6 @@
 
 #include "vfi.h"
 
-int vfi_remote(uint64_t peer_base, uint64_t key, uint64_t offset, size_t len, uint64_t *iova, uint32_t *rkey)
-{
-	uint64_t page = key & 0xffffffffu;
-	uint64_t start = peer_base + page * VMRDMA_PAGE_SIZE;
-	if (peer_base == 0 || start < peer_base || offset > UINT64_MAX - start || len > UINT64_MAX - (start + offset))
-		return -FI_EINVAL;
-	*iova = start + offset;
-	*rkey = (uint32_t)(key >> 32);
-	return 0;
-}
-
 static int mr_close(struct fid *fid)
 {
 	struct vfi_mr *mr = (struct vfi_mr *)fid;
@@ -67,8 +56,8 @@ static int mr_register(const struct iovec *iov, size_t count, uint64_t access, v
 			vfi_copy_from_iov(bytes, len, iov, count);
 			/* A reused shadow must not show a peer what an earlier region held past this one's end. */
 			memset(bytes + len, 0, (size_t)mr->shadow->pages * VMRDMA_PAGE_SIZE - len);
-			mr->mr.key = (uint64_t)mr->shadow->mr->rkey << 32
-				| (mr->shadow->buf->iova - vfi_dev.region_base) / VMRDMA_PAGE_SIZE;
+			mr->mr.key = vfi_key(mr->shadow->mr->rkey,
+					     (mr->shadow->buf->iova - vfi_dev.region_base) / VMRDMA_PAGE_SIZE);
 		}
 		vfi_unlock();
 		if (rc < 0) {

@@ -64,6 +64,16 @@ VFI_HIDDEN void vfi_addr_make(uint16_t node, uint16_t domid, uint16_t port, stru
 /* 0 and the parts, or -FI_EINVAL when addr is not a vmrdma address. */
 VFI_HIDDEN int vfi_addr_parse(const void *addr, size_t len, uint16_t *node, uint16_t *domid, uint16_t *port);
 VFI_HIDDEN uint64_t vfi_service(uint16_t domid, uint16_t port);
+/*
+ * A reject's data as the reason vmrdma carries: "fi:" and two lowercase hex digits a byte (at most
+ * VFI_REJECT_DATA_MAX bytes; more are cut). Returns the bytes encoded.
+ */
+VFI_HIDDEN size_t vfi_reject_encode(const void *data, size_t len, char reason[VMRDMA_MAX_EVENT_REASON + 1]);
+/*
+ * The data of a reason vfi_reject_encode made (NUL-terminated within VMRDMA_MAX_EVENT_REASON + 1 bytes, as in a
+ * connection event); 0 bytes for any other text (the engine's own reasons).
+ */
+VFI_HIDDEN size_t vfi_reject_decode(const char *reason, uint8_t data[VFI_REJECT_DATA_MAX]);
 
 /* ---- the device: one vmrdma context per process ---- */
 
@@ -128,7 +138,7 @@ VFI_HIDDEN int vfi_err(int rc);
 VFI_HIDDEN size_t vfi_copy_from_iov(void *dst, size_t len, const struct iovec *iov, size_t count);
 VFI_HIDDEN size_t vfi_copy_to_iov(const struct iovec *iov, size_t count, const void *src, size_t len);
 VFI_HIDDEN size_t vfi_iov_length(const struct iovec *iov, size_t count);
-/* Little-endian u64 of connection data. */
+/* Little-endian u64 of connection data (the header: the sender's region base). */
 VFI_HIDDEN void vfi_put_u64(uint8_t *p, uint64_t v);
 VFI_HIDDEN uint64_t vfi_get_u64(const uint8_t *p);
 VFI_HIDDEN int64_t vfi_now_ms(void);
@@ -294,6 +304,8 @@ struct vfi_mr {
 };
 
 extern VFI_HIDDEN struct fi_ops_mr vfi_mr_ops;
+/* A region's key: the vmrdma rkey in the high half, its first page counted from the region base in the low. */
+VFI_HIDDEN uint64_t vfi_key(uint32_t rkey, uint32_t page);
 /* The remote address and rkey of a region key and offset, given the peer's region base; -FI_EINVAL if bad. */
 VFI_HIDDEN int vfi_remote(uint64_t peer_base, uint64_t key, uint64_t offset, size_t len, uint64_t *iova,
 			  uint32_t *rkey);
