@@ -1,8 +1,9 @@
 /*
- * The simulator back end (docs/sim-abi.md): this process becomes the domain's kernel (lock on grant-table),
- * maps its memory and grant table, hands out pages first-fit as gntalloc does, writes Xen v1 grant entries, binds
- * event channels through hypercall.sock, and notifies and waits on the channels' FIFOs itself: a notify is one write,
- * a port's mask is its one-shot epoll entry.
+ * The simulator back end (docs/sim-abi.md): maps the domain's memory, asks the simulator's allocator of the domain
+ * for shared pages and their grant refs (so any number of processes of one domain may share at once, as users of
+ * one kernel's gntalloc), binds event channels through hypercall.sock, and notifies and waits on the channels' FIFOs
+ * itself: a notify is one write, a port's mask is its one-shot epoll entry. What this connection holds goes when it
+ * closes or the process dies.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,40 +19,20 @@
 
 #include "internal.h"
 
-#define SIM_ABI_VERSION 2
+#define SIM_ABI_VERSION 3
 #define PAGE 4096u
-#define GTF_PERMIT_ACCESS 1u
-#define GTF_READONLY 0x4u
-#define GTF_READING 0x8u
-#define GTF_WRITING 0x10u
-#define GNTTAB_NR_RESERVED 8u
 #define HC_HEADER 16
 #define HC_MAX_PAYLOAD (4u * (3u + 65536u))
 
-enum { HC_HELLO = 1, HC_BIND_UNBOUND, HC_BIND_INTERDOMAIN, HC_UNBIND = 5, HC_MAP = 7, HC_UNMAP };
-
-struct deferred_grant {
-	uint32_t ref;
-	uint32_t frame;
-};
+enum { HC_HELLO = 1, HC_BIND_UNBOUND, HC_BIND_INTERDOMAIN, HC_UNBIND = 5, HC_MAP = 7, HC_UNMAP, HC_SHARE, HC_UNSHARE };
 
 struct sim {
 	struct vm_hv hv;
 	char dir[256];
-	int gntfd;
 	uint8_t *mem;
 	size_t mem_bytes;
 	uint32_t frames;
-	uint8_t *gnt;
-	uint32_t entries;
-	uint32_t limit;
-	uint8_t *used;	     /* per frame: 1 when handed out */
-	uint32_t *free_refs; /* stack; the lowest ref on top */
-	uint32_t nfree;
-	uint32_t granted;
-	struct deferred_grant *deferred;
-	size_t ndeferred, cdeferred;
-	int sock; /* hypercall.sock connection: one event-channel handle */
+	int sock; /* hypercall.sock connection: one event-channel and grant-sharing handle */
 	uint32_t next_req;
 	int epfd;	    /* the bound ports' wait FIFOs, one-shot: a port that fired is masked until re-armed */
 	uint32_t max_ports; /* ports are 1..max_ports */
@@ -61,7 +42,7 @@ struct sim {
 
 /* ---- info ---- */
 
-static int read_info(struct sim *s, long *abi, long *domid, long *mem, long *entries, long *limit, long *ports)
+static int read_info(struct sim *s, long *abi, long *domid, long *mem, long *ports)
 {
 	char path[300];
 	snprintf(path, sizeof(path), "%s/info", s->dir);
@@ -69,8 +50,7 @@ static int read_info(struct sim *s, long *abi, long *domid, long *mem, long *ent
 	if (f == NULL)
 		return vm_fail(-ENOENT, "%s: %s (is this a simulated domain directory?)", path, strerror(errno));
 	char line[256];
-	*abi = *domid = *mem = *entries = -1;
-	*limit = 1024;
+	*abi = *domid = *mem = -1;
 	*ports = 1023;
 	int bad = 0;
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -83,8 +63,6 @@ static int read_info(struct sim *s, long *abi, long *domid, long *mem, long *ent
 		long *dst = strcmp(k, "abi-version") == 0    ? abi :
 			strcmp(k, "domid") == 0		     ? domid :
 			strcmp(k, "memory-bytes") == 0	     ? mem :
-			strcmp(k, "grant-entries") == 0	     ? entries :
-			strcmp(k, "gntalloc-limit") == 0     ? limit :
 			strcmp(k, "max-event-channels") == 0 ? ports :
 							       NULL;
 		if (dst != NULL && vm_parse_long(v, 0, 0x7fffffffffffL, dst) != 0)
@@ -92,8 +70,7 @@ static int read_info(struct sim *s, long *abi, long *domid, long *mem, long *ent
 	}
 	fclose(f);
 	if (bad || *domid < 1 || *domid >= 0x7ff0 || *mem <= 0 || *mem % PAGE != 0 || *mem / PAGE > 0xffffffffL
-	    || *entries <= (long)GNTTAB_NR_RESERVED || *entries > 0x10000000L || *limit < 0 || *ports < 1
-	    || *ports > 65535)
+	    || *ports < 1 || *ports > 65535)
 		return vm_fail(-EINVAL, "%s: malformed or missing keys", path);
 	if (*abi != SIM_ABI_VERSION)
 		return vm_fail(-EPROTO, "%s: abi-version %ld, this library speaks %d", path, *abi, SIM_ABI_VERSION);
@@ -153,7 +130,7 @@ static int read_message(struct sim *s, uint32_t *op, uint32_t *req_id, uint8_t *
 	return 0;
 }
 
-/* One request, its reply's result (>= 0) or -errno; extra payload after the result goes to out. */
+/* One request, its reply's result (>= 0) or -errno; up to out_cap bytes of payload after the result go to out. */
 static int hypercall(struct sim *s, uint32_t op, const uint32_t *args, int nargs, uint8_t *out, size_t out_cap)
 {
 	uint8_t msg[HC_HEADER + 4 * 4];
@@ -167,16 +144,22 @@ static int hypercall(struct sim *s, uint32_t op, const uint32_t *args, int nargs
 	int rc = write_all(s->sock, msg, HC_HEADER + 4 * (size_t)nargs);
 	if (rc < 0)
 		return vm_fail(rc == -EPIPE ? -ENOTCONN : rc, "hypercall.sock: %s", strerror(-rc));
-	uint8_t payload[64];
+	uint8_t small[64];
+	uint8_t *payload = out_cap + 4 <= sizeof(small) ? small : malloc(out_cap + 4);
+	if (payload == NULL)
+		return vm_fail(-ENOMEM, "out of memory");
 	uint32_t rop = 0, rid = 0, len = 0;
-	rc = read_message(s, &rop, &rid, payload, sizeof(payload), &len);
-	if (rc < 0)
-		return rc;
-	if (rop != op || rid != id || len < 4)
-		return vm_fail(-EPROTO, "hypercall.sock: reply op %u id %u to op %u id %u", rop, rid, op, id);
-	if (out != NULL)
-		memcpy(out, payload + 4, len - 4 < out_cap ? len - 4 : out_cap);
-	return (int32_t)get_u32(payload, 0);
+	rc = read_message(s, &rop, &rid, payload, out_cap + 4 > sizeof(small) ? out_cap + 4 : sizeof(small), &len);
+	if (rc >= 0 && (rop != op || rid != id || len < 4))
+		rc = vm_fail(-EPROTO, "hypercall.sock: reply op %u id %u to op %u id %u", rop, rid, op, id);
+	if (rc >= 0) {
+		if (out != NULL)
+			memcpy(out, payload + 4, len - 4 < out_cap ? len - 4 : out_cap);
+		rc = (int32_t)get_u32(payload, 0);
+	}
+	if (payload != small)
+		free(payload);
+	return rc;
 }
 
 /* Read and write: never blocks on a FIFO (Linux), never sees end-of-file, and a write never raises SIGPIPE. */
@@ -291,107 +274,44 @@ static int sim_wait(struct vm_hv *hv, int timeout_ms)
 
 /* ---- grants and pages ---- */
 
-static uint32_t *entry_word(struct sim *s, uint32_t ref)
-{
-	return (uint32_t *)(void *)(s->gnt + (size_t)ref * 8);
-}
-
-static void grant(struct sim *s, uint32_t ref, uint32_t domid, uint32_t frame, int readonly)
-{
-	put_u32(s->gnt, (size_t)ref * 8 + 4, frame);
-	uint32_t w = (GTF_PERMIT_ACCESS | (readonly ? GTF_READONLY : 0)) | domid << 16;
-	__atomic_store_n(entry_word(s, ref), w, __ATOMIC_RELEASE);
-}
-
-/* gnttab_end_foreign_access_ref: 1 when revoked, 0 while the peer has it mapped. */
-static int end_access(struct sim *s, uint32_t ref)
-{
-	uint32_t *word = entry_word(s, ref);
-	uint32_t w = __atomic_load_n(word, __ATOMIC_ACQUIRE);
-	for (;;) {
-		if (w & (GTF_READING | GTF_WRITING))
-			return 0;
-		if (__atomic_compare_exchange_n(word, &w, w & 0xFFFF0000u, 0, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-			return 1;
-	}
-}
-
-static void release(struct sim *s, uint32_t ref, uint32_t frame)
-{
-	if (end_access(s, ref)) {
-		s->free_refs[s->nfree++] = ref;
-		s->used[frame] = 0;
-		return;
-	}
-	if (s->ndeferred == s->cdeferred) {
-		size_t c = s->cdeferred ? 2 * s->cdeferred : 64;
-		struct deferred_grant *n = realloc(s->deferred, c * sizeof(*n));
-		if (n == NULL)
-			return; /* the page and ref leak rather than being reused while mapped */
-		s->deferred = n;
-		s->cdeferred = c;
-	}
-	s->deferred[s->ndeferred++] = (struct deferred_grant){ref, frame};
-}
-
-static void retry_deferred(struct sim *s)
-{
-	for (size_t i = s->ndeferred; i-- > 0;) {
-		if (end_access(s, s->deferred[i].ref)) {
-			s->free_refs[s->nfree++] = s->deferred[i].ref;
-			s->used[s->deferred[i].frame] = 0;
-			s->deferred[i] = s->deferred[--s->ndeferred];
-		}
-	}
-}
-
+/* The simulator's allocator of the domain grants adjacent zeroed pages: the reply is the first frame, then the refs. */
 static int sim_share(struct vm_hv *hv, uint32_t domid, uint32_t count, int writable, void **addr, uint32_t *refs)
 {
 	struct sim *s = (struct sim *)hv;
-	retry_deferred(s);
-	if (count == 0 || domid >= 0x7ff0)
+	if (count == 0 || count > 65536 || domid >= 0x7ff0)
 		return vm_fail(-EINVAL, "share: %u pages to domain %u", count, domid);
-	if ((uint64_t)s->granted + count > s->limit)
-		return vm_fail(-ENOSPC, "share: %u more pages would pass gntalloc's limit of %u (%u shared)", count,
-			       s->limit, s->granted);
-	if (count > s->nfree)
-		return vm_fail(-ENOSPC, "share: grant table full");
-	uint32_t run = 0, first = 0;
-	for (uint32_t f = 0; f < s->frames; f++) {
-		if (s->used[f]) {
-			run = 0;
-			continue;
-		}
-		if (run++ == 0)
-			first = f;
-		if (run == count)
-			break;
+	uint32_t a[3] = {domid, writable ? 1u : 0u, count};
+	uint8_t *out = malloc(4 * (size_t)count);
+	if (out == NULL)
+		return vm_fail(-ENOMEM, "out of memory");
+	int rc = hypercall(s, HC_SHARE, a, 3, out, 4 * (size_t)count);
+	if (rc < 0) {
+		free(out);
+		return vm_fail(rc, "GNTALLOC_SHARE(%u pages): %s", count, strerror(-rc));
 	}
-	if (run < count)
-		return vm_fail(-ENOMEM, "share: no run of %u free pages in guest memory", count);
-	memset(s->used + first, 1, count);
-	uint8_t *pages = s->mem + (size_t)first * PAGE;
-	memset(pages, 0, (size_t)count * PAGE);
-	for (uint32_t i = 0; i < count; i++) {
-		refs[i] = s->free_refs[--s->nfree];
-		grant(s, refs[i], domid, first + i, !writable);
+	uint32_t first = (uint32_t)rc;
+	if ((uint64_t)first + count > s->frames) {
+		free(out);
+		return vm_fail(-EPROTO, "GNTALLOC_SHARE: frames %u+%u outside the domain's memory", first, count);
 	}
-	s->granted += count;
-	*addr = pages;
+	for (uint32_t i = 0; i < count; i++)
+		refs[i] = get_u32(out, 4 * (size_t)i);
+	free(out);
+	*addr = s->mem + (size_t)first * PAGE;
 	return 0;
 }
 
+/* Grants the backend still has mapped are ended by the simulator once it unmaps them; the pages wait till then. */
 static void sim_unshare(struct vm_hv *hv, void *addr, uint32_t count, const uint32_t *refs)
 {
 	struct sim *s = (struct sim *)hv;
+	(void)count;
+	(void)refs;
 	uint8_t *p = addr;
 	if (p < s->mem || p >= s->mem + s->mem_bytes)
 		return;
-	uint32_t first = (uint32_t)((size_t)(p - s->mem) / PAGE);
-	for (uint32_t i = 0; i < count && first + i < s->frames; i++)
-		release(s, refs[i], first + i);
-	s->granted -= count;
-	retry_deferred(s);
+	uint32_t first[1] = {(uint32_t)((size_t)(p - s->mem) / PAGE)};
+	hypercall(s, HC_UNSHARE, first, 1, NULL, 0);
 }
 
 static void sim_close(struct vm_hv *hv)
@@ -405,13 +325,6 @@ static void sim_close(struct vm_hv *hv)
 		close(s->epfd);
 	if (s->mem != NULL && s->mem != MAP_FAILED)
 		munmap(s->mem, s->mem_bytes);
-	if (s->gnt != NULL && s->gnt != MAP_FAILED)
-		munmap(s->gnt, (size_t)s->entries * 8);
-	if (s->gntfd >= 0)
-		close(s->gntfd); /* gives up the kernel lock */
-	free(s->used);
-	free(s->free_refs);
-	free(s->deferred);
 	free(s->wait_fd);
 	free(s->notify_fd);
 	free(s);
@@ -429,11 +342,11 @@ static const struct vm_hv_ops sim_ops = {
 	.close = sim_close,
 };
 
-static int map_file(const char *dir, const char *name, int fd_in, size_t bytes, uint8_t **out)
+static int map_file(const char *dir, const char *name, size_t bytes, uint8_t **out)
 {
 	char path[300];
 	snprintf(path, sizeof(path), "%s/%s", dir, name);
-	int fd = fd_in >= 0 ? fd_in : open(path, O_RDWR | O_CLOEXEC);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return vm_fail(-errno, "%s: %s", path, strerror(errno));
 	struct stat st;
@@ -447,8 +360,7 @@ static int map_file(const char *dir, const char *name, int fd_in, size_t bytes, 
 		else
 			*out = m;
 	}
-	if (fd_in < 0)
-		close(fd);
+	close(fd);
 	return rc;
 }
 
@@ -464,17 +376,15 @@ int vm_sim_open(const char *dir, struct vm_hv **out)
 	if (s == NULL)
 		return vm_fail(-ENOMEM, "out of memory");
 	s->hv.ops = &sim_ops;
-	s->gntfd = s->sock = s->epfd = -1;
+	s->sock = s->epfd = -1;
 	snprintf(s->dir, sizeof(s->dir), "%s", dir);
-	long abi, domid, mem, entries, limit, ports;
-	int rc = read_info(s, &abi, &domid, &mem, &entries, &limit, &ports);
+	long abi, domid, mem, ports;
+	int rc = read_info(s, &abi, &domid, &mem, &ports);
 	if (rc < 0)
 		goto fail;
 	s->hv.domid = (int)domid;
 	s->mem_bytes = (size_t)mem;
 	s->frames = (uint32_t)(mem / PAGE);
-	s->entries = (uint32_t)entries;
-	s->limit = (uint32_t)limit;
 	s->max_ports = (uint32_t)ports;
 	s->wait_fd = malloc((s->max_ports + 1) * sizeof(int));
 	s->notify_fd = malloc((s->max_ports + 1) * sizeof(int));
@@ -488,32 +398,8 @@ int vm_sim_open(const char *dir, struct vm_hv **out)
 	for (uint32_t p = 0; p <= s->max_ports; p++)
 		s->wait_fd[p] = s->notify_fd[p] = -1;
 
-	char path[300];
-	snprintf(path, sizeof(path), "%s/grant-table", dir);
-	s->gntfd = open(path, O_RDWR | O_CLOEXEC);
-	if (s->gntfd < 0) {
-		rc = vm_fail(-ENOENT, "%s: %s", path, strerror(errno));
+	if ((rc = map_file(dir, "memory", s->mem_bytes, &s->mem)) < 0)
 		goto fail;
-	}
-	struct flock fl = {.l_type = F_WRLCK, .l_whence = SEEK_SET, .l_start = 0, .l_len = 0};
-	if (fcntl(s->gntfd, F_SETLK, &fl) != 0) {
-		rc = (errno == EACCES || errno == EAGAIN) ?
-			vm_fail(-EBUSY, "domain %s has a kernel already (grant-table is locked)", dir) :
-			vm_fail(-errno, "lock %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if ((rc = map_file(dir, "memory", -1, s->mem_bytes, &s->mem)) < 0
-	    || (rc = map_file(dir, "grant-table", s->gntfd, (size_t)s->entries * 8, &s->gnt)) < 0)
-		goto fail;
-	s->used = calloc(s->frames, 1);
-	s->free_refs = malloc((s->entries - GNTTAB_NR_RESERVED) * sizeof(uint32_t));
-	if (s->used == NULL || s->free_refs == NULL) {
-		rc = vm_fail(-ENOMEM, "out of memory");
-		goto fail;
-	}
-	/* Lowest refs first, as Linux hands them out: the top of the stack is ref 8. */
-	for (uint32_t r = s->entries; r-- > GNTTAB_NR_RESERVED;)
-		s->free_refs[s->nfree++] = r;
 
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/hypercall.sock", dir) >= sizeof(sa.sun_path)) {

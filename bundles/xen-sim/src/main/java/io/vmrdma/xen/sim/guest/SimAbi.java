@@ -8,9 +8,11 @@ public final class SimAbi {
 
     /**
      * ABI version a guest announces in {@link #OP_HELLO}; the simulator refuses others with EPROTO (71). Version 2
-     * moved notify and unmask off the socket onto channel FIFOs; version 1 clients are refused.
+     * moved notify and unmask off the socket onto channel FIFOs; version 3 moved page and grant-ref allocation into
+     * the simulator ({@link #OP_GNTALLOC_SHARE}), so every process of a domain may share pages. Older clients are
+     * refused.
      */
-    public static final int VERSION = 2;
+    public static final int VERSION = 3;
 
     /** Environment variable naming the guest's domain directory; the launcher sets it. */
     public static final String ENV_DOMAIN_DIR = "VMRDMA_SIM_DOMAIN";
@@ -48,6 +50,13 @@ public final class SimAbi {
     public static final int OP_EVTCHN_UNBIND = 5;
     public static final int OP_GNTTAB_MAP = 7;
     public static final int OP_GNTTAB_UNMAP = 8;
+    /**
+     * Request {domid, flags (bit 0 writable), count}: the domain's allocator grants {@code count} adjacent zeroed
+     * pages of its memory to {@code domid}. Reply: result = the first page's frame, then {@code refs[count]}.
+     */
+    public static final int OP_GNTALLOC_SHARE = 9;
+    /** Request {first frame}: ends the grants of one share of this handle and frees its pages (deferred if mapped). */
+    public static final int OP_GNTALLOC_UNSHARE = 10;
 
     /** {@code GTF_permit_access}: entry type bits 0-1. */
     public static final int GTF_PERMIT_ACCESS = 1;

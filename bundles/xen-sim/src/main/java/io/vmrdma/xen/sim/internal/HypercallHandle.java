@@ -9,12 +9,14 @@ import io.vmrdma.api.xen.XenErrno;
 import io.vmrdma.api.xen.XenException;
 import io.vmrdma.xen.sim.guest.SimAbi;
 import io.vmrdma.xen.sim.internal.SimCounters.Counter;
+import io.vmrdma.xen.sim.internal.abi.Gntalloc;
 
 /**
- * One guest connection on {@code hypercall.sock}: an event-channel handle and a grant-map handle at once. Every
- * request gets a reply whose first word is the result (negative errno on failure); a bind's reply names the
- * channel FIFOs the guest then notifies and waits through on its own. Closing the connection (or the guest dying)
- * unbinds its ports and unmaps its grant maps, as closing the device fds does.
+ * One guest connection on {@code hypercall.sock}: an event-channel, grant-map and grant-sharing handle at once.
+ * Every request gets a reply whose first word is the result (negative errno on failure); a bind's reply names the
+ * channel FIFOs the guest then notifies and waits through on its own. Closing the connection (or the process
+ * dying) unbinds its ports, unmaps its grant maps and ends its shares, as closing the device fds does; the other
+ * processes of the domain keep theirs.
  */
 final class HypercallHandle implements SimIo.Protocol, EvtchnHandle {
 
@@ -23,6 +25,9 @@ final class HypercallHandle implements SimIo.Protocol, EvtchnHandle {
     private final SimHypervisor hv;
     private final SimDomain domain;
     private final Map<Integer, GrantMap> maps = new HashMap<>();
+    /** This handle's shares of the domain's pages, by first frame; made at the first share. */
+    private final Map<Integer, Gntalloc.Shared> shares = new HashMap<>();
+    private Gntalloc.Sharer sharer;
     private int nextMapHandle = 1;
     private boolean greeted;
 
@@ -85,6 +90,17 @@ final class HypercallHandle implements SimIo.Protocol, EvtchnHandle {
                 return le(0);
             case SimAbi.OP_GNTTAB_MAP:
                 return map(args);
+            case SimAbi.OP_GNTALLOC_SHARE:
+                return share(args.getInt(), (args.getInt() & 1) != 0, args.getInt());
+            case SimAbi.OP_GNTALLOC_UNSHARE: {
+                Gntalloc.Shared shared = shares.remove(args.getInt());
+                if (shared == null) {
+                    hv.counters().increment(Counter.HYPERCALL_MALFORMED);
+                    return le(-XenErrno.EINVAL);
+                }
+                shared.close();
+                return le(0);
+            }
             case SimAbi.OP_GNTTAB_UNMAP: {
                 GrantMap map = maps.remove(args.getInt());
                 if (map == null) {
@@ -103,6 +119,28 @@ final class HypercallHandle implements SimIo.Protocol, EvtchnHandle {
     /** Reply {port, channel, side}: the port waits on FIFO {@code channels/<channel>.<side>}. */
     private static byte[] bound(EventChannels.Binding b) {
         return le(b.port(), b.channel(), b.side());
+    }
+
+    /**
+     * Grants {@code count} adjacent pages through the domain's one allocator, so processes sharing at once never get
+     * the same page or ref. The count is bounded by gntalloc's limit before anything is allocated.
+     */
+    private byte[] share(int peerDomid, boolean writable, int count) throws XenException {
+        if (count <= 0 || count > SimAbi.MAX_MAP_REFS) {
+            hv.counters().increment(Counter.HYPERCALL_MALFORMED);
+            return le(-XenErrno.EINVAL);
+        }
+        if (sharer == null) {
+            sharer = domain.gntalloc.openSharer();
+        }
+        Gntalloc.Shared shared = (Gntalloc.Shared) sharer.sharePages(peerDomid, count, writable);
+        shares.put(shared.firstFrame(), shared);
+        int[] reply = new int[1 + count];
+        reply[0] = shared.firstFrame();
+        for (int i = 0; i < count; i++) {
+            reply[1 + i] = shared.ref(i);
+        }
+        return le(reply);
     }
 
     /** Request {domid, flags, count, refs[count]}; reply {handle, status 0, frames[count]} or {-errno, GNTST}. */
@@ -147,6 +185,11 @@ final class HypercallHandle implements SimIo.Protocol, EvtchnHandle {
             hv.unmap(map);
         }
         maps.clear();
+        if (sharer != null) {
+            // Grants the backend still has mapped wait on the allocator's deferred list, pages and refs unused.
+            sharer.close();
+            shares.clear();
+        }
     }
 
     private static byte[] le(int... words) {

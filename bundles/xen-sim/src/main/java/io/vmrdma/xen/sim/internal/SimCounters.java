@@ -29,7 +29,7 @@ public final class SimCounters {
         XS_QUOTA,
         /** A connection dropped because its peer stopped reading (its output passed the bound). */
         CONNECTION_OVERRUN,
-        /** Guests that did not power off within half the grace period and were sent SIGTERM (then SIGKILL). */
+        /** Guest processes that did not power off within half the grace period and were sent SIGTERM (then SIGKILL). */
         GUESTS_TERMINATED,
         /** Grant mappings a destroyed domain still held on other domains' pages, released by the simulator. */
         DEAD_DOMAIN_MAPPINGS_RELEASED

@@ -2,12 +2,14 @@ package io.vmrdma.xen.sim.internal;
 
 import java.nio.file.Path;
 
+import io.vmrdma.xen.sim.internal.abi.Gntalloc;
 import io.vmrdma.xen.sim.internal.abi.GrantTableView;
 import io.vmrdma.xen.sim.internal.abi.PageFile;
 
 /**
  * One domain as the hypervisor holds it: its memory and grant table (dom0's whole-file mappings of the guest's
- * files), the pins Xen keeps per grant entry (its "active" entries), and its guest process.
+ * files), the allocator that hands their pages and refs to the guest's processes, the pins Xen keeps per grant entry
+ * (its "active" entries), and its guest process.
  */
 final class SimDomain {
 
@@ -18,6 +20,8 @@ final class SimDomain {
     final PageFile memory;
     final PageFile grantTableFile;
     final GrantTableView grants;
+    /** The domain's one page and grant-ref allocator, shared by every process of the guest (its kernel's gntalloc). */
+    final Gntalloc gntalloc;
     /** Per grant ref: read-only pins, writable pins, and the frame cached at the first pin (Xen's active entry). */
     final int[] readPins;
     final int[] writePins;
@@ -30,7 +34,8 @@ final class SimDomain {
     boolean released;
     Process process;
 
-    SimDomain(int domid, String name, long memoryBytes, Path dir, PageFile memory, PageFile grantTableFile) {
+    SimDomain(int domid, String name, long memoryBytes, Path dir, PageFile memory, PageFile grantTableFile,
+              int gntallocLimit) {
         this.domid = domid;
         this.name = name;
         this.memoryBytes = memoryBytes;
@@ -41,6 +46,7 @@ final class SimDomain {
         this.readPins = new int[grants.entries()];
         this.writePins = new int[grants.entries()];
         this.pinnedFrame = new int[grants.entries()];
+        this.gntalloc = new Gntalloc(domid, memory, grants, gntallocLimit);
     }
 
     long pages() {

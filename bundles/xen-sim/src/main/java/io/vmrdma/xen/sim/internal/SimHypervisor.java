@@ -51,7 +51,6 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
     private final Map<Integer, SimDomain> domains = new TreeMap<>();
     private final Map<Integer, List<SimIo.Listener>> listeners = new TreeMap<>();
     private final SimDomain dom0;
-    private final Gntalloc dom0Gntalloc;
     private final XenStore toolstack;
     private final Dom0Hypervisor dom0Access;
     /** Serialises domain destruction with itself and with stopping, so no clean-up runs half-way into close. */
@@ -71,7 +70,6 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
         this.xenstored = new XenStored(settings.xenstore(), counters);
         this.io = new SimIo(counters);
         this.dom0 = makeDomain(0, "Domain-0", settings.dom0MemoryBytes(), SimSettings.DOM0_EVENT_CHANNELS);
-        this.dom0Gntalloc = new Gntalloc(0, dom0.memory, dom0.grants, settings.gntallocLimit());
         this.dom0Access = new Dom0Hypervisor(this);
         this.toolstack = dom0Access.openXenStore();
         toolstack.write(0, "/local/domain/0/name", bytes("Domain-0"));
@@ -124,7 +122,7 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
     }
 
     Gntalloc dom0Gntalloc() {
-        return dom0Gntalloc;
+        return dom0.gntalloc;
     }
 
     SimDomain dom0Domain() {
@@ -245,8 +243,10 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
             }
             d.dying = true;
         }
-        if (exited == null && d.process != null) {
+        if (exited == null) {
             shutDownGuests(List.of(d));
+        } else {
+            killRemaining(d);
         }
         List<SimIo.Listener> ls;
         synchronized (this) {
@@ -274,42 +274,53 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
 
     /**
      * Ends guests as a host shutdown does: asks each to power off through {@code control/shutdown}, then sends
-     * SIGTERM, then SIGKILL, each after half the grace period.
+     * SIGTERM, then SIGKILL, each after half the grace period, to every process of the domain (the one the
+     * toolstack started and every program running in it, {@link DomainProcesses}).
      */
     private void shutDownGuests(List<SimDomain> guests) {
-        List<Process> running = new ArrayList<>();
+        List<ProcessHandle> running = new ArrayList<>();
         for (SimDomain d : guests) {
             if (d.process != null && d.process.isAlive()) {
-                running.add(d.process);
+                running.add(d.process.toHandle());
                 try {
                     toolstack.write(0, "/local/domain/" + d.domid + "/control/shutdown", bytes("poweroff"));
                 } catch (XenException e) {
                     LOG.debug("asking domain {} to power off", d.domid, e);
                 }
             }
+            DomainProcesses.of(d.dir).stream().filter(p -> !running.contains(p)).forEach(running::add);
         }
         long half = settings.guestShutdownMillis() / 2;
         waitFor(running, half);
         running.removeIf(p -> !p.isAlive());
         if (!running.isEmpty()) {
-            LOG.warn("{} guest(s) did not power off within {} ms: terminating them", running.size(), half);
+            LOG.warn("{} guest process(es) did not power off within {} ms: terminating them", running.size(), half);
         }
         running.forEach(p -> counters.increment(SimCounters.Counter.GUESTS_TERMINATED));
-        running.forEach(Process::destroy);
+        running.forEach(ProcessHandle::destroy);
         waitFor(running, half);
         running.removeIf(p -> !p.isAlive());
-        running.forEach(Process::destroyForcibly);
+        running.forEach(ProcessHandle::destroyForcibly);
         waitFor(running, 5000);
     }
 
-    private static void waitFor(List<Process> processes, long millis) {
+    /** The programs left in a domain whose first process exited: the VM is gone, so they end at once. */
+    private void killRemaining(SimDomain d) {
+        List<ProcessHandle> left = DomainProcesses.of(d.dir);
+        left.forEach(ProcessHandle::destroyForcibly);
+        waitFor(left, 5000);
+    }
+
+    private static void waitFor(List<ProcessHandle> processes, long millis) {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(millis);
-        for (Process p : processes) {
+        for (ProcessHandle p : processes) {
             try {
-                p.waitFor(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
+                p.onExit().get(Math.max(0, deadline - System.nanoTime()), TimeUnit.NANOSECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
+            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+                // still running: the next step deals with it
             }
         }
     }
@@ -318,6 +329,13 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
     void unmap(GrantMap map) {
         if (grantOps.unmap(map)) {
             release(map.granter);
+        } else {
+            // Under the domain's lock: release() marks it released there before it unmaps the grant table.
+            synchronized (map.granter) {
+                if (!map.granter.released) {
+                    map.granter.gntalloc.reclaimUnmapped();
+                }
+            }
         }
     }
 
@@ -358,7 +376,7 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
             memory.close();
             throw e;
         }
-        SimDomain d = new SimDomain(domid, name, memoryBytes, dir, memory, grantTable);
+        SimDomain d = new SimDomain(domid, name, memoryBytes, dir, memory, grantTable, settings.gntallocLimit());
         Files.writeString(dir.resolve(SimAbi.FILE_INFO), info(d));
         eventChannels.addDomain(domid, eventChannelPorts);
         List<SimIo.Listener> ls = new ArrayList<>();

@@ -14,7 +14,8 @@ import io.vmrdma.xen.sim.guest.SimAbi;
 /**
  * The granting half of a domain's kernel, as Linux's {@code gntalloc} driver: hands out zeroed pages of the
  * domain's own memory, each granted through an entry this domain writes into its grant table. One instance per
- * domain and process; every {@link GrantSharer} handle of the domain draws on it.
+ * domain, held by the simulator; every {@link GrantSharer} handle of the domain, of whichever process, draws on it, so
+ * the processes of one guest never get the same page or ref.
  *
  * <p>Pages of one call are adjacent in the memory file, so the caller sees one buffer. Revoking a grant the peer
  * still has mapped fails (Xen keeps GTF_reading / GTF_writing set); such grants wait on a deferred list, their
@@ -52,7 +53,7 @@ public final class Gntalloc {
     }
 
     /** A new sharing handle, as {@code xengntshr_open}. */
-    public GrantSharer openSharer() {
+    public Sharer openSharer() {
         return new Sharer();
     }
 
@@ -64,6 +65,14 @@ public final class Gntalloc {
     /** Grants waiting for their peer to unmap before their pages and refs are reused. */
     public synchronized int deferred() {
         return deferred.size();
+    }
+
+    /**
+     * Retries the grants waiting for their peer to unmap, as Linux's timer does: called when a peer unmaps, so the
+     * pages of a process that died while the backend still had them mapped come back once the backend lets go.
+     */
+    public synchronized void reclaimUnmapped() {
+        retryDeferred();
     }
 
     synchronized Shared share(Sharer owner, int domid, int count, boolean writable) throws XenException {
@@ -145,7 +154,7 @@ public final class Gntalloc {
     }
 
     /** One {@code xengntshr} handle; closing it unshares what it still holds. */
-    final class Sharer implements GrantSharer {
+    public final class Sharer implements GrantSharer {
         private final List<Shared> live = new ArrayList<>();
         private boolean closed;
 
@@ -173,7 +182,7 @@ public final class Gntalloc {
     }
 
     /** Pages of one share call. */
-    final class Shared implements SharedPages {
+    public final class Shared implements SharedPages {
         private final Sharer owner;
         private final ByteBuffer pages;
         private final int[] refs;
