@@ -39,7 +39,7 @@ extern "C" {
 #define VMRDMA_EXPORT __attribute__((visibility("default")))
 
 /* Version of the wire and guest protocols this library speaks. */
-#define VMRDMA_PROTOCOL_VERSION 1
+#define VMRDMA_PROTOCOL_VERSION 2
 /* Scatter/gather entries per work request. */
 #define VMRDMA_MAX_SGE 4
 /* Bytes of private data in connect / accept, and of a reject reason. */
@@ -233,9 +233,13 @@ struct vmrdma_cm_event {
 	uint8_t private_data[VMRDMA_MAX_PRIVATE_DATA];
 };
 
+/* Open the lowest device number no other process of this VM uses: each process gets its own device. */
+#define VMRDMA_DEVID_ANY (-1)
+#define VMRDMA_MAX_DEVID 255
+
 struct vmrdma_open_attr {
 	enum vmrdma_backend backend;
-	int devid;		   /* 0 */
+	int devid;		   /* VMRDMA_DEVID_ANY (default): the lowest free device number; or 0..255 */
 	int ring_page_order;	   /* 0..4; 2 (128 entries per ring) by default */
 	int polling;		   /* 1: waits spin; 0 (default): they block on the event channel */
 	int straight_to_connected; /* skip Initialised, as netfront does */

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "device.h"
 
@@ -15,6 +16,13 @@
  * Opens this domain's XenStore (the simulated domain's own socket when simdir is not NULL), learns the domain's id
  * where the hypervisor back end does not know it, and names the device's frontend and backend directories.
  */
+static void set_paths(struct vmrdma_context *c, int devid)
+{
+	c->attr.devid = devid;
+	snprintf(c->fe, sizeof(c->fe), "/local/domain/%d/device/vmrdma/%d", c->domid, devid);
+	snprintf(c->be, sizeof(c->be), "/local/domain/0/backend/vmrdma/%d/%d", c->domid, devid);
+}
+
 int vm_fe_open(struct vmrdma_context *c, const char *simdir)
 {
 	unsigned long xs_flags = 0;
@@ -41,8 +49,8 @@ int vm_fe_open(struct vmrdma_context *c, const char *simdir)
 			return vm_fail(-EIO, "cannot read this domain's id from XenStore (domid)");
 		c->domid = (int)d;
 	}
-	snprintf(c->fe, sizeof(c->fe), "/local/domain/%d/device/vmrdma/%d", c->domid, c->attr.devid);
-	snprintf(c->be, sizeof(c->be), "/local/domain/0/backend/vmrdma/%d/%d", c->domid, c->attr.devid);
+	if (c->attr.devid != VMRDMA_DEVID_ANY)
+		set_paths(c, c->attr.devid);
 	return 0;
 }
 
@@ -185,19 +193,56 @@ static int await_offer(struct vmrdma_context *c)
 	return rc;
 }
 
+/*
+ * Takes the lowest device number no other process of this VM uses: its directory made in state Initialising, in one
+ * transaction that fails (and is retried) if another process made it meanwhile.
+ */
+static int claim_device(struct vmrdma_context *c)
+{
+	for (int devid = 0; devid <= VMRDMA_MAX_DEVID; devid++) {
+		char path[160];
+		snprintf(path, sizeof(path), "/local/domain/%d/device/vmrdma/%d", c->domid, devid);
+		for (;;) {
+			xs_transaction_t t = xs_transaction_start(c->xs);
+			if (t == XBT_NULL)
+				return vm_fail(-EIO, "XenStore transaction: %s", strerror(errno));
+			unsigned int len;
+			char *taken = xs_read(c->xs, t, path, &len);
+			if (taken != NULL) {
+				free(taken);
+				xs_transaction_end(c->xs, t, true);
+				break;
+			}
+			char key[176];
+			snprintf(key, sizeof(key), "%s/state", path);
+			if (!xs_write(c->xs, t, key, "1", 1)) {
+				xs_transaction_end(c->xs, t, true);
+				return vm_fail(-EIO, "XenStore write %s: %s", key, strerror(errno));
+			}
+			if (xs_transaction_end(c->xs, t, false)) {
+				set_paths(c, devid);
+				return 0;
+			}
+			if (errno != EAGAIN)
+				return vm_fail(-EIO, "XenStore transaction on %s: %s", path, strerror(errno));
+		}
+	}
+	return vm_fail(-ENODEV, "every vmrdma device number of domain %d is taken", c->domid);
+}
+
 int vm_fe_handshake(struct vmrdma_context *c, int jump)
 {
 	char v[32];
 	int rc;
 	if (!c->watching) {
+		xs_fileno(c->xs);
+		if ((rc = await_offer(c)) < 0 || (c->attr.devid == VMRDMA_DEVID_ANY && (rc = claim_device(c)) < 0))
+			return rc;
 		char path[160];
 		snprintf(path, sizeof(path), "%s/state", c->be);
-		xs_fileno(c->xs);
 		if (!xs_watch(c->xs, path, "backend"))
 			return vm_fail(-EIO, "XenStore watch %s: %s", path, strerror(errno));
 		c->watching = 1;
-		if ((rc = await_offer(c)) < 0)
-			return rc;
 	}
 	int order = c->attr.ring_page_order;
 	if (!jump) {
@@ -242,6 +287,9 @@ int vm_fe_handshake(struct vmrdma_context *c, int jump)
 		snprintf(v, sizeof(v), "%d", port);
 		if (rc == 0)
 			rc = fe_write(c, t, "event-channel", v);
+		snprintf(v, sizeof(v), "%ld", (long)getpid());
+		if (rc == 0)
+			rc = fe_write(c, t, "process", v);
 		if (rc == 0)
 			rc = fe_write(c, t, "state", next);
 		if (rc < 0) {
@@ -278,6 +326,8 @@ static void await_closed(struct vmrdma_context *c, int wanted)
 /* Goes through Closing and Closed, waiting for the backend to follow each, and removes the frontend directory. */
 void vm_fe_close(struct vmrdma_context *c)
 {
+	if (c->fe[0] == '\0')
+		return; /* no device number was ever claimed */
 	if (fe_write(c, XBT_NULL, "state", "5") == 0) {
 		await_closed(c, XB_CLOSING);
 		if (fe_write(c, XBT_NULL, "state", "6") == 0)

@@ -78,6 +78,7 @@ void vmrdma_open_attr_init(struct vmrdma_open_attr *attr)
 		return;
 	memset(attr, 0, sizeof(*attr));
 	attr->backend = VMRDMA_BACKEND_AUTO;
+	attr->devid = VMRDMA_DEVID_ANY;
 	attr->ring_page_order = 2;
 	attr->timeout_ms = 30000;
 }
@@ -95,7 +96,8 @@ int vmrdma_open(const struct vmrdma_open_attr *attr, struct vmrdma_context **ctx
 	if (a.ring_page_order < 0 || a.ring_page_order > ABI_MAX_RING_PAGE_ORDER)
 		return vm_fail(-EINVAL, "vmrdma_open: ring_page_order %d, expected 0..%d", a.ring_page_order,
 			       ABI_MAX_RING_PAGE_ORDER);
-	if (a.devid < 0 || a.devid > 0xffff || a.timeout_ms <= 0 || (unsigned)a.backend > VMRDMA_BACKEND_XEN)
+	if (a.devid < VMRDMA_DEVID_ANY || a.devid > VMRDMA_MAX_DEVID || a.timeout_ms <= 0
+	    || (unsigned)a.backend > VMRDMA_BACKEND_XEN)
 		return vm_fail(-EINVAL, "vmrdma_open: bad devid %d, timeout_ms %d or backend %d", a.devid, a.timeout_ms,
 			       (int)a.backend);
 	const char *simdir = a.sim_domain ? a.sim_domain : getenv("VMRDMA_SIM_DOMAIN");

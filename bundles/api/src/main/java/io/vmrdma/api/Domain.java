@@ -22,4 +22,10 @@ public interface Domain {
 
     /** The current value of one counter; reading never blocks the data path. */
     long counter(Counter counter);
+
+    /**
+     * Its open devices, by device number: one per guest process using vmrdma. Limits, counters and scheduling are
+     * the domain's, shared by them all.
+     */
+    java.util.List<DeviceInfo> devices();
 }

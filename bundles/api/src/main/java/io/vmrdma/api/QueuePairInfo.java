@@ -10,6 +10,7 @@ import io.vmrdma.api.verbs.QpState;
  * <p>Since 0.3.0 of this package.
  *
  * @param domid          the domain that owns it
+ * @param devid          the device of that domain (the guest process's verbs context) that made it; since 0.9.0
  * @param qpn            its queue pair number, unique on this node
  * @param state          its state
  * @param remote         the queue pair it is connected to (any node), or null before RTR
@@ -23,7 +24,7 @@ import io.vmrdma.api.verbs.QpState;
  * @param recvOps        receives consumed by incoming messages
  * @param recvBytes      bytes placed into its receive buffers
  */
-public record QueuePairInfo(int domid, int qpn, QpState state, QpAddress remote, int pkey, int sendDepth,
+public record QueuePairInfo(int domid, int devid, int qpn, QpState state, QpAddress remote, int pkey, int sendDepth,
                             int sendQueued, int recvDepth, int recvQueued, long requesterOps, long requesterBytes,
                             long recvOps, long recvBytes) {
 }

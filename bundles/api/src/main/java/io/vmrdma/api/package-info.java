@@ -12,7 +12,7 @@
  * (per-VM scheduler policies).
  */
 @Export
-@Version("0.8.0")
+@Version("0.9.0")
 package io.vmrdma.api;
 
 import org.osgi.annotation.bundle.Export;

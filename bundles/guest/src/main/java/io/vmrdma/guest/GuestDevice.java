@@ -112,7 +112,16 @@ public final class GuestDevice implements AutoCloseable {
         this.options = options;
     }
 
-    /** Opens device {@code devid} (normally 0) of this guest and connects it to dom0's engine. */
+    /**
+     * Opens a device of this guest under the lowest free device number and connects it to dom0's engine: what a
+     * process does when several processes of one VM use vmrdma at once. Its objects are its own; closing it (or the
+     * process ending) frees them alone.
+     */
+    public static GuestDevice open(Hypervisor guest, Options options) throws VerbsException {
+        return open(guest, -1, options);
+    }
+
+    /** Opens device {@code devid} of this guest (or a free one for -1) and connects it to dom0's engine. */
     public static GuestDevice open(Hypervisor guest, int devid, Options options) throws VerbsException {
         GuestDevice device;
         try {

@@ -25,20 +25,28 @@ final class XenbusFrontend {
 
     private final Hypervisor xen;
     private final int domid;
-    private final String frontend;
-    private final String backend;
+    /** Its device number; -1 until {@link #claimDevice} finds a free one for a device opened without a number. */
+    private int devid;
+    private String frontend;
+    private String backend;
     private final GuestDevice.Options options;
     private final XenStore xs;
     private final GrantSharer sharer;
     private final EventChannel evtchn;
     private boolean watching;
 
-    /** Opens this domain's XenStore, grant sharer and event channel handles. */
+    /**
+     * Opens this domain's XenStore, grant sharer and event channel handles, for device {@code devid}, or for the
+     * lowest free device number when {@code devid} is -1.
+     */
     XenbusFrontend(Hypervisor xen, int devid, GuestDevice.Options options) throws XenException {
         this.xen = xen;
         this.domid = xen.selfDomid();
-        this.frontend = frontendPath(domid, devid);
-        this.backend = backendPath(domid, devid);
+        this.devid = devid;
+        if (devid >= 0) {
+            this.frontend = frontendPath(domid, devid);
+            this.backend = backendPath(domid, devid);
+        }
         this.options = options;
         XenStore store = xen.openXenStore();
         try {
@@ -60,6 +68,11 @@ final class XenbusFrontend {
         return domid;
     }
 
+    /** Its device number; -1 before the first connect of a device opened without one. */
+    int devid() {
+        return devid;
+    }
+
     Hypervisor hypervisor() {
         return xen;
     }
@@ -78,8 +91,11 @@ final class XenbusFrontend {
      */
     Connection connect(boolean jump) throws XenException, VerbsException {
         if (!watching) {
-            xs.watch(backend + "/" + KEY_STATE, "backend");
             awaitOffer();
+            if (devid < 0) {
+                claimDevice();
+            }
+            xs.watch(backend + "/" + KEY_STATE, "backend");
             watching = true;
         }
         int order = options.ringPageOrder();
@@ -130,6 +146,7 @@ final class XenbusFrontend {
                 write(tx, KEY_EVENT_RING_REF + i, Integer.toString(eventPages.ref(i)));
             }
             write(tx, KEY_EVENT_CHANNEL, Integer.toString(port));
+            write(tx, KEY_PROCESS, Long.toString(ProcessHandle.current().pid()));
             write(tx, KEY_STATE, Integer.toString(next.value()));
         } while (!xs.transactionEnd(tx, false));
         awaitBackend(XenbusState.CONNECTED);
@@ -163,9 +180,34 @@ final class XenbusFrontend {
         xs.unwatch(devices, "offer");
     }
 
-    private boolean exists(String path) throws XenException {
+    /**
+     * Takes the lowest device number no other process of this domain uses: its directory made, in state
+     * Initialising, in one transaction that fails if another process made it meanwhile.
+     */
+    private void claimDevice() throws XenException, VerbsException {
+        for (int candidate = 0; candidate <= MAX_DEVICE_NUMBER; candidate++) {
+            String path = frontendPath(domid, candidate);
+            while (true) {
+                int tx = xs.transactionStart();
+                if (existsIn(tx, path)) {
+                    xs.transactionEnd(tx, true);
+                    break;
+                }
+                xs.write(tx, path + "/" + KEY_STATE, state(XenbusState.INITIALISING));
+                if (xs.transactionEnd(tx, false)) {
+                    devid = candidate;
+                    frontend = path;
+                    backend = backendPath(domid, candidate);
+                    return;
+                }
+            }
+        }
+        throw new VerbsException(GuestDevice.ENODEV, "every vmrdma device number of domain " + domid + " is taken");
+    }
+
+    private boolean existsIn(int tx, String path) throws XenException {
         try {
-            xs.read(0, path);
+            xs.read(tx, path);
             return true;
         } catch (XenException e) {
             if (e.errno() == XenErrno.ENOENT) {
@@ -173,6 +215,10 @@ final class XenbusFrontend {
             }
             throw e;
         }
+    }
+
+    private boolean exists(String path) throws XenException {
+        return existsIn(XenStore.NO_TRANSACTION, path);
     }
 
     private void awaitBackend(XenbusState wanted) throws XenException, VerbsException {
@@ -222,6 +268,9 @@ final class XenbusFrontend {
 
     /** Goes through Closing and Closed, waiting for the backend to follow, and removes the frontend directory. */
     void close() {
+        if (frontend == null) {
+            return; // no device number was ever claimed
+        }
         try {
             xs.write(0, frontend + "/" + KEY_STATE, state(XenbusState.CLOSING));
             awaitClosed(XenbusState.CLOSING);

@@ -66,6 +66,18 @@ final class CGuestInteropGuests {
         return domid;
     }
 
+    /**
+     * Runs {@code command} as one more process inside running domain {@code domid}: it gets the domain's environment,
+     * as a program started in a VM shares its kernel; output goes to {@code <logDir>/<name>.log}.
+     */
+    static Process startIn(EngineFixture host, int domid, Path log, List<String> command) throws Exception {
+        Path dir = host.hv.domainDirectory(domid);
+        ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(log.toFile());
+        pb.environment().put(SimAbi.ENV_DOMAIN_DIR, dir.toString());
+        pb.environment().put("XENSTORED_PATH", dir.resolve(SimAbi.SOCKET_XENSTORE).toString());
+        return pb.start();
+    }
+
     long pid(int domid) {
         return pids.get(domid);
     }

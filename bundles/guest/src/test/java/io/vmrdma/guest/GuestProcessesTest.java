@@ -6,12 +6,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
-import java.util.concurrent.TimeUnit;
 
-import io.vmrdma.api.verbs.AccessFlags;
-import io.vmrdma.api.verbs.CmEvent;
 import io.vmrdma.api.verbs.CmEventType;
-import io.vmrdma.api.verbs.RecvWorkRequest;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
 import io.vmrdma.xen.sim.guest.SimAbi;
@@ -23,10 +19,9 @@ import org.junit.jupiter.api.io.TempDir;
 /** Client guests as separate JVM processes started by the toolstack; the server guest attached in this JVM. */
 class GuestProcessesTest {
 
-    static final long WAIT = TimeUnit.SECONDS.toNanos(30);
-    static final int BYTES = 128 * 1024;
-    /** Receives posted at once, each with its own 8-byte slot after the written range. */
-    static final int SLOTS = 32;
+    static final long WAIT = StreamServer.WAIT;
+    static final int BYTES = StreamServer.BYTES;
+    static final int SLOTS = StreamServer.SLOTS;
 
     @TempDir
     Path state;
@@ -43,71 +38,14 @@ class GuestProcessesTest {
         host.close();
     }
 
-    /** The server side: listens, accepts with its buffer's address and rkey, counts the client's SENDs. */
-    final class Server {
-        final GuestDevice dev;
-        final GuestDevice.Pd pd;
-        final GuestDevice.Cq cq;
-        final GuestBuffer buf;
-        final GuestDevice.Region mr;
-        final long service;
-        GuestDevice.Qp qp;
-
-        Server(String name, long service) throws Exception {
-            this.service = service;
-            dev = GuestDevice.open(host.guest(name), 0, GuestDevice.Options.defaults());
-            pd = dev.allocPd();
-            cq = dev.createCq(256);
-            buf = dev.allocate(BYTES + 8 * SLOTS);
-            mr = dev.register(pd, buf, AccessFlags.LOCAL_WRITE | AccessFlags.REMOTE_WRITE);
-            dev.listen(service);
-        }
-
-        void accept() throws Exception {
-            CmEvent request = event(CmEventType.CONNECT_REQUEST);
-            qp = dev.createQp(pd, cq, cq, 64, 64, 1, false);
-            byte[] key = java.nio.ByteBuffer.allocate(12).putLong(mr.address()).putInt(mr.rkey()).array();
-            dev.accept(request.connectionId(), qp, key);
-            // Receives go on once the queue pair is up; a SEND arriving earlier waits out receiver-not-ready.
-            for (int i = 0; i < SLOTS; i++) {
-                postRecv(i);
-            }
-            event(CmEventType.ESTABLISHED);
-        }
-
-        void postRecv(long id) throws Exception {
-            RecvWorkRequest r = new RecvWorkRequest().wrId(id);
-            r.sgl().add(mr.address() + BYTES + 8 * id, 8, mr.lkey());
-            dev.postRecv(qp, r);
-        }
-
-        /** Waits for the next SEND from the client and returns the round it carries. */
-        long nextRound() throws Exception {
-            WorkCompletion wc = new WorkCompletion();
-            assertThat(dev.waitCq(cq, wc, WAIT)).as("a receive").isTrue();
-            assertThat(wc.status()).isEqualTo(WcStatus.SUCCESS);
-            long round = buf.buffer().getLong(BYTES + 8 * (int) wc.wrId());
-            postRecv(wc.wrId());
-            return round;
-        }
-
-        CmEvent event(CmEventType type) throws Exception {
-            CmEvent e = new CmEvent();
-            assertThat(dev.waitCmEvent(e, WAIT)).as("CM event %s", type).isTrue();
-            assertThat(e.type()).isEqualTo(type);
-            return e;
-        }
-
-        void assertPattern() {
-            for (int i = 0; i < BYTES; i++) {
-                assertThat(buf.buffer().get(i)).as("seed %d byte %d", seed, i).isEqualTo(PeerProgram.pattern(seed, i));
-            }
-        }
+    /** A server guest attached in this JVM, its device 0 streamed to by the client. */
+    private StreamServer server(String name, long service) throws Exception {
+        return new StreamServer(GuestDevice.open(host.guest(name), 0, GuestDevice.Options.defaults()), service, seed);
     }
 
     @Test
     void aClientProcessWritesByteIdenticalIntoAServerGuest() throws Exception {
-        Server server = new Server("server", 100);
+        StreamServer server = server("server", 100);
         int client = startClient("client", 100, 20);
         server.accept();
         for (long round = 1; round <= 20; round++) {
@@ -121,7 +59,7 @@ class GuestProcessesTest {
 
     @Test
     void aClientKilledMidTransferLeavesTheEngineHealthy() throws Exception {
-        Server server = new Server("server", 200);
+        StreamServer server = server("server", 200);
         int client = startClient("victim", 200, -1);
         server.accept();
         for (int i = 0; i < 5; i++) {

@@ -29,7 +29,7 @@ public final class PeerProgram {
         int rounds = Integer.parseInt(args[2]);
         int bytes = Integer.parseInt(args[3]);
         long wait = TimeUnit.SECONDS.toNanos(30);
-        GuestDevice dev = GuestDevice.open(SimGuest.current(), 0, GuestDevice.Options.defaults());
+        GuestDevice dev = GuestDevice.open(SimGuest.current(), GuestDevice.Options.defaults());
         GuestDevice.Pd pd = dev.allocPd();
         GuestDevice.Cq cq = dev.createCq(256);
         GuestDevice.Qp qp = dev.createQp(pd, cq, cq, 64, 64, 1, false);

@@ -1,13 +1,16 @@
 package io.vmrdma.api.guest;
 
 /**
- * Constants of the vmrdma guest ABI, version 1 (docs/guest-abi.md is normative): XenStore keys, ring sizes,
+ * Constants of the vmrdma guest ABI, version 2 (docs/guest-abi.md is normative): XenStore keys, ring sizes,
  * opcodes and the byte offset of every field in the 112-byte ring entries. All integers are little-endian.
  */
 public final class GuestAbi {
 
-    /** Protocol version both ends write under {@link #KEY_PROTOCOL_VERSION}. */
-    public static final int PROTOCOL_VERSION = 1;
+    /**
+     * Protocol version both ends write under {@link #KEY_PROTOCOL_VERSION}. Version 2: any number of devices per
+     * domain, each its own verbs context (one per process); a device's close frees only what it made.
+     */
+    public static final int PROTOCOL_VERSION = 2;
     /** XenStore device type: {@code /local/domain/<domid>/device/vmrdma/<devid>}. */
     public static final String DEVICE_TYPE = "vmrdma";
 
@@ -30,6 +33,12 @@ public final class GuestAbi {
     public static final String KEY_EVENT_CHANNEL = "event-channel";
     /** The backend's reason for closing, for people. */
     public static final String KEY_ERROR = "error";
+    /** Frontend key: the guest process using the device (decimal pid), for operators; optional. */
+    public static final String KEY_PROCESS = "process";
+    /** Largest process id a frontend may name (Linux's {@code pid_max} limit); other values are ignored. */
+    public static final long MAX_PROCESS_ID = 4_194_304;
+    /** Device numbers are 0..MAX_DEVICE_NUMBER; a frontend directory named otherwise is ignored and counted. */
+    public static final int MAX_DEVICE_NUMBER = 255;
     /** The features this backend offers, space separated. */
     public static final String FEATURES = "indirect-mr cm";
     /** Largest ring page order the backend accepts. */

@@ -5,7 +5,7 @@
  * document, which is normative; these constants mirror it.
  */
 @Export
-@Version("0.2.0")
+@Version("0.3.0")
 package io.vmrdma.api.guest;
 
 import org.osgi.annotation.bundle.Export;

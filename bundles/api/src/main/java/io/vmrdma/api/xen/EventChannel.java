@@ -32,6 +32,15 @@ public interface EventChannel extends AutoCloseable {
     /** Unbinds a port; the peer's end returns to unbound. */
     void unbind(int port) throws XenException;
 
+    /**
+     * Whether the other end of interdomain {@code port} has let go of it (unbound it, or its process or domain
+     * ended): Xen's {@code EVTCHNOP_status} then says unbound for a port that was interdomain. A backend learns this
+     * way that the process using a device is gone. False when the implementation cannot tell.
+     */
+    default boolean peerClosed(int port) {
+        return false;
+    }
+
     /** Closes the handle and unbinds every port bound through it. */
     @Override
     void close() throws XenException;

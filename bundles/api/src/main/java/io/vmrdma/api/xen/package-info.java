@@ -14,7 +14,7 @@
  * consumer stops touching mappings in its unbind and closes them there.
  */
 @Export
-@Version("0.2.0")
+@Version("0.3.0")
 package io.vmrdma.api.xen;
 
 import org.osgi.annotation.bundle.Export;

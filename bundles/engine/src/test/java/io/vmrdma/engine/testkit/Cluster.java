@@ -197,6 +197,11 @@ public final class Cluster implements AutoCloseable {
             cq = verbs.createCq(65536);
         }
 
+        /** The VM this device belongs to: its counters, limits and settings. */
+        public io.vmrdma.api.Domain vm() {
+            return engine.domain(verbs.domid()).orElseThrow();
+        }
+
         /** A region of {@code bytes} filled from {@code seed}, at an address the seed picks. */
         public MemoryRegion region(int bytes, int access, long seed) throws VerbsException {
             ByteBuffer memory = ByteBuffer.allocateDirect(bytes);

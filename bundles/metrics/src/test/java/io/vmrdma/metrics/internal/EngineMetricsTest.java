@@ -76,6 +76,11 @@ class EngineMetricsTest {
         public long counter(Counter counter) {
             return counters.getOrDefault(counter, 0L);
         }
+
+        @Override
+        public java.util.List<io.vmrdma.api.DeviceInfo> devices() {
+            return java.util.List.of(new io.vmrdma.api.DeviceInfo(0, -1));
+        }
     }
 
     final List<Domain> vms = List.of(new Vm(3, "web1", Map.of(Counter.RDMA_WRITE_BYTES, 1_048_576L)),
@@ -116,8 +121,9 @@ class EngineMetricsTest {
     final VerbsInventory inventory = new VerbsInventory() {
         @Override
         public List<QueuePairInfo> queuePairs() {
-            return List.of(new QueuePairInfo(3, 0x1234, QpState.RTS, new QpAddress(2, 5, 77), 0x8001, 128, 6, 128, 32,
-                    100, 6_553_600, 3, 300));
+            return List
+                    .of(new QueuePairInfo(3, 0, 0x1234, QpState.RTS, new QpAddress(2, 5, 77), 0x8001, 128, 6, 128, 32,
+                            100, 6_553_600, 3, 300));
         }
 
         @Override

@@ -6,6 +6,7 @@ import java.util.Map;
 import java.util.TreeMap;
 
 import io.vmrdma.api.Counter;
+import io.vmrdma.api.DeviceInfo;
 import io.vmrdma.api.Domain;
 import io.vmrdma.api.xen.DomainControl.DomainInfo;
 import org.apache.karaf.shell.support.table.ShellTable;
@@ -17,6 +18,21 @@ import org.apache.karaf.shell.support.table.ShellTable;
 final class DomainsReport {
 
     private DomainsReport() {
+    }
+
+    /** Each open device as {@code number(process)}, or {@code number} when the guest named no process. */
+    static String devices(Domain d) {
+        if (d == null || d.devices().isEmpty()) {
+            return "-";
+        }
+        StringBuilder text = new StringBuilder();
+        for (DeviceInfo device : d.devices()) {
+            text.append(text.length() == 0 ? "" : " ").append(device.devid());
+            if (device.process() > 0) {
+                text.append('(').append(device.process()).append(')');
+            }
+        }
+        return text.toString();
     }
 
     /**
@@ -41,6 +57,7 @@ final class DomainsReport {
         table.column("Memory MiB").alignRight();
         table.column("Guest");
         table.column("vmrdma");
+        table.column("Devices");
         table.column("Ops").alignRight();
         table.column("Bytes").alignRight();
         for (int domid : all.keySet()) {
@@ -54,7 +71,7 @@ final class DomainsReport {
                     + d.counter(Counter.RDMA_READ_OPS));
             String bytes = d == null ? "-" : Long.toString(d.counter(Counter.SEND_BYTES)
                     + d.counter(Counter.RDMA_WRITE_BYTES) + d.counter(Counter.RDMA_READ_BYTES));
-            table.addRow().addContent(domid, name, memory, guest, state, ops, bytes);
+            table.addRow().addContent(domid, name, memory, guest, state, devices(d), ops, bytes);
         }
         table.print(out);
         if (toolstack == null) {

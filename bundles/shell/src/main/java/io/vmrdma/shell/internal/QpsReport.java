@@ -24,6 +24,7 @@ final class QpsReport {
         }
         ShellTable table = new ShellTable();
         table.column("Domid").alignRight();
+        table.column("Device").alignRight();
         table.column("QPN").alignRight();
         table.column("State");
         table.column("Remote node");
@@ -37,7 +38,7 @@ final class QpsReport {
         table.column("Recv bytes").alignRight();
         for (QueuePairInfo qp : qps) {
             QpAddress remote = qp.remote();
-            table.addRow().addContent(qp.domid(), qp.qpn(), qp.state(),
+            table.addRow().addContent(qp.domid(), qp.devid(), qp.qpn(), qp.state(),
                     remote == null ? "-" : remote.node() == self ? "local" : Integer.toString(remote.node()),
                     remote == null ? "-" : Integer.toString(remote.qpn()),
                     qp.pkey() < 0 ? "-" : String.format("0x%04x", qp.pkey()),

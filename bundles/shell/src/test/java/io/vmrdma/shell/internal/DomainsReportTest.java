@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.List;
 
 import io.vmrdma.api.Counter;
+import io.vmrdma.api.DeviceInfo;
 import io.vmrdma.api.Domain;
 import io.vmrdma.api.xen.DomainControl.DomainInfo;
 import org.junit.jupiter.api.Test;
@@ -36,6 +37,16 @@ class DomainsReportTest {
         assertThat(out.lines().filter(l -> l.contains("web1")).findFirst().orElseThrow())
                 .contains("64").contains("running").contains("CONNECTED").contains("3072");
         assertThat(out.lines().filter(l -> l.contains("idle")).findFirst().orElseThrow()).contains("created");
+    }
+
+    @Test
+    void listsTheDevicesOfAVmUnderIt() {
+        FakeRegistry.FakeDomain vm = new FakeRegistry.FakeDomain(3, "mpi");
+        vm.devices = List.of(new DeviceInfo(0, 1234), new DeviceInfo(1, 1240), new DeviceInfo(2, -1));
+        String out = render(List.of(new DomainInfo(3, "mpi", 64 << 20, true)), List.of(vm));
+        assertThat(out.lines().filter(l -> l.contains("mpi")).findFirst().orElseThrow())
+                .contains("0(1234) 1(1240) 2 ");
+        assertThat(out.lines().findFirst().orElseThrow()).contains("Devices");
     }
 
     @Test

@@ -17,6 +17,8 @@ final class FakeRegistry implements DomainRegistry {
         private final int domid;
         private final String name;
         final Map<Counter, Long> counters = new EnumMap<>(Counter.class);
+        /** The devices the test says the domain has: device 0 of an unnamed process unless set. */
+        java.util.List<io.vmrdma.api.DeviceInfo> devices = java.util.List.of(new io.vmrdma.api.DeviceInfo(0, -1));
 
         FakeDomain(int domid, String name) {
             this.domid = domid;
@@ -41,6 +43,11 @@ final class FakeRegistry implements DomainRegistry {
         @Override
         public long counter(Counter counter) {
             return counters.getOrDefault(counter, 0L);
+        }
+
+        @Override
+        public java.util.List<io.vmrdma.api.DeviceInfo> devices() {
+            return devices;
         }
     }
 

@@ -27,18 +27,21 @@ class InventoryReportsTest {
     @Test
     void queuePairsShowRemoteQueuesAndHumanBytes() {
         List<QueuePairInfo> qps = List.of(
-                new QueuePairInfo(3, 17, QpState.RTS, new QpAddress(1, 4, 18), 0x7fff, 256, 2, 256, 0, 5, 5 << 20,
+                new QueuePairInfo(3, 0, 17, QpState.RTS, new QpAddress(1, 4, 18), 0x7fff, 256, 2, 256, 0, 5, 5 << 20,
                         0, 0),
-                new QueuePairInfo(3, 19, QpState.RTS, new QpAddress(2, 7, 40), 0x0001, 128, 0, 64, 64, 0, 0, 9, 1536),
-                new QueuePairInfo(4, 21, QpState.RESET, null, -1, 16, 0, 16, 0, 0, 0, 0, 0));
+                new QueuePairInfo(3, 1, 19, QpState.RTS, new QpAddress(2, 7, 40), 0x0001, 128, 0, 64, 64, 0, 0, 9,
+                        1536),
+                new QueuePairInfo(4, 0, 21, QpState.RESET, null, -1, 16, 0, 16, 0, 0, 0, 0, 0));
 
         String out = render(o -> QpsReport.print(qps, 1, o));
 
         assertThat(out.lines().findFirst().orElseThrow()).contains("QPN").contains("Remote node").contains("PKey")
-                .contains("SQ used/depth");
-        assertThat(out).containsPattern("3\\s+\\S\\s+17\\s+\\S\\s+RTS\\s+\\S\\s+local\\s+\\S\\s+18\\s+\\S\\s+0x7fff"
-                + "\\s+\\S\\s+2/256\\s+\\S\\s+0/256\\s+\\S\\s+5\\s+\\S\\s+5.00 MiB");
-        assertThat(out).containsPattern("19\\s+\\S\\s+RTS\\s+\\S\\s+2\\s+\\S\\s+40\\s+\\S\\s+0x0001.*1.50 KiB");
+                .contains("SQ used/depth").contains("Device");
+        assertThat(out).containsPattern(
+                "3\\s+\\S\\s+0\\s+\\S\\s+17\\s+\\S\\s+RTS\\s+\\S\\s+local\\s+\\S\\s+18\\s+\\S\\s+0x7fff"
+                        + "\\s+\\S\\s+2/256\\s+\\S\\s+0/256\\s+\\S\\s+5\\s+\\S\\s+5.00 MiB");
+        assertThat(out)
+                .containsPattern("1\\s+\\S\\s+19\\s+\\S\\s+RTS\\s+\\S\\s+2\\s+\\S\\s+40\\s+\\S\\s+0x0001.*1.50 KiB");
         assertThat(out).containsPattern("21\\s+\\S\\s+RESET\\s+\\S\\s+-\\s+\\S\\s+-\\s+\\S\\s+-");
     }
 

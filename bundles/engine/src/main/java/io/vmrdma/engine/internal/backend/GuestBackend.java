@@ -34,6 +34,11 @@ final class GuestBackend {
 
     /** Requests served per turn, so one guest's flood cannot hold the data agent. */
     static final int BATCH = 64;
+    /**
+     * Turns between looks at whether the frontend's process still holds its event channel: about a second while
+     * the data agent idles (it waits up to 1 ms a turn), far less when busy.
+     */
+    static final int LIVENESS_TURNS = 1024;
     /** Empty turns before the backend asks the guest to notify it again (the agent spins about 100 first). */
     static final int REARM_AFTER_IDLE_TURNS = 32;
 
@@ -61,6 +66,12 @@ final class GuestBackend {
     private SharedRing commands;
     private SharedRing events;
     private GuestCommands verbs;
+    private long process = -1;
+    /** Turns since the backend last looked whether the frontend still holds its end of the event channel. */
+    private int turnsSinceLivenessCheck;
+    /** The last liveness look found the frontend's end of the event channel unbound. */
+    private boolean peerClosedSeen;
+    private long processesGone;
     private int port = -1;
     private int reqCons;
     private int rspProdPvt;
@@ -222,9 +233,11 @@ final class GuestBackend {
             reqCons = commands.get(SharedRing.RSP_PROD);
             rspProdPvt = reqCons;
             evtProdPvt = events.get(SharedRing.RSP_PROD);
-            VerbsContext context = engine.openDomain(domid, name);
+            process = process();
+            VerbsContext context = engine.openDevice(domid, devid, name, process);
             verbs = new GuestCommands(domid, context, mapper, grants);
             port = evtchn.bindInterdomain(domid, remotePort);
+            peerClosedSeen = false;
             switchState(XenbusState.CONNECTED);
         } catch (XenException | VerbsException | NumberFormatException e) {
             fail("cannot connect: " + e.getMessage());
@@ -248,6 +261,21 @@ final class GuestBackend {
         return refs;
     }
 
+    /** The process id the frontend says it runs in, for operators; -1 when it says none or nothing sensible. */
+    private long process() {
+        try {
+            long pid = Long.parseLong(read(frontend + "/" + KEY_PROCESS));
+            return pid >= 1 && pid <= MAX_PROCESS_ID ? pid : -1;
+        } catch (XenException | NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    /** The guest process this device serves, as its frontend tells it, or -1. */
+    long processId() {
+        return process;
+    }
+
     private String domainName() {
         try {
             return read("/local/domain/" + domid + "/name");
@@ -265,6 +293,13 @@ final class GuestBackend {
     int turn() {
         if (state != XenbusState.CONNECTED) {
             return 0;
+        }
+        if (++turnsSinceLivenessCheck >= LIVENESS_TURNS) {
+            turnsSinceLivenessCheck = 0;
+            if (processLooksGone()) {
+                processGone();
+                return 1;
+            }
         }
         int size = commands.size();
         int reqProd = commands.get(SharedRing.REQ_PROD);
@@ -403,6 +438,51 @@ final class GuestBackend {
         }
     }
 
+    /**
+     * Whether the frontend's process is gone: its end of the event channel unbound at two looks in a row while the
+     * frontend still says Initialised or Connected. A frontend that reconnects unbinds its old port too, but writes
+     * Initialising right after, so the second look (a liveness period later) no longer counts it.
+     */
+    private boolean processLooksGone() {
+        if (!evtchn.peerClosed(port)) {
+            peerClosedSeen = false;
+            return false;
+        }
+        if (!peerClosedSeen) {
+            peerClosedSeen = true;
+            return false;
+        }
+        try {
+            XenbusState fe = XenbusState.parse(read(frontend + "/" + KEY_STATE));
+            return fe == XenbusState.INITIALISED || fe == XenbusState.CONNECTED;
+        } catch (XenException e) {
+            return false; // its directory is going: the rescan will see it
+        }
+    }
+
+    /**
+     * The process that used this device let go of its event channel (it died without closing the device): its
+     * objects go as a close would free them, and its frontend directory is removed so the number is free again;
+     * the domain's other devices go on.
+     */
+    private void processGone() {
+        log.warn("dom {} device {}: the frontend closed its event channel; its process is gone", domid, devid);
+        processesGone++;
+        disconnect();
+        writeError("the frontend's process is gone");
+        switchState(XenbusState.CLOSED);
+        try {
+            xs.rm(XenStore.NO_TRANSACTION, frontend);
+        } catch (XenException e) {
+            // the domain is going: its whole home goes
+        }
+    }
+
+    /** Times this device's process was found gone (0 or 1 per connection). */
+    long processesGone() {
+        return processesGone;
+    }
+
     /** The guest broke the ring protocol: one (rate-limited) line, and its device is disconnected for good. */
     private void breakDown(String why) {
         log.warn("dom {} device {}: backend disabled: {}", domid, devid, why);
@@ -429,12 +509,13 @@ final class GuestBackend {
     }
 
     /**
-     * Releases everything the guest had: the engine closes its domain first (queue pairs flushed, peers told,
-     * regions deregistered), so no mapping is touched after it goes; then the mappings and the port.
+     * Releases everything this device had: the engine closes the device's verbs first (its queue pairs flushed, peers
+     * told, regions deregistered; the domain's other devices go on), so no mapping is touched after it goes; then
+     * the mappings and the port.
      */
     void disconnect() {
         if (verbs != null) {
-            engine.closeDomain(domid);
+            engine.closeDevice(domid, devid);
             verbs.releaseMappings();
             verbs = null;
         }

@@ -54,6 +54,10 @@ public final class GuestBackends implements AutoCloseable {
     /** Domains named by this cycle's watch events, each rescanned once. */
     private final IntHashSet changedDomains = new IntHashSet();
     private volatile long watchEvents;
+    /** Frontend directories ignored for their name: not a device number, or past the domain's first few. */
+    private volatile long ignoredDevices;
+    /** {@link GuestBackend#processesGone} of the devices already forgotten. */
+    private volatile long processesGone;
     private volatile long internalErrors;
 
     /** Opens dom0's handles on {@code xen} and starts watching for frontends. */
@@ -146,8 +150,9 @@ public final class GuestBackends implements AutoCloseable {
 
     /**
      * Re-reads the vmrdma devices of {@code domid}: new ones, known ones, vanished ones. Only the first
-     * {@link #DEVICES_PER_DOMAIN} device numbers a domain lists are looked at, so a guest that makes thousands of
-     * device directories costs no more than one that makes a few.
+     * {@link #DEVICES_PER_DOMAIN} device numbers a domain lists (each 0..{@link GuestAbi#MAX_DEVICE_NUMBER}) are looked
+     * at, so a guest that makes thousands of device directories costs no more than one that makes a few; the others
+     * are counted ({@link #ignoredDevices()}) on every rescan that skips them.
      */
     private void rescan(int domid) throws XenException {
         if (domid <= 0) {
@@ -157,8 +162,10 @@ public final class GuestBackends implements AutoCloseable {
         List<Integer> devids = new ArrayList<>();
         for (String child : list(GuestAbi.devicesPath(domid))) {
             int devid = parse(child);
-            if (devid >= 0 && devids.size() < DEVICES_PER_DOMAIN) {
+            if (devid >= 0 && devid <= GuestAbi.MAX_DEVICE_NUMBER && devids.size() < DEVICES_PER_DOMAIN) {
                 devids.add(devid);
+            } else {
+                ignoredDevices++;
             }
         }
         for (GuestBackend device : List.copyOf(devices.values())) {
@@ -166,6 +173,7 @@ public final class GuestBackends implements AutoCloseable {
                 devices.remove(key(domid, device.devid()));
                 turnOrder = devices.values().toArray(GuestBackend[]::new);
                 device.gone();
+                processesGone += device.processesGone();
                 LOG.info("dom {} device {}: vmrdma device gone", domid, device.devid());
             }
         }
@@ -281,9 +289,15 @@ public final class GuestBackends implements AutoCloseable {
     public List<String> describe() {
         List<String> out = new ArrayList<>();
         devices.values().forEach(d -> out.add("dom " + d.domid() + " device " + d.devid()
+                + (d.processId() > 0 ? " process " + d.processId() : "")
                 + (d.connected() ? " connected" : d.disabled() ? " disabled" : " not connected")
                 + ", requests " + d.served() + ", bad " + d.badRequests() + ", unexpected " + d.unexpected()));
         return out;
+    }
+
+    /** Frontend directories skipped for their name (not a device number, or past the domain's first 16). */
+    public long ignoredDevices() {
+        return ignoredDevices;
     }
 
     /** Watch events read since the backends started. */
@@ -304,6 +318,16 @@ public final class GuestBackends implements AutoCloseable {
     /** Requests of {@code domid}'s device the engine threw on unexpectedly (refused as EINVAL); 0 when healthy. */
     public long unexpected(int domid) {
         return devices.values().stream().filter(d -> d.domid() == domid).mapToLong(GuestBackend::unexpected).sum();
+    }
+
+    /** How many devices of {@code domid} are connected: one per guest process using vmrdma. */
+    public int connectedDevices(int domid) {
+        return (int) devices.values().stream().filter(d -> d.domid() == domid && d.connected()).count();
+    }
+
+    /** Devices whose process was found gone (it died without closing them), since the backends started. */
+    public long processesGone() {
+        return processesGone + devices.values().stream().mapToLong(GuestBackend::processesGone).sum();
     }
 
     /** Whether the device of {@code domid} is connected. */

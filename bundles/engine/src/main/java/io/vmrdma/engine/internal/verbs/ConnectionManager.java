@@ -65,6 +65,7 @@ final class ConnectionManager {
     private final SecureRandom random = new SecureRandom();
     private long timeoutNanos;
     private final Map<Long, Listener> listeners = new HashMap<>();
+    /** Services each domain listens on, all its devices together. */
     private final Map<DomainVerbs, Integer> listensPerDomain = new IdentityHashMap<>();
     // Each connection's state is its own (Connection.state()); these index the connections in progress by what the
     // exchange looks them up by. An established connection is reached through its queue pairs only.
@@ -92,29 +93,35 @@ final class ConnectionManager {
         timeoutNanos = nanos;
     }
 
-    void listen(DomainVerbs domain, long serviceId) throws VerbsException {
+    void listen(DeviceVerbs device, long serviceId) throws VerbsException {
         Listener holder = listeners.get(serviceId);
         if (holder != null) {
             throw new VerbsException(VerbsErrno.EEXIST, "service " + serviceId + " on node " + engine.nodeId()
-                    + " is already taken by " + (holder.domain() == domain ? "this domain" : "another domain"));
+                    + " is already taken by " + (holder.device() == device ? "this device"
+                            : holder.device().domain() == device.domain() ? "another device of this domain"
+                            : "another domain"));
         }
-        int listens = listensPerDomain.getOrDefault(domain, 0);
+        int listens = listensPerDomain.getOrDefault(device.domain(), 0);
         if (listens >= MAX_LISTENS_PER_DOMAIN) {
             throw new VerbsException(VerbsErrno.EDQUOT,
-                    domain + " listens on " + listens + " services already, the most"
+                    device.domain() + " listens on " + listens + " services already, the most"
                             + " a domain may");
         }
-        listeners.put(serviceId, new Listener(domain, serviceId));
-        listensPerDomain.put(domain, listens + 1);
+        listeners.put(serviceId, new Listener(device, serviceId));
+        listensPerDomain.put(device.domain(), listens + 1);
     }
 
-    void stopListening(DomainVerbs domain, long serviceId) throws VerbsException {
+    void stopListening(DeviceVerbs device, long serviceId) throws VerbsException {
         Listener listener = listeners.get(serviceId);
-        if (listener == null || listener.domain() != domain) {
-            throw new VerbsException(VerbsErrno.ENOENT, domain + " does not listen on service " + serviceId);
+        if (listener == null || listener.device() != device) {
+            throw new VerbsException(VerbsErrno.ENOENT, device + " does not listen on service " + serviceId);
         }
         listeners.remove(serviceId);
-        listensPerDomain.computeIfPresent(domain, (d, n) -> n == 1 ? null : n - 1);
+        listenStopped(device);
+    }
+
+    private void listenStopped(DeviceVerbs device) {
+        listensPerDomain.computeIfPresent(device.domain(), (d, n) -> n == 1 ? null : n - 1);
     }
 
     long connect(Qp qp, int node, long serviceId, int pkey, byte[] privateData) throws VerbsException {
@@ -127,14 +134,14 @@ final class ConnectionManager {
         if (node != engine.nodeId()) {
             return connectRemote(qp, id, node, serviceId, pkey, privateData);
         }
-        DomainVerbs client = qp.owner();
+        DeviceVerbs client = qp.owner();
         Listener listener = listeners.get(serviceId);
         if (listener == null) {
             client.deliver(CmEventType.REJECTED, id, serviceId, qp.address().qpn(), null, pkey,
                     "nobody listens on service " + serviceId + " at node " + node, null);
             return id;
         }
-        DomainVerbs server = listener.domain();
+        DeviceVerbs server = listener.device();
         PartitionTable partitions = engine.partitions();
         int chosen = pkey == -1 ? partitions.firstShared(client.name(), server.name()) : pkey;
         if (chosen == -1 || !partitions.isMember(client.name(), chosen)
@@ -159,10 +166,10 @@ final class ConnectionManager {
         return id;
     }
 
-    void accept(DomainVerbs server, long connectionId, Qp qp, byte[] privateData) throws VerbsException {
+    void accept(DeviceVerbs server, long connectionId, Qp qp, byte[] privateData) throws VerbsException {
         checkPrivateData(privateData);
         Connection connection = awaitingListener.get(connectionId);
-        if (connection == null || connection.listener().domain() != server) {
+        if (connection == null || connection.listener().device() != server) {
             throw new VerbsException(VerbsErrno.ENOENT, "no connection request " + connectionId + " for " + server);
         }
         checkAcceptor(qp);
@@ -194,10 +201,10 @@ final class ConnectionManager {
                 pkey, "", null);
     }
 
-    void reject(DomainVerbs server, long connectionId, String reason) throws VerbsException {
+    void reject(DeviceVerbs server, long connectionId, String reason) throws VerbsException {
         String why = reason == null || reason.isEmpty() ? "rejected by the listener" : reason;
         Connection connection = awaitingListener.get(connectionId);
-        if (connection == null || connection.listener().domain() != server) {
+        if (connection == null || connection.listener().device() != server) {
             throw new VerbsException(VerbsErrno.ENOENT, "no connection request " + connectionId + " for " + server);
         }
         stopWaiting(connection);
@@ -301,10 +308,14 @@ final class ConnectionManager {
         return work;
     }
 
-    /** Drops the listeners and requests of a domain that is going away, telling the other sides. */
-    void forget(DomainVerbs domain) {
-        listeners.values().removeIf(l -> l.domain() == domain);
-        listensPerDomain.remove(domain);
+    /** Drops the listeners and requests of a device that is going away, telling the other sides. */
+    void forget(DeviceVerbs domain) {
+        for (Iterator<Listener> it = listeners.values().iterator(); it.hasNext();) {
+            if (it.next().device() == domain) {
+                it.remove();
+                listenStopped(domain);
+            }
+        }
         for (Iterator<Connection> it = requestsSent.values().iterator(); it.hasNext();) {
             Connection connection = it.next();
             if (connection.requester().owner() == domain) {
@@ -314,7 +325,7 @@ final class ConnectionManager {
         }
         for (Iterator<Connection> it = fromPeers.values().iterator(); it.hasNext();) {
             Connection connection = it.next();
-            if (connection.listener().domain() == domain) {
+            if (connection.listener().device() == domain) {
                 it.remove();
                 Connection.Received request = connection.received();
                 if (connection.state() == ConnectionState.REQUEST_RECEIVED) {
@@ -329,7 +340,7 @@ final class ConnectionManager {
         }
         for (Iterator<Connection> it = awaitingListener.values().iterator(); it.hasNext();) {
             Connection connection = it.next();
-            boolean listenerGone = connection.listener().domain() == domain;
+            boolean listenerGone = connection.listener().device() == domain;
             if (connection.state() == ConnectionState.REQUESTED
                     && (listenerGone || connection.requester().owner() == domain)) {
                 it.remove();
@@ -355,12 +366,12 @@ final class ConnectionManager {
         } else if (listener.waiting() >= MAX_WAITING_PER_LISTENER) {
             why = "service " + listener.serviceId() + " at node " + engine.nodeId() + " has "
                     + MAX_WAITING_PER_LISTENER + " connection requests waiting already";
-        } else if (listener.domain().cmEventsWaiting() >= MAX_EVENTS_WAITING) {
+        } else if (listener.device().cmEventsWaiting() >= MAX_EVENTS_WAITING) {
             why = "the listener of service " + listener.serviceId() + " at node " + engine.nodeId()
                     + " has not polled its connection events";
         }
         if (why != null) {
-            listener.domain().counters().increment(Counter.CM_REQUESTS_REFUSED);
+            listener.device().counters().increment(Counter.CM_REQUESTS_REFUSED);
         }
         return why;
     }
@@ -458,7 +469,7 @@ final class ConnectionManager {
     }
 
     private long connectRemote(Qp qp, long id, int node, long serviceId, int pkey, byte[] privateData) {
-        DomainVerbs client = qp.owner();
+        DeviceVerbs client = qp.owner();
         Peer peer = engine.transport().peers().get(node);
         if (peer == null) {
             client.deliver(CmEventType.UNREACHABLE, id, serviceId, qp.address().qpn(), null, pkey,
@@ -519,7 +530,7 @@ final class ConnectionManager {
         return work;
     }
 
-    private void acceptRemote(DomainVerbs server, Connection connection, Qp qp, byte[] privateData)
+    private void acceptRemote(DeviceVerbs server, Connection connection, Qp qp, byte[] privateData)
             throws VerbsException {
         Connection.Received request = connection.received();
         if (!bothMembers(server.name(), request.requesterName(), connection.pkey())) {
@@ -625,12 +636,12 @@ final class ConnectionManager {
         int chosen = -1;
         for (int i = 0; i < count && chosen == -1; i++) {
             int candidate = CmFrames.offeredPkey(rx, payload, i);
-            if (bothMembers(listener.domain().name(), clientName, candidate)) {
+            if (bothMembers(listener.device().name(), clientName, candidate)) {
                 chosen = candidate;
             }
         }
         if (chosen == -1) {
-            listener.domain().counters().increment(Counter.PARTITION_VIOLATIONS);
+            listener.device().counters().increment(Counter.PARTITION_VIOLATIONS);
             sendReject(peer.node(), theirId, clientQpn, "no partition of node " + engine.nodeId() + " holds both "
                     + clientName + " and the listener");
             return;
@@ -645,7 +656,7 @@ final class ConnectionManager {
                 new Connection.Received(peer.node(), theirId, client, clientName, clientPsn),
                 engine.now() + timeoutNanos, engine.counters());
         startWaiting(connection);
-        listener.domain().deliver(CmEventType.CONNECT_REQUEST, connection.id(), serviceId, -1, client, chosen, "",
+        listener.device().deliver(CmEventType.CONNECT_REQUEST, connection.id(), serviceId, -1, client, chosen, "",
                 CmFrames.bytes(rx, privateAt, privateLength));
     }
 
@@ -742,7 +753,7 @@ final class ConnectionManager {
         Connection.Received request = connection.received();
         Peer peer = engine.transport().peers().get(request.node());
         if (peer != null) {
-            DomainVerbs server = connection.listener().domain();
+            DeviceVerbs server = connection.listener().device();
             engine.transport().cmFrames().sendReply(peer, connection.pkey(), request.requester().qpn(),
                     connection.acceptor().address().qpn(), request.theirId(), server.domid(),
                     connection.reply().psn(), connection.reply().privateData(),

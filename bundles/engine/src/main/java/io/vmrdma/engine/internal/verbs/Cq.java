@@ -16,7 +16,7 @@ final class Cq implements CompletionQueue {
     private static final WcStatus[] STATUSES = WcStatus.values();
     private static final WcOpcode[] OPCODES = WcOpcode.values();
 
-    private final DomainVerbs owner;
+    private final DeviceVerbs owner;
     private final int handle;
     private final int depth;
     private final long[] wrIds;
@@ -34,7 +34,7 @@ final class Cq implements CompletionQueue {
     int users;
     boolean live = true;
 
-    Cq(DomainVerbs owner, int handle, int depth) {
+    Cq(DeviceVerbs owner, int handle, int depth) {
         this.owner = owner;
         this.handle = handle;
         this.depth = depth;
@@ -47,7 +47,7 @@ final class Cq implements CompletionQueue {
         withImm = new boolean[depth];
     }
 
-    DomainVerbs owner() {
+    DeviceVerbs owner() {
         return owner;
     }
 

@@ -1,51 +1,44 @@
 package io.vmrdma.engine.internal.verbs;
 
-import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
 
 import io.vmrdma.api.Counter;
+import io.vmrdma.api.DeviceInfo;
 import io.vmrdma.api.Domain;
 import io.vmrdma.api.DomainState;
 import io.vmrdma.api.sched.TransmitQueue;
 import io.vmrdma.api.sched.VmSettings;
-import io.vmrdma.api.verbs.AccessFlags;
-import io.vmrdma.api.verbs.CmEvent;
-import io.vmrdma.api.verbs.CmEventType;
-import io.vmrdma.api.verbs.CompletionQueue;
-import io.vmrdma.api.verbs.MemoryRegion;
-import io.vmrdma.api.verbs.ProtectionDomain;
-import io.vmrdma.api.verbs.QpAddress;
-import io.vmrdma.api.verbs.QpAttributes;
-import io.vmrdma.api.verbs.QpInitAttributes;
-import io.vmrdma.api.verbs.QueuePair;
-import io.vmrdma.api.verbs.VerbsContext;
 import io.vmrdma.api.verbs.VerbsErrno;
 import io.vmrdma.api.verbs.VerbsException;
 import io.vmrdma.engine.internal.status.Counters;
 
 /**
- * One domain's verbs: the objects it owns, its usage against its limits, and its queue of connection-manager
- * events. Every handle a domain passes in is checked to be its own and alive before use.
+ * One domain's verbs: its devices (one per guest process that opened one, {@link DeviceVerbs}), its usage of the
+ * per-domain limits by all of them together, its counters, and its place in the scheduler, whose unit is the VM:
+ * the queue pairs of all its devices take turns within the domain's share of the wire.
  */
-final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSource {
+final class DomainVerbs implements Domain, TransmitQueue {
 
     private final VerbsEngine engine;
     private final int slot;
     private final int domid;
     private final String name;
     private final Counters counters;
-    private final List<Pd> pds = new ArrayList<>();
-    private final List<Cq> cqs = new ArrayList<>();
-    private final List<Qp> qps = new ArrayList<>();
-    private final List<Region> regions = new ArrayList<>();
-    private final ArrayDeque<PendingCmEvent> cmEvents = new ArrayDeque<>();
-    private long eventsAdded;
+    /** Its devices by device number. */
+    private final Map<Integer, DeviceVerbs> devices = new TreeMap<>();
+    /** What the console sees of them: remade on the agent's thread when one opens or closes. */
+    private volatile List<DeviceInfo> deviceInfos = List.of();
+    private int pdCount;
+    private int cqCount;
+    private int qpCount;
+    private int regionCount;
     private long registeredBytes;
     /** Heap charged for its queue pairs and completion queues ({@link QueueMemory}). */
     private long queueBytes;
-    private int nextHandle = 1;
     private volatile DomainState state = DomainState.CONNECTED;
 
     /** Queue pairs of this domain with send work, served round-robin when the scheduler gives the domain a turn. */
@@ -92,17 +85,62 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
         return counters;
     }
 
+    /** The queue pairs of all its devices; on the data agent's thread only. */
     List<Qp> qps() {
-        return qps;
+        List<Qp> all = new ArrayList<>();
+        devices.values().forEach(d -> all.addAll(d.qps()));
+        return all;
     }
 
-    /** Its live memory regions; on the data agent's thread only (the console reads them through VerbsSnapshots). */
+    /** The live memory regions of all its devices; on the data agent's thread only (see VerbsSnapshots). */
     List<Region> regions() {
-        return regions;
+        List<Region> all = new ArrayList<>();
+        devices.values().forEach(d -> all.addAll(d.regions()));
+        return all;
     }
 
-    private Limits limits() {
-        return engine.limits();
+    /**
+     * Opens device {@code devid}: a new verbs context drawing on this domain's limits. EEXIST when it is open.
+     *
+     * @param process the guest process using it as its frontend tells it, or -1
+     */
+    DeviceVerbs openDevice(int devid, long process) throws VerbsException {
+        if (devices.containsKey(devid)) {
+            throw new VerbsException(VerbsErrno.EEXIST, this + " device " + devid + " is already open");
+        }
+        DeviceVerbs device = new DeviceVerbs(engine, this, devid, process);
+        devices.put(devid, device);
+        describeDevices();
+        return device;
+    }
+
+    /** Closes one device: only what it made goes. */
+    void closeDevice(int devid) {
+        DeviceVerbs device = devices.remove(devid);
+        if (device != null) {
+            device.close();
+            describeDevices();
+        }
+    }
+
+    private void describeDevices() {
+        List<DeviceInfo> infos = new ArrayList<>();
+        devices.values().forEach(d -> infos.add(new DeviceInfo(d.devid(), d.process())));
+        deviceInfos = List.copyOf(infos);
+    }
+
+    @Override
+    public List<DeviceInfo> devices() {
+        return deviceInfos;
+    }
+
+    /** Device numbers open now, in order. */
+    List<Integer> deviceNumbers() {
+        return List.copyOf(devices.keySet());
+    }
+
+    boolean hasDevices() {
+        return !devices.isEmpty();
     }
 
     @Override
@@ -129,10 +167,12 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
     @Override
     public long backlogBytes() {
         long bytes = 0;
-        for (Qp qp : qps) {
-            for (int i = 0; i < qp.sq.size(); i++) {
-                SendWqe w = qp.sq.peek(i);
-                bytes += w.sgl.totalLength() - w.done;
+        for (DeviceVerbs device : devices.values()) {
+            for (Qp qp : device.qps()) {
+                for (int i = 0; i < qp.sq.size(); i++) {
+                    SendWqe w = qp.sq.peek(i);
+                    bytes += w.sgl.totalLength() - w.done;
+                }
             }
         }
         return bytes;
@@ -153,270 +193,67 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
         return counters.get(counter);
     }
 
-    @Override
-    public ProtectionDomain allocPd() throws VerbsException {
-        quota(pds.size(), limits().maxPds(), "protection domains");
-        Pd pd = new Pd(this, nextHandle++);
-        pds.add(pd);
-        return pd;
-    }
-
-    @Override
-    public void deallocPd(ProtectionDomain handle) throws VerbsException {
-        Pd pd = own(handle);
-        if (pd.users > 0) {
-            throw new VerbsException(VerbsErrno.EBUSY,
-                    pd + " is still used by " + pd.users + " regions or queue pairs");
-        }
-        pd.live = false;
-        pds.remove(pd);
-    }
-
-    @Override
-    public MemoryRegion regMr(ProtectionDomain handle, ByteBuffer memory, long address, int access)
-            throws VerbsException {
-        Pd pd = own(handle);
-        if (memory == null || !memory.isDirect()) {
-            throw bad("a memory region must be a direct buffer over the domain's pages");
-        }
-        if (!AccessFlags.isValid(access)) {
-            throw bad("invalid access flags " + access + " (REMOTE_WRITE needs LOCAL_WRITE)");
-        }
-        if (memory.capacity() == 0) {
-            throw bad("a memory region cannot be empty");
-        }
-        if (Region.wraps(address, memory.capacity())) {
-            throw bad("region at 0x" + Long.toHexString(address) + " wraps around the address space");
-        }
-        quota(regions.size(), limits().maxMrs(), "memory regions");
-        if (registeredBytes + memory.capacity() > limits().maxRegisteredBytes()) {
-            throw new VerbsException(VerbsErrno.EDQUOT, "dom " + domid + " would register "
-                    + (registeredBytes + memory.capacity()) + " bytes, the limit is " + limits().maxRegisteredBytes());
-        }
-        Region region = engine.registerRegion(pd, memory, address, access);
-        regions.add(region);
-        registeredBytes += memory.capacity();
-        pd.users++;
-        return region;
-    }
-
-    @Override
-    public void deregMr(MemoryRegion handle) throws VerbsException {
-        Region region = own(handle);
-        engine.deregisterRegion(region);
-        regions.remove(region);
-        registeredBytes -= region.length();
-        region.pd().users--;
-    }
-
-    @Override
-    public CompletionQueue createCq(int depth) throws VerbsException {
-        if (depth < 1 || depth > limits().maxCqDepth()) {
-            throw bad("completion queue depth must be 1.." + limits().maxCqDepth() + ", not " + depth);
-        }
-        quota(cqs.size(), limits().maxCqs(), "completion queues");
-        chargeQueues(QueueMemory.ofCq(depth));
-        Cq cq = new Cq(this, nextHandle++, depth);
-        cqs.add(cq);
-        return cq;
-    }
-
-    @Override
-    public void destroyCq(CompletionQueue handle) throws VerbsException {
-        Cq cq = own(handle);
-        if (cq.users > 0) {
-            throw new VerbsException(VerbsErrno.EBUSY, cq + " is still used by " + cq.users + " queue pairs");
-        }
-        cq.live = false;
-        cqs.remove(cq);
-        releaseQueues(QueueMemory.ofCq(cq.depth()));
-    }
-
-    @Override
-    public QueuePair createQp(QpInitAttributes attributes) throws VerbsException {
-        Pd pd = own(attributes.pd());
-        Cq sendCq = own(attributes.sendCq());
-        Cq recvCq = own(attributes.recvCq());
-        Limits limits = limits();
-        if (attributes.maxSendWr() < 1 || attributes.maxSendWr() > limits.maxQpWr()
-                || attributes.maxRecvWr() < 1 || attributes.maxRecvWr() > limits.maxQpWr()) {
-            throw bad("work queue sizes must be 1.." + limits.maxQpWr());
-        }
-        if (attributes.maxSge() < 1 || attributes.maxSge() > limits.maxSge()) {
-            throw bad("maxSge must be 1.." + limits.maxSge() + ", not " + attributes.maxSge());
-        }
-        quota(qps.size(), limits.maxQps(), "queue pairs");
-        long charge = QueueMemory.ofQp(attributes.maxSendWr(), attributes.maxRecvWr());
-        chargeQueues(charge);
-        Qp qp;
-        try {
-            qp = engine.createQp(this, pd, sendCq, recvCq, attributes);
-        } catch (VerbsException e) {
-            releaseQueues(charge);
-            throw e;
-        }
-        qps.add(qp);
-        pd.users++;
-        sendCq.users++;
-        recvCq.users++;
-        return qp;
-    }
-
-    @Override
-    public void modifyQp(QueuePair handle, QpAttributes attributes) throws VerbsException {
-        engine.states().modify(own(handle), attributes);
-    }
-
-    @Override
-    public void destroyQp(QueuePair handle) throws VerbsException {
-        Qp qp = own(handle);
-        engine.connections().destroying(qp);
-        engine.destroyQp(qp);
-        qps.remove(qp);
-        releaseQueues(QueueMemory.ofQp(qp.sq.capacity(), qp.rq.capacity()));
-        qp.pd().users--;
-        qp.sendCq().users--;
-        qp.recvCq().users--;
-    }
-
-    @Override
-    public void listen(long serviceId) throws VerbsException {
-        engine.connections().listen(this, serviceId);
-    }
-
-    @Override
-    public void stopListening(long serviceId) throws VerbsException {
-        engine.connections().stopListening(this, serviceId);
-    }
-
-    @Override
-    public long connect(QueuePair qp, int node, long serviceId, int pkey, byte[] privateData)
-            throws VerbsException {
-        return engine.connections().connect(own(qp), node, serviceId, pkey, privateData);
-    }
-
-    @Override
-    public void accept(long connectionId, QueuePair qp, byte[] privateData) throws VerbsException {
-        engine.connections().accept(this, connectionId, own(qp), privateData);
-    }
-
-    @Override
-    public void reject(long connectionId, String reason) throws VerbsException {
-        engine.connections().reject(this, connectionId, reason);
-    }
-
-    @Override
-    public void disconnect(QueuePair qp) throws VerbsException {
-        engine.connections().disconnect(own(qp));
-    }
-
-    @Override
-    public boolean pollCmEvent(CmEvent into) {
-        PendingCmEvent event = cmEvents.poll();
-        if (event == null) {
-            return false;
-        }
-        into.set(event.type, event.connectionId, event.serviceId, event.localQpn, event.remote, event.pkey,
-                event.reason, event.privateData, event.privateData.length);
-        return true;
-    }
-
-    @Override
-    public long eventsAdded() {
-        return eventsAdded;
-    }
-
-    /** A completion went into one of this domain's queues, or a connection event into its event queue. */
-    void eventAdded() {
-        eventsAdded++;
-    }
-
-    /** Connection events delivered and not yet polled. */
-    int cmEventsWaiting() {
-        return cmEvents.size();
-    }
-
-    void deliver(CmEventType type, long connectionId, long serviceId, int localQpn, QpAddress remote, int pkey,
-                 String reason, byte[] privateData) {
-        eventAdded();
-        cmEvents.add(new PendingCmEvent(type, connectionId, serviceId, localQpn, remote, pkey, reason,
-                privateData == null ? new byte[0] : privateData.clone()));
-        counters.increment(switch (type) {
-            case CONNECT_REQUEST -> Counter.CM_CONNECT_REQUESTS;
-            case ESTABLISHED -> Counter.CM_ESTABLISHED;
-            case REJECTED -> Counter.CM_REJECTED;
-            case UNREACHABLE -> Counter.CM_UNREACHABLE;
-            case DISCONNECTED -> Counter.CM_DISCONNECTED;
-        });
-    }
-
-    /** Destroys everything the domain owns, as when its backend closes; queue pairs are flushed first. */
+    /** Destroys everything every device of the domain made, as when its last backend closes. */
     void close() {
         state = DomainState.CLOSING;
-        for (Qp qp : new ArrayList<>(qps)) {
-            engine.connections().disconnect(qp);
-            engine.destroyQp(qp);
+        for (int devid : deviceNumbers()) {
+            closeDevice(devid);
         }
-        qps.clear();
-        for (Region region : regions) {
-            engine.deregisterRegion(region);
-        }
-        regions.clear();
-        registeredBytes = 0;
-        cqs.forEach(cq -> cq.live = false);
-        cqs.clear();
-        engine.queueMemory().release(queueBytes);
-        queueBytes = 0;
-        pds.forEach(pd -> pd.live = false);
-        pds.clear();
-        engine.connections().forget(this);
         state = DomainState.DESTROYED;
     }
 
-    private Pd own(ProtectionDomain handle) throws VerbsException {
-        if (handle instanceof Pd pd && pd.owner() == this && pd.live) {
-            return pd;
+    int pdCount() {
+        return pdCount;
+    }
+
+    int cqCount() {
+        return cqCount;
+    }
+
+    int qpCount() {
+        return qpCount;
+    }
+
+    int regionCount() {
+        return regionCount;
+    }
+
+    void pdsChanged(int by) {
+        pdCount += by;
+    }
+
+    void cqsChanged(int by) {
+        cqCount += by;
+    }
+
+    void qpsChanged(int by) {
+        qpCount += by;
+    }
+
+    void regionsChanged(int by) {
+        regionCount += by;
+    }
+
+    /** Charges a registration to the domain, or refuses it (EDQUOT) past the domain's registered-bytes limit. */
+    void chargeRegistration(long bytes) throws VerbsException {
+        long limit = engine.limits().maxRegisteredBytes();
+        if (registeredBytes + bytes > limit) {
+            throw new VerbsException(VerbsErrno.EDQUOT, this + " would register " + (registeredBytes + bytes)
+                    + " bytes, the limit is " + limit);
         }
-        throw badHandle("protection domain", handle);
+        registeredBytes += bytes;
     }
 
-    private Cq own(CompletionQueue handle) throws VerbsException {
-        if (handle instanceof Cq cq && cq.owner() == this && cq.live) {
-            return cq;
-        }
-        throw badHandle("completion queue", handle);
-    }
-
-    private Qp own(QueuePair handle) throws VerbsException {
-        if (handle instanceof Qp qp && qp.owner() == this && qp.live) {
-            return qp;
-        }
-        throw badHandle("queue pair", handle);
-    }
-
-    private Region own(MemoryRegion handle) throws VerbsException {
-        if (handle instanceof Region region && region.pd().owner() == this && region.isLive()) {
-            return region;
-        }
-        throw badHandle("memory region", handle);
-    }
-
-    private VerbsException badHandle(String what, Object handle) {
-        counters.increment(Counter.BAD_REQUESTS);
-        return new VerbsException(VerbsErrno.EINVAL, "not a live " + what + " of dom " + domid + ": " + handle);
-    }
-
-    private VerbsException bad(String message) {
-        counters.increment(Counter.BAD_REQUESTS);
-        return new VerbsException(VerbsErrno.EINVAL, message);
+    void releaseRegistration(long bytes) {
+        registeredBytes -= bytes;
     }
 
     /**
      * Charges {@code bytes} of queue memory to this domain and the node, or refuses: EDQUOT past the domain's
      * limit, ENOMEM when the node's queue memory is spent (other domains hold it).
      */
-    private void chargeQueues(long bytes) throws VerbsException {
-        long limit = limits().maxQueueBytes();
+    void chargeQueues(long bytes) throws VerbsException {
+        long limit = engine.limits().maxQueueBytes();
         if (bytes > limit - queueBytes) {
             throw new VerbsException(VerbsErrno.EDQUOT, "dom " + domid + " would hold " + (queueBytes + bytes)
                     + " bytes of queues, the limit is " + limit + " (maxQueueBytes)");
@@ -429,7 +266,7 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
         queueBytes += bytes;
     }
 
-    private void releaseQueues(long bytes) {
+    void releaseQueues(long bytes) {
         queueBytes -= bytes;
         engine.queueMemory().release(bytes);
     }
@@ -439,7 +276,7 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
         return queueBytes;
     }
 
-    private void quota(int used, int limit, String what) throws VerbsException {
+    void quota(int used, int limit, String what) throws VerbsException {
         if (used >= limit) {
             throw new VerbsException(VerbsErrno.EDQUOT, "dom " + domid + " has reached its limit of " + limit
                     + " " + what);
@@ -449,9 +286,5 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
     @Override
     public String toString() {
         return "dom " + domid + " (" + name + ")";
-    }
-
-    private record PendingCmEvent(CmEventType type, long connectionId, long serviceId, int localQpn,
-                                  QpAddress remote, int pkey, String reason, byte[] privateData) {
     }
 }

@@ -1,19 +1,19 @@
 package io.vmrdma.engine.internal.verbs;
 
-/** A domain listening on a service id, and how many connection requests wait for its accept or reject. */
+/** A device listening on a service id, and how many connection requests wait for its accept or reject. */
 final class Listener {
 
-    private final DomainVerbs domain;
+    private final DeviceVerbs device;
     private final long serviceId;
     private int waiting;
 
-    Listener(DomainVerbs domain, long serviceId) {
-        this.domain = domain;
+    Listener(DeviceVerbs device, long serviceId) {
+        this.device = device;
         this.serviceId = serviceId;
     }
 
-    DomainVerbs domain() {
-        return domain;
+    DeviceVerbs device() {
+        return device;
     }
 
     long serviceId() {

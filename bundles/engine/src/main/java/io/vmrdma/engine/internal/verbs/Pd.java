@@ -5,17 +5,17 @@ import io.vmrdma.api.verbs.ProtectionDomain;
 /** A protection domain, with a count of the regions and queue pairs that use it. */
 final class Pd implements ProtectionDomain {
 
-    private final DomainVerbs owner;
+    private final DeviceVerbs owner;
     private final int handle;
     int users;
     boolean live = true;
 
-    Pd(DomainVerbs owner, int handle) {
+    Pd(DeviceVerbs owner, int handle) {
         this.owner = owner;
         this.handle = handle;
     }
 
-    DomainVerbs owner() {
+    DeviceVerbs owner() {
         return owner;
     }
 

@@ -28,7 +28,7 @@ import org.agrona.MutableDirectBuffer;
 final class Qp implements QueuePair, WireEndpoint {
 
     private final VerbsEngine engine;
-    private final DomainVerbs owner;
+    private final DeviceVerbs owner;
     private final QpAddress address;
     private final Pd pd;
     private final Cq sendCq;
@@ -62,7 +62,7 @@ final class Qp implements QueuePair, WireEndpoint {
     /** The wire state when the remote queue pair is on another node; null otherwise. */
     private WireQp wire;
 
-    Qp(VerbsEngine engine, DomainVerbs owner, QpAddress address, Pd pd, Cq sendCq, Cq recvCq, int maxSendWr,
+    Qp(VerbsEngine engine, DeviceVerbs owner, QpAddress address, Pd pd, Cq sendCq, Cq recvCq, int maxSendWr,
        int maxRecvWr, int maxSge, boolean signalAll) {
         this.engine = engine;
         this.owner = owner;
@@ -98,7 +98,7 @@ final class Qp implements QueuePair, WireEndpoint {
         return remote;
     }
 
-    DomainVerbs owner() {
+    DeviceVerbs owner() {
         return owner;
     }
 

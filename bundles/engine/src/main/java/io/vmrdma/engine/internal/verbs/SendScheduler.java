@@ -125,7 +125,7 @@ final class SendScheduler {
     void schedule(Qp qp) {
         if (!qp.isScheduled() && qp.readyToSend()) {
             qp.scheduled(true);
-            DomainVerbs domain = qp.owner();
+            DomainVerbs domain = qp.owner().domain();
             domain.queueSendWork(qp);
             if (!backlogged[domain.slot()] && domains.get(domain.domid()) == domain) {
                 backlogged[domain.slot()] = true;

@@ -254,13 +254,29 @@ public final class VerbsEngine {
         connections.timeoutNanos(nanos);
     }
 
-    /** Opens the verbs of a domain; EEXIST when that domid is already open. */
+    /** Opens the verbs of a domain with its first device, 0; EEXIST when that domid is already open. */
     public VerbsContext openDomain(int domid, String name) throws VerbsException {
-        if (domid < 1 || domid > 0x7FEF) {
-            throw new VerbsException(VerbsErrno.EINVAL, "domid out of range 1..32751: " + domid);
-        }
         if (domains.containsKey(domid)) {
             throw new VerbsException(VerbsErrno.EEXIST, "dom " + domid + " is already open");
+        }
+        return openDevice(domid, 0, name, -1);
+    }
+
+    /**
+     * Opens device {@code devid} of a domain: one guest process's verbs context. The domain's first device makes
+     * its place in the scheduler; every device draws on the domain's limits and settings (by {@code name}).
+     *
+     * @param process the guest process using it, as its frontend tells it, or -1
+     * @throws VerbsException EEXIST when that device is open, EINVAL for a domid out of range, ENOMEM when the node
+     *                        serves as many domains as it can
+     */
+    public VerbsContext openDevice(int domid, int devid, String name, long process) throws VerbsException {
+        DomainVerbs open = domains.get(domid);
+        if (open != null) {
+            return open.openDevice(devid, process);
+        }
+        if (domid < 1 || domid > 0x7FEF) {
+            throw new VerbsException(VerbsErrno.EINVAL, "domid out of range 1..32751: " + domid);
         }
         int slot = sender.claimSlot();
         if (slot < 0) {
@@ -270,10 +286,24 @@ public final class VerbsEngine {
         DomainVerbs domain = new DomainVerbs(this, slot, domid, name);
         domain.applySettings(sender.settings(name));
         domains.put(domid, domain);
-        return domain;
+        return domain.openDevice(devid, process);
     }
 
-    /** Closes a domain: its connections close, its queue pairs flush and go, its regions are deregistered. */
+    /**
+     * Closes one device of a domain: its connections close, its queue pairs flush and go, its regions are
+     * deregistered; the domain's other devices go on. The last device's close closes the domain.
+     */
+    public void closeDevice(int domid, int devid) {
+        DomainVerbs domain = domains.get(domid);
+        if (domain != null) {
+            domain.closeDevice(devid);
+            if (!domain.hasDevices()) {
+                closeDomain(domid);
+            }
+        }
+    }
+
+    /** Closes a domain and every device of it. */
     public void closeDomain(int domid) {
         DomainVerbs domain = domains.remove(domid);
         if (domain != null) {
@@ -347,7 +377,7 @@ public final class VerbsEngine {
         return qps.get(qpn);
     }
 
-    Qp createQp(DomainVerbs owner, Pd pd, Cq sendCq, Cq recvCq, QpInitAttributes attributes)
+    Qp createQp(DeviceVerbs owner, Pd pd, Cq sendCq, Cq recvCq, QpInitAttributes attributes)
             throws VerbsException {
         int qpn = allocateQpn();
         Qp qp = new Qp(this, owner, new QpAddress(nodeId, owner.domid(), qpn), pd, sendCq, recvCq,

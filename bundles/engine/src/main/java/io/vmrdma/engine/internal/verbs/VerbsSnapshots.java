@@ -26,7 +26,8 @@ public final class VerbsSnapshots {
         for (Domain d : engine.domains()) {
             for (Qp qp : ((DomainVerbs) d).qps()) {
                 Counters c = qp.counters();
-                out.add(new QueuePairInfo(d.domid(), qp.address().qpn(), qp.state(), qp.remote(), qp.pkey(),
+                out.add(new QueuePairInfo(d.domid(), qp.owner().devid(), qp.address().qpn(), qp.state(), qp.remote(),
+                        qp.pkey(),
                         qp.sq.capacity(), qp.sq.size(), qp.rq.capacity(), qp.rq.size(),
                         c.get(Counter.SEND_OPS) + c.get(Counter.RDMA_WRITE_OPS) + c.get(Counter.RDMA_READ_OPS),
                         c.get(Counter.SEND_BYTES) + c.get(Counter.RDMA_WRITE_BYTES) + c.get(Counter.RDMA_READ_BYTES),

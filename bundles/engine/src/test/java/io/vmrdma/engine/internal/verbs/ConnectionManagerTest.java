@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Map;
 
 import io.vmrdma.api.Counter;
-import io.vmrdma.api.Domain;
 import io.vmrdma.api.verbs.CmEvent;
 import io.vmrdma.api.verbs.CmEventType;
 import io.vmrdma.api.verbs.QpState;
@@ -88,7 +87,7 @@ class ConnectionManagerTest {
         assertThat(client.cmEvent().type()).isEqualTo(CmEventType.UNREACHABLE);
         server.cmEvent();
         expectErrno(() -> server.verbs.accept(id, server.qp(), null), VerbsErrno.ENOENT);
-        assertThat(((Domain) client.verbs).counter(Counter.CM_UNREACHABLE)).isEqualTo(1);
+        assertThat(client.vm().counter(Counter.CM_UNREACHABLE)).isEqualTo(1);
     }
 
     @Test
@@ -111,7 +110,7 @@ class ConnectionManagerTest {
         CmEvent refused = blue1.cmEvent();
         assertThat(refused.type()).isEqualTo(CmEventType.REJECTED);
         assertThat(refused.reason()).contains("no partition");
-        assertThat(((Domain) blue1.verbs).counter(Counter.PARTITION_VIOLATIONS)).isEqualTo(1);
+        assertThat(blue1.vm().counter(Counter.PARTITION_VIOLATIONS)).isEqualTo(1);
         red2.verbs.connect(red2.qp(), VerbsFixture.NODE, 100, 0x0002, null);
         assertThat(red2.cmEvent().reason()).contains("not both in partition 0x2");
 

@@ -69,7 +69,7 @@ class DataPathTest {
         assertThat(wcs.get(0).byteLength()).isEqualTo(5000);
         assertThat(b.completions()).isEmpty();
         assertThat(f.engine.counter(Counter.RDMA_WRITE_BYTES)).isEqualTo(5000);
-        assertThat(a.verbs instanceof io.vmrdma.api.Domain d ? d.counter(Counter.RDMA_WRITE_OPS) : -1).isEqualTo(1);
+        assertThat(a.vm().counter(Counter.RDMA_WRITE_OPS)).isEqualTo(1);
     }
 
     @Test

@@ -9,7 +9,6 @@ import java.util.Map;
 import java.util.Random;
 
 import io.vmrdma.api.Counter;
-import io.vmrdma.api.Domain;
 import io.vmrdma.api.verbs.CmEvent;
 import io.vmrdma.api.verbs.CmEventType;
 import io.vmrdma.api.verbs.QpState;
@@ -57,7 +56,7 @@ class HostileConnectionRequestsTest {
             Bystander victim = new Bystander(c);
             Cluster.Dom server = c.domain(1, 3, "server");
             server.verbs.listen(SERVICE);
-            long violations = ((Domain) server.verbs).counter(Counter.PARTITION_VIOLATIONS);
+            long violations = server.vm().counter(Counter.PARTITION_VIOLATIONS);
 
             // Node 3 offers the partition for a domain of its own that node 1's table does not put there, for one that
             // names no domain (as a node of an earlier revision would), and for a name not in any partition.
@@ -66,7 +65,7 @@ class HostileConnectionRequestsTest {
             request(c, 3, 103, SERVICE, "a", HPC, 0x0001);
             c.settle(2);
 
-            assertThat(((Domain) server.verbs).counter(Counter.PARTITION_VIOLATIONS) - violations).isEqualTo(3);
+            assertThat(server.vm().counter(Counter.PARTITION_VIOLATIONS) - violations).isEqualTo(3);
             assertThat(server.verbs.pollCmEvent(new CmEvent())).as("the listener heard of none").isFalse();
 
             // A member on node 2 connects: its name travels, node 1's table lists it.
@@ -86,7 +85,7 @@ class HostileConnectionRequestsTest {
             Cluster.Dom friend = c.domain(2, 4, "friend");
             QueuePair qp = friend.qp();
             long id = friend.verbs.connect(qp, 3, SERVICE, HPC, null);
-            long violations = ((Domain) friend.verbs).counter(Counter.PARTITION_VIOLATIONS);
+            long violations = friend.vm().counter(Counter.PARTITION_VIOLATIONS);
 
             // Node 3 saw the request (it holds the connection id) and answers for a listener of its own naming.
             int payload = 1 + 1 + "intruder".length();
@@ -104,7 +103,7 @@ class HostileConnectionRequestsTest {
             assertThat(event.type()).isEqualTo(CmEventType.REJECTED);
             assertThat(event.reason()).contains("intruder");
             assertThat(qp.state()).isEqualTo(QpState.RESET);
-            assertThat(((Domain) friend.verbs).counter(Counter.PARTITION_VIOLATIONS) - violations).isEqualTo(1);
+            assertThat(friend.vm().counter(Counter.PARTITION_VIOLATIONS) - violations).isEqualTo(1);
             victim.assertDelivered(c);
         }
     }
@@ -179,7 +178,7 @@ class HostileConnectionRequestsTest {
                 c.settle(2);
             }
 
-            assertThat(((Domain) server.verbs).counter(Counter.CM_REQUESTS_REFUSED))
+            assertThat(server.vm().counter(Counter.CM_REQUESTS_REFUSED))
                     .as("the last round, over the events never polled")
                     .isEqualTo(ConnectionManager.MAX_WAITING_PER_LISTENER);
             assertThat(requestsHeard(server)).hasSize(ConnectionManager.MAX_EVENTS_WAITING);

@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Set;
 
 import io.vmrdma.api.Counter;
-import io.vmrdma.api.Domain;
 import io.vmrdma.api.nic.FrameClaim;
 import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.verbs.AccessFlags;
@@ -114,7 +113,7 @@ class HostileGuestVerbsTest {
         f.drain();
         assertThat(a.completions()).extracting(WorkCompletion::status).containsExactly(WcStatus.REM_ACCESS_ERR);
         assertThat(VerbsFixture.snapshot(high)).isEqualTo(before);
-        assertThat(((Domain) b.verbs).counter(Counter.PROTECTION_FAULTS)).isEqualTo(1);
+        assertThat(b.vm().counter(Counter.PROTECTION_FAULTS)).isEqualTo(1);
     }
 
     private static BigInteger unsigned(long value) {
@@ -133,7 +132,7 @@ class HostileGuestVerbsTest {
         VerbsFixture.Dom a = f.domain(1, "a");
         long limit = Limits.DEFAULTS.maxQueueBytes();
         long perQp = QueueMemory.ofQp(16384, 16384);
-        long held = ((DomainVerbs) a.verbs).queueBytes();
+        long held = ((DeviceVerbs) a.verbs).domain().queueBytes();
         QpInitAttributes big = new QpInitAttributes().pd(a.pd).sendCq(a.cq).recvCq(a.cq).maxSendWr(16384)
                 .maxRecvWr(16384).maxSge(16);
         List<QueuePair> made = new ArrayList<>();

@@ -7,7 +7,6 @@ import java.util.List;
 import java.util.Map;
 
 import io.vmrdma.api.Counter;
-import io.vmrdma.api.Domain;
 import io.vmrdma.api.verbs.AccessFlags;
 import io.vmrdma.api.verbs.MemoryRegion;
 import io.vmrdma.api.verbs.Opcode;
@@ -76,7 +75,7 @@ class ProtectionTest {
     }
 
     private long faults(VerbsFixture.Dom d) {
-        return ((Domain) d.verbs).counter(Counter.PROTECTION_FAULTS);
+        return d.vm().counter(Counter.PROTECTION_FAULTS);
     }
 
     @Test
@@ -194,7 +193,7 @@ class ProtectionTest {
     void aDomainRemovedFromTheConnectionsPartitionIsUnreachable() throws Exception {
         f.engine.partitions(Map.of(0x0010, List.of("a")));
         assertThat(run(write(remote, remote.address(), 8, remote.rkey()))).isEqualTo(WcStatus.RETRY_EXC_ERR);
-        assertThat(((Domain) a.verbs).counter(Counter.PARTITION_VIOLATIONS)).isEqualTo(1);
+        assertThat(a.vm().counter(Counter.PARTITION_VIOLATIONS)).isEqualTo(1);
     }
 
     @Test

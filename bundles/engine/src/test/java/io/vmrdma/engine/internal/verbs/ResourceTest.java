@@ -76,7 +76,7 @@ class ResourceTest {
         expectErrno(() -> b.verbs.deregMr(mine), VerbsErrno.EINVAL);
         a.verbs.deregMr(mine);
         expectErrno(() -> a.verbs.deregMr(mine), VerbsErrno.EINVAL);
-        assertThat(((Domain) a.verbs).counter(Counter.BAD_REQUESTS)).isEqualTo(6);
+        assertThat(a.vm().counter(Counter.BAD_REQUESTS)).isEqualTo(6);
     }
 
     @Test
@@ -117,7 +117,7 @@ class ResourceTest {
             polled++;
         }
         assertThat(polled).isEqualTo(2);
-        assertThat(((Domain) a.verbs).counter(Counter.CQ_OVERFLOWS)).isEqualTo(1);
+        assertThat(a.vm().counter(Counter.CQ_OVERFLOWS)).isEqualTo(1);
     }
 
     @Test
@@ -135,7 +135,7 @@ class ResourceTest {
         f.drain();
         assertThat(a.completions()).singleElement()
                 .satisfies(wc -> assertThat(wc.status()).isEqualTo(WcStatus.RNR_RETRY_EXC_ERR));
-        assertThat(((Domain) a.verbs).counter(Counter.RNR_NAKS)).isEqualTo(3);
+        assertThat(a.vm().counter(Counter.RNR_NAKS)).isEqualTo(3);
     }
 
     @Test

@@ -175,16 +175,16 @@ class UntrustedFramesTest {
             c.settle(2);
             assertThat(node1.counter(Counter.UNKNOWN_QP_DROPS) - noQp).as("not the connected queue pair").isEqualTo(1);
 
-            long partition = ((io.vmrdma.api.Domain) a.verbs).counter(Counter.PARTITION_VIOLATIONS);
+            long partition = a.vm().counter(Counter.PARTITION_VIOLATIONS);
             inject(node2Port, node1Address, WRITE_8_LENGTH, true, (f, at) -> {
                 spoofedWrite.write(f, at);
                 f.putShort(at + Frame.PKEY_OFFSET, (short) 0x0123, Frame.ORDER);
             });
             c.settle(2);
-            assertThat(((io.vmrdma.api.Domain) a.verbs).counter(Counter.PARTITION_VIOLATIONS) - partition)
+            assertThat(a.vm().counter(Counter.PARTITION_VIOLATIONS) - partition)
                     .as("wrong partition").isEqualTo(1);
 
-            long faults = ((io.vmrdma.api.Domain) a.verbs).counter(Counter.PROTECTION_FAULTS);
+            long faults = a.vm().counter(Counter.PROTECTION_FAULTS);
             long window = node1.counter(Counter.OUT_OF_WINDOW_DROPS);
             inject(node2Port, node1Address, WRITE_8_LENGTH, true, (f, at) -> {
                 spoofedWrite.write(f, at);
@@ -211,7 +211,7 @@ class UntrustedFramesTest {
             });
             c.settle(2);
             assertThat(((Qp) pair[1]).counters().get(Counter.DUPLICATES_DROPPED)).as("replayed PSN").isPositive();
-            assertThat(((io.vmrdma.api.Domain) a.verbs).counter(Counter.PROTECTION_FAULTS) - faults)
+            assertThat(a.vm().counter(Counter.PROTECTION_FAULTS) - faults)
                     .as("a key that does not allow the write").isEqualTo(1);
             assertThat(VerbsFixture.snapshot(secret)).isEqualTo(secretBefore);
             assertThat(node1.counter(Counter.NAKS_SENT)).isPositive();

@@ -35,9 +35,18 @@ final class VerbsFixture {
         final CompletionQueue cq;
 
         Dom(int domid, String name) throws VerbsException {
-            verbs = engine.openDomain(domid, name);
+            this(engine.openDomain(domid, name));
+        }
+
+        Dom(VerbsContext verbs) throws VerbsException {
+            this.verbs = verbs;
             pd = verbs.allocPd();
             cq = verbs.createCq(4096);
+        }
+
+        /** The VM this device belongs to: its counters, limits and settings. */
+        io.vmrdma.api.Domain vm() {
+            return ((DeviceVerbs) verbs).domain();
         }
 
         /** A region of {@code bytes} at address {@code 0x10000 * domid}, filled with a pattern. */
@@ -74,6 +83,11 @@ final class VerbsFixture {
 
     Dom domain(int domid, String name) throws VerbsException {
         return new Dom(domid, name);
+    }
+
+    /** Device {@code devid} of a domain, as one more guest process of it opens it. */
+    Dom device(int domid, int devid, String name) throws VerbsException {
+        return new Dom(engine.openDevice(domid, devid, name, 1000 + devid));
     }
 
     /** Connects a new queue pair of {@code client} to a new one of {@code server} through the connection manager. */

@@ -165,7 +165,7 @@ class WireTransportTest {
             c.runUntil(() -> !a.drainCq().isEmpty(), 1_000_000_000L);
             assertThat(a.polled.get(0).status()).isEqualTo(WcStatus.REM_ACCESS_ERR);
             assertThat(VerbsFixture.snapshot(mb)).isEqualTo(before);
-            assertThat(((io.vmrdma.api.Domain) b.verbs).counter(Counter.PROTECTION_FAULTS)).isPositive();
+            assertThat(b.vm().counter(Counter.PROTECTION_FAULTS)).isPositive();
         }
     }
 

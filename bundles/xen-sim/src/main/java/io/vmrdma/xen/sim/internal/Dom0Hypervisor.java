@@ -298,6 +298,11 @@ public final class Dom0Hypervisor implements Hypervisor {
         }
 
         @Override
+        public boolean peerClosed(int port) {
+            return ports.bound(port) && hv.eventChannels().unbound(0, port);
+        }
+
+        @Override
         public void close() {
             hv.eventChannels().closeHandle(this);
             ports.close();

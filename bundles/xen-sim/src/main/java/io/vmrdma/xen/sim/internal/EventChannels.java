@@ -109,6 +109,12 @@ final class EventChannels {
         return new Binding(port, channel.id, side);
     }
 
+    /** Whether {@code port} of {@code domid} is unbound: interdomain once, its peer has let go. */
+    synchronized boolean unbound(int domid, int port) {
+        Ports ports = domains.get(domid);
+        return ports != null && port > 0 && port < ports.state.length && ports.state[port] == UNBOUND;
+    }
+
     synchronized void unbind(EvtchnHandle handle, int port) throws XenException {
         Ports ports = domains.get(handle.domid());
         if (ports == null || port <= 0 || port >= ports.state.length) {

@@ -1,0 +1,373 @@
+package io.vmrdma.engine.internal.verbs;
+
+import java.nio.ByteBuffer;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+import io.vmrdma.api.Counter;
+import io.vmrdma.api.verbs.AccessFlags;
+import io.vmrdma.api.verbs.CmEvent;
+import io.vmrdma.api.verbs.CmEventType;
+import io.vmrdma.api.verbs.CompletionQueue;
+import io.vmrdma.api.verbs.MemoryRegion;
+import io.vmrdma.api.verbs.ProtectionDomain;
+import io.vmrdma.api.verbs.QpAddress;
+import io.vmrdma.api.verbs.QpAttributes;
+import io.vmrdma.api.verbs.QpInitAttributes;
+import io.vmrdma.api.verbs.QueuePair;
+import io.vmrdma.api.verbs.VerbsContext;
+import io.vmrdma.api.verbs.VerbsErrno;
+import io.vmrdma.api.verbs.VerbsException;
+import io.vmrdma.engine.internal.status.Counters;
+
+/**
+ * One device of a domain: the verbs context of one guest process, as an RDMA NIC gives every process its own user
+ * context. It owns the objects it made and its queue of connection-manager events; every handle passed in is
+ * checked to be its own and alive, so one process cannot touch another's objects even in the same VM. Limits,
+ * counters, scheduler settings and the wire's share belong to its {@link DomainVerbs}, all devices of the VM
+ * together.
+ */
+final class DeviceVerbs implements VerbsContext, EventSource {
+
+    private final VerbsEngine engine;
+    private final DomainVerbs domain;
+    private final int devid;
+    private final long process;
+    private final List<Pd> pds = new ArrayList<>();
+    private final List<Cq> cqs = new ArrayList<>();
+    private final List<Qp> qps = new ArrayList<>();
+    private final List<Region> regions = new ArrayList<>();
+    private final ArrayDeque<PendingCmEvent> cmEvents = new ArrayDeque<>();
+    private long eventsAdded;
+    private int nextHandle = 1;
+
+    DeviceVerbs(VerbsEngine engine, DomainVerbs domain, int devid, long process) {
+        this.engine = engine;
+        this.domain = domain;
+        this.devid = devid;
+        this.process = process;
+    }
+
+    /** The VM this device belongs to. */
+    DomainVerbs domain() {
+        return domain;
+    }
+
+    int devid() {
+        return devid;
+    }
+
+    /** The guest process using it, as its frontend tells it, or -1. */
+    long process() {
+        return process;
+    }
+
+    @Override
+    public int domid() {
+        return domain.domid();
+    }
+
+    /** The VM's name: partitions and settings follow it. */
+    String name() {
+        return domain.name();
+    }
+
+    /** The VM's counters: a device's traffic counts as its VM's. */
+    Counters counters() {
+        return domain.counters();
+    }
+
+    /** Its live queue pairs. */
+    List<Qp> qps() {
+        return qps;
+    }
+
+    /** Its live memory regions. */
+    List<Region> regions() {
+        return regions;
+    }
+
+    private Limits limits() {
+        return engine.limits();
+    }
+
+    @Override
+    public ProtectionDomain allocPd() throws VerbsException {
+        domain.quota(domain.pdCount(), limits().maxPds(), "protection domains");
+        Pd pd = new Pd(this, nextHandle++);
+        pds.add(pd);
+        domain.pdsChanged(1);
+        return pd;
+    }
+
+    @Override
+    public void deallocPd(ProtectionDomain handle) throws VerbsException {
+        Pd pd = own(handle);
+        if (pd.users > 0) {
+            throw new VerbsException(VerbsErrno.EBUSY,
+                    pd + " is still used by " + pd.users + " regions or queue pairs");
+        }
+        pd.live = false;
+        pds.remove(pd);
+        domain.pdsChanged(-1);
+    }
+
+    @Override
+    public MemoryRegion regMr(ProtectionDomain handle, ByteBuffer memory, long address, int access)
+            throws VerbsException {
+        Pd pd = own(handle);
+        if (memory == null || !memory.isDirect()) {
+            throw bad("a memory region must be a direct buffer over the domain's pages");
+        }
+        if (!AccessFlags.isValid(access)) {
+            throw bad("invalid access flags " + access + " (REMOTE_WRITE needs LOCAL_WRITE)");
+        }
+        if (memory.capacity() == 0) {
+            throw bad("a memory region cannot be empty");
+        }
+        if (Region.wraps(address, memory.capacity())) {
+            throw bad("region at 0x" + Long.toHexString(address) + " wraps around the address space");
+        }
+        domain.quota(domain.regionCount(), limits().maxMrs(), "memory regions");
+        domain.chargeRegistration(memory.capacity());
+        Region region = engine.registerRegion(pd, memory, address, access);
+        regions.add(region);
+        domain.regionsChanged(1);
+        pd.users++;
+        return region;
+    }
+
+    @Override
+    public void deregMr(MemoryRegion handle) throws VerbsException {
+        Region region = own(handle);
+        engine.deregisterRegion(region);
+        regions.remove(region);
+        domain.regionsChanged(-1);
+        domain.releaseRegistration(region.length());
+        region.pd().users--;
+    }
+
+    @Override
+    public CompletionQueue createCq(int depth) throws VerbsException {
+        if (depth < 1 || depth > limits().maxCqDepth()) {
+            throw bad("completion queue depth must be 1.." + limits().maxCqDepth() + ", not " + depth);
+        }
+        domain.quota(domain.cqCount(), limits().maxCqs(), "completion queues");
+        domain.chargeQueues(QueueMemory.ofCq(depth));
+        Cq cq = new Cq(this, nextHandle++, depth);
+        cqs.add(cq);
+        domain.cqsChanged(1);
+        return cq;
+    }
+
+    @Override
+    public void destroyCq(CompletionQueue handle) throws VerbsException {
+        Cq cq = own(handle);
+        if (cq.users > 0) {
+            throw new VerbsException(VerbsErrno.EBUSY, cq + " is still used by " + cq.users + " queue pairs");
+        }
+        cq.live = false;
+        cqs.remove(cq);
+        domain.cqsChanged(-1);
+        domain.releaseQueues(QueueMemory.ofCq(cq.depth()));
+    }
+
+    @Override
+    public QueuePair createQp(QpInitAttributes attributes) throws VerbsException {
+        Pd pd = own(attributes.pd());
+        Cq sendCq = own(attributes.sendCq());
+        Cq recvCq = own(attributes.recvCq());
+        Limits limits = limits();
+        if (attributes.maxSendWr() < 1 || attributes.maxSendWr() > limits.maxQpWr()
+                || attributes.maxRecvWr() < 1 || attributes.maxRecvWr() > limits.maxQpWr()) {
+            throw bad("work queue sizes must be 1.." + limits.maxQpWr());
+        }
+        if (attributes.maxSge() < 1 || attributes.maxSge() > limits.maxSge()) {
+            throw bad("maxSge must be 1.." + limits.maxSge() + ", not " + attributes.maxSge());
+        }
+        domain.quota(domain.qpCount(), limits.maxQps(), "queue pairs");
+        long charge = QueueMemory.ofQp(attributes.maxSendWr(), attributes.maxRecvWr());
+        domain.chargeQueues(charge);
+        Qp qp;
+        try {
+            qp = engine.createQp(this, pd, sendCq, recvCq, attributes);
+        } catch (VerbsException e) {
+            domain.releaseQueues(charge);
+            throw e;
+        }
+        qps.add(qp);
+        domain.qpsChanged(1);
+        pd.users++;
+        sendCq.users++;
+        recvCq.users++;
+        return qp;
+    }
+
+    @Override
+    public void modifyQp(QueuePair handle, QpAttributes attributes) throws VerbsException {
+        engine.states().modify(own(handle), attributes);
+    }
+
+    @Override
+    public void destroyQp(QueuePair handle) throws VerbsException {
+        Qp qp = own(handle);
+        engine.connections().destroying(qp);
+        engine.destroyQp(qp);
+        qps.remove(qp);
+        domain.qpsChanged(-1);
+        domain.releaseQueues(QueueMemory.ofQp(qp.sq.capacity(), qp.rq.capacity()));
+        qp.pd().users--;
+        qp.sendCq().users--;
+        qp.recvCq().users--;
+    }
+
+    @Override
+    public void listen(long serviceId) throws VerbsException {
+        engine.connections().listen(this, serviceId);
+    }
+
+    @Override
+    public void stopListening(long serviceId) throws VerbsException {
+        engine.connections().stopListening(this, serviceId);
+    }
+
+    @Override
+    public long connect(QueuePair qp, int node, long serviceId, int pkey, byte[] privateData)
+            throws VerbsException {
+        return engine.connections().connect(own(qp), node, serviceId, pkey, privateData);
+    }
+
+    @Override
+    public void accept(long connectionId, QueuePair qp, byte[] privateData) throws VerbsException {
+        engine.connections().accept(this, connectionId, own(qp), privateData);
+    }
+
+    @Override
+    public void reject(long connectionId, String reason) throws VerbsException {
+        engine.connections().reject(this, connectionId, reason);
+    }
+
+    @Override
+    public void disconnect(QueuePair qp) throws VerbsException {
+        engine.connections().disconnect(own(qp));
+    }
+
+    @Override
+    public boolean pollCmEvent(CmEvent into) {
+        PendingCmEvent event = cmEvents.poll();
+        if (event == null) {
+            return false;
+        }
+        into.set(event.type, event.connectionId, event.serviceId, event.localQpn, event.remote, event.pkey,
+                event.reason, event.privateData, event.privateData.length);
+        return true;
+    }
+
+    @Override
+    public long eventsAdded() {
+        return eventsAdded;
+    }
+
+    /** A completion went into one of this domain's queues, or a connection event into its event queue. */
+    void eventAdded() {
+        eventsAdded++;
+    }
+
+    /** Connection events delivered and not yet polled. */
+    int cmEventsWaiting() {
+        return cmEvents.size();
+    }
+
+    void deliver(CmEventType type, long connectionId, long serviceId, int localQpn, QpAddress remote, int pkey,
+                 String reason, byte[] privateData) {
+        eventAdded();
+        cmEvents.add(new PendingCmEvent(type, connectionId, serviceId, localQpn, remote, pkey, reason,
+                privateData == null ? new byte[0] : privateData.clone()));
+        domain.counters().increment(switch (type) {
+            case CONNECT_REQUEST -> Counter.CM_CONNECT_REQUESTS;
+            case ESTABLISHED -> Counter.CM_ESTABLISHED;
+            case REJECTED -> Counter.CM_REJECTED;
+            case UNREACHABLE -> Counter.CM_UNREACHABLE;
+            case DISCONNECTED -> Counter.CM_DISCONNECTED;
+        });
+    }
+
+    /**
+     * Destroys everything this device made, as when its process closes it or dies: its connections close (peers see
+     * DISCONNECTED), its queue pairs flush and go, its regions are deregistered; the domain's usage drops by as much.
+     * The domain's other devices are not touched.
+     */
+    void close() {
+        for (Qp qp : new ArrayList<>(qps)) {
+            engine.connections().disconnect(qp);
+            engine.destroyQp(qp);
+            domain.releaseQueues(QueueMemory.ofQp(qp.sq.capacity(), qp.rq.capacity()));
+        }
+        domain.qpsChanged(-qps.size());
+        qps.clear();
+        for (Region region : regions) {
+            engine.deregisterRegion(region);
+            domain.releaseRegistration(region.length());
+        }
+        domain.regionsChanged(-regions.size());
+        regions.clear();
+        for (Cq cq : cqs) {
+            cq.live = false;
+            domain.releaseQueues(QueueMemory.ofCq(cq.depth()));
+        }
+        domain.cqsChanged(-cqs.size());
+        cqs.clear();
+        pds.forEach(pd -> pd.live = false);
+        domain.pdsChanged(-pds.size());
+        pds.clear();
+        engine.connections().forget(this);
+    }
+
+    private Pd own(ProtectionDomain handle) throws VerbsException {
+        if (handle instanceof Pd pd && pd.owner() == this && pd.live) {
+            return pd;
+        }
+        throw badHandle("protection domain", handle);
+    }
+
+    private Cq own(CompletionQueue handle) throws VerbsException {
+        if (handle instanceof Cq cq && cq.owner() == this && cq.live) {
+            return cq;
+        }
+        throw badHandle("completion queue", handle);
+    }
+
+    private Qp own(QueuePair handle) throws VerbsException {
+        if (handle instanceof Qp qp && qp.owner() == this && qp.live) {
+            return qp;
+        }
+        throw badHandle("queue pair", handle);
+    }
+
+    private Region own(MemoryRegion handle) throws VerbsException {
+        if (handle instanceof Region region && region.pd().owner() == this && region.isLive()) {
+            return region;
+        }
+        throw badHandle("memory region", handle);
+    }
+
+    private VerbsException badHandle(String what, Object handle) {
+        domain.counters().increment(Counter.BAD_REQUESTS);
+        return new VerbsException(VerbsErrno.EINVAL, "not a live " + what + " of " + this + ": " + handle);
+    }
+
+    private VerbsException bad(String message) {
+        domain.counters().increment(Counter.BAD_REQUESTS);
+        return new VerbsException(VerbsErrno.EINVAL, message);
+    }
+
+    @Override
+    public String toString() {
+        return "dom " + domain.domid() + " device " + devid + " (" + domain.name() + ")";
+    }
+
+    private record PendingCmEvent(CmEventType type, long connectionId, long serviceId, int localQpn,
+                                  QpAddress remote, int pkey, String reason, byte[] privateData) {
+    }
+}
