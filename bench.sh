@@ -167,6 +167,9 @@ for r in $(seq 1 "$ROUNDS"); do
     say "round $r/$ROUNDS: guest to guest (GuestBenchmarkTest: guests through the backend, copy beside it)"
     run_step "guest" mvn_ test -pl bundles/guest -Dtest=GuestBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false \
         -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/guest-$r.json"
+    say "round $r/$ROUNDS: four processes of one VM against one (ProcessesInOneVmBenchmarkTest, C write_bw)"
+    run_step "procs" mvn_ test -pl bundles/guest -Dtest=ProcessesInOneVmBenchmarkTest \
+        -Dsurefire.failIfNoSpecifiedTests=false -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/procs-$r.json"
     say "round $r/$ROUNDS: emulated 10GbE (tbf 10gbit, MTU 9000): iperf3 then vmrdma, cgroup CPU accounting"
     run_step "emul10g" veth "$RAW/emul10g-$r.json" -Dvmrdma.bench.mtu=9000 -Dvmrdma.bench.tbf=10gbit \
         -Dvmrdma.bench.cpu=true -Dvmrdma.bench.sizes=1048576 -Dvmrdma.bench.qps4=false -Dvmrdma.bench.latsizes=8 \
