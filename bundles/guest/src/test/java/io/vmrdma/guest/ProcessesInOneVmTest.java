@@ -2,6 +2,7 @@ package io.vmrdma.guest;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,10 +10,12 @@ import java.util.List;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
 
+import io.vmrdma.api.guest.GuestAbi;
 import io.vmrdma.api.verbs.CmEvent;
 import io.vmrdma.api.verbs.CmEventType;
 import io.vmrdma.api.verbs.VerbsErrno;
 import io.vmrdma.api.verbs.VerbsException;
+import io.vmrdma.api.xen.XenStore;
 import io.vmrdma.xen.sim.guest.SimGuest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -159,6 +162,38 @@ class ProcessesInOneVmTest {
         CmEvent e = new CmEvent();
         assertThat(s.dev.waitCmEvent(e, WAIT)).as("the peer's end").isTrue();
         assertThat(e.type()).isEqualTo(CmEventType.DISCONNECTED);
+    }
+
+    @Test
+    void deviceNumbersAGuestMakesUpAreBoundedAndCounted() throws Exception {
+        try (SimGuest guest = SimGuest.attach(host.hv.domainDirectory(vm))) {
+            GuestDevice first = GuestDevice.open(guest, GuestDevice.Options.defaults());
+            XenStore store = guest.openXenStore();
+            String devices = GuestAbi.devicesPath(vm);
+            long before = host.backends.ignoredDevices();
+            // Names that are no device number, and 20 numbers beside device 0 where the backend looks at 16: the
+            // 5 and the last 5 are skipped and counted on every rescan; none costs a backend.
+            List<String> madeUp = new ArrayList<>(List.of("x", "-1", "256", "99999999999", "007a"));
+            for (int n = 100; n < 120; n++) {
+                madeUp.add(Integer.toString(n));
+            }
+            for (String name : madeUp) {
+                store.write(0, devices + "/" + name + "/" + GuestAbi.KEY_STATE, "9".getBytes(StandardCharsets.UTF_8));
+            }
+            host.await(() -> host.backends.ignoredDevices() - before >= 10, "made-up device directories counted");
+            assertThat(host.backends.connectedDevices(vm)).isEqualTo(1);
+            first.deallocPd(first.allocPd()); // the real process's device goes on
+            for (String name : madeUp) {
+                store.rm(0, devices + "/" + name);
+            }
+            GuestDevice second = GuestDevice.open(guest, GuestDevice.Options.defaults());
+            second.allocPd();
+            assertThat(host.backends.connectedDevices(vm)).isEqualTo(2);
+            second.close();
+            first.close();
+            store.close();
+        }
+        host.assertHealthy();
     }
 
     @Test
