@@ -96,7 +96,8 @@ public class OperatorConsoleIT {
         assertFinds(console.run("vmrdma:domains"), CLIENT + "\\s+\\|.*CONNECTED");
 
         String qps = console.run("vmrdma:qps");
-        assertFinds(qps, "QPN", "SQ used/depth", "\\s" + domid + "\\s+\\|\\s+\\d+\\s+\\|\\s+RTS\\s+\\|\\s+local");
+        assertFinds(qps, "QPN", "Device", "SQ used/depth",
+                "\\s" + domid + "\\s+\\|\\s+\\d+\\s+\\|\\s+\\d+\\s+\\|\\s+RTS\\s+\\|\\s+local");
         String mine = console.run("vmrdma:qps " + domid);
         assertFalse(mine, Pattern.compile("^\\s*(?!" + domid + "\\s)\\d+\\s+\\|", Pattern.MULTILINE).matcher(mine)
                 .find());
