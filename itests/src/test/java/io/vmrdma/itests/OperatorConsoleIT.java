@@ -265,9 +265,10 @@ public class OperatorConsoleIT {
         }
     }
 
+    /** The QPN of the first row of a {@code vmrdma:qps} table: domid, device, QPN. */
     private static String firstQpn(String table) {
-        java.util.regex.Matcher m = Pattern.compile("^\\s*\\d+\\s+\\|\\s+(\\d+)\\s+\\|", Pattern.MULTILINE)
-                .matcher(table);
+        java.util.regex.Matcher m = Pattern.compile("^\\s*\\d+\\s+\\|\\s+\\d+\\s+\\|\\s+(\\d+)\\s+\\|",
+                Pattern.MULTILINE).matcher(table);
         assertTrue(table, m.find());
         return m.group(1);
     }
