@@ -281,10 +281,10 @@ VMRDMA_EXPORT void vmrdma_open_attr_init(struct vmrdma_open_attr *attr);
  * directory in it, shares and grants both rings,
  * binds an unbound event channel for dom0 and waits for the backend to be Connected.
  * attr may be NULL (defaults). On success *ctx is set and 0 returned.
- * Errors: -EINVAL bad attributes; -ENOENT no domain found (no $VMRDMA_SIM_DOMAIN, no /dev/xen); -EBUSY another
- * process is the simulated domain's kernel; -EIO protocol version or XenStore failure; -ENOTCONN the backend
+ * Errors: -EINVAL bad attributes; -ENOENT no domain found (no $VMRDMA_SIM_DOMAIN, no /dev/xen); -EPROTO the
+ * simulator speaks another ABI; -EIO protocol version or XenStore failure; -ENOTCONN the backend
  * closed the device; -ENODEV dom0 offered no device/vmrdma within timeout_ms (its vmrdma is not running);
- * -ETIMEDOUT no backend answered within timeout_ms.
+ * -ETIMEDOUT no backend answered within timeout_ms; -ENODEV every device number of the VM is taken.
  */
 VMRDMA_EXPORT int vmrdma_open(const struct vmrdma_open_attr *attr, struct vmrdma_context **ctx);
 

@@ -31,7 +31,7 @@ public final class GuestMain {
             return;
         }
         SimGuest.setCurrent(guest);
-        // No shutdown hook closes the guest: the process's exit releases its memory mapping and its kernel lock,
+        // No shutdown hook closes the guest: the process's exit releases its memory mapping and its connections,
         // and unmapping earlier, on System.exit, would pull the memory from under threads still using it (SIGSEGV).
         System.out.println("guest: domain " + guest.selfDomid() + " '" + guest.name() + "' up");
         Thread control = new Thread(() -> watchShutdown(guest), "guest-control");
