@@ -108,6 +108,37 @@ final class ConnectionManager {
         listensPerDomain.put(domain, listens + 1);
     }
 
+    /** The services {@code domain} listens on. */
+    List<Long> servicesOf(DomainVerbs domain) {
+        List<Long> services = new ArrayList<>();
+        for (Listener listener : listeners.values()) {
+            if (listener.domain() == domain) {
+                services.add(listener.serviceId());
+            }
+        }
+        return services;
+    }
+
+    /** Whether a connection request of {@code domain}, or to one of its listeners, is in progress. */
+    boolean requestsInProgress(DomainVerbs domain) {
+        for (Connection c : requestsSent.values()) {
+            if (c.requester().owner() == domain) {
+                return true;
+            }
+        }
+        for (Connection c : fromPeers.values()) {
+            if (c.listener().domain() == domain && c.state() != ConnectionState.ESTABLISHED) {
+                return true;
+            }
+        }
+        for (Connection c : awaitingListener.values()) {
+            if (c.listener().domain() == domain || c.requester().owner() == domain) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     void stopListening(DomainVerbs domain, long serviceId) throws VerbsException {
         Listener listener = listeners.get(serviceId);
         if (listener == null || listener.domain() != domain) {
@@ -371,6 +402,16 @@ final class ConnectionManager {
      * here is looked up by. An established connection is always named together with its queue pair, so an id that
      * once served another cannot be taken for it.
      */
+    /** A random initial PSN, as a connection's are: for wire connections a migration makes. */
+    int freshPsn() {
+        return random.nextInt();
+    }
+
+    /** A fresh connection id, as unpredictable as those of requests: for connections a migration splits or joins. */
+    long freshId() {
+        return newId();
+    }
+
     private long newId() {
         long id;
         do {

@@ -47,6 +47,10 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
     private long queueBytes;
     private int nextHandle = 1;
     private volatile DomainState state = DomainState.CONNECTED;
+    /** Set while its state is on its way to another node (or just arrived, until the move commits). */
+    private boolean paused;
+    /** The node it is migrating to while it migrates, or -1; the console reads it. */
+    private volatile int migratingTo = -1;
 
     /** Queue pairs of this domain with send work, served round-robin when the scheduler gives the domain a turn. */
     private final ArrayDeque<Qp> withSendWork = new ArrayDeque<>();
@@ -81,6 +85,95 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
     /** The domain closed: its round-robin is emptied. */
     void dropSendWork() {
         withSendWork.clear();
+    }
+
+    /** Whether it is paused for a migration: it neither sends, nor receives, nor completes anything. */
+    boolean paused() {
+        return paused;
+    }
+
+    /** Pauses it for a migration to {@code node} (-1: it arrived and waits for the move to commit). */
+    void pause(int node) {
+        paused = true;
+        migratingTo = node;
+    }
+
+    /** Ends the pause: the migration failed (on the source) or committed (on the destination). */
+    void resume() {
+        paused = false;
+        migratingTo = -1;
+    }
+
+    /** The node this domain is migrating to, or -1. */
+    int migratingTo() {
+        return migratingTo;
+    }
+
+    List<Pd> pds() {
+        return pds;
+    }
+
+    List<Cq> cqs() {
+        return cqs;
+    }
+
+    /** The next handle a protection domain or completion queue gets: handles travel with a migrating domain. */
+    int nextHandle() {
+        return nextHandle;
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // A domain migrating here is rebuilt object by object, with the handles, keys and numbers it had, against this
+    // node's limits.
+
+    void restoreNextHandle(int handle) {
+        nextHandle = handle;
+    }
+
+    Pd restorePd(int handle) throws VerbsException {
+        quota(pds.size(), limits().maxPds(), "protection domains");
+        Pd pd = new Pd(this, handle);
+        pds.add(pd);
+        return pd;
+    }
+
+    /** A completion queue with {@code handle}: a new one, or one that migrated here. */
+    Cq restoreCq(int handle, int depth) throws VerbsException {
+        if (depth < 1 || depth > limits().maxCqDepth()) {
+            throw bad("completion queue depth must be 1.." + limits().maxCqDepth() + ", not " + depth);
+        }
+        quota(cqs.size(), limits().maxCqs(), "completion queues");
+        chargeQueues(QueueMemory.ofCq(depth));
+        Cq cq = new Cq(this, handle, depth);
+        cqs.add(cq);
+        return cq;
+    }
+
+    void restoreRegion(Pd pd, ByteBuffer memory, long address, int access, int lkey, int rkey)
+            throws VerbsException {
+        checkRegion(memory, address, access);
+        regions.add(engine.restoreRegion(pd, memory, address, access, lkey, rkey));
+        registeredBytes += memory.capacity();
+        pd.users++;
+    }
+
+    Qp restoreQp(int qpn, Pd pd, Cq sendCq, Cq recvCq, int maxSendWr, int maxRecvWr, int maxSge, boolean signalAll)
+            throws VerbsException {
+        return addQp(pd, sendCq, recvCq, maxSendWr, maxRecvWr, maxSge,
+                () -> engine.restoreQp(this, qpn, pd, sendCq, recvCq, maxSendWr, maxRecvWr, maxSge, signalAll));
+    }
+
+    /**
+     * Lets everything go without a word to anyone: the domain runs on another node now (on the source), or its
+     * migration failed before it ran here (on the destination). Its peers are not told, its work is not completed.
+     */
+    void discard() {
+        state = DomainState.CLOSING;
+        for (Qp qp : qps) {
+            qp.leaveConnection();
+            engine.destroyQp(qp);
+        }
+        releaseAll();
     }
 
     /** The per-VM scheduling settings in force for this domain. */
@@ -176,6 +269,16 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
     public MemoryRegion regMr(ProtectionDomain handle, ByteBuffer memory, long address, int access)
             throws VerbsException {
         Pd pd = own(handle);
+        checkRegion(memory, address, access);
+        Region region = engine.registerRegion(pd, memory, address, access);
+        regions.add(region);
+        registeredBytes += memory.capacity();
+        pd.users++;
+        return region;
+    }
+
+    /** The checks a registration passes, here or on the node a migrating domain comes from. */
+    private void checkRegion(ByteBuffer memory, long address, int access) throws VerbsException {
         if (memory == null || !memory.isDirect()) {
             throw bad("a memory region must be a direct buffer over the domain's pages");
         }
@@ -193,11 +296,6 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
             throw new VerbsException(VerbsErrno.EDQUOT, "dom " + domid + " would register "
                     + (registeredBytes + memory.capacity()) + " bytes, the limit is " + limits().maxRegisteredBytes());
         }
-        Region region = engine.registerRegion(pd, memory, address, access);
-        regions.add(region);
-        registeredBytes += memory.capacity();
-        pd.users++;
-        return region;
     }
 
     @Override
@@ -211,13 +309,8 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
 
     @Override
     public CompletionQueue createCq(int depth) throws VerbsException {
-        if (depth < 1 || depth > limits().maxCqDepth()) {
-            throw bad("completion queue depth must be 1.." + limits().maxCqDepth() + ", not " + depth);
-        }
-        quota(cqs.size(), limits().maxCqs(), "completion queues");
-        chargeQueues(QueueMemory.ofCq(depth));
-        Cq cq = new Cq(this, nextHandle++, depth);
-        cqs.add(cq);
+        Cq cq = restoreCq(nextHandle, depth);
+        nextHandle++;
         return cq;
     }
 
@@ -237,20 +330,31 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
         Pd pd = own(attributes.pd());
         Cq sendCq = own(attributes.sendCq());
         Cq recvCq = own(attributes.recvCq());
+        return addQp(pd, sendCq, recvCq, attributes.maxSendWr(), attributes.maxRecvWr(), attributes.maxSge(),
+                () -> engine.createQp(this, pd, sendCq, recvCq, attributes));
+    }
+
+    /** How the engine makes a queue pair: with a fresh number, or with the one it had before it migrated. */
+    private interface QpMaker {
+        Qp make() throws VerbsException;
+    }
+
+    /** A queue pair {@code maker} makes once its sizes passed this node's limits and its queues are charged. */
+    private Qp addQp(Pd pd, Cq sendCq, Cq recvCq, int maxSendWr, int maxRecvWr, int maxSge, QpMaker maker)
+            throws VerbsException {
         Limits limits = limits();
-        if (attributes.maxSendWr() < 1 || attributes.maxSendWr() > limits.maxQpWr()
-                || attributes.maxRecvWr() < 1 || attributes.maxRecvWr() > limits.maxQpWr()) {
+        if (maxSendWr < 1 || maxSendWr > limits.maxQpWr() || maxRecvWr < 1 || maxRecvWr > limits.maxQpWr()) {
             throw bad("work queue sizes must be 1.." + limits.maxQpWr());
         }
-        if (attributes.maxSge() < 1 || attributes.maxSge() > limits.maxSge()) {
-            throw bad("maxSge must be 1.." + limits.maxSge() + ", not " + attributes.maxSge());
+        if (maxSge < 1 || maxSge > limits.maxSge()) {
+            throw bad("maxSge must be 1.." + limits.maxSge() + ", not " + maxSge);
         }
         quota(qps.size(), limits.maxQps(), "queue pairs");
-        long charge = QueueMemory.ofQp(attributes.maxSendWr(), attributes.maxRecvWr());
+        long charge = QueueMemory.ofQp(maxSendWr, maxRecvWr);
         chargeQueues(charge);
         Qp qp;
         try {
-            qp = engine.createQp(this, pd, sendCq, recvCq, attributes);
+            qp = maker.make();
         } catch (VerbsException e) {
             releaseQueues(charge);
             throw e;
@@ -312,7 +416,7 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
 
     @Override
     public boolean pollCmEvent(CmEvent into) {
-        PendingCmEvent event = cmEvents.poll();
+        PendingCmEvent event = paused ? null : cmEvents.poll();
         if (event == null) {
             return false;
         }
@@ -357,6 +461,11 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
             engine.connections().disconnect(qp);
             engine.destroyQp(qp);
         }
+        releaseAll();
+    }
+
+    /** Its queue pairs destroyed: everything else it holds goes, and so do its listeners and requests. */
+    private void releaseAll() {
         qps.clear();
         for (Region region : regions) {
             engine.deregisterRegion(region);

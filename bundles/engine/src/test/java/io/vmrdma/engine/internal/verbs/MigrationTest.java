@@ -1,0 +1,185 @@
+package io.vmrdma.engine.internal.verbs;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.vmrdma.api.Counter;
+import io.vmrdma.api.verbs.VerbsException;
+import io.vmrdma.engine.testkit.Cluster;
+import io.vmrdma.engine.testkit.SeverableLink;
+import io.vmrdma.nic.faults.Faults;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A VM on node 1 with WRITE, SEND (both ways) and READ streams to a VM on node 2 and one on node 3 migrates to node 3
+ * and back while the streams run: every message arrives once, whole and in order, every completion is a success, and
+ * the applications never start again. A migration whose destination dies, or whose link drops while the state is on
+ * its way, leaves the VM running on node 1 with its streams going.
+ */
+class MigrationTest {
+
+    private static final int MTU = 2048;
+
+    private static void runUntil(MigratingStreams streams, java.util.function.BooleanSupplier done, long maxNanos)
+            throws VerbsException {
+        long until = streams.cluster.now() + maxNanos;
+        while (!done.getAsBoolean()) {
+            streams.step();
+            assertThat(streams.cluster.now()).as("simulated time ran out").isLessThan(until);
+        }
+    }
+
+    private static void runOps(MigratingStreams streams, long ops) throws VerbsException {
+        long target = streams.progressCount() + ops;
+        runUntil(streams, () -> streams.progressCount() >= target || streams.done(), 30_000_000_000L);
+    }
+
+    @Test
+    void aVmMigratesToAPeersNodeAndBackWithItsStreamsRunning() throws Exception {
+        migrateThereAndBack(Faults.NONE, 11);
+    }
+
+    /** The same on a wire that loses, duplicates, reorders and corrupts 2 % of the frames, migration frames too. */
+    @ParameterizedTest
+    @ValueSource(longs = {21, 22, 23})
+    void aVmMigratesThereAndBackOverAFaultyWire(long seed) throws Exception {
+        migrateThereAndBack(Faults.uniform(0.02), seed);
+    }
+
+    private static void migrateThereAndBack(Faults faults, long seed) throws Exception {
+        try (Cluster cluster = new Cluster(3, MTU, faults, seed)) {
+            MigratingStreams streams = new MigratingStreams(cluster, 1, new int[] {2, 3}, 600, seed);
+            runOps(streams, 400);
+
+            cluster.node(1).migrations().migrate(10, 3, streams.progress());
+            runUntil(streams, () -> !streams.migrating && !streams.pauses.isEmpty(), 5_000_000_000L);
+            assertThat(cluster.node(1).domain(10)).isEmpty();
+            assertThat(cluster.node(3).domain(10)).isPresent();
+            runOps(streams, 400);
+
+            cluster.node(3).migrations().migrate(10, 1, streams.progress());
+            runUntil(streams, () -> !streams.migrating && streams.pauses.size() == 2, 5_000_000_000L);
+            assertThat(cluster.node(3).domain(10)).isEmpty();
+            assertThat(cluster.node(1).domain(10)).isPresent();
+            runUntil(streams, streams::done, 60_000_000_000L);
+
+            assertThat(streams.failures).isEmpty();
+            assertThat(cluster.node(1).counter(Counter.MIGRATIONS_OUT)).isEqualTo(1);
+            assertThat(cluster.node(3).counter(Counter.MIGRATIONS_IN)).isEqualTo(1);
+            assertThat(cluster.node(3).counter(Counter.MIGRATIONS_OUT)).isEqualTo(1);
+            assertThat(cluster.node(1).counter(Counter.MIGRATIONS_IN)).isEqualTo(1);
+            // Node 2's three queue pairs followed the VM there and back; node 3's were joined and split in place.
+            assertThat(cluster.node(2).counter(Counter.QP_MOVES)).isEqualTo(6);
+            assertThat(cluster.node(2).counter(Counter.QP_MOVES_REFUSED)).isZero();
+        }
+    }
+
+    @Test
+    void aMigrationWhoseDestinationDiesLeavesTheVmRunningOnTheSource() throws Exception {
+        try (Cluster cluster = new Cluster(3, MTU, Faults.NONE, 12)) {
+            MigratingStreams streams = new MigratingStreams(cluster, 1, new int[] {2}, 400, 12);
+            runOps(streams, 200);
+
+            cluster.node(1).migrations().migrate(10, 3, new MigrationManager.Progress() {
+                @Override
+                public void paused(int totalBytes) {
+                    streams.progress().paused(totalBytes);
+                    // The destination's host fails as the state starts on its way.
+                    cluster.node(3).nic(null);
+                    cluster.ports().get(2).close();
+                }
+
+                @Override
+                public void completed(long pauseNanos) {
+                    streams.progress().completed(pauseNanos);
+                }
+
+                @Override
+                public void failed(String why) {
+                    streams.failures.add(why);
+                    streams.migrating = false;
+                }
+            });
+            runUntil(streams, () -> !streams.failures.isEmpty(), 5_000_000_000L);
+            assertThat(streams.failures.get(0)).contains("node 3");
+            assertThat(cluster.node(1).domain(10)).isPresent();
+            runUntil(streams, streams::done, 60_000_000_000L);
+            assertThat(cluster.node(1).counter(Counter.MIGRATIONS_FAILED)).isEqualTo(1);
+            assertThat(cluster.node(1).counter(Counter.MIGRATIONS_OUT)).isZero();
+        }
+    }
+
+    @Test
+    void aLinkThatDropsWhileTheStateIsOnItsWayLeavesTheVmRunningOnTheSource() throws Exception {
+        try (Cluster cluster = new Cluster(3, MTU, Faults.NONE, 13)) {
+            SeverableLink link = new SeverableLink(cluster.nics().get(0), cluster.wire().address(3));
+            cluster.node(1).nic(link);
+            MigratingStreams streams = new MigratingStreams(cluster, 1, new int[] {2, 3}, 400, 13);
+            runOps(streams, 200);
+
+            cluster.node(1).migrations().migrate(10, 3, new MigrationManager.Progress() {
+                @Override
+                public void paused(int totalBytes) {
+                    streams.migrating = true;
+                    link.cut();
+                }
+
+                @Override
+                public void completed(long pauseNanos) {
+                    streams.pauses.add(pauseNanos);
+                    streams.migrating = false;
+                }
+
+                @Override
+                public void failed(String why) {
+                    streams.failures.add(why);
+                    streams.migrating = false;
+                }
+            });
+            runUntil(streams, () -> !streams.failures.isEmpty(), 5_000_000_000L);
+            link.mend();
+            assertThat(link.dropped()).isPositive();
+            assertThat(cluster.node(1).domain(10)).isPresent();
+            runUntil(streams, streams::done, 60_000_000_000L);
+            // The destination gave up its half-built copy.
+            runUntil(streams, () -> cluster.node(3).domain(10).isEmpty(), 10_000_000_000L);
+            assertThat(streams.pauses).isEmpty();
+        }
+    }
+
+    @Test
+    void aForgedQpMovedNoticeIsRefusedAndCounted() throws Exception {
+        try (Cluster cluster = new Cluster(3, MTU, Faults.NONE, 14)) {
+            MigratingStreams streams = new MigratingStreams(cluster, 1, new int[] {2}, 50, 14);
+            runOps(streams, 20);
+            var peerQp = streams.peers[0].qps[1];
+            var moverQp = streams.mover.qps[0][1];
+            long connectionId = ((Qp) peerQp).wire().connectionId();
+            // Node 3 holds the cluster secret but is not where the mover's queue pair is: it cannot move it.
+            var node3 = cluster.node(3);
+            node3.transport().migrationWire().sendMoved(node3.transport().peers().get(2),
+                    io.vmrdma.engine.internal.wire.FrameType.QP_MOVED, peerQp.address().qpn(),
+                    moverQp.address().qpn(), peerQp.pkey(), connectionId, 3);
+            node3.transport().port().flush();
+            runOps(streams, 10);
+            assertThat(cluster.node(2).counter(Counter.QP_MOVES_REFUSED)).isEqualTo(1);
+            assertThat(peerQp.remote().node()).isEqualTo(1);
+            runUntil(streams, streams::done, 60_000_000_000L);
+        }
+    }
+
+    @Test
+    void onlyADomainOfThisNodeMigratesAndOnlyToAnUpPeer() throws Exception {
+        try (Cluster cluster = new Cluster(2, MTU, Faults.NONE, 15)) {
+            cluster.domain(1, 5, "five");
+            assertThatThrownBy(() -> cluster.node(1).migrations().migrate(6, 2, null))
+                    .isInstanceOf(VerbsException.class);
+            assertThatThrownBy(() -> cluster.node(1).migrations().migrate(5, 9, null))
+                    .isInstanceOf(VerbsException.class);
+            assertThatThrownBy(() -> cluster.node(1).migrations().migrate(5, 1, null))
+                    .isInstanceOf(VerbsException.class);
+        }
+    }
+}
