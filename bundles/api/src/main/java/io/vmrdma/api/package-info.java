@@ -5,8 +5,8 @@
  * ({@link io.vmrdma.api.Node#counter}) and the {@link io.vmrdma.api.VerbsInventory} of queue pairs and memory
  * regions, and (since 0.4.0) the {@link io.vmrdma.api.ConfigurationCheck}s that keep a bad configuration from
  * being applied, and (since 0.6.0) the counters of control frames that do not belong and of connection requests
- * refused, and (since 0.7.0) the causes of {@link io.vmrdma.api.FrameDrop frame drops} by their counters, and (since 0.9.0) the counters of domain
- * migrations and of the queue-pair moves they cause.
+ * refused, and (since 0.7.0) the causes of {@link io.vmrdma.api.FrameDrop frame drops} by their counters, and (since 0.9.0) {@link io.vmrdma.api.DomainMigration}, the
+ * counters of domain migrations and of the queue-pair moves they cause, and {@link io.vmrdma.api.Domain#migratingTo}.
  *
  * <p>Sub-packages hold the contract of each replaceable concern: {@code nic} (NIC driver bindings),
  * {@code xen} (grant tables, event channels, XenStore), {@code verbs} (the RDMA objects) and {@code sched}

@@ -23,7 +23,7 @@ class DomainsReportTest {
 
     private static String render(List<DomainInfo> toolstack, List<Domain> engine) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        DomainsReport.print(toolstack, engine, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        DomainsReport.print(toolstack, engine, 1, new PrintStream(bytes, true, StandardCharsets.UTF_8));
         return bytes.toString(StandardCharsets.UTF_8);
     }
 
@@ -43,5 +43,14 @@ class DomainsReportTest {
         String out = render(null, List.of(domain(5, "hpc")));
         assertThat(out).contains("hpc").contains("no toolstack service");
         assertThat(render(List.of(new DomainInfo(2, "x", 1 << 20, true)), null)).contains("engine not running");
+    }
+
+    @Test
+    void showsTheNodeEachDomainIsOnAndWhereItMigrates() {
+        FakeRegistry.FakeDomain going = new FakeRegistry.FakeDomain(7, "going");
+        going.migratingTo = 3;
+        String out = render(null, List.of(domain(5, "staying"), going));
+        assertThat(out.lines().filter(l -> l.contains("staying")).findFirst().orElseThrow()).contains(" 1 ");
+        assertThat(out.lines().filter(l -> l.contains("going")).findFirst().orElseThrow()).contains("1 -> 3");
     }
 }

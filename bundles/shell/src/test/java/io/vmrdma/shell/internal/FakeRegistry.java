@@ -17,6 +17,7 @@ final class FakeRegistry implements DomainRegistry {
         private final int domid;
         private final String name;
         final Map<Counter, Long> counters = new EnumMap<>(Counter.class);
+        int migratingTo = -1;
 
         FakeDomain(int domid, String name) {
             this.domid = domid;
@@ -36,6 +37,11 @@ final class FakeRegistry implements DomainRegistry {
         @Override
         public DomainState state() {
             return DomainState.CONNECTED;
+        }
+
+        @Override
+        public int migratingTo() {
+            return migratingTo;
         }
 
         @Override

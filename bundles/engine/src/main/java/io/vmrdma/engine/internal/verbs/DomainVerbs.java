@@ -104,8 +104,8 @@ final class DomainVerbs implements VerbsContext, Domain, TransmitQueue, EventSou
         migratingTo = -1;
     }
 
-    /** The node this domain is migrating to, or -1. */
-    int migratingTo() {
+    @Override
+    public int migratingTo() {
         return migratingTo;
     }
 

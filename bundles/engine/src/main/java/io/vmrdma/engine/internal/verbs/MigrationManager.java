@@ -8,6 +8,7 @@ import java.util.List;
 import java.util.Map;
 
 import io.vmrdma.api.Counter;
+import io.vmrdma.api.DomainMigration;
 import io.vmrdma.api.verbs.QpAddress;
 import io.vmrdma.api.verbs.QpState;
 import io.vmrdma.api.verbs.VerbsErrno;
@@ -52,18 +53,6 @@ public final class MigrationManager {
     /** QP_MOVED notices one node may send this node per second (a burst of as many): the rest are refused. */
     static final int NOTICES_PER_SECOND = 1024;
 
-    /** What the one who asked for a migration hears of it; called on the data agent. */
-    public interface Progress {
-        /** The domain is paused and its state of {@code totalBytes} is on its way. */
-        void paused(int totalBytes);
-
-        /** The domain runs on the destination; it was paused for {@code pauseNanos}. */
-        void completed(long pauseNanos);
-
-        /** The migration failed: the domain runs on here as before. */
-        void failed(String why);
-    }
-
     private enum Step {
         OFFERED,
         SENDING,
@@ -94,7 +83,7 @@ public final class MigrationManager {
      * @return the migration's id
      * @throws VerbsException when the domain is not here, is migrating already, or {@code node} is not an up peer
      */
-    public long migrate(int domid, int node, Progress progress) throws VerbsException {
+    public long migrate(int domid, int node, DomainMigration.Listener progress) throws VerbsException {
         DomainVerbs domain = engine.openDomainVerbs(domid);
         if (domain == null || domain.paused()) {
             throw new VerbsException(VerbsErrno.ENOENT, "no domain " + domid + " on node " + engine.nodeId()
@@ -310,7 +299,7 @@ public final class MigrationManager {
         final long id;
         final DomainVerbs domain;
         final int node;
-        final Progress progress;
+        final DomainMigration.Listener progress;
         final long startNanos;
         Step step = Step.OFFERED;
         DomainImage.Captured image;
@@ -322,7 +311,7 @@ public final class MigrationManager {
         long sentNanos;
         boolean ready;
 
-        Outgoing(long id, DomainVerbs domain, int node, Progress progress, long now) {
+        Outgoing(long id, DomainVerbs domain, int node, DomainMigration.Listener progress, long now) {
             this.id = id;
             this.domain = domain;
             this.node = node;

@@ -85,8 +85,8 @@ final class MigratingStreams implements DomainArrival {
     }
 
     /** Moves the mover to {@code node}, streams running; returns when the move committed or failed. */
-    MigrationManager.Progress progress() {
-        return new MigrationManager.Progress() {
+    io.vmrdma.api.DomainMigration.Listener progress() {
+        return new io.vmrdma.api.DomainMigration.Listener() {
             @Override
             public void paused(int totalBytes) {
                 migrating = true;

@@ -82,7 +82,7 @@ class MigrationTest {
             MigratingStreams streams = new MigratingStreams(cluster, 1, new int[] {2}, 400, 12);
             runOps(streams, 200);
 
-            cluster.node(1).migrations().migrate(10, 3, new MigrationManager.Progress() {
+            cluster.node(1).migrations().migrate(10, 3, new io.vmrdma.api.DomainMigration.Listener() {
                 @Override
                 public void paused(int totalBytes) {
                     streams.progress().paused(totalBytes);
@@ -119,7 +119,7 @@ class MigrationTest {
             MigratingStreams streams = new MigratingStreams(cluster, 1, new int[] {2, 3}, 400, 13);
             runOps(streams, 200);
 
-            cluster.node(1).migrations().migrate(10, 3, new MigrationManager.Progress() {
+            cluster.node(1).migrations().migrate(10, 3, new io.vmrdma.api.DomainMigration.Listener() {
                 @Override
                 public void paused(int totalBytes) {
                     streams.migrating = true;
