@@ -119,7 +119,10 @@ final class ConnectionManager {
         return services;
     }
 
-    /** Whether a connection request of {@code domain}, or to one of its listeners, is in progress. */
+    /**
+     * Whether a connection request of {@code domain}, or to one of its listeners, is still unanswered. One accepted
+     * but still answering repeats of its request counts as up.
+     */
     boolean requestsInProgress(DomainVerbs domain) {
         for (Connection c : requestsSent.values()) {
             if (c.requester().owner() == domain) {
@@ -127,7 +130,7 @@ final class ConnectionManager {
             }
         }
         for (Connection c : fromPeers.values()) {
-            if (c.listener().domain() == domain && c.state() != ConnectionState.ESTABLISHED) {
+            if (c.listener().domain() == domain && c.state().isRequest()) {
                 return true;
             }
         }

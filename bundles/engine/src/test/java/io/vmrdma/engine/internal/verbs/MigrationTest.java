@@ -3,8 +3,20 @@ package io.vmrdma.engine.internal.verbs;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import java.nio.ByteBuffer;
+
 import io.vmrdma.api.Counter;
+import io.vmrdma.api.verbs.AccessFlags;
+import io.vmrdma.api.verbs.CompletionQueue;
+import io.vmrdma.api.verbs.MemoryRegion;
+import io.vmrdma.api.verbs.Opcode;
+import io.vmrdma.api.verbs.QueuePair;
+import io.vmrdma.api.verbs.RecvWorkRequest;
+import io.vmrdma.api.verbs.SendFlags;
+import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.VerbsException;
+import io.vmrdma.api.verbs.WcStatus;
+import io.vmrdma.api.verbs.WorkCompletion;
 import io.vmrdma.engine.testkit.Cluster;
 import io.vmrdma.engine.testkit.SeverableLink;
 import io.vmrdma.nic.faults.Faults;
@@ -180,6 +192,114 @@ class MigrationTest {
                     .isInstanceOf(VerbsException.class);
             assertThatThrownBy(() -> cluster.node(1).migrations().migrate(5, 1, null))
                     .isInstanceOf(VerbsException.class);
+        }
+    }
+
+    /**
+     * The source had received part of a peer's WRITE out of order (a hole, the rest selectively acknowledged) when the
+     * VM moved: what it held beyond the hole is not in the image, so the peer, told by QP_MOVED, sends the whole
+     * window again to the new node, and the next message gets through.
+     */
+    @Test
+    void aPeerSendsAgainWhatTheSourceHadReceivedOutOfOrder() throws Exception {
+        try (Cluster cluster = new Cluster(3, MTU, Faults.NONE, 16)) {
+            HoleInOneWrite hole = new HoleInOneWrite(cluster.nics().get(0));
+            cluster.node(1).nic(hole);
+            Cluster.Dom mover = cluster.domain(1, 10, "mover");
+            Cluster.Dom peer = cluster.domain(2, 20, "peer");
+            ByteBuffer[] memory = {ByteBuffer.allocateDirect(1 << 16)};
+            MemoryRegion target = mover.verbs.regMr(mover.pd, memory[0], 0x5000_0000L, AccessFlags.ALL);
+            MemoryRegion source = peer.region(1 << 16, AccessFlags.ALL, 3);
+            QueuePair[] pair = cluster.connect(peer, mover, 31);
+            pair[1].postRecv(new RecvWorkRequest().wrId(1));
+            CompletionQueue[] moverCq = {mover.cq};
+            for (VerbsEngine engine : cluster.engines()) {
+                engine.migrations().arrival(new DomainArrival() {
+                    @Override
+                    public ByteBuffer regionMemory(int domid, String name, long address, int length) {
+                        ByteBuffer copy = ByteBuffer.allocateDirect(length);
+                        copy.put(memory[0].duplicate().clear());
+                        memory[0] = copy.clear();
+                        return memory[0];
+                    }
+
+                    @Override
+                    public void arrived(io.vmrdma.api.verbs.VerbsContext verbs, ArrivedObjects objects) {
+                        moverCq[0] = objects.cqs().get(((Cq) mover.cq).handle());
+                    }
+
+                    @Override
+                    public void abandoned(int domid, String name) {
+                    }
+                });
+            }
+            SendWorkRequest write = new SendWorkRequest().wrId(1).opcode(Opcode.RDMA_WRITE).rkey(target.rkey())
+                    .remoteAddress(target.address()).sendFlags(SendFlags.SIGNALED);
+            write.sgl().add(source.address(), 32 * 1024, source.lkey());
+            pair[0].postSend(write);
+            hole.armed = true;
+            cluster.node(2).doWork();
+            cluster.node(1).doWork();
+            assertThat(hole.dropped).isEqualTo(1);
+
+            // Node 2 hears nothing more until the VM runs on node 3: the selective ACK then reaches it first.
+            boolean[] moved = {false};
+            cluster.node(1).migrations().migrate(10, 3, new io.vmrdma.api.DomainMigration.Listener() {
+                @Override
+                public void paused(int stateBytes) {
+                }
+
+                @Override
+                public void completed(long pauseNanos) {
+                    moved[0] = true;
+                }
+
+                @Override
+                public void failed(String reason) {
+                    throw new AssertionError(reason);
+                }
+            });
+            for (int round = 0; !moved[0]; round++) {
+                assertThat(round).isLessThan(1000);
+                cluster.node(1).doWork();
+                cluster.node(3).doWork();
+                cluster.advance(1_000);
+            }
+            SendWorkRequest last = new SendWorkRequest().wrId(2).opcode(Opcode.RDMA_WRITE_WITH_IMM).immData(7)
+                    .rkey(target.rkey()).remoteAddress(target.address() + 40_000).sendFlags(SendFlags.SIGNALED);
+            last.sgl().add(source.address() + 40_000, 100, source.lkey());
+            pair[0].postSend(last);
+            WorkCompletion wc = new WorkCompletion();
+            cluster.runUntil(() -> moverCq[0].poll(wc), 2_000_000_000L);
+            assertThat(wc.immData()).isEqualTo(7);
+            assertThat(cluster.node(2).counter(Counter.QP_MOVES)).isEqualTo(1);
+            byte[] landed = new byte[32 * 1024];
+            memory[0].get(0, landed);
+            assertThat(landed).isEqualTo(VerbsFixture.bytes(source, source.address(), 32 * 1024));
+            cluster.runUntil(() -> peer.drainCq().size() == 2, 2_000_000_000L);
+            assertThat(peer.polled).extracting(WorkCompletion::status).containsOnly(WcStatus.SUCCESS);
+        }
+    }
+
+    /** Drops the first WRITE frame that arrives once armed: one hole in a message, the rest of it received. */
+    private static final class HoleInOneWrite extends io.vmrdma.nic.faults.ForwardingNicPort {
+        boolean armed;
+        int dropped;
+
+        HoleInOneWrite(io.vmrdma.api.nic.NicPort inner) {
+            super(inner);
+        }
+
+        @Override
+        public int poll(io.vmrdma.api.nic.FrameHandler handler, int frameLimit) {
+            return inner.poll((buffer, offset, length, from) -> {
+                if (armed && buffer.get(offset + 1) == 0x10) {
+                    armed = false;
+                    dropped++;
+                } else {
+                    handler.onFrame(buffer, offset, length, from);
+                }
+            }, frameLimit);
         }
     }
 }
