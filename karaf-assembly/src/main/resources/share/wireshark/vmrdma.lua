@@ -88,6 +88,14 @@ local TYPES = {
     [0x32] = { name = "CM_REJECT", ext = 24 },
     [0x33] = { name = "DISCONNECT_REQUEST", ext = 24 },
     [0x34] = { name = "DISCONNECT_REPLY", ext = 24 },
+    [0x40] = { name = "MIGRATE", ext = 24 },
+    [0x41] = { name = "QP_MOVED", ext = 16 },
+    [0x42] = { name = "QP_MOVED_ACK", ext = 16 },
+}
+
+local MIGRATE_STEPS = {
+    [1] = "OFFER", [2] = "ACCEPT", [3] = "STATE", [4] = "STATE_ACK", [5] = "READY", [6] = "COMMIT",
+    [7] = "COMMITTED", [8] = "ABORT",
 }
 local TYPE_NAMES = {}
 for code, t in pairs(TYPES) do
@@ -190,6 +198,13 @@ local f = {
     cm_pkey = ProtoField.uint32("vmrdma.cm.pkey", "Partition key chosen", base.HEX),
     cm_psn = ProtoField.uint32("vmrdma.cm.initial_psn", "Initial PSN", base.DEC),
     cm_ext_reserved = ProtoField.bytes("vmrdma.cm.reserved", "Reserved"),
+    migrate_id = ProtoField.uint64("vmrdma.migrate.id", "Migration id", base.HEX),
+    migrate_step = ProtoField.uint16("vmrdma.migrate.step", "Step", base.DEC, MIGRATE_STEPS),
+    migrate_offset = ProtoField.uint32("vmrdma.migrate.offset", "Offset in the image", base.DEC),
+    migrate_total = ProtoField.uint32("vmrdma.migrate.total", "Image length", base.DEC),
+    migrate_domid = ProtoField.uint32("vmrdma.migrate.domid", "Domid", base.DEC),
+    moved_connection = ProtoField.uint64("vmrdma.qp_moved.connection_id", "Connection id", base.HEX),
+    moved_node = ProtoField.uint16("vmrdma.qp_moved.new_node", "New node", base.DEC),
     cm_partition_count = ProtoField.uint8("vmrdma.cm.partition_count", "Partition keys offered", base.DEC),
     cm_partition = ProtoField.uint16("vmrdma.cm.partition", "Partition key offered", base.HEX),
     cm_private_length = ProtoField.uint8("vmrdma.cm.private_data_length", "Private data length", base.DEC),
@@ -438,6 +453,20 @@ local function dissect_extension(code, tvb, tree, ext_tree, info, problems, aux_
             ext_tree:add(f.cm_ext_reserved, tvb(40, 16))
             info[#info + 1] = string.format("id 0x%s", tvb(32, 8):le_uint64():tohex())
         end
+    elseif code == 0x40 then
+        tree:add(f.aux, aux_range, aux)
+        ext_tree:add_le(f.migrate_id, tvb(32, 8))
+        ext_tree:add_le(f.migrate_step, tvb(40, 2))
+        ext_tree:add_le(f.migrate_offset, tvb(44, 4))
+        ext_tree:add_le(f.migrate_total, tvb(48, 4))
+        ext_tree:add_le(f.migrate_domid, tvb(52, 4))
+        local step = tvb(40, 2):le_uint()
+        info[#info + 1] = string.format("%s dom %d", MIGRATE_STEPS[step] or ("step " .. step), tvb(52, 4):le_uint())
+    elseif code == 0x41 or code == 0x42 then
+        tree:add(f.aux, aux_range, aux)
+        ext_tree:add_le(f.moved_connection, tvb(32, 8))
+        ext_tree:add_le(f.moved_node, tvb(40, 2))
+        info[#info + 1] = string.format("to node %d", tvb(40, 2):le_uint())
     end
 end
 
@@ -661,7 +690,7 @@ function vmrdma.dissector(tvb, pinfo, root)
                     payload_tree:add_proto_expert_info(e.bad_payload, string.format(
                         "An authenticated %s carries an 8-byte challenge, not %d bytes", t.name, payload_length))
                 end
-            elseif code >= 0x30 then
+            elseif code >= 0x30 and code <= 0x34 then
                 dissect_cm_payload(code, tvb, payload_tree, header_length, payload_length, info)
             elseif payload_length > 0 then
                 payload_tree:add(f.payload, tvb(header_length, payload_length))
@@ -716,7 +745,7 @@ function vmrdma.dissector(tvb, pinfo, root)
     local conv
     if src_qpn ~= 0 or dst_qpn ~= 0 then
         local id = nil
-        if t ~= nil and code >= 0x30 and captured >= 40 then
+        if t ~= nil and code >= 0x30 and code <= 0x34 and captured >= 40 then
             id = tostring(tvb(32, 8):le_uint64())
         end
         if src_qpn ~= 0 and dst_qpn ~= 0 then

@@ -124,7 +124,23 @@ public enum Counter {
      * ACKs this node sent with flag PRESSURE, asking the peer to shrink its congestion window: its receive queue
      * stayed full for several polls, or the binding's receive drops rose. Since 0.8.0.
      */
-    PRESSURE_ACKS_SENT(56);
+    PRESSURE_ACKS_SENT(56),
+    /** Domains this node migrated to another node (the move committed). Since 0.9.0. */
+    MIGRATIONS_OUT(57),
+    /** Domains that migrated to this node from another (the move committed). Since 0.9.0. */
+    MIGRATIONS_IN(58),
+    /**
+     * Migrations that failed, counted on each node that saw them fail: refused, a partner silent or gone, a state
+     * that could not be rebuilt. A failed migration leaves the domain running where it was. Since 0.9.0.
+     */
+    MIGRATIONS_FAILED(59),
+    /** QP_MOVED notices followed: a queue pair's peer migrated and this one now sends to its new node. Since 0.9.0. */
+    QP_MOVES(60),
+    /**
+     * QP_MOVED notices refused: not from the node the queue pair's peer is on, naming a connection that is not theirs
+     * or a node this one does not know, or beyond the notices a node may send per second. Since 0.9.0.
+     */
+    QP_MOVES_REFUSED(61);
 
     private static final Counter[] BY_STATUS = new Counter[WcStatus.values().length];
 

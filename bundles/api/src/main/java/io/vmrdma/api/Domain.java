@@ -20,6 +20,11 @@ public interface Domain {
     /** Where the domain is in its life cycle. */
     DomainState state();
 
+    /** The node this domain is migrating to while it migrates, or -1. Since 0.9.0. */
+    default int migratingTo() {
+        return -1;
+    }
+
     /** The current value of one counter; reading never blocks the data path. */
     long counter(Counter counter);
 

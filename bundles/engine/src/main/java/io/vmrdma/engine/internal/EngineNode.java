@@ -10,6 +10,7 @@ import java.util.concurrent.atomic.AtomicReference;
 
 import io.vmrdma.api.Counter;
 import io.vmrdma.api.Domain;
+import io.vmrdma.api.DomainMigration;
 import io.vmrdma.api.DomainRegistry;
 import io.vmrdma.api.MemoryRegionInfo;
 import io.vmrdma.api.Node;
@@ -20,6 +21,7 @@ import io.vmrdma.api.VerbsInventory;
 import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.sched.SchedulingPolicy;
+import io.vmrdma.api.verbs.VerbsException;
 import io.vmrdma.api.xen.Hypervisor;
 import io.vmrdma.engine.internal.auth.ClusterSecret;
 import io.vmrdma.engine.internal.auth.FrameKeys;
@@ -52,11 +54,11 @@ import org.slf4j.LoggerFactory;
  * the engine sends through the one configuration names ({@code nic}), and switches when that changes.
  */
 @Component(
-        service = {Node.class, DomainRegistry.class, PeerRegistry.class, VerbsInventory.class},
+        service = {Node.class, DomainRegistry.class, PeerRegistry.class, VerbsInventory.class, DomainMigration.class},
         immediate = true,
         configurationPid = "io.vmrdma.engine")
 @Designate(ocd = EngineConfig.class)
-public final class EngineNode implements Node, DomainRegistry, PeerRegistry, VerbsInventory {
+public final class EngineNode implements Node, DomainRegistry, PeerRegistry, VerbsInventory, DomainMigration {
 
     private static final Logger LOG = LoggerFactory.getLogger(EngineNode.class);
 
@@ -338,6 +340,23 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     @Override
     public Optional<Domain> byName(String name) {
         return verbs.domains().stream().filter(d -> d.name().equals(name)).findFirst();
+    }
+
+    @Override
+    public void migrate(String domain, int node, Listener listener) {
+        Optional<Domain> target = byName(domain).or(() -> domain.matches("\\d{1,5}")
+                ? byDomid(Integer.parseInt(domain)) : Optional.empty());
+        if (target.isEmpty()) {
+            listener.failed("no domain '" + domain + "' on node " + nodeId);
+            return;
+        }
+        dataAgent.runAndWait(() -> {
+            try {
+                verbs.migrations().migrate(target.get().domid(), node, listener);
+            } catch (VerbsException e) {
+                listener.failed(e.getMessage());
+            }
+        });
     }
 
     @Override

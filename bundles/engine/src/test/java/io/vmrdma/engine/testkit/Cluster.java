@@ -40,6 +40,8 @@ public final class Cluster implements AutoCloseable {
     public static final FrameKeys KEYS = new FrameKeys(SECRET);
 
     private final long[] clock = {1_000_000_000L};
+    /** What the engines read: the hand-advanced {@link #clock}, or a real clock for benchmarks. */
+    private final LongSupplier time;
     private final LoopbackWire wire = new LoopbackWire();
     private final List<VerbsEngine> engines = new ArrayList<>();
     private final List<LoopbackPort> ports = new ArrayList<>();
@@ -52,12 +54,25 @@ public final class Cluster implements AutoCloseable {
 
     /** As above; without {@code staticPeers} the nodes find each other by discovery HELLOs on the wire. */
     public Cluster(int nodes, int mtu, Faults faults, long seed, boolean staticPeers) {
+        this(nodes, mtu, faults, seed, staticPeers, null);
+    }
+
+    /**
+     * As above, on {@code realClock} (System::nanoTime) rather than the hand-advanced one, for benchmarks that
+     * measure time: {@link #advance} then changes nothing the engines see.
+     */
+    public Cluster(int nodes, int mtu, Faults faults, long seed, LongSupplier realClock) {
+        this(nodes, mtu, faults, seed, true, realClock);
+    }
+
+    private Cluster(int nodes, int mtu, Faults faults, long seed, boolean staticPeers, LongSupplier realClock) {
+        time = realClock == null ? () -> clock[0] : realClock;
         for (int n = 1; n <= nodes; n++) {
-            VerbsEngine engine = new VerbsEngine(n, () -> clock[0], seed + n);
+            VerbsEngine engine = new VerbsEngine(n, time, seed + n);
             engine.authentication(KEYS);
             LoopbackPort port = new LoopbackPort(wire, n, mtu, 1 << 24);
             NicPort nic =
-                    faults.none() ? port : new FaultyNicPort(port, Faults.NONE, faults, seed * 31 + n, () -> clock[0]);
+                    faults.none() ? port : new FaultyNicPort(port, Faults.NONE, faults, seed * 31 + n, time);
             engine.nic(nic);
             engines.add(engine);
             ports.add(port);
@@ -131,12 +146,12 @@ public final class Cluster implements AutoCloseable {
 
     /** The cluster's clock, in nanoseconds. */
     public long now() {
-        return clock[0];
+        return time.getAsLong();
     }
 
     /** The clock as the engines read it, for an engine a test adds. */
     public LongSupplier clock() {
-        return () -> clock[0];
+        return time;
     }
 
     /** Moves the clock on by {@code nanos}. */
@@ -165,14 +180,14 @@ public final class Cluster implements AutoCloseable {
 
     /** Runs until {@code done} says so, advancing time; fails after {@code maxNanos} of simulated time. */
     public void runUntil(BooleanSupplier done, long maxNanos) {
-        long until = clock[0] + maxNanos;
+        long until = now() + maxNanos;
         while (!done.getAsBoolean()) {
             int work = 0;
             for (VerbsEngine engine : engines) {
                 work += engine.doWork();
             }
             clock[0] += work == 0 ? 100_000 : 1_000;
-            assertThat(clock[0]).as("simulated time ran out").isLessThan(until);
+            assertThat(now()).as("time ran out").isLessThan(until);
         }
     }
 
@@ -191,8 +206,12 @@ public final class Cluster implements AutoCloseable {
         public final List<WorkCompletion> polled = new ArrayList<>();
 
         Dom(int node, int domid, String name) throws VerbsException {
-            engine = node(node);
-            verbs = engine.openDomain(domid, name);
+            this(node(node), node(node).openDomain(domid, name));
+        }
+
+        Dom(VerbsEngine engine, VerbsContext verbs) throws VerbsException {
+            this.engine = engine;
+            this.verbs = verbs;
             pd = verbs.allocPd();
             cq = verbs.createCq(65536);
         }
@@ -238,6 +257,11 @@ public final class Cluster implements AutoCloseable {
 
     public Dom domain(int node, int domid, String name) throws VerbsException {
         return new Dom(node, domid, name);
+    }
+
+    /** Device {@code devid} of a domain on {@code node}, opened for guest process {@code process}. */
+    public Dom device(int node, int domid, int devid, String name, long process) throws VerbsException {
+        return new Dom(node(node), node(node).openDevice(domid, devid, name, process));
     }
 
     /** Connects a queue pair of {@code client} to one of {@code server} (on any nodes) through the connection manager. */

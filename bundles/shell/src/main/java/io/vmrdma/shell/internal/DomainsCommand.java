@@ -1,6 +1,7 @@
 package io.vmrdma.shell.internal;
 
 import io.vmrdma.api.DomainRegistry;
+import io.vmrdma.api.Node;
 import io.vmrdma.api.xen.DomainControl;
 import org.apache.karaf.shell.api.action.Action;
 import org.apache.karaf.shell.api.action.Command;
@@ -11,7 +12,7 @@ import org.apache.karaf.shell.api.action.lifecycle.Service;
         description = "Lists the guest domains: the toolstack's (simulator) and the engine's view of each",
         detailedDescription = "One row per domain: domid, name and memory from the toolstack (the simulator; on a "
                 + "real Xen host use xl list), whether the guest runs, the state of its vmrdma device as the engine "
-                + "sees it, and the operations and bytes it moved as requester. vmrdma:qps, vmrdma:mrs and "
+                + "sees it, the node its vmrdma state is on (\"1 -> 3\" while it migrates), and the operations and bytes it moved as requester. vmrdma:qps, vmrdma:mrs and "
                 + "vmrdma:stats take a domid from here.")
 @Service
 public class DomainsCommand implements Action {
@@ -22,10 +23,13 @@ public class DomainsCommand implements Action {
     @Reference(optional = true)
     DomainControl toolstack;
 
+    @Reference(optional = true)
+    Node node;
+
     @Override
     public Object execute() {
         DomainsReport.print(toolstack == null ? null : toolstack.list(), registry == null ? null : registry.domains(),
-                System.out);
+                node == null ? -1 : node.nodeId(), System.out);
         return null;
     }
 }

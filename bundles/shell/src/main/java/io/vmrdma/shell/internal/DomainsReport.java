@@ -38,8 +38,9 @@ final class DomainsReport {
     /**
      * @param toolstack the hypervisor's domains, or null when no {@code DomainControl} is there (real Xen: xl's job)
      * @param engine    the engine's domains, or null when the engine is not running
+     * @param node      this node's id, where the engine's domains are (-1 when the engine is not running)
      */
-    static void print(List<DomainInfo> toolstack, List<Domain> engine, PrintStream out) {
+    static void print(List<DomainInfo> toolstack, List<Domain> engine, int node, PrintStream out) {
         Map<Integer, DomainInfo> byDomid = new TreeMap<>();
         if (toolstack != null) {
             toolstack.forEach(d -> byDomid.put(d.domid(), d));
@@ -57,6 +58,7 @@ final class DomainsReport {
         table.column("Memory MiB").alignRight();
         table.column("Guest");
         table.column("vmrdma");
+        table.column("Node").alignRight();
         table.column("Devices");
         table.column("Ops").alignRight();
         table.column("Bytes").alignRight();
@@ -71,7 +73,9 @@ final class DomainsReport {
                     + d.counter(Counter.RDMA_READ_OPS));
             String bytes = d == null ? "-" : Long.toString(d.counter(Counter.SEND_BYTES)
                     + d.counter(Counter.RDMA_WRITE_BYTES) + d.counter(Counter.RDMA_READ_BYTES));
-            table.addRow().addContent(domid, name, memory, guest, state, devices(d), ops, bytes);
+            String where = d == null ? "-" : d.migratingTo() < 0 ? Integer.toString(node)
+                    : node + " -> " + d.migratingTo();
+            table.addRow().addContent(domid, name, memory, guest, state, where, devices(d), ops, bytes);
         }
         table.print(out);
         if (toolstack == null) {

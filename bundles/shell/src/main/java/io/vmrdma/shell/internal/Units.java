@@ -47,6 +47,11 @@ final class Units {
         return Long.toString(Math.round(nanos / 1000.0));
     }
 
+    /** Milliseconds with one decimal, and the unit: a pause as an operator reads it. */
+    static String millis(long nanos) {
+        return String.format(Locale.ROOT, "%.1f ms", nanos / 1e6);
+    }
+
     /** {@code 0x}-prefixed hexadecimal of a 32-bit key, as verbs tools print keys. */
     static String hex(int value) {
         return "0x" + Integer.toHexString(value);

@@ -24,7 +24,7 @@ class DomainsReportTest {
 
     private static String render(List<DomainInfo> toolstack, List<Domain> engine) {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        DomainsReport.print(toolstack, engine, new PrintStream(bytes, true, StandardCharsets.UTF_8));
+        DomainsReport.print(toolstack, engine, 1, new PrintStream(bytes, true, StandardCharsets.UTF_8));
         return bytes.toString(StandardCharsets.UTF_8);
     }
 
@@ -54,5 +54,26 @@ class DomainsReportTest {
         String out = render(null, List.of(domain(5, "hpc")));
         assertThat(out).contains("hpc").contains("no toolstack service");
         assertThat(render(List.of(new DomainInfo(2, "x", 1 << 20, true)), null)).contains("engine not running");
+    }
+
+    @Test
+    void showsTheNodeEachDomainIsOnAndWhereItMigrates() {
+        FakeRegistry.FakeDomain going = new FakeRegistry.FakeDomain(7, "going");
+        going.migratingTo = 3;
+        String out = render(null, List.of(domain(5, "staying"), going));
+        assertThat(out.lines().filter(l -> l.contains("staying")).findFirst().orElseThrow()).contains(" 1 ");
+        assertThat(out.lines().filter(l -> l.contains("going")).findFirst().orElseThrow()).contains("1 -> 3");
+    }
+
+    @Test
+    void aMigratingVmShowsItsNodeAndThenItsDevices() {
+        FakeRegistry.FakeDomain vm = new FakeRegistry.FakeDomain(4, "mpi");
+        vm.migratingTo = 2;
+        vm.devices = List.of(new DeviceInfo(0, 77), new DeviceInfo(1, 78));
+        String out = render(null, List.of(vm));
+        String header = out.lines().findFirst().orElseThrow();
+        assertThat(header.indexOf("Node")).isPositive().isLessThan(header.indexOf("Devices"));
+        assertThat(out.lines().filter(l -> l.contains("mpi")).findFirst().orElseThrow())
+                .containsPattern("1 -> 2 +\\| 0\\(77\\) 1\\(78\\)");
     }
 }

@@ -19,6 +19,7 @@ final class FakeRegistry implements DomainRegistry {
         final Map<Counter, Long> counters = new EnumMap<>(Counter.class);
         /** The devices the test says the domain has: device 0 of an unnamed process unless set. */
         java.util.List<io.vmrdma.api.DeviceInfo> devices = java.util.List.of(new io.vmrdma.api.DeviceInfo(0, -1));
+        int migratingTo = -1;
 
         FakeDomain(int domid, String name) {
             this.domid = domid;
@@ -38,6 +39,11 @@ final class FakeRegistry implements DomainRegistry {
         @Override
         public DomainState state() {
             return DomainState.CONNECTED;
+        }
+
+        @Override
+        public int migratingTo() {
+            return migratingTo;
         }
 
         @Override

@@ -34,6 +34,12 @@ public interface WireEndpoint {
     /** False once destroyed. */
     boolean live();
 
+    /**
+     * Whether its domain is migrating away and the queue pair is paused: frames for it are dropped (the peer sends
+     * them again to wherever the domain ends up) and it sends nothing.
+     */
+    boolean paused();
+
     /** Whether this node's partition table puts the queue pair's domain in partition {@code pkey}. */
     boolean inPartition(int pkey);
 

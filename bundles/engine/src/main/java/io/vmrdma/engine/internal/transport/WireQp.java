@@ -385,7 +385,7 @@ public final class WireQp {
         return (int) (headSeq + k) & requestMask;
     }
 
-    boolean started(int k) {
+    public boolean started(int k) {
         return requestStarted[request(k)];
     }
 
@@ -405,23 +405,23 @@ public final class WireQp {
         emitOffset = 0;
     }
 
-    long total(int k) {
+    public long total(int k) {
         return requestTotal[request(k)];
     }
 
-    int segment(int k) {
+    public int segment(int k) {
         return requestSegment[request(k)];
     }
 
-    int firstPsn(int k) {
+    public int firstPsn(int k) {
         return requestFirstPsn[request(k)];
     }
 
-    int lastPsn(int k) {
+    public int lastPsn(int k) {
         return requestLastPsn[request(k)];
     }
 
-    int msn(int k) {
+    public int msn(int k) {
         return requestMsn[request(k)];
     }
 
@@ -430,7 +430,7 @@ public final class WireQp {
         requestFailure[request(k)] = status;
     }
 
-    WcStatus failure(int k) {
+    public WcStatus failure(int k) {
         return requestFailure[request(k)];
     }
 
@@ -659,6 +659,70 @@ public final class WireQp {
 
     ReadJobs reads() {
         return reads;
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // Migration (docs/migration.md): a queue pair resumes on another node from its send queue and its two PSN
+    // positions; whatever was in flight is sent again, and the responder drops what it had already.
+
+    /** The message sequence number the next request that consumes a receive gets. */
+    public int nextMsn() {
+        return nextMsn;
+    }
+
+    /** The message sequence number of the oldest message that has not taken its receive yet. */
+    public int msnBase() {
+        return msnBase;
+    }
+
+    /**
+     * The wire state of a queue pair that migrated here: its next packet is {@code sendPsn} (the first PSN of its head
+     * request, when that one was on the wire), its responder expects {@code receivePsn}. Packets the peer had sent
+     * beyond it are sent again by the peer once it learns the new location.
+     */
+    public static WireQp resumed(WireEndpoint endpoint, int sendPsn, int nextMsn, int receivePsn, int msnBase,
+                                 long connectionId) {
+        WireQp w = new WireQp(endpoint, sendPsn, receivePsn);
+        w.nextMsn = nextMsn;
+        w.msnBase = msnBase;
+        w.connectionId = connectionId;
+        return w;
+    }
+
+    /**
+     * Request {@code k} of a resumed queue pair was on the wire before it moved: it is sent again with the same
+     * PSNs, segments and message sequence number, so that the responder recognises every packet it already has.
+     */
+    public void restoreStarted(int k, long total, int segment, int firstPsn, int lastPsn, int msn, WcStatus failure) {
+        int r = request(k);
+        requestTotal[r] = total;
+        requestSegment[r] = segment;
+        requestFirstPsn[r] = firstPsn;
+        requestLastPsn[r] = lastPsn;
+        requestMsn[r] = msn;
+        requestFailure[r] = failure;
+        requestStarted[r] = true;
+    }
+
+    /**
+     * The queue pair at the other end moved to another node, losing what its responder had received out of order and
+     * the READ responses it still owed: every packet not acknowledged cumulatively is sent again there (a selective
+     * acknowledgement from the old location no longer counts), READ requests included, and the timers start afresh.
+     */
+    public void followMove() {
+        for (int psn = basePsn; psn != nextPsn; psn++) {
+            int s = psn & MASK;
+            if (slotState[s] == ACKED && !slotResponse[s]) {
+                slotState[s] = SENT;
+            }
+        }
+        if (basePsn != nextPsn) {
+            scheduleResend(basePsn, nextPsn);
+        }
+        reads.clear();
+        timeouts = 0;
+        rtoNanos = INITIAL_RTO_NANOS;
+        rnrUntilNanos = 0;
     }
 
     /** READ requests a responder still has to answer, oldest first: where, how much, and how much is sent. */

@@ -78,6 +78,7 @@ public final class WireTransport implements FrameHandler {
     /** The queue pairs of this node by number (null for none): the transport's way to the verbs. */
     private final IntFunction<WireEndpoint> endpoints;
     private ConnectionFrames connections;
+    private MigrationFrames migrations;
     private final Counters counters;
     private final FrameClaim claim = new FrameClaim();
     private final UnsafeBuffer rx = new UnsafeBuffer(0, 0);
@@ -95,6 +96,7 @@ public final class WireTransport implements FrameHandler {
     private final WireRequester requester;
     private final WireResponder responder;
     private final CmFrames cmFrames = new CmFrames(this);
+    private final MigrationWire migrationWire = new MigrationWire(this);
     private final long incarnation = new SecureRandom().nextLong();
     /** Peer-table lines (discovered, up, down, moved, forgotten, refused): HELLOs from anyone can cause them. */
     private final LogBudget peerLog;
@@ -137,6 +139,7 @@ public final class WireTransport implements FrameHandler {
         this.peers = new PeerTable(peerLog, this::keysFor);
         this.dropAlarm = new DropAlarm(log);
         this.nodeCounter = counters::get;
+        this.migrations = (peer, type, frame, at, payloadLength) -> counters.increment(Counter.CONTROL_FRAME_DROPS);
     }
 
     /** The connection manager's frames out. */
@@ -147,6 +150,16 @@ public final class WireTransport implements FrameHandler {
     /** Where connection-manager frames go once checked (length, CRC or tag, source). */
     public void connections(ConnectionFrames handler) {
         connections = handler;
+    }
+
+    /** Where migration frames go once checked (length, CRC or tag, source). */
+    public void migrations(MigrationFrames handler) {
+        migrations = handler;
+    }
+
+    /** The migration frames out. */
+    public MigrationWire migrationWire() {
+        return migrationWire;
     }
 
     /** How long a requester is asked to wait after a receiver-not-ready this node sends. */
@@ -440,6 +453,7 @@ public final class WireTransport implements FrameHandler {
         switch (type) {
             case CM_REQUEST, CM_REPLY, CM_REJECT, DISCONNECT_REQUEST, DISCONNECT_REPLY ->
                     connections.onConnectionFrame(peer, type, rx, offset, payloadLength);
+            case MIGRATE, QP_MOVED, QP_MOVED_ACK -> migrations.onMigrationFrame(peer, type, rx, offset, payloadLength);
             default -> onQpFrame(peer, type, offset, payloadLength);
         }
     }
@@ -503,7 +517,7 @@ public final class WireTransport implements FrameHandler {
         WireQp w = qp == null ? null : qp.wire();
         if (w == null || qp.remote() == null || qp.remote().node() != peer.node()
                 || qp.remote().qpn() != Frame.srcQpn(rx, at) || qp.state() == QpState.ERR
-                || qp.state() == QpState.RESET) {
+                || qp.state() == QpState.RESET || qp.paused()) {
             drop(Counter.UNKNOWN_QP_DROPS);
             return;
         }
@@ -786,6 +800,11 @@ public final class WireTransport implements FrameHandler {
 
     int nodeId() {
         return nodeId;
+    }
+
+    /** Where the transport hands migration frames, checked for length, CRC or tag, and source. */
+    public interface MigrationFrames {
+        void onMigrationFrame(Peer peer, FrameType type, UnsafeBuffer rx, int at, int payloadLength);
     }
 
     /** Where the transport hands connection-manager frames, checked for length, CRC or tag, and source. */

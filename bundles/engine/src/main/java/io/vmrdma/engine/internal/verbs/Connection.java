@@ -79,6 +79,21 @@ final class Connection {
     }
 
     /**
+     * An established connection that migrated here with {@code end}, whose other end is on another node; {@code id}
+     * is the one its domain knew it by.
+     */
+    static Connection carried(long id, Qp end, int pkey, Counters counters) {
+        return new Connection(id, 0, null, ConnectionState.ESTABLISHED, pkey, end, null, null, 0, counters);
+    }
+
+    /** An established connection whose two ends came to be on this node when one of them migrated here. */
+    static Connection joined(long id, Qp one, Qp other, int pkey, Counters counters) {
+        Connection connection = carried(id, one, pkey, counters);
+        connection.acceptor = other;
+        return connection;
+    }
+
+    /**
      * The listener accepted with {@code queuePair}: a request within this node is established at once; one from
      * another node is {@link ConnectionState#ACCEPTED}, answered by {@code answer} now and on each repeat.
      */

@@ -111,6 +111,40 @@ final class ConnectionManager {
         listensPerDomain.put(device.domain(), listens + 1);
     }
 
+    /** The services {@code device} listens on. */
+    List<Long> servicesOf(DeviceVerbs device) {
+        List<Long> services = new ArrayList<>();
+        for (Listener listener : listeners.values()) {
+            if (listener.device() == device) {
+                services.add(listener.serviceId());
+            }
+        }
+        return services;
+    }
+
+    /**
+     * Whether a connection request of {@code device}, or to one of its listeners, is still unanswered. One accepted
+     * but still answering repeats of its request counts as up.
+     */
+    boolean requestsInProgress(DeviceVerbs device) {
+        for (Connection c : requestsSent.values()) {
+            if (c.requester().owner() == device) {
+                return true;
+            }
+        }
+        for (Connection c : fromPeers.values()) {
+            if (c.listener().device() == device && c.state().isRequest()) {
+                return true;
+            }
+        }
+        for (Connection c : awaitingListener.values()) {
+            if (c.listener().device() == device || c.requester().owner() == device) {
+                return true;
+            }
+        }
+        return false;
+    }
+
     void stopListening(DeviceVerbs device, long serviceId) throws VerbsException {
         Listener listener = listeners.get(serviceId);
         if (listener == null || listener.device() != device) {
@@ -382,6 +416,16 @@ final class ConnectionManager {
      * here is looked up by. An established connection is always named together with its queue pair, so an id that
      * once served another cannot be taken for it.
      */
+    /** A random initial PSN, as a connection's are: for wire connections a migration makes. */
+    int freshPsn() {
+        return random.nextInt();
+    }
+
+    /** A fresh connection id, as unpredictable as those of requests: for connections a migration splits or joins. */
+    long freshId() {
+        return newId();
+    }
+
     private long newId() {
         long id;
         do {

@@ -96,9 +96,39 @@ final class Cq implements CompletionQueue {
         return true;
     }
 
+    /** The {@code k}-th completion waiting to be polled (0: the oldest), copied into {@code into}. */
+    void peek(int k, WorkCompletion into) {
+        int i = (int) ((head + k) % depth);
+        into.set(wrIds[i], STATUSES[statuses[i]], OPCODES[opcodes[i]], byteLengths[i], qpns[i], withImm[i], imms[i]);
+    }
+
+    /** Appends a completion carried over from another node, as it was; false when the queue is full. */
+    boolean restore(WorkCompletion wc) {
+        if (tail - head == depth) {
+            return false;
+        }
+        int i = (int) (tail % depth);
+        wrIds[i] = wc.wrId();
+        statuses[i] = (byte) wc.status().ordinal();
+        opcodes[i] = (byte) wc.opcode().ordinal();
+        byteLengths[i] = wc.byteLength();
+        qpns[i] = wc.qpn();
+        withImm[i] = wc.withImm();
+        imms[i] = wc.immData();
+        tail++;
+        return true;
+    }
+
+    /** The queue overflowed on the node the domain came from: it stays overflowed here. */
+    void restoreOverflow() {
+        overflowed = true;
+        overflowHandled = true;
+    }
+
+    /** Nothing is polled from a paused domain: its completions travel with it. */
     @Override
     public boolean poll(WorkCompletion into) {
-        if (head == tail) {
+        if (head == tail || owner.paused()) {
             return false;
         }
         int i = (int) (head % depth);

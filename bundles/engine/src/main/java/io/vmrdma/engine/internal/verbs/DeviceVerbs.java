@@ -88,6 +88,86 @@ final class DeviceVerbs implements VerbsContext, EventSource {
         return regions;
     }
 
+    /** Whether its domain is paused for a migration. */
+    boolean paused() {
+        return domain.paused();
+    }
+
+    List<Pd> pds() {
+        return pds;
+    }
+
+    List<Cq> cqs() {
+        return cqs;
+    }
+
+    /** The next handle a protection domain or completion queue gets: handles travel with a migrating device. */
+    int nextHandle() {
+        return nextHandle;
+    }
+
+    // ----------------------------------------------------------------------------------------------------------
+    // A device migrating here is rebuilt object by object, with the handles, keys and numbers it had, against this
+    // node's limits.
+
+    void restoreNextHandle(int handle) {
+        nextHandle = handle;
+    }
+
+    Pd restorePd(int handle) throws VerbsException {
+        domain.quota(domain.pdCount(), limits().maxPds(), "protection domains");
+        Pd pd = new Pd(this, handle);
+        pds.add(pd);
+        domain.pdsChanged(1);
+        return pd;
+    }
+
+    /** A completion queue with {@code handle}: a new one, or one that migrated here. */
+    Cq restoreCq(int handle, int depth) throws VerbsException {
+        if (depth < 1 || depth > limits().maxCqDepth()) {
+            throw bad("completion queue depth must be 1.." + limits().maxCqDepth() + ", not " + depth);
+        }
+        domain.quota(domain.cqCount(), limits().maxCqs(), "completion queues");
+        domain.chargeQueues(QueueMemory.ofCq(depth));
+        Cq cq = new Cq(this, handle, depth);
+        cqs.add(cq);
+        domain.cqsChanged(1);
+        return cq;
+    }
+
+    void restoreRegion(Pd pd, ByteBuffer memory, long address, int access, int lkey, int rkey)
+            throws VerbsException {
+        checkRegion(memory, address, access);
+        domain.chargeRegistration(memory.capacity());
+        Region region;
+        try {
+            region = engine.restoreRegion(pd, memory, address, access, lkey, rkey);
+        } catch (VerbsException e) {
+            domain.releaseRegistration(memory.capacity());
+            throw e;
+        }
+        addRegion(region);
+    }
+
+    Qp restoreQp(int qpn, Pd pd, Cq sendCq, Cq recvCq, int maxSendWr, int maxRecvWr, int maxSge, boolean signalAll)
+            throws VerbsException {
+        return addQp(pd, sendCq, recvCq, maxSendWr, maxRecvWr, maxSge,
+                () -> engine.restoreQp(this, qpn, pd, sendCq, recvCq, maxSendWr, maxRecvWr, maxSge, signalAll));
+    }
+
+    /**
+     * Lets everything go without a word to anyone: the device runs on another node now (on the source), or its
+     * migration failed before it ran here (on the destination). Its peers are not told, its work is not completed.
+     */
+    void discard() {
+        for (Qp qp : qps) {
+            qp.leaveConnection();
+            engine.destroyQp(qp);
+            domain.releaseQueues(QueueMemory.ofQp(qp.sq.capacity(), qp.rq.capacity()));
+        }
+        releaseAll();
+    }
+
     private Limits limits() {
         return engine.limits();
     }
@@ -117,6 +197,21 @@ final class DeviceVerbs implements VerbsContext, EventSource {
     public MemoryRegion regMr(ProtectionDomain handle, ByteBuffer memory, long address, int access)
             throws VerbsException {
         Pd pd = own(handle);
+        checkRegion(memory, address, access);
+        domain.chargeRegistration(memory.capacity());
+        Region region = engine.registerRegion(pd, memory, address, access);
+        addRegion(region);
+        return region;
+    }
+
+    private void addRegion(Region region) {
+        regions.add(region);
+        domain.regionsChanged(1);
+        region.pd().users++;
+    }
+
+    /** The checks a registration passes, here or on the node a migrating device comes from. */
+    private void checkRegion(ByteBuffer memory, long address, int access) throws VerbsException {
         if (memory == null || !memory.isDirect()) {
             throw bad("a memory region must be a direct buffer over the domain's pages");
         }
@@ -130,12 +225,6 @@ final class DeviceVerbs implements VerbsContext, EventSource {
             throw bad("region at 0x" + Long.toHexString(address) + " wraps around the address space");
         }
         domain.quota(domain.regionCount(), limits().maxMrs(), "memory regions");
-        domain.chargeRegistration(memory.capacity());
-        Region region = engine.registerRegion(pd, memory, address, access);
-        regions.add(region);
-        domain.regionsChanged(1);
-        pd.users++;
-        return region;
     }
 
     @Override
@@ -150,14 +239,8 @@ final class DeviceVerbs implements VerbsContext, EventSource {
 
     @Override
     public CompletionQueue createCq(int depth) throws VerbsException {
-        if (depth < 1 || depth > limits().maxCqDepth()) {
-            throw bad("completion queue depth must be 1.." + limits().maxCqDepth() + ", not " + depth);
-        }
-        domain.quota(domain.cqCount(), limits().maxCqs(), "completion queues");
-        domain.chargeQueues(QueueMemory.ofCq(depth));
-        Cq cq = new Cq(this, nextHandle++, depth);
-        cqs.add(cq);
-        domain.cqsChanged(1);
+        Cq cq = restoreCq(nextHandle, depth);
+        nextHandle++;
         return cq;
     }
 
@@ -178,20 +261,31 @@ final class DeviceVerbs implements VerbsContext, EventSource {
         Pd pd = own(attributes.pd());
         Cq sendCq = own(attributes.sendCq());
         Cq recvCq = own(attributes.recvCq());
+        return addQp(pd, sendCq, recvCq, attributes.maxSendWr(), attributes.maxRecvWr(), attributes.maxSge(),
+                () -> engine.createQp(this, pd, sendCq, recvCq, attributes));
+    }
+
+    /** How the engine makes a queue pair: with a fresh number, or with the one it had before it migrated. */
+    private interface QpMaker {
+        Qp make() throws VerbsException;
+    }
+
+    /** A queue pair {@code maker} makes once its sizes passed this node's limits and its queues are charged. */
+    private Qp addQp(Pd pd, Cq sendCq, Cq recvCq, int maxSendWr, int maxRecvWr, int maxSge, QpMaker maker)
+            throws VerbsException {
         Limits limits = limits();
-        if (attributes.maxSendWr() < 1 || attributes.maxSendWr() > limits.maxQpWr()
-                || attributes.maxRecvWr() < 1 || attributes.maxRecvWr() > limits.maxQpWr()) {
+        if (maxSendWr < 1 || maxSendWr > limits.maxQpWr() || maxRecvWr < 1 || maxRecvWr > limits.maxQpWr()) {
             throw bad("work queue sizes must be 1.." + limits.maxQpWr());
         }
-        if (attributes.maxSge() < 1 || attributes.maxSge() > limits.maxSge()) {
-            throw bad("maxSge must be 1.." + limits.maxSge() + ", not " + attributes.maxSge());
+        if (maxSge < 1 || maxSge > limits.maxSge()) {
+            throw bad("maxSge must be 1.." + limits.maxSge() + ", not " + maxSge);
         }
         domain.quota(domain.qpCount(), limits.maxQps(), "queue pairs");
-        long charge = QueueMemory.ofQp(attributes.maxSendWr(), attributes.maxRecvWr());
+        long charge = QueueMemory.ofQp(maxSendWr, maxRecvWr);
         domain.chargeQueues(charge);
         Qp qp;
         try {
-            qp = engine.createQp(this, pd, sendCq, recvCq, attributes);
+            qp = maker.make();
         } catch (VerbsException e) {
             domain.releaseQueues(charge);
             throw e;
@@ -255,7 +349,7 @@ final class DeviceVerbs implements VerbsContext, EventSource {
 
     @Override
     public boolean pollCmEvent(CmEvent into) {
-        PendingCmEvent event = cmEvents.poll();
+        PendingCmEvent event = paused() ? null : cmEvents.poll();
         if (event == null) {
             return false;
         }
@@ -304,6 +398,11 @@ final class DeviceVerbs implements VerbsContext, EventSource {
             engine.destroyQp(qp);
             domain.releaseQueues(QueueMemory.ofQp(qp.sq.capacity(), qp.rq.capacity()));
         }
+        releaseAll();
+    }
+
+    /** Its queue pairs destroyed: everything else it holds goes, and so do its listeners and requests. */
+    private void releaseAll() {
         domain.qpsChanged(-qps.size());
         qps.clear();
         for (Region region : regions) {

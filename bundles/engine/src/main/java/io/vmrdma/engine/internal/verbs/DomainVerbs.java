@@ -40,6 +40,10 @@ final class DomainVerbs implements Domain, TransmitQueue {
     /** Heap charged for its queue pairs and completion queues ({@link QueueMemory}). */
     private long queueBytes;
     private volatile DomainState state = DomainState.CONNECTED;
+    /** Set while its state is on its way to another node (or just arrived, until the move commits). */
+    private boolean paused;
+    /** The node it is migrating to while it migrates, or -1; the console reads it. */
+    private volatile int migratingTo = -1;
 
     /** Queue pairs of this domain with send work, served round-robin when the scheduler gives the domain a turn. */
     private final ArrayDeque<Qp> withSendWork = new ArrayDeque<>();
@@ -74,6 +78,45 @@ final class DomainVerbs implements Domain, TransmitQueue {
     /** The domain closed: its round-robin is emptied. */
     void dropSendWork() {
         withSendWork.clear();
+    }
+
+    /** Whether it is paused for a migration: none of its devices sends, receives or completes anything. */
+    boolean paused() {
+        return paused;
+    }
+
+    /** Pauses it for a migration to {@code node} (-1: it arrived and waits for the move to commit). */
+    void pause(int node) {
+        paused = true;
+        migratingTo = node;
+    }
+
+    /** Ends the pause: the migration failed (on the source) or committed (on the destination). */
+    void resume() {
+        paused = false;
+        migratingTo = -1;
+    }
+
+    @Override
+    public int migratingTo() {
+        return migratingTo;
+    }
+
+    /** Its devices in device-number order; on the data agent's thread only. */
+    List<DeviceVerbs> openDevices() {
+        return List.copyOf(devices.values());
+    }
+
+    /**
+     * Lets every device go without a word to anyone: the domain runs on another node now (on the source), or its
+     * migration failed before it ran here (on the destination).
+     */
+    void discard() {
+        state = DomainState.CLOSING;
+        devices.values().forEach(DeviceVerbs::discard);
+        devices.clear();
+        describeDevices();
+        state = DomainState.DESTROYED;
     }
 
     /** The per-VM scheduling settings in force for this domain. */

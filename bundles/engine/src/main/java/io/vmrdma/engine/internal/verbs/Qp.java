@@ -204,9 +204,13 @@ final class Qp implements QueuePair, WireEndpoint {
         live = false;
     }
 
-    /** Whether it is in RTS with requests in its send queue: work for the send scheduler. */
+    /** Whether it is in RTS with requests in its send queue, and not paused: work for the send scheduler. */
     boolean readyToSend() {
-        return state == QpState.RTS && !sq.isEmpty();
+        return state == QpState.RTS && !sq.isEmpty() && !owner.paused();
+    }
+
+    int maxSge() {
+        return maxSge;
     }
 
     /** Whether it is in its domain's round-robin of queue pairs with send work. */
@@ -232,6 +236,7 @@ final class Qp implements QueuePair, WireEndpoint {
         if (state == QpState.RESET || state == QpState.INIT || state == QpState.RTR) {
             throw new VerbsException(VerbsErrno.EINVAL, "cannot post sends to " + this + " in " + state);
         }
+        refuseWhilePaused();
         if (request.opcode() == null) {
             throw new VerbsException(VerbsErrno.EINVAL, "send work request without an opcode");
         }
@@ -253,6 +258,7 @@ final class Qp implements QueuePair, WireEndpoint {
         if (state == QpState.RESET) {
             throw new VerbsException(VerbsErrno.EINVAL, "cannot post receives to " + this + " in RESET");
         }
+        refuseWhilePaused();
         checkSge(request.sgl());
         if (rq.isFull()) {
             throw new VerbsException(VerbsErrno.ENOMEM, "receive queue of " + this + " is full");
@@ -261,6 +267,13 @@ final class Qp implements QueuePair, WireEndpoint {
         rq.commit();
         counters.increment(Counter.RECV_WRS_POSTED);
         engine.states().recvPosted(this);
+    }
+
+    /** A paused domain's state is on its way to another node: a request posted now would be left behind. */
+    private void refuseWhilePaused() throws VerbsException {
+        if (owner.paused()) {
+            throw new VerbsException(VerbsErrno.EBUSY, owner + " is paused for migration");
+        }
     }
 
     private void checkSge(ScatterGatherList sgl) throws VerbsException {
@@ -299,6 +312,11 @@ final class Qp implements QueuePair, WireEndpoint {
     @Override
     public boolean live() {
         return live;
+    }
+
+    @Override
+    public boolean paused() {
+        return owner.paused();
     }
 
     @Override

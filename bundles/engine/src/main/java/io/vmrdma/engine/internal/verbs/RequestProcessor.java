@@ -33,6 +33,11 @@ final class RequestProcessor {
      * @return 1 when something happened (bytes moved, a completion), 0 when the request has to wait
      */
     int turn(Qp qp, long budget, long now) {
+        Qp peer = engine.qp(qp.remote());
+        if (peer != null && peer.owner().paused()) {
+            // Its domain is migrating: the request waits, and goes over the wire if the domain leaves.
+            return 0;
+        }
         SendWqe w = qp.sq.head();
         if (!w.started) {
             if (now < qp.notBeforeNanos) {

@@ -50,6 +50,7 @@ public final class VerbsEngine {
     private final WireTransport transport;
     private final SendScheduler sender;
     private final QpStateMachine states;
+    private final MigrationManager migrations;
     private final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(VerbsEngine.class);
     private volatile Limits limits = Limits.DEFAULTS;
     /** Xen 4.17's default maptrack table: 1024 frames of 256 mappings. */
@@ -76,6 +77,21 @@ public final class VerbsEngine {
         this.states = new QpStateMachine(this, processor, sender,
                 new io.vmrdma.engine.internal.status.LogBudget(log, "engine failures", 1, 1_000_000_000L, clock));
         this.sender.states(states);
+        this.migrations = new MigrationManager(this);
+        this.transport.migrations(migrations::onWire);
+    }
+
+    SendScheduler sender() {
+        return sender;
+    }
+
+    RequestProcessor processor() {
+        return processor;
+    }
+
+    /** Domain migrations to and from this node (docs/migration.md). */
+    public MigrationManager migrations() {
+        return migrations;
     }
 
     QpStateMachine states() {
@@ -275,6 +291,11 @@ public final class VerbsEngine {
         if (open != null) {
             return open.openDevice(devid, process);
         }
+        return newDomain(domid, name).openDevice(devid, process);
+    }
+
+    /** A domain with its place in the scheduler and no device yet. */
+    private DomainVerbs newDomain(int domid, String name) throws VerbsException {
         if (domid < 1 || domid > 0x7FEF) {
             throw new VerbsException(VerbsErrno.EINVAL, "domid out of range 1..32751: " + domid);
         }
@@ -286,7 +307,7 @@ public final class VerbsEngine {
         DomainVerbs domain = new DomainVerbs(this, slot, domid, name);
         domain.applySettings(sender.settings(name));
         domains.put(domid, domain);
-        return domain.openDevice(devid, process);
+        return domain;
     }
 
     /**
@@ -335,6 +356,7 @@ public final class VerbsEngine {
         long now = now();
         int work = transport.receive(now);
         work += connections.expire(now);
+        work += migrations.expire(now);
         work += sender.turns(now);
         return work + transport.afterWork(now);
     }
@@ -342,6 +364,20 @@ public final class VerbsEngine {
     Region registerRegion(Pd pd, ByteBuffer memory, long address, int access) {
         int lkey = keys.next(byLkey::containsKey);
         int rkey = keys.next(k -> byRkey.containsKey(k) || byLkey.containsKey(k) || k == lkey);
+        Region region = new Region(pd, memory, address, access, lkey, rkey);
+        byLkey.put(lkey, region);
+        byRkey.put(rkey, region);
+        return region;
+    }
+
+    /** A region that migrated here, with the keys it had: refused when either is in use on this node. */
+    Region restoreRegion(Pd pd, ByteBuffer memory, long address, int access, int lkey, int rkey)
+            throws VerbsException {
+        if (lkey == 0 || rkey == 0 || lkey == rkey || byLkey.containsKey(lkey) || byRkey.containsKey(lkey)
+                || byLkey.containsKey(rkey) || byRkey.containsKey(rkey)) {
+            throw new VerbsException(VerbsErrno.EEXIST, "key 0x" + Integer.toHexString(lkey) + " or 0x"
+                    + Integer.toHexString(rkey) + " is in use on node " + nodeId);
+        }
         Region region = new Region(pd, memory, address, access, lkey, rkey);
         byLkey.put(lkey, region);
         byRkey.put(rkey, region);
@@ -384,6 +420,44 @@ public final class VerbsEngine {
                 attributes.maxSendWr(), attributes.maxRecvWr(), attributes.maxSge(), attributes.signalAll());
         qps.put(qpn, qp);
         return qp;
+    }
+
+    /** A queue pair that migrated here, with the number it had: refused when that number is in use on this node. */
+    Qp restoreQp(DeviceVerbs owner, int qpn, Pd pd, Cq sendCq, Cq recvCq, int maxSendWr, int maxRecvWr, int maxSge,
+                 boolean signalAll)
+            throws VerbsException {
+        if (qpn < 1 || qpn > MAX_QPN || qps.containsKey(qpn)) {
+            throw new VerbsException(VerbsErrno.EEXIST, "queue pair number " + qpn + " is in use on node " + nodeId);
+        }
+        Qp qp = new Qp(this, owner, new QpAddress(nodeId, owner.domid(), qpn), pd, sendCq, recvCq, maxSendWr,
+                maxRecvWr, maxSge, signalAll);
+        qps.put(qpn, qp);
+        return qp;
+    }
+
+    /**
+     * Opens a domain that is migrating here, without devices (its image brings them), paused until the move commits;
+     * EEXIST when its domid is open.
+     */
+    DomainVerbs arrivingDomain(int domid, String name) throws VerbsException {
+        if (domains.containsKey(domid)) {
+            throw new VerbsException(VerbsErrno.EEXIST, "dom " + domid + " is already open");
+        }
+        DomainVerbs domain = newDomain(domid, name);
+        domain.pause(-1);
+        return domain;
+    }
+
+    /** Forgets a domain that runs elsewhere now, or whose arrival failed, without telling its peers. */
+    void discardDomain(DomainVerbs domain) {
+        if (domains.remove(domain.domid(), domain)) {
+            domain.discard();
+            sender.closed(domain);
+        }
+    }
+
+    DomainVerbs openDomainVerbs(int domid) {
+        return domains.get(domid);
     }
 
     /** An unpredictable queue pair number, not live and not among the last ones released. */

@@ -118,4 +118,39 @@ public final class Extension {
         private Cm() {
         }
     }
+
+    /** MIGRATE; the payload carries what the step says (docs/wire-protocol.md §9). */
+    public static final class Migrate {
+        public static final int MIGRATION_ID = 32;
+        /** u16: the step, one of the constants below. */
+        public static final int STEP = 40;
+        /** u32: a byte offset into the domain's state (STATE, STATE_ACK). */
+        public static final int OFFSET = 44;
+        /** u32: bytes of the whole state (OFFER, STATE). */
+        public static final int TOTAL = 48;
+        /** u32: the migrating domain's domid. */
+        public static final int DOMID = 52;
+
+        public static final int OFFER = 1;
+        public static final int ACCEPT = 2;
+        public static final int STATE = 3;
+        public static final int STATE_ACK = 4;
+        public static final int READY = 5;
+        public static final int COMMIT = 6;
+        public static final int COMMITTED = 7;
+        public static final int ABORT = 8;
+
+        private Migrate() {
+        }
+    }
+
+    /** QP_MOVED and QP_MOVED_ACK; source QPN = the queue pair that moved, destination QPN = its peer. */
+    public static final class QpMoved {
+        public static final int CONNECTION_ID = 32;
+        /** u16: the node the queue pair is on now. */
+        public static final int NEW_NODE = 40;
+
+        private QpMoved() {
+        }
+    }
 }

@@ -28,7 +28,16 @@ public enum FrameType {
     CM_REPLY(0x31, 24),
     CM_REJECT(0x32, 24),
     DISCONNECT_REQUEST(0x33, 24),
-    DISCONNECT_REPLY(0x34, 24);
+    DISCONNECT_REPLY(0x34, 24),
+    /**
+     * Migration of a domain between two nodes: one step of the exchange (offer, accept, state, state acknowledgement,
+     * ready, commit, committed, abort), with the migration id, a byte offset and total, and the domid.
+     */
+    MIGRATE(0x40, 24),
+    /** The queue pair named by the source QPN moved to another node: connection id and new node. */
+    QP_MOVED(0x41, 16),
+    /** A QP_MOVED was followed (or had been before). */
+    QP_MOVED_ACK(0x42, 16);
 
     private static final FrameType[] BY_CODE = new FrameType[256];
 
