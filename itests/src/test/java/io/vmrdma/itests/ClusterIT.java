@@ -231,16 +231,38 @@ public class ClusterIT {
         String bogus = console(3, "vmrdma:cluster-install --timeout 30 vmrdma-no-such-policy");
         assertEquals(bogus, HOSTS, count(bogus, "\\| failed: no feature vmrdma-no-such-policy"));
 
-        // A new version of the policy bundle, in a features repository of its own: every node updates to it.
-        String repository = newPriorityVersion("0.1.1").toUri().toString();
+        // A new version of the policy bundle, in a features repository of its own: every node updates to it. A
+        // repository the rollout would have to fetch from a URL is refused on every node.
+        String fetched = console(2, "vmrdma:cluster-install --timeout 30 --repository http://169.254.21.9/f.xml "
+                + "vmrdma-sched-priority");
+        assertEquals(fetched, HOSTS, count(fetched, "\\| failed: repository http://169.254.21.9/f.xml refused"));
+        String shipped = shippedPriorityVersion();
+        String next = shipped.replaceFirst("^(\\d+)\\.(\\d+)\\.(\\d+).*$", "$1.$2.")
+                + (Integer.parseInt(shipped.split("\\.")[2]) + 1);
+        String repository = newPriorityVersion(next).toUri().toString();
         String updated = console(1, "vmrdma:cluster-install --repository " + repository + " vmrdma-sched-priority");
-        assertEquals(updated, HOSTS, count(updated, "\\| updated from 0\\.1\\.0\\.SNAPSHOT to 0\\.1\\.1"));
+        assertEquals(updated, HOSTS, count(updated, "\\| updated from " + Pattern.quote(shipped) + " to "
+                + Pattern.quote(next)));
         for (int host = 1; host <= HOSTS; host++) {
             String bundles = console(host, "bundle:list -s -t 0 | grep io.vmrdma.sched.priority");
             assertEquals(bundles, 1, count(bundles, "io\\.vmrdma\\.sched\\.priority"));
-            assertTrue(bundles, bundles.matches("(?s).*Active.*0\\.1\\.1.*"));
+            assertTrue(bundles, bundles.matches("(?s).*Active.*" + Pattern.quote(next) + ".*"));
             await(host, 60, "vmrdma:status", out -> out.matches("(?s).*Policy\\s+\\|\\s+priority\\b.*"),
                     "the updated priority policy in charge");
+        }
+    }
+
+    /** The distribution's priority policy bundle. */
+    private static Path shippedPriorityJar() throws IOException {
+        try (var jars = Files.walk(home(1).resolve("system/io/vmrdma/io.vmrdma.sched.priority"))) {
+            return jars.filter(p -> p.toString().endsWith(".jar")).findFirst().orElseThrow();
+        }
+    }
+
+    /** The bundle version of the distribution's priority policy, which is its feature's version too. */
+    private static String shippedPriorityVersion() throws IOException {
+        try (var jar = new java.util.jar.JarFile(shippedPriorityJar().toFile())) {
+            return jar.getManifest().getMainAttributes().getValue("Bundle-Version");
         }
     }
 
@@ -250,12 +272,8 @@ public class ClusterIT {
      */
     private static Path newPriorityVersion(String version) throws Exception {
         Path update = Files.createDirectories(work.resolve("update-" + version));
-        Path shipped;
-        try (var jars = Files.walk(home(1).resolve("system/io/vmrdma/io.vmrdma.sched.priority"))) {
-            shipped = jars.filter(p -> p.toString().endsWith(".jar")).findFirst().orElseThrow();
-        }
         Path jar = update.resolve("io.vmrdma.sched.priority-" + version + ".jar");
-        try (var in = new java.util.jar.JarInputStream(Files.newInputStream(shipped))) {
+        try (var in = new java.util.jar.JarInputStream(Files.newInputStream(shippedPriorityJar()))) {
             java.util.jar.Manifest manifest = in.getManifest();
             manifest.getMainAttributes().putValue("Bundle-Version", version);
             try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar), manifest)) {

@@ -6,6 +6,7 @@ import java.util.Comparator;
 import java.util.EnumSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -23,12 +24,17 @@ import org.slf4j.LoggerFactory;
  * how it went in its {@link MemberReport}. A feature is wanted by name, {@code NAME} (its newest version in the node's
  * repositories) or {@code NAME/VERSION}; when another version of it is installed, the node updates it to the wanted
  * one. A node that fails says why and the others go on.
+ *
+ * <p>Any member can ask for a rollout, and the cluster's port does not authenticate its members: a repository is
+ * taken only from Karaf's Maven resolution ({@code mvn:}, the repositories this node is configured with) or this
+ * node's own files ({@code file:}), never fetched from a URL a request names.
  */
 final class FeatureRollout {
 
     static final String WANTED = "vmrdma.rollout";
     private static final Logger LOG = LoggerFactory.getLogger(FeatureRollout.class);
     private static final int MAX_REASON = 200;
+    private static final Set<String> REPOSITORY_SCHEMES = Set.of("mvn", "file");
 
     private final FeaturesService features;
     /** feature → "request:outcome" of this node's last attempt. */
@@ -58,7 +64,11 @@ final class FeatureRollout {
     private String install(String wanted, String repository) {
         try {
             if (repository != null) {
-                features.addRepository(URI.create(repository));
+                URI uri = URI.create(repository);
+                if (!REPOSITORY_SCHEMES.contains(uri.getScheme())) {
+                    return "failed: repository " + repository + " refused: only mvn: or file: repositories";
+                }
+                features.addRepository(uri);
             }
             String[] nameVersion = wanted.split("/", 2);
             Feature feature = nameVersion.length == 2 ? features.getFeature(nameVersion[0], nameVersion[1])
