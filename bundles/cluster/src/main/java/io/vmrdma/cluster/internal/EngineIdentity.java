@@ -3,6 +3,7 @@ package io.vmrdma.cluster.internal;
 import java.io.IOException;
 import java.util.Dictionary;
 import java.util.Hashtable;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import io.vmrdma.api.cluster.NodeIdConfirmation;
@@ -11,6 +12,7 @@ import org.osgi.framework.ServiceRegistration;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.component.runtime.ServiceComponentRuntime;
+import org.osgi.service.component.runtime.dto.ComponentConfigurationDTO;
 import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,6 +29,7 @@ final class EngineIdentity {
     static final String CONFIRMED_BY = "nodeIdConfirmedBy";
     private static final Logger LOG = LoggerFactory.getLogger(EngineIdentity.class);
     private static final String ENGINE_COMPONENT = "io.vmrdma.engine.internal.EngineNode";
+    private static final long CONFIGURATION_WAIT_NANOS = TimeUnit.SECONDS.toNanos(30);
 
     private final ConfigurationAdmin configurations;
     private final ServiceComponentRuntime components;
@@ -64,6 +67,7 @@ final class EngineIdentity {
             updateEngine("nodeId", Integer.toString(id));
             for (ComponentDescriptionDTO engine : components.getComponentDescriptionDTOs()) {
                 if (ENGINE_COMPONENT.equals(engine.name)) {
+                    awaitConfigured(engine, id);
                     LOG.info("cluster: the cluster assigned node id {}; restarting the engine with it", id);
                     restarts.incrementAndGet();
                     components.disableComponent(engine).onResolve(() -> components.enableComponent(engine));
@@ -91,6 +95,31 @@ final class EngineIdentity {
             updateEngine(CONFIRMED_BY, "none");
             LOG.info("cluster: this node left the cluster; its engine's node id needs no confirmation any more");
         }
+    }
+
+    /**
+     * Waits until the engine's component holds the configuration with {@code id}: Configuration Admin delivers an
+     * update on a thread of its own, and an engine restarted before it arrives would start again with its old id and
+     * wait for a confirmation of that id forever.
+     */
+    private void awaitConfigured(ComponentDescriptionDTO engine, int id) {
+        long deadline = System.nanoTime() + CONFIGURATION_WAIT_NANOS;
+        while (System.nanoTime() < deadline) {
+            for (ComponentConfigurationDTO configuration : components.getComponentConfigurationDTOs(engine)) {
+                Object configured = configuration.properties.get("nodeId");
+                if (configured != null && configured.toString().trim().equals(Integer.toString(id))) {
+                    return;
+                }
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+        }
+        LOG.warn("cluster: the engine did not receive node id {} in {} s; restarting it anyway", id,
+                TimeUnit.NANOSECONDS.toSeconds(CONFIGURATION_WAIT_NANOS));
     }
 
     /** How many times the engine restarted with an id the cluster assigned. */
