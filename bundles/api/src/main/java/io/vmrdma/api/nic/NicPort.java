@@ -2,6 +2,7 @@ package io.vmrdma.api.nic;
 
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.locks.LockSupport;
 
 import org.osgi.annotation.versioning.ConsumerType;
 
@@ -65,6 +66,16 @@ public interface NicPort {
      * returns how many it handed over (0 when none were waiting). Never blocks.
      */
     int poll(FrameHandler handler, int frameLimit);
+
+    /**
+     * Sleeps until a frame may be waiting to be polled, or at most {@code timeoutNanos}: the engine's idle wait, so a
+     * frame that arrives ends it instead of waiting out a timer. May return early with nothing to poll; the engine
+     * polls afterwards either way. Since 0.6.0 of this package; a binding that cannot wait on its link parks for the
+     * time, as bindings written before it are taken to.
+     */
+    default void awaitFrames(long timeoutNanos) {
+        LockSupport.parkNanos(timeoutNanos);
+    }
 
     /**
      * Claims room for one outgoing frame of up to {@code length} bytes addressed to {@code destination}.

@@ -7,6 +7,11 @@
  * receive a batch and {@link io.vmrdma.api.nic.NicPort#tryClaim} / {@link io.vmrdma.api.nic.NicPort#commit} /
  * {@link io.vmrdma.api.nic.NicPort#flush} to send one. A port is used by one engine thread at a time.
  *
+ * <h2>Idle</h2>
+ * When the engine has nothing to do it calls {@link io.vmrdma.api.nic.NicPort#awaitFrames} (since 0.6.0): a binding
+ * over a socket sleeps on the socket's readiness, so an idle engine costs no wake-ups while frames still end its
+ * sleep at once.
+ *
  * <h2>Who owns the buffers</h2>
  * The binding owns every frame buffer (its PACKET_MMAP ring, its datagram staging area). It lends the engine a
  * window into one for the length of a callback or a claim and never touches the window while it is lent. The
@@ -29,7 +34,7 @@
  * unbind, stops using the port and releases every window before the binding frees its buffers.
  */
 @Export
-@Version("0.5.0")
+@Version("0.6.0")
 package io.vmrdma.api.nic;
 
 import org.osgi.annotation.bundle.Export;

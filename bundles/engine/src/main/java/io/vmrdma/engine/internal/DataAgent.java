@@ -50,6 +50,19 @@ final class DataAgent implements Agent {
         this.backends = backends;
     }
 
+    /**
+     * The agent's sleep when it has nothing to do, at most {@code maxNanos}: on dom0's event channel while guests'
+     * backends exist (a guest's notification ends it), else on the NIC port's readiness (a frame ends it).
+     */
+    void awaitWork(long maxNanos) {
+        GuestBackends b = backends;
+        if (b != null) {
+            b.awaitEvent(maxNanos);
+        } else {
+            verbs.awaitFrames(maxNanos);
+        }
+    }
+
     private int runCommands() {
         return commands.drain(Runnable::run);
     }

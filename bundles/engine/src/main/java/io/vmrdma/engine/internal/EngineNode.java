@@ -111,6 +111,7 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
         this.verbs = new VerbsEngine(nodeId, System::nanoTime, null);
         verbs.scheduling(new EngineSchedulerSource(policies, settings));
         this.dataAgent = new DataAgent(verbs);
+        idle.waiter(dataAgent::awaitWork);
         apply(first);
         this.dataAgentRunner = new AgentRunner(idle,
                 error -> LOG.error("data agent of node {} failed", nodeId, error), null, dataAgent);
@@ -309,7 +310,6 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
             try {
                 backends = new GuestBackends(xen, verbs);
                 dataAgent.backends(backends);
-                idle.waiter(backends::awaitEvent);
             } catch (io.vmrdma.api.xen.XenException e) {
                 LOG.error("guest backends cannot start on Xen access '{}': {}", xen.kind(), e.getMessage());
             }
@@ -320,7 +320,6 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     /** Closes the guests' backends (on the data agent): guests see them close; mappings go before Xen access. */
     private void closeBackends() {
         if (backends != null) {
-            idle.waiter(null);
             dataAgent.backends(null);
             backends.close();
             backends = null;

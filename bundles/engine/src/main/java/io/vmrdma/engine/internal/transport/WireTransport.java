@@ -5,6 +5,7 @@ import java.security.SecureRandom;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntFunction;
 import java.util.function.ToLongFunction;
 
@@ -261,6 +262,16 @@ public final class WireTransport implements FrameHandler {
             dropPressureUntilNanos = nowNanos + DROP_PRESSURE_NANOS;
         }
         return frames;
+    }
+
+    /** Sleeps on the port's readiness, at most {@code timeoutNanos}; parks while no port is bound. */
+    public void awaitFrames(long timeoutNanos) {
+        NicPort p = port;
+        if (p == null) {
+            LockSupport.parkNanos(timeoutNanos);
+        } else {
+            p.awaitFrames(timeoutNanos);
+        }
     }
 
     /**

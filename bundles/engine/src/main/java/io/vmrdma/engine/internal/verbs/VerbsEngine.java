@@ -118,6 +118,14 @@ public final class VerbsEngine {
         transport.port(port);
     }
 
+    /**
+     * Sleeps until a frame may have arrived on the bound NIC port, at most {@code timeoutNanos}; parks while none is
+     * bound. The data agent's wait when it has nothing to do.
+     */
+    public void awaitFrames(long timeoutNanos) {
+        transport.awaitFrames(timeoutNanos);
+    }
+
     /** Adds a node to the static peer table: frames to {@code node} go to {@code address}. */
     public void peer(int node, io.vmrdma.api.nic.LinkAddress address) {
         if (node == nodeId || node < 0 || node > 0xFFFF) {

@@ -170,6 +170,12 @@ public final class PacketPort implements NicPort, AutoCloseable {
         return closed ? LinkState.DOWN : socket.linkState();
     }
 
+    /** Sleeps on the socket's readiness: a frame for this port ends the wait. */
+    @Override
+    public void awaitFrames(long timeoutNanos) {
+        socket.awaitFrames(timeoutNanos);
+    }
+
     /** Each frame received counts toward the limit, dropped ones too, so a flood cannot hold the agent. */
     @Override
     public int poll(FrameHandler handler, int frameLimit) {

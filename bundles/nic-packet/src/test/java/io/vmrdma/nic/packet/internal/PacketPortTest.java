@@ -54,6 +54,27 @@ class PacketPortTest {
     }
 
     @Test
+    void anIdleWaitOnTheSocketsReadinessEndsWhenAFrameArrives() throws Exception {
+        VethLink link = link(9000);
+        PacketPort a = port(link.a, PacketSettings.of(link.interfaceA));
+        PacketPort b = port(link.b, PacketSettings.of(link.interfaceB));
+        b.awaitFrames(TimeUnit.MILLISECONDS.toNanos(20));
+        assertThat(b.poll(new ReceivedFrames(), 32)).as("a wait that timed out leaves nothing to poll").isZero();
+        Thread waiter = new Thread(() -> b.awaitFrames(TimeUnit.MINUTES.toNanos(2)), "waiter");
+        waiter.start();
+        waiter.join(300);
+        assertThat(waiter.isAlive()).as("nothing arrived: still waiting").isTrue();
+        byte[] frame = "wake the agent".getBytes(StandardCharsets.US_ASCII);
+        send(a, b.address(), frame);
+        assertThat(a.flush()).isEqualTo(1);
+        waiter.join(TimeUnit.SECONDS.toMillis(30));
+        assertThat(waiter.isAlive()).as("the frame ended a two-minute wait").isFalse();
+        ReceivedFrames received = new ReceivedFrames();
+        assertThat(b.poll(received, 32)).isEqualTo(1);
+        assertThat(received.frames.get(0)).isEqualTo(frame);
+    }
+
+    @Test
     void framesTheKernelDropsForAFullReceiveBufferAreCounted() throws InterruptedException {
         VethLink link = link(9000);
         PacketPort a = port(link.a, PacketSettings.of(link.interfaceA));
