@@ -129,6 +129,11 @@ public final class GuestBackends implements AutoCloseable {
         return events;
     }
 
+    /** Whether any guest's device has a backend here: only they notify on dom0's event channel. */
+    public boolean hasDevices() {
+        return !devices.isEmpty();
+    }
+
     /**
      * Sleeps up to {@code maxNanos} or until a guest notifies: the data agent's park when it has nothing to do, so
      * a guest's post wakes it instead of waiting out the park.

@@ -126,6 +126,11 @@ public final class VerbsEngine {
         transport.awaitFrames(timeoutNanos);
     }
 
+    /** Whether any queue pair exists: without one, no retransmission, receiver-not-ready or rate timer can be due. */
+    public boolean hasQueuePairs() {
+        return !qps.isEmpty();
+    }
+
     /** Adds a node to the static peer table: frames to {@code node} go to {@code address}. */
     public void peer(int node, io.vmrdma.api.nic.LinkAddress address) {
         if (node == nodeId || node < 0 || node > 0xFFFF) {
