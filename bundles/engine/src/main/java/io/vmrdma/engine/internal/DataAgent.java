@@ -79,16 +79,13 @@ final class DataAgent implements Agent {
     }
 
     /**
-     * The agent's sleep when it has nothing to do, at most {@code maxNanos}: on dom0's event channel while guests'
-     * devices have backends here (a guest's notification ends it), else on the NIC port's readiness (a frame ends
-     * it). Once the agent has been quiet for {@link #QUIET_AFTER_NANOS} with no queue pair, that sleep lasts up to
-     * {@link #QUIET_WAIT_NANOS}: an engine with nothing to serve costs a few wake-ups a second, not a thousand.
+     * The agent's sleep when it has nothing to do and no guest's device would wake it, at most {@code maxNanos}: on
+     * the NIC port's readiness (a frame ends it). Once the agent has been quiet for {@link #QUIET_AFTER_NANOS} with no
+     * queue pair, that sleep lasts up to {@link #QUIET_WAIT_NANOS}: an engine with nothing to serve costs a few
+     * wake-ups a second, not a thousand.
      */
     void awaitWork(long maxNanos) {
-        GuestBackends b = backends;
-        if (b != null && b.hasDevices()) {
-            b.awaitEvent(maxNanos);
-        } else if (!verbs.hasQueuePairs() && clock.getAsLong() - lastWorkNanos > QUIET_AFTER_NANOS) {
+        if (!verbs.hasQueuePairs() && clock.getAsLong() - lastWorkNanos > QUIET_AFTER_NANOS) {
             verbs.awaitFrames(Math.max(maxNanos, QUIET_WAIT_NANOS));
         } else {
             verbs.awaitFrames(maxNanos);

@@ -88,8 +88,8 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     private final WakeableIdleStrategy idle = new WakeableIdleStrategy();
 
     /**
-     * Starts the node: the verbs engine and its data agent, which backs off (spin, yield, then park up to 1 ms,
-     * a park a guest's notification ends early) when idle so that several engines and guests share two cores.
+     * Starts the node: the verbs engine and its data agent, which sleeps when idle (up to 1 ms, a sleep a guest's
+     * notification ends early; with a NIC bound, after spinning and yielding) so that engines and guests share cores.
      */
     @Activate
     public EngineNode(EngineConfig engine, Map<String, Object> properties, @Reference PolicySelector policies,
@@ -235,7 +235,10 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
             return;
         }
         NicPort next = chosen;
-        dataAgent.runAndWait(() -> verbs.nic(next));
+        dataAgent.runAndWait(() -> {
+            verbs.nic(next);
+            idle.wirePolled(next != null);
+        });
         nic = next;
         if (next != null) {
             LOG.info("NIC binding '{}' in use on {}", configuredNic, next.interfaceName());
@@ -310,6 +313,7 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
             try {
                 backends = new GuestBackends(xen, verbs);
                 dataAgent.backends(backends);
+                idle.doorbell(backends);
             } catch (io.vmrdma.api.xen.XenException e) {
                 LOG.error("guest backends cannot start on Xen access '{}': {}", xen.kind(), e.getMessage());
             }
@@ -320,6 +324,7 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     /** Closes the guests' backends (on the data agent): guests see them close; mappings go before Xen access. */
     private void closeBackends() {
         if (backends != null) {
+            idle.doorbell(null);
             dataAgent.backends(null);
             backends.close();
             backends = null;
