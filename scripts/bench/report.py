@@ -337,12 +337,14 @@ def main():
     put("udp_lat_us", udp, no_veth)
     put("tcp_lat_us", [l["tcp_lat_us"] if l else None for l in l9], no_veth)
     put("lat_vs_udp", [div(x, y) for x, y in zip(p50, udp)], no_veth)
-    put("guest_lat_p50_us", [g["write_lat_polling"]["t_typical_us"] if "write_lat_polling" in g else None
-                             for g in guest], no_guest)
-    put("guest_lat_p99_us", [g["write_lat_polling"]["p99_us"] if "write_lat_polling" in g else None
-                             for g in guest], no_guest)
-    put("guest_send_lat_blocking_p50_us", [g["send_lat_blocking"]["t_typical_us"] if "send_lat_blocking" in g
-                                           else None for g in guest], no_guest)
+    # Guest ping-pongs: the client's half round trips in an HdrHistogram (GuestBenchmarkTest), not perftest's row.
+    def guest_pct(mode, key):
+        return [g[mode][key] if mode in g else None for g in guest]
+    put("guest_lat_p50_us", guest_pct("write_lat_polling", "p50_us"), no_guest)
+    put("guest_lat_p99_us", guest_pct("write_lat_polling", "p99_us"), no_guest)
+    put("guest_lat_p99_9_us", guest_pct("write_lat_polling", "p99_9_us"), no_guest)
+    put("guest_send_lat_blocking_p50_us", guest_pct("send_lat_blocking", "p50_us"), no_guest)
+    put("guest_send_lat_blocking_p99_us", guest_pct("send_lat_blocking", "p99_us"), no_guest)
 
     # The simulator's event channel against a pipe, round trips in alternating blocks (EventChannelBenchmarkTest).
     no_evtchn = "EventChannelBenchmarkTest produced no result in this run (see target/bench/bench.log)"
@@ -534,11 +536,14 @@ def main():
               "| %s | Xen2MX 7 µs (14 µs round trip) |"
               % (v("lat_p50_us", r1), v("lat_p99_us", r1), v("udp_lat_us", r1), v("tcp_lat_us", r1),
                  v("lat_vs_udp", r2), bar("lat_vs_udp", "<=", 0.7)))
-    md.append("| guest↔guest 8 B write, half RTT typical / p99 µs (one host, polling) | %s / %s | — | — | %s; %s | — |"
+    md.append("| guest↔guest 8 B write, half RTT p50 / p99 µs (one host, polling; HdrHistogram) | %s / %s | — | — "
+              "| %s; %s | — |"
               % (v("guest_lat_p50_us", r1), v("guest_lat_p99_us", r1), bar("guest_lat_p50_us", "<=", 10),
                  bar("guest_lat_p99_us", "<=", 100)))
-    md.append("| guest↔guest 8 B send, half RTT typical µs (one host, both blocking) | %s | — | — | %s | — |"
-              % (v("guest_send_lat_blocking_p50_us", r1), bar("guest_send_lat_blocking_p50_us", "<=", 20)))
+    md.append("| guest↔guest 8 B send, half RTT p50 / p99 µs (one host, both blocking; HdrHistogram) | %s / %s | — | — "
+              "| %s | — |"
+              % (v("guest_send_lat_blocking_p50_us", r1), v("guest_send_lat_blocking_p99_us", r1),
+                 bar("guest_send_lat_blocking_p50_us", "<=", 20)))
     md.append("| xen.sim event channel round trip p50 / p99 µs (dom0 ↔ guest thread) | %s / %s | pipe %s / %s | %s "
               "| %s | — |"
               % (v("sim_evtchn_rtt_p50_us", r1), v("sim_evtchn_rtt_p99_us", r1), v("pipe_rtt_p50_us", r1),
@@ -791,7 +796,7 @@ def make_plots(img, tmp, intra, guest, evtchn, veth, emul, sched, wire):
         plots.append(("Latency against message size", "bench-latency.png"))
 
     # 4. latency percentiles, 8 B: guests (polling, blocking), engines over veth, qperf UDP, the event channel
-    x_of = {"p50_us": 2, "t_typical_us": 2, "p90_us": 10, "p99_us": 100, "p99_9_us": 1000}
+    x_of = {"p50_us": 2, "p90_us": 10, "p99_us": 100, "p99_9_us": 1000}
     files = []
 
     def spectrum(name, rows, keys, scale=1.0):
@@ -802,9 +807,9 @@ def make_plots(img, tmp, intra, guest, evtchn, veth, emul, sched, wire):
             files.append((p, name))
 
     spectrum("guest↔guest polling (ib_write_lat)", [g.get("write_lat_polling") for g in guest],
-             ("t_typical_us", "p99_us", "p99_9_us"))
+             ("p50_us", "p90_us", "p99_us", "p99_9_us"))
     spectrum("guest↔guest blocking (ib_send_lat)", [g.get("send_lat_blocking") for g in guest],
-             ("t_typical_us", "p99_us", "p99_9_us"))
+             ("p50_us", "p90_us", "p99_us", "p99_9_us"))
     l9 = [link(v, 9000) for v in veth]
     spectrum("engine↔engine, veth 9000", [lat_row(l, 8) for l in l9 if l], ("p50_us", "p99_us", "p99_9_us"))
     udp = med([l["udp_lat_us"] for l in l9 if l])
