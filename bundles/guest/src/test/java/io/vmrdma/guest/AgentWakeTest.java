@@ -46,9 +46,13 @@ class AgentWakeTest {
             GuestDevice dev = GuestDevice.open(SimGuest.attach(hv.domainDirectory(domid)), 0,
                     GuestDevice.Options.defaults().polling(polling));
             // The connection's own notifications (the bound port's first event, the open's requests) are spent.
+            // Every request waits for the agent to sleep: one posted while it arms the rings can leave a notification
+            // pending that would wake it early once the counting starts.
             for (int i = 0; i < 10; i++) {
                 agent.awaitAsleep();
-                dev.deallocPd(dev.allocPd());
+                GuestDevice.Pd pd = dev.allocPd();
+                agent.awaitAsleep();
+                dev.deallocPd(pd);
             }
             agent.longSleeps = true;
             agent.awaitAsleep();
