@@ -99,6 +99,17 @@ public interface NicPort {
     int flush();
 
     /**
+     * How long the frame being handed to {@link FrameHandler#onFrame} now had waited at this host when the
+     * {@link #poll} that hands it over began: from when the kernel received it (its receive timestamp) to the start of
+     * the poll. The engine takes it off the round trips it measures, so the time its own thread spent on other work
+     * or waiting for a core does not look like delay on the path. Valid during {@code onFrame} only; never negative;
+     * 0 when the binding cannot tell. Since 0.7.0 of this package; bindings written before it say 0.
+     */
+    default long frameWaitNanos() {
+        return 0;
+    }
+
+    /**
      * Frames the kernel dropped on receive before this port read them (its socket's buffer was full), ever, as last
      * read on the port's thread: a plain read, no system call. The engine asks senders to back off when it rises.
      * Since 0.5.0 of this package; a binding that cannot tell has 0.

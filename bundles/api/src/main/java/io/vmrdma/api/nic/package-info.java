@@ -29,12 +29,17 @@
  * kernel's own drops) and the calls that fail, and reports them by name through
  * {@link io.vmrdma.api.nic.NicPort#bindingCounters()} (since 0.3.0) for the console.
  *
+ * <h2>Receive timestamps</h2>
+ * A binding whose kernel stamps received frames says how long each one waited before the poll that read it
+ * ({@link io.vmrdma.api.nic.NicPort#frameWaitNanos()}, since 0.7.0), so the engine's round trips leave out the time
+ * its own thread was away.
+ *
  * <h2>Hot swap</h2>
  * A binding's bundle may stop at any time. It unregisters its {@code NicPort} service first; the engine, in its
  * unbind, stops using the port and releases every window before the binding frees its buffers.
  */
 @Export
-@Version("0.6.0")
+@Version("0.7.0")
 package io.vmrdma.api.nic;
 
 import org.osgi.annotation.bundle.Export;

@@ -82,6 +82,11 @@ public abstract class ForwardingNicPort implements NicPort {
     }
 
     @Override
+    public long frameWaitNanos() {
+        return inner.frameWaitNanos();
+    }
+
+    @Override
     public long receiveDrops() {
         return inner.receiveDrops();
     }

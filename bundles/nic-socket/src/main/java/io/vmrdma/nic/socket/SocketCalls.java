@@ -62,6 +62,9 @@ public final class SocketCalls {
 
     public static native int close(int fd);
 
+    /** Reads {@code clock} into the {@code struct timespec} at {@code timespec} (from the vDSO: no system call). */
+    public static native int clock_gettime(int clock, long timespec);
+
     public static native String strerror(int errno);
 
     /** {@code errno} for people: {@code Invalid argument (errno 22)}. */

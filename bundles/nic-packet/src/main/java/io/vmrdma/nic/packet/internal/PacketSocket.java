@@ -8,6 +8,7 @@ import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import io.vmrdma.api.nic.LinkState;
 import io.vmrdma.nic.socket.ReceiveReadiness;
+import io.vmrdma.nic.socket.ReceiveTimestamps;
 import io.vmrdma.nic.socket.SocketCalls;
 
 /**
@@ -114,6 +115,11 @@ final class PacketSocket implements AutoCloseable {
     /** Sends {@code count} messages of the mmsghdr array at {@code messages}; -1 and errno as sendmmsg. */
     int send(long messages, int count) {
         return SocketCalls.sendmmsg(fd, messages, count, SocketCalls.MSG_DONTWAIT);
+    }
+
+    /** Asks the kernel to timestamp the frames this socket receives. */
+    ReceiveTimestamps receiveTimestamps() {
+        return new ReceiveTimestamps(fd);
     }
 
     /** Receives up to {@code count} messages into the mmsghdr array at {@code messages}; never waits. */

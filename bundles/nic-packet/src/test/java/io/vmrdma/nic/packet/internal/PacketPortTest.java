@@ -75,6 +75,34 @@ class PacketPortTest {
     }
 
     @Test
+    void aFrameSaysHowLongItWaitedAtTheHostBeforeThePoll() throws InterruptedException {
+        VethLink link = link(9000);
+        PacketPort a = port(link.a, PacketSettings.of(link.interfaceA));
+        PacketPort b = port(link.b, PacketSettings.of(link.interfaceB));
+        byte[] frame = new byte[100];
+        new Random(5).nextBytes(frame);
+        send(a, b.address(), frame);
+        assertThat(a.flush()).isEqualTo(1);
+        long slept = TimeUnit.MILLISECONDS.toNanos(30);
+        TimeUnit.NANOSECONDS.sleep(slept);
+        List<Long> waits = new ArrayList<>();
+        List<byte[]> frames = new ArrayList<>();
+        for (int tries = 0; frames.isEmpty(); tries++) {
+            assertThat(tries).as("the frame arrives").isLessThan(1_000_000);
+            b.poll((buffer, offset, length, source) -> {
+                byte[] bytes = new byte[length];
+                buffer.get(offset, bytes);
+                frames.add(bytes);
+                waits.add(b.frameWaitNanos());
+            }, 8);
+        }
+        assertThat(frames).singleElement().isEqualTo(frame);
+        // The kernel stamped it when it crossed the veth, before the sleep began: it waited at least the sleep.
+        assertThat(waits).singleElement().satisfies(w -> assertThat(w).isGreaterThanOrEqualTo(slept)
+                .isLessThan(TimeUnit.SECONDS.toNanos(60)));
+    }
+
+    @Test
     void framesTheKernelDropsForAFullReceiveBufferAreCounted() throws InterruptedException {
         VethLink link = link(9000);
         PacketPort a = port(link.a, PacketSettings.of(link.interfaceA));
