@@ -62,6 +62,11 @@ public final class WireQp {
     private final byte[] slotState = new byte[WINDOW];
     private final boolean[] slotResponse = new boolean[WINDOW];
     private final short[] slotSends = new short[WINDOW];
+    /**
+     * Whether the packet's bytes count against the peer's window now: from when it goes out until it is acknowledged
+     * or presumed lost, and again from when it goes out again.
+     */
+    private final boolean[] slotInWindow = new boolean[WINDOW];
     private long srttNanos;
     private long rttvarNanos;
     private long rtoNanos = INITIAL_RTO_NANOS;
@@ -237,13 +242,38 @@ public final class WireQp {
         slotState[s] = SENT;
         slotResponse[s] = response;
         slotSends[s] = 1;
+        slotInWindow[s] = true;
     }
 
-    /** {@code psn} went out again. */
+    /** {@code psn} went out again: a packet presumed lost counts against the peer's window again. */
     void recordResent(int psn, long nowNanos) {
         int s = psn & MASK;
         slotSentAt[s] = nowNanos;
         slotSends[s]++;
+        if (!slotInWindow[s]) {
+            slotInWindow[s] = true;
+            counted(slotLength[s]);
+        }
+    }
+
+    /**
+     * The packets in {@code [fromPsn, toPsn)} still unacknowledged are presumed lost (a timeout, or holes below what
+     * the responder has): their bytes leave the peer's window until they go out again, so a resend waits for room as
+     * new data does. Their timers restart: one that waits for room is not timed out again meanwhile.
+     */
+    void presumeLost(int fromPsn, int toPsn, long nowNanos) {
+        for (int psn = fromPsn; psn != toPsn; psn++) {
+            int s = psn & MASK;
+            if (slotState[s] == SENT && slotInWindow[s]) {
+                slotSentAt[s] = nowNanos;
+                leaveWindow(s);
+            }
+        }
+    }
+
+    /** Whether {@code psn}'s bytes count against the peer's window (it is on the wire, not presumed lost). */
+    boolean countsAgainstWindow(int psn) {
+        return slotInWindow[psn & MASK];
     }
 
     boolean isOutstanding(int psn) {
@@ -276,23 +306,28 @@ public final class WireQp {
         return slotSentAt[psn & MASK];
     }
 
-    /** An ACK covers {@code psn}: it is acknowledged, and its first transmission gives a round-trip sample. */
-    void acknowledge(int psn, long nowNanos) {
+    /**
+     * An ACK that reached this host at {@code arrivalNanos} covers {@code psn}: it is acknowledged, and its first
+     * transmission gives a round-trip sample.
+     */
+    void acknowledge(int psn, long arrivalNanos) {
         int s = psn & MASK;
         if (slotState[s] == SENT && !slotResponse[s]) {
             slotState[s] = ACKED;
+            leaveWindow(s);
             if (slotSends[s] == 1) {
-                rttSample(nowNanos - slotSentAt[s]);
+                rttSample(arrivalNanos - slotSentAt[s]);
             }
         }
     }
 
-    /** The READ response packet {@code psn} arrived and was placed. */
-    void responseReceived(int psn, long nowNanos) {
+    /** The READ response packet {@code psn}, which reached this host at {@code arrivalNanos}, was placed. */
+    void responseReceived(int psn, long arrivalNanos) {
         int s = psn & MASK;
         slotState[s] = ACKED;
+        leaveWindow(s);
         if (slotSends[s] == 1) {
-            rttSample(nowNanos - slotSentAt[s]);
+            rttSample(arrivalNanos - slotSentAt[s]);
         }
     }
 
@@ -303,12 +338,13 @@ public final class WireQp {
             int u = p & MASK;
             if (slotSeq[u] == seq) {
                 slotState[u] = ACKED;
+                leaveWindow(u);
             }
         }
     }
 
     /**
-     * Moves the window base over acknowledged PSNs, giving back their bytes to the peer's window; progress resets
+     * Moves the window base over acknowledged PSNs, giving back what they still count against the peer's window; progress resets
      * the retry count and the timer. Returns whether the base moved.
      */
     boolean advanceBase() {
@@ -316,9 +352,7 @@ public final class WireQp {
         while (basePsn != nextPsn && slotState[basePsn & MASK] == ACKED) {
             int s = basePsn & MASK;
             slotState[s] = FREE;
-            if (!slotResponse[s]) {
-                acknowledged(slotLength[s]);
-            }
+            leaveWindow(s);
             basePsn++;
             progress = true;
         }
@@ -490,7 +524,26 @@ public final class WireQp {
         peer.addWindow(bytes);
     }
 
-    /** {@code bytes} of data were acknowledged: they no longer count against the peer's window. */
+    /** {@code bytes} went out again: they count against the peer's window (and this queue pair's share) again. */
+    private void counted(int bytes) {
+        if (windowPeer != null) {
+            windowBytes += bytes;
+            windowPeer.addWindow(bytes);
+        }
+    }
+
+    /**
+     * Slot {@code s} was acknowledged (a selective acknowledgement too: bytes the responder has no longer load the
+     * path, even while a hole below them holds the window base) or presumed lost: its bytes leave the peer's window.
+     */
+    private void leaveWindow(int s) {
+        if (slotInWindow[s]) {
+            slotInWindow[s] = false;
+            acknowledged(slotLength[s]);
+        }
+    }
+
+    /** {@code bytes} were acknowledged or presumed lost: they no longer count against the peer's window. */
     private void acknowledged(int bytes) {
         if (windowPeer != null) {
             long done = Math.min(bytes, windowBytes);
@@ -515,8 +568,12 @@ public final class WireQp {
         return sample;
     }
 
-    /** An RTT sample, Jacobson/Karels: RTO = SRTT + 4 RTTVAR, bounded. */
-    private void rttSample(long sampleNanos) {
+    /**
+     * An RTT sample, Jacobson/Karels: RTO = SRTT + 4 RTTVAR, bounded. At least 1 ns: an arrival time from the kernel's
+     * clock may fall before the send time taken from the engine's, and 0 means no sample yet.
+     */
+    private void rttSample(long measuredNanos) {
+        long sampleNanos = Math.max(1, measuredNanos);
         freshRttNanos = sampleNanos;
         if (srttNanos == 0) {
             srttNanos = sampleNanos;

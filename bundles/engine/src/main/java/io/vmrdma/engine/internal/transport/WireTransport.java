@@ -111,6 +111,11 @@ public final class WireTransport implements FrameHandler {
     private NicPort port;
     private int portEpoch;
     private long now;
+    /**
+     * When the frame being received reached this host, on the engine's clock: the poll's time less how long the
+     * binding says the frame waited for it (its kernel receive timestamp).
+     */
+    private long arrivalNanos;
     /** Says when drops of one cause suddenly rise; sampled once a second from {@link #afterWork}. */
     private final DropAlarm dropAlarm;
     private final ToLongFunction<Counter> nodeCounter;
@@ -339,6 +344,11 @@ public final class WireTransport implements FrameHandler {
         return now;
     }
 
+    /** When the frame being received reached this host; {@link #now()} when the binding cannot tell. */
+    long arrivalNanos() {
+        return arrivalNanos;
+    }
+
     int portEpoch() {
         return portEpoch;
     }
@@ -373,6 +383,8 @@ public final class WireTransport implements FrameHandler {
     }
 
     private void receiveFrame(ByteBuffer buffer, int offset, int length, LinkAddress source) {
+        NicPort p = port;
+        arrivalNanos = now - (p == null ? 0 : Math.max(0, p.frameWaitNanos()));
         rx.wrap(buffer);
         rxBuffer = buffer;
         receivingFrom = source;
@@ -549,8 +561,8 @@ public final class WireTransport implements FrameHandler {
                     responder.onReadRequest(w, at, psn, Frame.aux(rx, at));
                 }
             }
-            case READ_RESPONSE -> requester.onReadResponse(w, psn, rx.getLong(at + Extension.ReadResponse.READ_OFFSET,
-                    Frame.ORDER), at + type.headerLength(), payloadLength);
+            case READ_RESPONSE -> requester.onReadResponse(peer, w, psn, rx.getLong(
+                    at + Extension.ReadResponse.READ_OFFSET, Frame.ORDER), at + type.headerLength(), payloadLength);
             case ACK -> requester.onAck(peer, w, Frame.aux(rx, at), rx.getLong(at + Extension.Ack.SACK, Frame.ORDER),
                     (Frame.flags(rx, at) & Extension.Ack.FLAG_PRESSURE) != 0);
             case NAK -> {
