@@ -39,6 +39,7 @@ import io.vmrdma.api.verbs.WorkCompletion;
 import io.vmrdma.engine.internal.WakeableIdleStrategy;
 import io.vmrdma.engine.internal.auth.FrameKeys;
 import io.vmrdma.engine.internal.auth.GcmTagger;
+import io.vmrdma.engine.internal.congestion.CongestionSettings;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import io.vmrdma.nic.udp.internal.UdpPort;
 import io.vmrdma.nic.udp.internal.UdpPorts;
@@ -67,7 +68,8 @@ import org.junit.jupiter.api.Test;
  * {@code vmrdma.bench.auth} (frame authentication per set of rows, in order, for example {@code on,off}; default
  * {@code off}; {@code on} is the engine's tag, GMAC through OpenSSL; {@code hmac} (HMAC-SHA256), {@code jdkgmac} and
  * {@code aesgcm} ({@link GcmTagger}'s two modes in the JDK) are the alternatives: the bandwidth rows
- * are measured with each, on the same link in the same run, and the ping-pong with the last).
+ * are measured with each, on the same link in the same run, and the ping-pong with the last) and
+ * {@code vmrdma.bench.cc} (the engines' congestion control, {@code delay} or {@code off}; default the engine's).
  */
 class VethBenchmarkTest {
 
@@ -83,6 +85,9 @@ class VethBenchmarkTest {
     /** The sender's core and the receiver's, for the floor and the engines alike (when the machine has two). */
     private static final int SENDER_CORE = 0;
     private static final int RECEIVER_CORE = 1;
+    /** {@code vmrdma.bench.cc}: both engines' congestion control. */
+    private static final CongestionSettings CONGESTION = CongestionSettings.DEFAULTS.withAlgorithm(System.getProperty(
+            "vmrdma.bench.cc", CongestionSettings.DEFAULTS.algorithm()));
 
     @Test
     void rdmaWriteBesideIperf3AndQperf() throws Exception {
@@ -346,6 +351,8 @@ class VethBenchmarkTest {
             this.authenticated = keys == null ? "off" : auth;
             a.authentication(keys);
             b.authentication(keys);
+            a.congestion(CONGESTION);
+            b.congestion(CONGESTION);
             this.portA = portA;
             this.portB = portB;
             if (cpu != null) {
