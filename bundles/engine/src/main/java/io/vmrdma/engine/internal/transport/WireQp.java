@@ -67,6 +67,9 @@ public final class WireQp {
      * or presumed lost, and again from when it goes out again.
      */
     private final boolean[] slotInWindow = new boolean[WINDOW];
+    /** New packets from {@link #unflushedFromPsn} on were emitted since the port's last flush. */
+    private boolean awaitingFlush;
+    private int unflushedFromPsn;
     private long srttNanos;
     private long rttvarNanos;
     private long rtoNanos = INITIAL_RTO_NANOS;
@@ -245,6 +248,36 @@ public final class WireQp {
         slotInWindow[s] = true;
     }
 
+    /**
+     * Whether this queue pair emitted new packets since the port's last flush (the transport stamps them in
+     * {@link #flushed}); marks the next one emitted as the first of them.
+     */
+    boolean awaitingFlush() {
+        return awaitingFlush;
+    }
+
+    private void awaitFlush() {
+        if (!awaitingFlush) {
+            awaitingFlush = true;
+            unflushedFromPsn = nextPsn;
+        }
+    }
+
+    /**
+     * The port put the packets emitted since the last flush on the wire at {@code nowNanos}: their round trips start
+     * then. Only packets sent once: they alone give round-trip samples.
+     */
+    void flushed(long nowNanos) {
+        awaitingFlush = false;
+        int span = nextPsn - unflushedFromPsn;
+        for (int psn = unflushedFromPsn; span > 0 && span <= WINDOW && psn != nextPsn; psn++) {
+            int s = psn & MASK;
+            if (slotState[s] == SENT && slotSends[s] == 1) {
+                slotSentAt[s] = nowNanos;
+            }
+        }
+    }
+
     /** {@code psn} went out again: a packet presumed lost counts against the peer's window again. */
     void recordResent(int psn, long nowNanos) {
         int s = psn & MASK;
@@ -307,27 +340,27 @@ public final class WireQp {
     }
 
     /**
-     * An ACK that reached this host at {@code arrivalNanos} covers {@code psn}: it is acknowledged, and its first
-     * transmission gives a round-trip sample.
+     * An ACK that reached this host at {@code arrivalNanos} and was read at {@code nowNanos} covers {@code psn}: it
+     * is acknowledged, and its first transmission gives a round-trip sample.
      */
-    void acknowledge(int psn, long arrivalNanos) {
+    void acknowledge(int psn, long arrivalNanos, long nowNanos) {
         int s = psn & MASK;
         if (slotState[s] == SENT && !slotResponse[s]) {
             slotState[s] = ACKED;
             leaveWindow(s);
             if (slotSends[s] == 1) {
-                rttSample(arrivalNanos - slotSentAt[s]);
+                rttSample(arrivalNanos - slotSentAt[s], nowNanos - slotSentAt[s]);
             }
         }
     }
 
     /** The READ response packet {@code psn}, which reached this host at {@code arrivalNanos}, was placed. */
-    void responseReceived(int psn, long arrivalNanos) {
+    void responseReceived(int psn, long arrivalNanos, long nowNanos) {
         int s = psn & MASK;
         slotState[s] = ACKED;
         leaveWindow(s);
         if (slotSends[s] == 1) {
-            rttSample(arrivalNanos - slotSentAt[s]);
+            rttSample(arrivalNanos - slotSentAt[s], nowNanos - slotSentAt[s]);
         }
     }
 
@@ -470,6 +503,7 @@ public final class WireQp {
 
     /** A packet of {@code length} bytes of the request being emitted went out as the next PSN. */
     void emitted(int length, long nowNanos) {
+        awaitFlush();
         int k = emitting();
         recordSent(nextPsn, emitSeq, emitOffset, length, nowNanos, false);
         nextPsn++;
@@ -485,6 +519,7 @@ public final class WireQp {
      * {@code offset} for {@code bytes}; {@code last} when it asked for the request's last packet.
      */
     void readRequested(int count, long offset, long bytes, boolean last, long nowNanos) {
+        awaitFlush();
         int segment = segment(emitting());
         long total = total(emitting());
         for (int i = 0; i < count; i++) {
@@ -569,12 +604,15 @@ public final class WireQp {
     }
 
     /**
-     * An RTT sample, Jacobson/Karels: RTO = SRTT + 4 RTTVAR, bounded. At least 1 ns: an arrival time from the kernel's
-     * clock may fall before the send time taken from the engine's, and 0 means no sample yet.
+     * A round-trip sample: {@code pathNanos} to when the acknowledgement reached the host, for congestion control (at
+     * least 1 ns: an arrival time from the kernel's clock may fall before the send time taken from the engine's);
+     * {@code seenNanos} to when this engine read it, for the retransmission timer, Jacobson/Karels: RTO = SRTT + 4
+     * RTTVAR, bounded. The timer keeps the engine's own delays: on a loaded host they decide when it notices an
+     * acknowledgement, and a timer below them fires for packets that arrived.
      */
-    private void rttSample(long measuredNanos) {
-        long sampleNanos = Math.max(1, measuredNanos);
-        freshRttNanos = sampleNanos;
+    private void rttSample(long pathNanos, long seenNanos) {
+        freshRttNanos = Math.max(1, pathNanos);
+        long sampleNanos = Math.max(1, seenNanos);
         if (srttNanos == 0) {
             srttNanos = sampleNanos;
             rttvarNanos = sampleNanos / 2;

@@ -134,6 +134,7 @@ public final class WireRequester {
             return -1;
         }
         w.sent(peer, length);
+        wire.awaitsFlush(w);
         w.emitted(length, wire.now());
         return length;
     }
@@ -169,6 +170,7 @@ public final class WireRequester {
             return -1;
         }
         w.sent(peer, (int) bytes);
+        wire.awaitsFlush(w);
         w.readRequested(count, offset, bytes, requested + count >= totalPackets, wire.now());
         return (int) bytes;
     }
@@ -345,18 +347,19 @@ public final class WireRequester {
         long now = wire.now();
         long arrival = wire.arrivalNanos();
         long inFlight = w.windowBytes();
+        long peerInFlight = peer.windowBytes();
         for (int psn = w.basePsn(); psn != cumulative; psn++) {
-            w.acknowledge(psn, arrival);
+            w.acknowledge(psn, arrival, now);
         }
         int highest = -1;
         for (int i = 0; i < 64 && sack != 0; i++) {
             if ((sack & (1L << i)) != 0) {
-                w.acknowledge(cumulative + 1 + i, arrival);
+                w.acknowledge(cumulative + 1 + i, arrival, now);
                 highest = i;
             }
         }
         advanceBase(w);
-        peer.congestion().onAck(now, w.takeRttSample(), inFlight - w.windowBytes(), pressure);
+        peer.congestion().onAck(now, w.takeRttSample(), inFlight - w.windowBytes(), peerInFlight, pressure);
         if (highest >= 0 && w.hasOutstanding() && w.baseOlderThanRoundTrip(now)) {
             // Later packets arrived, earlier ones did not: send the holes again once per round trip, only those below
             // the highest packet the responder has (later ones may still be in flight).
@@ -447,10 +450,11 @@ public final class WireRequester {
         if (!wire.placeChecked(qp, offset, length, qp.counters())) {
             return;
         }
-        w.responseReceived(psn, wire.arrivalNanos());
         long inFlight = w.windowBytes();
+        long peerInFlight = peer.windowBytes();
+        w.responseReceived(psn, wire.arrivalNanos(), wire.now());
         advanceBase(w);
-        peer.congestion().onAck(wire.now(), w.takeRttSample(), inFlight - w.windowBytes(), false);
+        peer.congestion().onAck(wire.now(), w.takeRttSample(), inFlight - w.windowBytes(), peerInFlight, false);
     }
 
 }

@@ -2,6 +2,7 @@ package io.vmrdma.engine.internal.transport;
 
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -116,6 +117,8 @@ public final class WireTransport implements FrameHandler {
      * binding says the frame waited for it (its kernel receive timestamp).
      */
     private long arrivalNanos;
+    /** Queue pairs that emitted new packets since the last flush, to stamp with the flush's time. */
+    private final ArrayDeque<WireQp> awaitingFlush = new ArrayDeque<>();
     /** Says when drops of one cause suddenly rise; sampled once a second from {@link #afterWork}. */
     private final DropAlarm dropAlarm;
     private final ToLongFunction<Counter> nodeCounter;
@@ -320,8 +323,18 @@ public final class WireTransport implements FrameHandler {
                 sendDiscovery(broadcast.get());
             }
         }
+        for (WireQp w = awaitingFlush.poll(); w != null; w = awaitingFlush.poll()) {
+            w.flushed(nowNanos);
+        }
         p.flush();
         return work;
+    }
+
+    /** {@code w} is about to emit new packets: unless it did since the last flush, it is stamped at the next one. */
+    void awaitsFlush(WireQp w) {
+        if (!w.awaitingFlush()) {
+            awaitingFlush.add(w);
+        }
     }
 
     /**

@@ -336,7 +336,9 @@ public final class VerbsEngine {
         work += connections.expire(now);
         work += migrations.expire(now);
         work += sender.turns(now);
-        return work + transport.afterWork(now);
+        // Read afresh: the packets the turns emitted go on the wire in afterWork's flush, and their round trips
+        // start then, not before the turns (which a loaded host may have interrupted).
+        return work + transport.afterWork(now());
     }
 
     Region registerRegion(Pd pd, ByteBuffer memory, long address, int access) {

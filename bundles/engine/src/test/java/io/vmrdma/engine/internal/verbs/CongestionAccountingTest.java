@@ -5,7 +5,9 @@ import static org.assertj.core.api.Assertions.within;
 
 import java.nio.ByteBuffer;
 import java.util.Random;
+import java.util.function.Function;
 
+import io.vmrdma.api.nic.FrameClaim;
 import io.vmrdma.api.nic.FrameHandler;
 import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.verbs.AccessFlags;
@@ -25,8 +27,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * What counts against a peer's congestion window besides new data: resends of packets presumed lost, and the READ
- * responses a requester asked the peer for; and which time a round trip ends at: when the acknowledgement reached the
- * host, not when the engine's thread got to it.
+ * responses a requester asked the peer for; and when a round trip starts and ends: when the packet went on the wire and when the acknowledgement reached the
+ * host, not when the engine's thread got to either.
  */
 class CongestionAccountingTest {
 
@@ -152,24 +154,52 @@ class CongestionAccountingTest {
         }
     }
 
+    /** Takes {@code nanos} of the cluster's time per frame committed: a slow copy, or a thread that lost its core. */
+    private static final class SlowCommits extends ForwardingNicPort {
+        final Cluster cluster;
+        final long nanos;
+
+        SlowCommits(NicPort inner, Cluster cluster, long nanos) {
+            super(inner);
+            this.cluster = cluster;
+            this.nanos = nanos;
+        }
+
+        @Override
+        public void commit(FrameClaim claim, int length) {
+            cluster.advance(nanos);
+            super.commit(claim, length);
+        }
+    }
+
+    @Test
+    void aRoundTripStartsWhenThePacketGoesOnTheWireNotWhenTheTurnBegan() throws Exception {
+        long plain = smoothedRoundTrip(c -> c.nics().get(0));
+        long slow = smoothedRoundTrip(c -> new SlowCommits(c.nics().get(0), c, 5_000));
+        // A turn emits tens of frames, so stamped when the turn began they would add hundreds of microseconds; only
+        // a frame committed after the flush's stamp (a hello) adds its 5 µs, now and then.
+        assertThat(slow).as("a turn of many frames took 5 µs each before the flush; the round trips leave it out")
+                .isGreaterThanOrEqualTo(plain).isLessThan(plain + 5_000);
+    }
+
     @Test
     void aRoundTripEndsWhenTheAcknowledgementReachedTheHostNotWhenItWasPolled() throws Exception {
         long waited = 400;
-        long plain = smoothedRoundTrip(0);
-        long leftOut = smoothedRoundTrip(waited);
+        long plain = smoothedRoundTrip(c -> c.nics().get(0));
+        long leftOut = smoothedRoundTrip(c -> new Waited(c.nics().get(0), waited));
         assertThat(plain).as("the cluster's clock moves 1 µs per busy round: an ACK comes a round later")
                 .isGreaterThanOrEqualTo(2 * waited);
         assertThat(leftOut).isCloseTo(plain - waited, within(8L));
     }
 
-    /** Node 1 writes 4 MiB to node 2 with a fixed window; its port says each frame waited {@code waitNanos}. */
-    private static long smoothedRoundTrip(long waitNanos) throws Exception {
+    /** Node 1 writes 4 MiB to node 2 with a fixed window through the port {@code portOf} gives it. */
+    private static long smoothedRoundTrip(Function<Cluster, NicPort> portOf) throws Exception {
         try (Cluster c = new Cluster(2, MTU, Faults.NONE, 63).authenticationOff()) {
             c.node(1).congestion(CongestionSettings.FIXED);
             Cluster.Dom a = c.domain(1, 1, "a");
             Cluster.Dom b = c.domain(2, 2, "b");
             QueuePair qp = c.connect(a, b, 302)[0];
-            c.node(1).nic(new Waited(c.nics().get(0), waitNanos));
+            c.node(1).nic(portOf.apply(c));
             MemoryRegion from = a.region(BYTES, AccessFlags.LOCAL_WRITE, 3);
             MemoryRegion to = b.region(BYTES, AccessFlags.ALL, 4);
             SendWorkRequest write = new SendWorkRequest().wrId(3).opcode(Opcode.RDMA_WRITE)
