@@ -176,8 +176,9 @@ int vm_ring_wait(struct vmrdma_context *c, done_fn done, const void *arg, int ti
 		if (done(c, arg))
 			return 1;
 		if (c->attr.polling && (++spins & 1023) != 0) {
-			/* Spin, and now and then give the core away: dom0's agent may need it (fewer cores than spinners). */
-			if ((spins & 255) == 0)
+			/* Spin, and about every microsecond give the core away: dom0's agent or the peer may need it
+			 * (fewer cores than spinners); with a core to itself the yield returns at once. */
+			if ((spins & 31) == 0)
 				sched_yield();
 			else
 				cpu_relax();

@@ -476,9 +476,9 @@ static void write_latency(struct ep *e, const struct opts *o, uint32_t bytes, ui
 			} else {
 				int64_t deadline = now_ns() + (int64_t)WAIT_MS * 1000000;
 				for (unsigned spins = 1; load_seq(mem + at) < n; spins++) {
-					/* Busy-poll memory as perftest does, yielding now and then: on a host with fewer
-					 * cores than busy threads, dom0's agent needs one to move the peer's write. */
-					if ((spins & 255) == 0)
+					/* Busy-poll memory as perftest does, yielding about every microsecond: on a host with
+					 * fewer cores than busy threads, dom0's agent needs one to move the peer's write. */
+					if ((spins & 31) == 0)
 						sched_yield();
 					if ((spins & 4095) == 0 && now_ns() > deadline) {
 						fprintf(stderr, "%s: the peer's write %" PRIu64 " never arrived\n",

@@ -32,7 +32,8 @@ import org.junit.runners.MethodSorters;
  * Three dom0s as one cluster (docs/cluster.md), from the distribution the build made: three network namespaces on a
  * bridge (in a fourth namespace, so nothing touches the host's own network), 169.254.21.1-3 on each host's eth0, an
  * instance of the distribution in each with the vmrdma-cluster feature, nic.packet on eth0, the same cluster secret
- * and node ids 1 to 3, which the cluster's claims confirm. One set-up serves every test, in the order of their names;
+ * and every host left at node id 1, which the cluster's claims make distinct. One set-up serves every test, in the
+ * order of their names;
  * each waits for what it needs with a deadline and says what it saw when that passes. Needs root and iproute2.
  *
  * <p>Prints {@code cluster_config_apply_ms p50=...}: from a console change on node 1 (the publish in its log) to the
@@ -66,7 +67,7 @@ public class ClusterIT {
             String ns = ns(host);
             run(30, "ip", "netns", "add", ns);
             run(30, "ip", "-n", ns, "link", "set", "lo", "up");
-            check(run(30, "ip", "link", "add", "eth0", "netns", ns, "address", "02:00:00:00:21:0" + host, "mtu", "9000",
+            check(run(30, "ip", "link", "add", "eth0", "netns", ns, "address", mac(host), "mtu", "9000",
                     "type", "veth", "peer", "name", "vb" + host, "netns", bridgeNs(), "mtu", "9000"));
             run(30, "ip", "-n", bridgeNs(), "link", "set", "vb" + host, "master", "br0", "up");
             run(30, "ip", "-n", ns, "addr", "add", address(host) + "/16", "dev", "eth0");
@@ -97,7 +98,7 @@ public class ClusterIT {
     }
 
     @Test
-    public void a_nodeIdsAreClaimedOnJoinUniqueAndEveryNodeRunsWithItsOwn() throws Exception {
+    public void a_hostsAllAtNodeId1GetDistinctIdsAndATransferToEachIdReachesItsHolder() throws Exception {
         Set<Integer> ids = new HashSet<>();
         String statuses = "";
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
@@ -115,9 +116,42 @@ public class ClusterIT {
             }
         }
         assertEquals("node ids the engines run with:\n" + statuses, Set.of(1, 2, 3), ids);
+        long restarts = 0;
         for (int host = 1; host <= HOSTS; host++) {
-            assertEquals("host " + host + " claimed its own id", host, nodeIdOf[host]);
-            assertEquals(host + "\n", Files.readString(home(host).resolve("state/cluster/node-id")));
+            assertEquals(nodeIdOf[host] + "\n", Files.readString(home(host).resolve("state/cluster/node-id")));
+            assertEquals("cluster", property(host, "io.vmrdma.engine", "nodeIdConfirmedBy"));
+            Matcher restarted = Pattern.compile("engine restarts for a node id (\\d+)")
+                    .matcher(console(host, "vmrdma:cluster"));
+            assertTrue(restarted.find());
+            restarts += Long.parseLong(restarted.group(1));
+        }
+        assertEquals("the two hosts that gave up id 1 restarted their engines once each", HOSTS - 1, restarts);
+        // Every node finds every other id at the link address of the host that holds it, and a transfer to each id
+        // reaches the bench server of that host.
+        for (int host = 1; host <= HOSTS; host++) {
+            for (int other = 1; other <= HOSTS; other++) {
+                if (other != host) {
+                    Pattern holder = Pattern.compile("(?m)^ *" + nodeIdOf[other] + " \\| " + mac(other)
+                            + " \\|[^|]*\\| up ");
+                    await(host, 30, "vmrdma:peers", out -> holder.matcher(out).find(), "the peer " + holder);
+                }
+            }
+        }
+        for (int host = 1; host <= HOSTS; host++) {
+            String serving = console(host, "vmrdma:bench --serve");
+            assertTrue(serving, serving.contains("serving on node " + nodeIdOf[host]));
+        }
+        try {
+            for (int host = 1; host <= HOSTS; host++) {
+                int client = host % HOSTS + 1;
+                String bench = console(client, "vmrdma:bench --node " + nodeIdOf[host] + " -n 300");
+                assertTrue("host " + client + " to node " + nodeIdOf[host] + ":\n" + bench, Pattern
+                        .compile("(?m)^ 65536\\s+300\\s").matcher(bench).find());
+            }
+        } finally {
+            for (int host = 1; host <= HOSTS; host++) {
+                console(host, "vmrdma:bench --stop");
+            }
         }
         String table = console(1, "vmrdma:cluster");
         assertEquals(table, 1, count(table, "\\| this node \\|"));
@@ -133,17 +167,24 @@ public class ClusterIT {
         console(1, "config:edit io.vmrdma.engine\nconfig:property-set partition.0x0801 \"web1, web2\"\nconfig:update");
         console(1, "vmrdma:weight web1 4");
         console(1, "vmrdma:priority web2 1");
+        console(1, "config:edit io.vmrdma.engine\nconfig:property-set maxQps 100\nconfig:update");
         for (int host = 1; host <= HOSTS; host++) {
             awaitProperty(host, "io.vmrdma.engine", "partition.0x0801", "web1, web2");
+            awaitProperty(host, "io.vmrdma.engine", "maxQps", "100");
             awaitProperty(host, "io.vmrdma.sched.vm", "web1.weight", "4");
             awaitProperty(host, "io.vmrdma.sched.vm", "web2.priority", "1");
             assertEquals("packet", property(host, "io.vmrdma.engine", "nic"));
         }
-        // A value the engine would refuse goes to no node and is undone where it was typed.
+        // Values the engine would refuse (a partition key out of range, a quota above its limit) go to no node and
+        // are undone where they were typed.
         console(1, "config:edit io.vmrdma.engine\nconfig:property-set partition.0x9001 web3\nconfig:update");
         await(1, 30, "vmrdma:cluster", out -> out.contains("changes refused as invalid 1"), "the refusal counted");
         awaitProperty(1, "io.vmrdma.engine", "partition.0x9001", "<null>");
         assertEquals("<null>", property(2, "io.vmrdma.engine", "partition.0x9001"));
+        console(1, "config:edit io.vmrdma.engine\nconfig:property-set maxSge 99\nconfig:update");
+        await(1, 30, "vmrdma:cluster", out -> out.contains("changes refused as invalid 2"), "the refusal counted");
+        awaitProperty(1, "io.vmrdma.engine", "maxSge", "<null>");
+        assertEquals("<null>", property(3, "io.vmrdma.engine", "maxSge"));
         List<String> nodeIds = new ArrayList<>();
         for (int host = 1; host <= HOSTS; host++) {
             nodeIds.add(property(host, "io.vmrdma.engine", "nodeId"));
@@ -189,6 +230,70 @@ public class ClusterIT {
         }
         String bogus = console(3, "vmrdma:cluster-install --timeout 30 vmrdma-no-such-policy");
         assertEquals(bogus, HOSTS, count(bogus, "\\| failed: no feature vmrdma-no-such-policy"));
+
+        // A new version of the policy bundle, in a features repository of its own: every node updates to it. A
+        // repository the rollout would have to fetch from a URL is refused on every node.
+        String fetched = console(2, "vmrdma:cluster-install --timeout 30 --repository http://169.254.21.9/f.xml "
+                + "vmrdma-sched-priority");
+        assertEquals(fetched, HOSTS, count(fetched, "\\| failed: repository http://169.254.21.9/f.xml refused"));
+        String shipped = shippedPriorityVersion();
+        String next = shipped.replaceFirst("^(\\d+)\\.(\\d+)\\.(\\d+).*$", "$1.$2.")
+                + (Integer.parseInt(shipped.split("\\.")[2]) + 1);
+        String repository = newPriorityVersion(next).toUri().toString();
+        String updated = console(1, "vmrdma:cluster-install --repository " + repository + " vmrdma-sched-priority");
+        assertEquals(updated, HOSTS, count(updated, "\\| updated from " + Pattern.quote(shipped) + " to "
+                + Pattern.quote(next)));
+        for (int host = 1; host <= HOSTS; host++) {
+            String bundles = console(host, "bundle:list -s -t 0 | grep io.vmrdma.sched.priority");
+            assertEquals(bundles, 1, count(bundles, "io\\.vmrdma\\.sched\\.priority"));
+            assertTrue(bundles, bundles.matches("(?s).*Active.*" + Pattern.quote(next) + ".*"));
+            await(host, 60, "vmrdma:status", out -> out.matches("(?s).*Policy\\s+\\|\\s+priority\\b.*"),
+                    "the updated priority policy in charge");
+        }
+    }
+
+    /** The distribution's priority policy bundle. */
+    private static Path shippedPriorityJar() throws IOException {
+        try (var jars = Files.walk(home(1).resolve("system/io/vmrdma/io.vmrdma.sched.priority"))) {
+            return jars.filter(p -> p.toString().endsWith(".jar")).findFirst().orElseThrow();
+        }
+    }
+
+    /** The bundle version of the distribution's priority policy, which is its feature's version too. */
+    private static String shippedPriorityVersion() throws IOException {
+        try (var jar = new java.util.jar.JarFile(shippedPriorityJar().toFile())) {
+            return jar.getManifest().getMainAttributes().getValue("Bundle-Version");
+        }
+    }
+
+    /**
+     * A features repository with vmrdma-sched-priority at {@code version}: the distribution's bundle under that
+     * bundle version, so that it is a bundle of its own to the framework.
+     */
+    private static Path newPriorityVersion(String version) throws Exception {
+        Path update = Files.createDirectories(work.resolve("update-" + version));
+        Path jar = update.resolve("io.vmrdma.sched.priority-" + version + ".jar");
+        try (var in = new java.util.jar.JarInputStream(Files.newInputStream(shippedPriorityJar()))) {
+            java.util.jar.Manifest manifest = in.getManifest();
+            manifest.getMainAttributes().putValue("Bundle-Version", version);
+            try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar), manifest)) {
+                for (var entry = in.getNextJarEntry(); entry != null; entry = in.getNextJarEntry()) {
+                    out.putNextEntry(new java.util.jar.JarEntry(entry.getName()));
+                    in.transferTo(out);
+                    out.closeEntry();
+                }
+            }
+        }
+        Path features = update.resolve("features.xml");
+        Files.writeString(features, "<features name=\"vmrdma-update-" + version + "\" "
+                + "xmlns=\"http://karaf.apache.org/xmlns/features/v1.6.0\">\n"
+                + "  <feature name=\"vmrdma-sched-priority\" version=\"" + version + "\">\n"
+                + "    <feature>vmrdma-api</feature>\n"
+                + "    <feature dependency=\"true\">scr</feature>\n"
+                + "    <bundle start-level=\"80\">" + jar.toUri() + "</bundle>\n"
+                + "  </feature>\n"
+                + "</features>\n");
+        return features;
     }
 
     @Test
@@ -275,11 +380,21 @@ public class ClusterIT {
             console(1, "vmrdma:weight web1 11");
             awaitProperty(2, "io.vmrdma.sched.vm", "web1.weight", "11");
             assertNotEquals("77", property(1, "io.vmrdma.sched.vm", "web1.weight"));
+            // A key deleted on the majority's side while node 3 still holds it.
+            console(1, "config:edit io.vmrdma.sched.vm\nconfig:property-delete web2.priority\nconfig:update");
+            awaitProperty(2, "io.vmrdma.sched.vm", "web2.priority", "<null>");
+            assertEquals("1", property(3, "io.vmrdma.sched.vm", "web2.priority"));
         } finally {
             run(30, "ip", "-n", bridgeNs(), "link", "set", "vb3", "up");
         }
         await(3, 120, "vmrdma:cluster", out -> out.contains("majority: yes"), "node 3 back in the majority");
         awaitProperty(3, "io.vmrdma.sched.vm", "web1.weight", "11");
+        awaitProperty(3, "io.vmrdma.sched.vm", "web2.priority", "<null>");
+        Thread.sleep(3000);
+        for (int host = 1; host <= HOSTS; host++) {
+            assertEquals("the key deleted during the split stays deleted on node " + host, "<null>",
+                    property(host, "io.vmrdma.sched.vm", "web2.priority"));
+        }
         String counters = console(3, "vmrdma:cluster");
         assertTrue(counters, Pattern.compile("changes refused without majority [1-9]").matcher(counters).find());
     }
@@ -292,6 +407,10 @@ public class ClusterIT {
 
     private static String bridgeNs() {
         return prefix + "-br";
+    }
+
+    private static String mac(int host) {
+        return "02:00:00:00:21:0" + host;
     }
 
     private static String address(int host) {
@@ -313,7 +432,7 @@ public class ClusterIT {
         }
     }
 
-    /** One host's instance: nic.packet on eth0, the cluster feature and file, the shared secret, node id = host. */
+    /** One host's instance: nic.packet on eth0, the cluster feature and file, the shared secret, node id 1. */
     private static void prepare(Path distribution, int host, byte[] secret) throws Exception {
         Path home = home(host);
         check(run(120, "cp", "-a", distribution.toString(), home.toString()));
@@ -321,9 +440,9 @@ public class ClusterIT {
         Files.write(etc.resolve("io.vmrdma.cluster.secret"), secret);
         run(10, "chmod", "600", etc.resolve("io.vmrdma.cluster.secret").toString());
         Path engine = etc.resolve("io.vmrdma.engine.cfg");
-        // Distinct ids up front, as docs/cluster.md asks of a site: the cluster claims them for these hosts.
+        // Every host at the shipped node id 1: the cluster gives two of them other ids.
         Files.writeString(engine, Files.readString(engine).replaceAll("(?m)^nic *=.*$", "nic = packet")
-                .replaceAll("(?m)^nodeId *=.*$", "nodeId = " + host));
+                .replaceAll("(?m)^nodeId *=.*$", "nodeId = 1"));
         Files.writeString(etc.resolve("io.vmrdma.nic.packet.cfg"), "interfaceName = eth0\n");
         Files.writeString(etc.resolve("io.vmrdma.cluster.cfg"), "members = " + address(1) + ", " + address(2) + ", "
                 + address(3) + "\nbindAddress = " + address(host) + "\n");

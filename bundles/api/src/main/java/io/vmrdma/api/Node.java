@@ -57,4 +57,12 @@ public interface Node {
     default boolean discovery() {
         return true;
     }
+
+    /**
+     * Whether the engine stays off the wire (sends nothing, answers nothing) until its cluster confirms that this
+     * node holds its id ({@code nodeIdConfirmedBy = cluster}, not confirmed yet). Since 0.10.0.
+     */
+    default boolean awaitingNodeId() {
+        return false;
+    }
 }

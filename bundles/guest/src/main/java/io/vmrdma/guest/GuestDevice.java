@@ -444,12 +444,14 @@ public final class GuestDevice implements AutoCloseable {
     }
 
     /**
-     * One turn of a busy-poll: a spin hint, and every 256th turn a yield. A guest that polls shares the host's cores
-     * with dom0's data agent and the other guests; one that never yields waits out the scheduler's time slices
-     * (milliseconds) whenever there are fewer cores than spinners.
+     * One turn of a busy-poll: a spin hint, and every 32nd turn (about a microsecond) a yield. Where the spinner has
+     * a core of its own the yield returns at once; where it shares one with dom0's data agent or the peer it waits
+     * for, the yield hands the core over within a microsecond instead of at the end of the scheduler's slice. Measured
+     * on two cores with two polling guests: never yielding put the p99 at 0.6 ms, yielding every 256th turn (about
+     * 11 µs) gave p50 14-16 µs, every 32nd 11 µs.
      */
     public static void spinOrYield(int turn) {
-        if ((turn & 255) == 0) {
+        if ((turn & 31) == 0) {
             Thread.yield();
         } else {
             Thread.onSpinWait();

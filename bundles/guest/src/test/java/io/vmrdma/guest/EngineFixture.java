@@ -64,7 +64,7 @@ final class EngineFixture implements AutoCloseable {
         GuestBackends backends = this.backends;
         // The data agent's production idle strategy: spin, yield, then wait up to 1 ms for a guest's event.
         WakeableIdleStrategy idle = new WakeableIdleStrategy();
-        idle.waiter(backends::awaitEvent);
+        idle.doorbell(backends);
         try {
             while (running) {
                 idle.idle(engine.doWork() + backends.doWork());

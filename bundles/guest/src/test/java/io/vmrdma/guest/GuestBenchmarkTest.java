@@ -10,11 +10,15 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.function.LongConsumer;
 
+import io.vmrdma.api.verbs.VerbsException;
 import io.vmrdma.guest.bench.Endpoint;
 import io.vmrdma.guest.bench.Perftest;
 import io.vmrdma.xen.sim.guest.SimGuest;
 import io.vmrdma.xen.sim.internal.SimForGuestTests;
+import org.HdrHistogram.Histogram;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -107,33 +111,61 @@ class GuestBenchmarkTest {
         return (double) bytes * iterations / ((System.nanoTime() - start) / 1e9) / (1 << 20);
     }
 
+    /**
+     * perftest's 8-byte ping-pong between the two guests, both polling ({@code ib_write_lat}) or both blocking
+     * ({@code ib_send_lat}): a warm-up (the JIT compiles the path), then the measured run, whose half round trips the
+     * client records in an HdrHistogram; the JSON has its percentiles and perftest's own row beside them.
+     */
     private void latency(SimGuest ga, SimGuest gb, boolean polling) throws Exception {
         GuestDevice.Options options = GuestDevice.Options.defaults().polling(polling);
         GuestDevice client = GuestDevice.open(ga, 0, options);
         GuestDevice server = GuestDevice.open(gb, 0, options);
-        int iterations = polling ? 2_000 : 5_000;
+        int warmUp = Integer.getInteger("vmrdma.bench.lat.warmup", 5_000);
+        int iterations = Integer.getInteger("vmrdma.bench.lat.iterations", 20_000);
         Endpoint listening = Endpoint.listen(server, 2, 4096);
-        CompletableFuture<Perftest.Latency> other = CompletableFuture.supplyAsync(() -> call(() -> {
+        CompletableFuture<Void> other = CompletableFuture.runAsync(() -> call(() -> {
             Endpoint s = listening.accept();
-            Perftest.Latency l = polling ? Perftest.writeLatency(s, false, 8, iterations)
-                    : Perftest.sendLatency(s, false, 8, iterations);
+            pingPong(s, false, polling, warmUp, nanos -> {
+            });
+            pingPong(s, false, polling, iterations, nanos -> {
+            });
             s.awaitDisconnect();
             s.close();
-            return l;
+            return null;
         }));
         Endpoint c = Endpoint.client(client, client.nodeId(), 2, 4096);
-        Perftest.Latency lat = polling ? Perftest.writeLatency(c, true, 8, iterations)
-                : Perftest.sendLatency(c, true, 8, iterations);
+        pingPong(c, true, polling, warmUp, nanos -> {
+        });
+        Histogram halfRoundTrips = new Histogram(TimeUnit.SECONDS.toNanos(10), 3);
+        Perftest.Latency lat = pingPong(c, true, polling, iterations,
+                nanos -> halfRoundTrips.recordValue(Math.max(1, nanos / 2)));
         c.close();
         other.get();
         System.out.println((polling ? "ib_write_lat, both guests polling memory"
                 : "ib_send_lat, both guests blocking on the event channel") + " (half round trips; RTT = 2x)");
         System.out.println(Perftest.Latency.header());
         System.out.println(lat.row());
-        System.out.println("   json " + lat.json());
-        json.add((polling ? "\"write_lat_polling\":" : "\"send_lat_blocking\":") + lat.json());
+        String hdr = halfRoundTripPercentiles(halfRoundTrips);
+        System.out.println("   HdrHistogram, half round trips (us): " + hdr);
+        json.add((polling ? "\"write_lat_polling\":" : "\"send_lat_blocking\":")
+                + hdr.substring(0, hdr.length() - 1) + ",\"perftest\":" + lat.json() + "}");
         client.close();
         server.close();
+    }
+
+    private static Perftest.Latency pingPong(Endpoint ep, boolean client, boolean polling, int iterations,
+                                             LongConsumer roundTrips)
+            throws VerbsException {
+        return polling ? Perftest.writeLatency(ep, client, 8, iterations, Perftest.Progress.NONE, roundTrips)
+                : Perftest.sendLatency(ep, client, 8, iterations, Perftest.Progress.NONE, roundTrips);
+    }
+
+    /** The histogram's percentiles in microseconds, as a JSON object. */
+    static String halfRoundTripPercentiles(Histogram h) {
+        return String.format(Locale.ROOT, "{\"p50_us\":%.2f,\"p90_us\":%.2f,\"p99_us\":%.2f,\"p99_9_us\":%.2f,"
+                + "\"max_us\":%.2f,\"count\":%d}", h.getValueAtPercentile(50) / 1e3, h.getValueAtPercentile(90) / 1e3,
+                h.getValueAtPercentile(99) / 1e3, h.getValueAtPercentile(99.9) / 1e3, h.getMaxValue() / 1e3,
+                h.getTotalCount());
     }
 
     interface Call<T> {

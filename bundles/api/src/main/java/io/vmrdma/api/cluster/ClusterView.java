@@ -1,8 +1,10 @@
 package io.vmrdma.api.cluster;
 
+import java.net.URI;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 import org.osgi.annotation.versioning.ProviderType;
 
@@ -23,13 +25,17 @@ public interface ClusterView {
     boolean hasMajority();
 
     /**
-     * Asks every member, those joining later included, to install {@code feature}, and waits at most
-     * {@code timeout} for the live members' outcomes.
+     * Asks every member, those joining later included, to install {@code feature} ({@code NAME}, its newest version
+     * in the member's repositories, or {@code NAME/VERSION}), updating it where another version is installed, and
+     * waits at most {@code timeout} for the live members' outcomes. Since 2.0.0 with {@code repository}.
      *
-     * @return by node id: {@code installed}, {@code failed: <reason>} or {@code pending} (no answer in time)
+     * @param repository a features repository each member adds first (where a new version is), or none
+     * @return by node id: {@code installed}, {@code updated from OLD to NEW}, {@code failed: <reason>} or
+     *         {@code pending} (no answer in time)
      * @throws IllegalStateException when this node's side has no majority
      */
-    Map<Integer, String> rollOut(String feature, Duration timeout) throws InterruptedException;
+    Map<Integer, String> rollOut(String feature, Optional<URI> repository, Duration timeout)
+            throws InterruptedException;
 
     /** The cluster's own counts, by name: changes published, applied, refused without a majority, and so on. */
     Map<String, Long> counters();

@@ -2,6 +2,7 @@ package io.vmrdma.api.nic;
 
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.locks.LockSupport;
 
 import org.osgi.annotation.versioning.ConsumerType;
 
@@ -67,6 +68,16 @@ public interface NicPort {
     int poll(FrameHandler handler, int frameLimit);
 
     /**
+     * Sleeps until a frame may be waiting to be polled, or at most {@code timeoutNanos}: the engine's idle wait, so a
+     * frame that arrives ends it instead of waiting out a timer. May return early with nothing to poll; the engine
+     * polls afterwards either way. Since 0.6.0 of this package; a binding that cannot wait on its link parks for the
+     * time, as bindings written before it are taken to.
+     */
+    default void awaitFrames(long timeoutNanos) {
+        LockSupport.parkNanos(timeoutNanos);
+    }
+
+    /**
      * Claims room for one outgoing frame of up to {@code length} bytes addressed to {@code destination}.
      * On success the window is lent through {@code claim} and must be committed or aborted before the next claim.
      *
@@ -86,6 +97,17 @@ public interface NicPort {
      * how many were handed to the link.
      */
     int flush();
+
+    /**
+     * How long the frame being handed to {@link FrameHandler#onFrame} now had waited at this host when the
+     * {@link #poll} that hands it over began: from when the kernel received it (its receive timestamp) to the start of
+     * the poll. The engine takes it off the round trips it measures, so the time its own thread spent on other work
+     * or waiting for a core does not look like delay on the path. Valid during {@code onFrame} only; never negative;
+     * 0 when the binding cannot tell. Since 0.7.0 of this package; bindings written before it say 0.
+     */
+    default long frameWaitNanos() {
+        return 0;
+    }
 
     /**
      * Frames the kernel dropped on receive before this port read them (its socket's buffer was full), ever, as last

@@ -7,6 +7,11 @@
  * receive a batch and {@link io.vmrdma.api.nic.NicPort#tryClaim} / {@link io.vmrdma.api.nic.NicPort#commit} /
  * {@link io.vmrdma.api.nic.NicPort#flush} to send one. A port is used by one engine thread at a time.
  *
+ * <h2>Idle</h2>
+ * When the engine has nothing to do it calls {@link io.vmrdma.api.nic.NicPort#awaitFrames} (since 0.6.0): a binding
+ * over a socket sleeps on the socket's readiness, so an idle engine costs no wake-ups while frames still end its
+ * sleep at once.
+ *
  * <h2>Who owns the buffers</h2>
  * The binding owns every frame buffer (its PACKET_MMAP ring, its datagram staging area). It lends the engine a
  * window into one for the length of a callback or a claim and never touches the window while it is lent. The
@@ -24,12 +29,17 @@
  * kernel's own drops) and the calls that fail, and reports them by name through
  * {@link io.vmrdma.api.nic.NicPort#bindingCounters()} (since 0.3.0) for the console.
  *
+ * <h2>Receive timestamps</h2>
+ * A binding whose kernel stamps received frames says how long each one waited before the poll that read it
+ * ({@link io.vmrdma.api.nic.NicPort#frameWaitNanos()}, since 0.7.0), so the engine's round trips leave out the time
+ * its own thread was away.
+ *
  * <h2>Hot swap</h2>
  * A binding's bundle may stop at any time. It unregisters its {@code NicPort} service first; the engine, in its
  * unbind, stops using the port and releases every window before the binding frees its buffers.
  */
 @Export
-@Version("0.5.0")
+@Version("0.7.0")
 package io.vmrdma.api.nic;
 
 import org.osgi.annotation.bundle.Export;

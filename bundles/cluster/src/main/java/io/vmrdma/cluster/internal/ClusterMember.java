@@ -1,15 +1,15 @@
 package io.vmrdma.cluster.internal;
 
-import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
-import java.util.Dictionary;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeMap;
 import java.util.UUID;
@@ -17,7 +17,6 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 
 import com.hazelcast.cluster.Member;
 import com.hazelcast.core.Hazelcast;
@@ -35,10 +34,11 @@ import io.vmrdma.api.Node;
 import io.vmrdma.api.cluster.ClusterNode;
 import io.vmrdma.api.cluster.ClusterView;
 import org.apache.karaf.features.FeaturesService;
-import org.osgi.service.cm.Configuration;
+import org.osgi.framework.BundleContext;
 import org.osgi.service.cm.ConfigurationAdmin;
 import org.osgi.service.cm.ConfigurationEvent;
 import org.osgi.service.cm.ConfigurationListener;
+import org.osgi.service.component.ComponentConstants;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
 import org.osgi.service.component.annotations.ConfigurationPolicy;
@@ -47,16 +47,15 @@ import org.osgi.service.component.annotations.Reference;
 import org.osgi.service.component.annotations.ReferenceCardinality;
 import org.osgi.service.component.annotations.ReferencePolicy;
 import org.osgi.service.component.runtime.ServiceComponentRuntime;
-import org.osgi.service.component.runtime.dto.ComponentDescriptionDTO;
 import org.osgi.service.metatype.annotations.Designate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * This dom0 as a member of the cluster, present only while {@code etc/io.vmrdma.cluster.cfg} is. All cluster work runs
- * on one thread ({@code vmrdma-cluster}): joining (a node id, then the settings), synchronizing settings on every
- * change and once a second, installing wanted features and reporting this node. Map events, configuration events
- * and the console only hand it work, so the mirror's state needs no lock.
+ * on one thread ({@code vmrdma-cluster}): joining (a node id, confirmed to the engine, then the settings),
+ * synchronizing settings on every change and once a second, installing wanted features and reporting this node. Map
+ * events, configuration events and the console only hand it work, so the mirror's state needs no lock.
  */
 @Component(service = {ClusterView.class, ConfigurationListener.class}, immediate = true,
         configurationPid = "io.vmrdma.cluster", configurationPolicy = ConfigurationPolicy.REQUIRE)
@@ -64,17 +63,15 @@ import org.slf4j.LoggerFactory;
 public final class ClusterMember implements ClusterView, ConfigurationListener {
 
     private static final Logger LOG = LoggerFactory.getLogger(ClusterMember.class);
-    private static final String ENGINE_COMPONENT = "io.vmrdma.engine.internal.EngineNode";
     private static final long TICK_MILLIS = 1000;
 
     private final ClusterSettings settings;
     private final ConfigurationAdmin configurations;
-    private final ServiceComponentRuntime components;
+    private final EngineIdentity engineId;
     private final NodeIdClaim ids;
     private final FeatureRollout rollout;
     private final ScheduledExecutorService thread = Executors.newSingleThreadScheduledExecutor(
             work -> new Thread(work, "vmrdma-cluster"));
-    private final AtomicLong engineRestarts = new AtomicLong();
     private volatile HazelcastInstance cluster;
     private volatile SettingsMirror mirror;
     private volatile int nodeId = -1;
@@ -84,7 +81,8 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
 
     @Activate
     public ClusterMember(ClusterConfig config, @Reference ConfigurationAdmin configurations,
-                         @Reference ServiceComponentRuntime components, @Reference FeaturesService features) {
+                         @Reference ServiceComponentRuntime components, @Reference FeaturesService features,
+                         BundleContext context) {
         try {
             this.settings = ClusterSettings.parse(config);
         } catch (IllegalArgumentException e) {
@@ -92,7 +90,7 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
             throw e;
         }
         this.configurations = configurations;
-        this.components = components;
+        this.engineId = new EngineIdentity(configurations, components, context);
         this.ids = new NodeIdClaim(settings.stateDirectory());
         this.rollout = new FeatureRollout(features);
         thread.execute(this::start);
@@ -129,18 +127,21 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
         checks.remove(check);
     }
 
+    /** Leaves the cluster; for good when its configuration was deleted, which makes the engine standalone again. */
     @Deactivate
-    void stop() throws InterruptedException {
+    void stop(int reason) throws InterruptedException {
         thread.shutdownNow();
         thread.awaitTermination(10, TimeUnit.SECONDS);
         HazelcastInstance member = cluster;
         if (member != null) {
             member.shutdown();
         }
+        engineId.release(reason == ComponentConstants.DEACTIVATION_REASON_CONFIGURATION_DELETED);
         LOG.info("cluster: left; this node keeps the settings last agreed");
     }
 
     private void start() {
+        engineId.leaveToCluster();
         HazelcastInstance member = Hazelcast.newHazelcastInstance(
                 HazelcastConfig.of(settings, ClusterMember.class.getClassLoader()));
         cluster = member;
@@ -154,18 +155,22 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
                 thread.execute(this::synchronizeAll);
             }
         });
-        mirror = new SettingsMirror(member, new ConfigurationAdminSettings(configurations, checks), ids.memberKey());
+        mirror = new SettingsMirror(member, new ConfigurationAdminSettings(configurations, checks),
+                new AgreedVersions(settings.stateDirectory()), settings.majority());
         LOG.info("cluster {}: member {} of {} listed, {} needed to change settings", settings.name(),
                 settings.bindAddress(), settings.members().size(), settings.majority());
         thread.scheduleWithFixedDelay(this::tick, 0, TICK_MILLIS, TimeUnit.MILLISECONDS);
     }
 
-    /** Once a second: join if not joined yet, else catch up with anything an event missed; then report. */
+    /**
+     * Once a second: join if not joined yet, else (on a side with a majority, the only one that may read the cluster's
+     * settings) catch up with anything an event missed; then report.
+     */
     private void tick() {
         try {
             if (nodeId < 0 || !mirror.joined()) {
                 join();
-            } else {
+            } else if (hasMajority()) {
                 mirror.synchronizeAll();
                 installWanted();
             }
@@ -180,12 +185,12 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
             return;
         }
         if (nodeId < 0) {
-            int id = ids.claim(cluster, configuredNodeId());
-            adoptNodeId(id);
+            int id = ids.claim(cluster, engineId.configured());
+            engineId.confirm(id);
             nodeId = id;
             LOG.info("cluster: this is node {}", id);
         }
-        if (mirror.join()) {
+        if (mirror.join(nodeId)) {
             installWanted();
         }
     }
@@ -217,40 +222,6 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
     public void configurationEvent(ConfigurationEvent event) {
         if (SharedSettings.PIDS.contains(event.getPid())) {
             synchronize(event.getPid());
-        }
-    }
-
-    /** The engine runs with the id its configuration names: when the cluster gave another, write it and restart. */
-    private void adoptNodeId(int id) {
-        if (id == configuredNodeId()) {
-            return;
-        }
-        try {
-            Configuration engine = configurations.getConfiguration(SharedSettings.ENGINE, "?");
-            Dictionary<String, Object> properties = engine.getProperties();
-            properties.put("nodeId", Integer.toString(id));
-            engine.update(properties);
-        } catch (IOException | NullPointerException e) {
-            LOG.error("cluster: could not give the engine node id {}: {}", id, e.toString());
-            return;
-        }
-        for (ComponentDescriptionDTO engine : components.getComponentDescriptionDTOs()) {
-            if (ENGINE_COMPONENT.equals(engine.name)) {
-                LOG.info("cluster: the cluster assigned node id {}; restarting the engine with it", id);
-                engineRestarts.incrementAndGet();
-                components.disableComponent(engine).onResolve(() -> components.enableComponent(engine));
-            }
-        }
-    }
-
-    private int configuredNodeId() {
-        try {
-            Dictionary<String, Object> engine = configurations.getConfiguration(SharedSettings.ENGINE, "?")
-                    .getProperties();
-            Object id = engine == null ? null : engine.get("nodeId");
-            return id == null ? 1 : Integer.parseInt(id.toString().trim());
-        } catch (IOException | NumberFormatException e) {
-            return 1;
         }
     }
 
@@ -313,13 +284,15 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
     }
 
     @Override
-    public Map<Integer, String> rollOut(String feature, Duration timeout) throws InterruptedException {
+    public Map<Integer, String> rollOut(String feature, Optional<URI> repository, Duration timeout)
+            throws InterruptedException {
         if (!hasMajority()) {
             throw new IllegalStateException("this side of the network has no majority of the "
                     + settings.members().size() + " members: no rollout");
         }
         String request = UUID.randomUUID().toString();
-        FeatureRollout.wanted(cluster).set(feature, request);
+        FeatureRollout.wanted(cluster).set(feature,
+                new RolloutRequest(request, repository.map(URI::toString).orElse(null)));
         long deadline = System.nanoTime() + timeout.toNanos();
         Map<Integer, String> outcomes = new TreeMap<>();
         while (true) {
@@ -350,7 +323,7 @@ public final class ClusterMember implements ClusterView, ConfigurationListener {
         counters.put("changes applied", settingsMirror == null ? 0 : settingsMirror.applied.get());
         counters.put("changes refused without majority", settingsMirror == null ? 0 : settingsMirror.refused.get());
         counters.put("changes refused as invalid", settingsMirror == null ? 0 : settingsMirror.invalid.get());
-        counters.put("engine restarts for a node id", engineRestarts.get());
+        counters.put("engine restarts for a node id", engineId.restarts());
         return counters;
     }
 

@@ -3,19 +3,30 @@ package io.vmrdma.cluster.internal;
 import com.hazelcast.config.Config;
 import com.hazelcast.config.JoinConfig;
 import com.hazelcast.config.MapConfig;
+import com.hazelcast.config.MergePolicyConfig;
 import com.hazelcast.config.NetworkConfig;
 import com.hazelcast.config.SplitBrainProtectionConfig;
+import com.hazelcast.spi.merge.DiscardMergePolicy;
 import com.hazelcast.splitbrainprotection.SplitBrainProtectionOn;
 
 /**
  * The Hazelcast member a {@link ClusterSettings} asks for: listening on the bind address only, joining by the TCP-IP
  * member list (multicast and every cloud discovery off), a member silent for the timeout taken for gone, and the maps
- * that hold settings, node ids, seeds and rollouts writable only by a side that holds a majority of the members.
- * Reports stay writable everywhere: a minority side still says what it sees.
+ * that hold settings, node ids, seeds and rollouts readable and writable only by a side that holds a majority of the
+ * members. Reports stay writable everywhere: a minority side still says what it sees.
+ *
+ * <p>Reads need the majority too: a side cut off holds only the partitions it had replicas of, so its copy of a map
+ * misses entries, and a node applying that copy would lose settings. When a split heals, the smaller side merges
+ * into the larger, and its entries are discarded: only a side with a majority could write (the larger one), so its
+ * maps are the agreed state, and a key it deleted during the split must not come back from the other side's copy
+ * (Hazelcast's default, put-if-absent, would bring it back).
  */
 final class HazelcastConfig {
 
     static final String MAJORITY = "vmrdma-majority";
+    static final String[] PROTECTED_MAPS = {SettingsMirror.MAP_PREFIX + "*", NodeIdClaim.NODE_IDS,
+        AgreedVersions.CLUSTER_VERSIONS, SeedElection.CANDIDATES, SeedElection.SEEDING, SeedElection.SEEDED,
+        FeatureRollout.WANTED};
 
     private HazelcastConfig() {
     }
@@ -48,10 +59,10 @@ final class HazelcastConfig {
         join.getTcpIpConfig().setEnabled(true).setMembers(settings.members());
 
         config.addSplitBrainProtectionConfig(new SplitBrainProtectionConfig(MAJORITY, true, settings.majority())
-                .setProtectOn(SplitBrainProtectionOn.WRITE));
-        for (String protectedMap : new String[] {SettingsMirror.MAP_PREFIX + "*", NodeIdClaim.NODE_IDS,
-            SettingsMirror.SEEDED, FeatureRollout.WANTED}) {
-            config.addMapConfig(new MapConfig(protectedMap).setSplitBrainProtectionName(MAJORITY));
+                .setProtectOn(SplitBrainProtectionOn.READ_WRITE));
+        for (String protectedMap : PROTECTED_MAPS) {
+            config.addMapConfig(new MapConfig(protectedMap).setSplitBrainProtectionName(MAJORITY)
+                    .setMergePolicyConfig(new MergePolicyConfig().setPolicy(DiscardMergePolicy.class.getName())));
         }
         return config;
     }

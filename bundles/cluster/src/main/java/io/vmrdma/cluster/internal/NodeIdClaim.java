@@ -1,11 +1,7 @@
 package io.vmrdma.cluster.internal;
 
-import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Map;
 import java.util.OptionalInt;
 import java.util.UUID;
@@ -39,14 +35,10 @@ final class NodeIdClaim {
 
     /** The node id this node held last, if it ever held one. */
     OptionalInt held() {
-        Path file = stateDirectory.resolve("node-id");
-        if (!Files.isRegularFile(file)) {
-            return OptionalInt.empty();
-        }
         try {
-            int id = Integer.parseInt(Files.readString(file, StandardCharsets.US_ASCII).trim());
+            int id = Integer.parseInt(StateFile.read(stateDirectory.resolve("node-id")));
             return id >= 0 && id <= MAX_NODE_ID ? OptionalInt.of(id) : OptionalInt.empty();
-        } catch (IOException | NumberFormatException e) {
+        } catch (UncheckedIOException | NumberFormatException e) {
             return OptionalInt.empty();
         }
     }
@@ -77,7 +69,7 @@ final class NodeIdClaim {
                 ids.remove(entry.getKey(), memberKey);
             }
         }
-        write(stateDirectory.resolve("node-id"), Integer.toString(id));
+        StateFile.write(stateDirectory.resolve("node-id"), Integer.toString(id));
         return id;
     }
 
@@ -87,29 +79,11 @@ final class NodeIdClaim {
     }
 
     private static String readOrCreate(Path file, String fresh) {
-        try {
-            if (Files.isRegularFile(file)) {
-                String kept = Files.readString(file, StandardCharsets.US_ASCII).trim();
-                if (!kept.isEmpty()) {
-                    return kept;
-                }
-            }
-            write(file, fresh);
-            return fresh;
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
+        String kept = StateFile.read(file);
+        if (!kept.isEmpty()) {
+            return kept;
         }
-    }
-
-    /** Written whole or not at all: a crash mid-write leaves the previous file. */
-    private static void write(Path file, String text) {
-        try {
-            Files.createDirectories(file.getParent());
-            Path next = file.resolveSibling(file.getFileName() + ".next");
-            Files.writeString(next, text + "\n", StandardCharsets.US_ASCII);
-            Files.move(next, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        StateFile.write(file, fresh);
+        return fresh;
     }
 }

@@ -27,19 +27,21 @@ import org.slf4j.LoggerFactory;
  * the settings last agreed. Settings from the cluster that this node's checks refuse (a peer of another version)
  * are not applied, and counted.
  *
- * <p>Joining is not changing: a node that joins adopts the cluster's settings over its own, except the very first
- * member of a new cluster, whose settings become the cluster's. Not thread-safe: {@link ClusterMember} calls it from
- * its one cluster thread.
+ * <p>Joining is not changing: a node that joins adopts the cluster's settings over its own, except the member a
+ * cluster without settings (new, or restarted whole) elects to seed it ({@link SeedElection}). Every change is
+ * counted in the cluster's version of the PID, and every node keeps the version it last agreed
+ * ({@link AgreedVersions}), which is what that election compares. Not thread-safe: {@link ClusterMember} calls it
+ * from its one cluster thread.
  */
 final class SettingsMirror {
 
     static final String MAP_PREFIX = "vmrdma.settings.";
-    static final String SEEDED = "vmrdma.seeded";
     private static final Logger LOG = LoggerFactory.getLogger(SettingsMirror.class);
 
     private final HazelcastInstance cluster;
     private final LocalSettings local;
-    private final String memberKey;
+    private final AgreedVersions versions;
+    private final SeedElection election;
     /** The settings of each PID last agreed: this node's own until it joins, then the cluster's as last applied. */
     private final Map<String, Map<String, String>> agreed = new HashMap<>();
     private final Set<String> joined = new HashSet<>();
@@ -50,10 +52,12 @@ final class SettingsMirror {
     final AtomicLong refused = new AtomicLong();
     final AtomicLong invalid = new AtomicLong();
 
-    SettingsMirror(HazelcastInstance cluster, LocalSettings local, String memberKey) {
+    /** @param majority how many members' candidacies a cluster without settings waits for before one seeds it */
+    SettingsMirror(HazelcastInstance cluster, LocalSettings local, AgreedVersions versions, int majority) {
         this.cluster = cluster;
         this.local = local;
-        this.memberKey = memberKey;
+        this.versions = versions;
+        this.election = new SeedElection(cluster, majority);
         for (String pid : SharedSettings.PIDS) {
             agreed.put(pid, local.shared(pid));
         }
@@ -64,28 +68,44 @@ final class SettingsMirror {
     }
 
     /**
-     * Joins every shared PID not joined yet: the first member of a new cluster seeds it with its own settings, any
-     * other adopts the cluster's. Needs a majority (the seed is a write); false while this side has none.
+     * Joins every shared PID not joined yet: adopts the cluster's settings, or seeds the cluster with this node's
+     * when elected to. Needs a majority; false while this side has none or a PID waits for its seed.
+     *
+     * @param nodeId this node's id, which breaks ties between candidates
      */
-    boolean join() {
+    boolean join(int nodeId) {
         try {
-            IMap<String, String> seeded = cluster.getMap(SEEDED);
             for (String pid : SharedSettings.PIDS) {
                 if (joined.contains(pid)) {
                     continue;
                 }
                 synchronize(pid);
-                if (seeded.putIfAbsent(pid, memberKey) == null) {
-                    map(cluster, pid).putAll(agreed.get(pid));
-                    LOG.info("cluster: {} seeded with this node's {} shared settings", pid, agreed.get(pid).size());
+                SeedElection.Turn turn = election.turn(pid, nodeId, versions);
+                if (turn == SeedElection.Turn.WAIT) {
+                    continue;
+                }
+                if (turn == SeedElection.Turn.SEED) {
+                    seed(pid);
                 }
                 joined.add(pid);
                 synchronize(pid);
             }
-            return true;
+            return joined();
         } catch (SplitBrainProtectionException e) {
             return false;
         }
+    }
+
+    /** Makes this node's settings of {@code pid}, and their version, the cluster's. */
+    private void seed(String pid) {
+        Map<String, String> mine = agreed.get(pid);
+        IMap<String, String> map = map(cluster, pid);
+        map.keySet().stream().filter(key -> !mine.containsKey(key)).forEach(map::delete);
+        map.putAll(mine);
+        AgreedVersions.cluster(cluster).set(pid, versions.of(pid));
+        election.seeded(pid);
+        LOG.info("cluster: {} seeded with this node's {} shared settings, version {}", pid, mine.size(),
+                versions.of(pid));
     }
 
     boolean joined() {
@@ -103,7 +123,16 @@ final class SettingsMirror {
         if (!joined.contains(pid)) {
             return;
         }
-        Map<String, String> theirs = new TreeMap<>(map(cluster, pid));
+        long version;
+        Map<String, String> theirs;
+        try {
+            // The version first: one read after the settings could be newer than what they hold.
+            version = AgreedVersions.current(cluster, pid);
+            theirs = new TreeMap<>(map(cluster, pid));
+        } catch (SplitBrainProtectionException e) {
+            // No majority on this side: its copy may miss entries; the settings last agreed stay.
+            return;
+        }
         if (!theirs.equals(mine)) {
             String refusal = local.refusal(pid, theirs);
             if (refusal != null) {
@@ -118,6 +147,7 @@ final class SettingsMirror {
             LOG.info("cluster: applied the cluster's {}", pid);
         }
         agreed.put(pid, theirs);
+        versions.agree(pid, version);
     }
 
     void synchronizeAll() {
@@ -160,8 +190,9 @@ final class SettingsMirror {
                     + "settings last agreed stay", pid);
             return false;
         }
+        long version = AgreedVersions.count(cluster, pid);
         published.addAndGet(changes);
-        LOG.info("cluster: published {} change(s) of {}", changes, pid);
+        LOG.info("cluster: published {} change(s) of {}, version {}", changes, pid, version);
         return true;
     }
 }

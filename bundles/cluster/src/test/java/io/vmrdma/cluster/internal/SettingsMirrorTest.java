@@ -53,10 +53,15 @@ class SettingsMirrorTest {
             host.put(ENGINE, "nic", "packet" + i);
             host.put(VM, "web1.weight", Integer.toString(i + 1));
             hosts.add(host);
-            SettingsMirror mirror = new SettingsMirror(members.get(i), host, "key-" + i);
-            assertThat(mirror.join()).isTrue();
-            mirrors.add(mirror);
+            mirrors.add(new SettingsMirror(members.get(i), host, new AgreedVersions(state.resolve("m" + i)), 2));
         }
+        // A new cluster: every member a candidate with no version, so node 1 (host 0) seeds it.
+        for (int round = 0; round < 3; round++) {
+            for (int i = 0; i < 3; i++) {
+                mirrors.get(i).join(i + 1);
+            }
+        }
+        mirrors.forEach(mirror -> assertThat(mirror.joined()).isTrue());
     }
 
     @AfterAll

@@ -5,6 +5,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.LongSupplier;
 
 import io.vmrdma.engine.internal.backend.GuestBackends;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
@@ -20,13 +21,35 @@ final class DataAgent implements Agent {
 
     private final VerbsEngine verbs;
     private static final long COMMAND_QUEUE_BACKOFF_NANOS = 50_000;
+    /**
+     * How long the agent must have found nothing to do before it sleeps longer than its idle strategy asks: a console
+     * or configuration thread handing it commands one after another keeps it at the strategy's short sleeps, since a
+     * command does not end a sleep on the NIC.
+     */
+    static final long QUIET_AFTER_NANOS = 100_000_000L;
+    /**
+     * The longest sleep of a quiet agent with no queue pairs and no guests' devices: its own timers (hellos, peer
+     * liveness) run once a second, and a frame ends the sleep at once. 50 wake-ups a second instead of the idle
+     * strategy's 1,000.
+     */
+    static final long QUIET_WAIT_NANOS = 20_000_000L;
 
     private final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1024);
     private volatile Thread thread;
     private volatile GuestBackends backends;
+    private final LongSupplier clock;
+    /** When a cycle last did something; the agent's thread only. */
+    private long lastWorkNanos;
 
     DataAgent(VerbsEngine verbs) {
+        this(verbs, System::nanoTime);
+    }
+
+    /** An agent that tells how long it has been quiet by {@code clock} (nanoseconds). */
+    DataAgent(VerbsEngine verbs, LongSupplier clock) {
         this.verbs = verbs;
+        this.clock = clock;
+        this.lastWorkNanos = clock.getAsLong();
     }
 
     @Override
@@ -42,12 +65,31 @@ final class DataAgent implements Agent {
 
     @Override
     public int doWork() {
-        return runCommands() + verbs.doWork() + (backends == null ? 0 : backends.doWork());
+        GuestBackends b = backends;
+        int work = runCommands() + verbs.doWork() + (b == null ? 0 : b.doWork());
+        if (work > 0) {
+            lastWorkNanos = clock.getAsLong();
+        }
+        return work;
     }
 
     /** Sets the guests' backends served each cycle, or none; call on the agent's thread (through runAndWait). */
     void backends(GuestBackends backends) {
         this.backends = backends;
+    }
+
+    /**
+     * The agent's sleep when it has nothing to do and no guest's device would wake it, at most {@code maxNanos}: on
+     * the NIC port's readiness (a frame ends it). Once the agent has been quiet for {@link #QUIET_AFTER_NANOS} with no
+     * queue pair, that sleep lasts up to {@link #QUIET_WAIT_NANOS}: an engine with nothing to serve costs a few
+     * wake-ups a second, not a thousand.
+     */
+    void awaitWork(long maxNanos) {
+        if (!verbs.hasQueuePairs() && clock.getAsLong() - lastWorkNanos > QUIET_AFTER_NANOS) {
+            verbs.awaitFrames(Math.max(maxNanos, QUIET_WAIT_NANOS));
+        } else {
+            verbs.awaitFrames(maxNanos);
+        }
     }
 
     private int runCommands() {

@@ -18,6 +18,7 @@ import io.vmrdma.api.PeerInfo;
 import io.vmrdma.api.PeerRegistry;
 import io.vmrdma.api.QueuePairInfo;
 import io.vmrdma.api.VerbsInventory;
+import io.vmrdma.api.cluster.NodeIdConfirmation;
 import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.sched.SchedulingPolicy;
@@ -51,7 +52,8 @@ import org.slf4j.LoggerFactory;
 /**
  * The engine of this node as a DS component. NIC binding, Xen access and scheduling policies are bound
  * dynamically, so each may come, go or be replaced while the engine runs. Every NIC binding installed is tracked;
- * the engine sends through the one configuration names ({@code nic}), and switches when that changes.
+ * the engine sends through the one configuration names ({@code nic}), and switches when that changes. With
+ * {@code nodeIdConfirmedBy = cluster} it uses none until the cluster confirms its node id.
  */
 @Component(
         service = {Node.class, DomainRegistry.class, PeerRegistry.class, VerbsInventory.class, DomainMigration.class},
@@ -77,13 +79,17 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     private final Map<NicPort, String> nics = new LinkedHashMap<>();
     /** The binding configuration asks for; guarded by {@link #nics}. */
     private String configuredNic = NicChoice.DEFAULT;
+    /** Whether configuration leaves the node id to the cluster ({@code nodeIdConfirmedBy = cluster}). */
+    private volatile boolean idFromCluster;
+    /** Whether the cluster confirmed {@link #nodeId}: once it has, for this engine's life (a new id restarts it). */
+    private volatile boolean idConfirmed;
     private volatile Hypervisor hypervisor;
     private GuestBackends backends;
     private final WakeableIdleStrategy idle = new WakeableIdleStrategy();
 
     /**
-     * Starts the node: the verbs engine and its data agent, which backs off (spin, yield, then park up to 1 ms,
-     * a park a guest's notification ends early) when idle so that several engines and guests share two cores.
+     * Starts the node: the verbs engine and its data agent, which sleeps when idle (up to 1 ms, a sleep a guest's
+     * notification ends early; with a NIC bound, after spinning and yielding) so that engines and guests share cores.
      */
     @Activate
     public EngineNode(EngineConfig engine, Map<String, Object> properties, @Reference PolicySelector policies,
@@ -105,6 +111,7 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
         this.verbs = new VerbsEngine(nodeId, System::nanoTime, null);
         verbs.scheduling(new EngineSchedulerSource(policies, settings));
         this.dataAgent = new DataAgent(verbs);
+        idle.waiter(dataAgent::awaitWork);
         apply(first);
         this.dataAgentRunner = new AgentRunner(idle,
                 error -> LOG.error("data agent of node {} failed", nodeId, error), null, dataAgent);
@@ -164,6 +171,7 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
                 ? "none configured, every domain in 0x7fff" : settings.partitions(), peers, settings.nic());
         synchronized (nics) {
             configuredNic = settings.nic();
+            idFromCluster = settings.nodeIdFromCluster();
             selectNic();
         }
     }
@@ -204,7 +212,9 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
 
     /**
      * Sends through the installed binding configuration names, or none: switches on the data agent, and returns
-     * once it has let go of the previous port (whose provider may free its buffers next). Holds {@link #nics}.
+     * once it has let go of the previous port (whose provider may free its buffers next). None while the cluster has
+     * not confirmed the node id: peers pin an id to the address they first hear it from, so a HELLO under an id the
+     * cluster then gives to another host would send that host's traffic here. Holds {@link #nics}.
      */
     private void selectNic() {
         NicPort chosen = null;
@@ -214,12 +224,21 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
                 break;
             }
         }
+        if (awaitingNodeId()) {
+            if (chosen != null && nic == null) {
+                LOG.info("node {} stays off the wire until the cluster confirms its node id", nodeId);
+            }
+            chosen = null;
+        }
         NicPort previous = nic;
         if (chosen == previous) {
             return;
         }
         NicPort next = chosen;
-        dataAgent.runAndWait(() -> verbs.nic(next));
+        dataAgent.runAndWait(() -> {
+            verbs.nic(next);
+            idle.wirePolled(next != null);
+        });
         nic = next;
         if (next != null) {
             LOG.info("NIC binding '{}' in use on {}", configuredNic, next.interfaceName());
@@ -259,6 +278,32 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
         }
     }
 
+    /** The cluster confirmed a node id: when it is this engine's, the engine goes on the wire. */
+    @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
+            policyOption = ReferencePolicyOption.GREEDY)
+    void bindConfirmation(NodeIdConfirmation confirmation) {
+        if (confirmation.nodeId() != nodeId) {
+            return;
+        }
+        synchronized (nics) {
+            if (!idConfirmed) {
+                idConfirmed = true;
+                LOG.info("the cluster confirmed node id {}", nodeId);
+                selectNic();
+            }
+        }
+    }
+
+    /**
+     * The cluster member stopped. The engine stays on the wire: the id stays this node's in the cluster's claims,
+     * and a new id would come with a restart of the engine.
+     */
+    void unbindConfirmation(NodeIdConfirmation confirmation) {
+        if (confirmation.nodeId() == nodeId) {
+            LOG.info("the cluster's confirmation of node id {} withdrawn; the id stays in force", nodeId);
+        }
+    }
+
     @Reference(cardinality = ReferenceCardinality.OPTIONAL, policy = ReferencePolicy.DYNAMIC,
             policyOption = ReferencePolicyOption.GREEDY)
     void bindHypervisor(Hypervisor xen) {
@@ -268,7 +313,7 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
             try {
                 backends = new GuestBackends(xen, verbs);
                 dataAgent.backends(backends);
-                idle.waiter(backends::awaitEvent);
+                idle.doorbell(backends);
             } catch (io.vmrdma.api.xen.XenException e) {
                 LOG.error("guest backends cannot start on Xen access '{}': {}", xen.kind(), e.getMessage());
             }
@@ -279,7 +324,7 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     /** Closes the guests' backends (on the data agent): guests see them close; mappings go before Xen access. */
     private void closeBackends() {
         if (backends != null) {
-            idle.waiter(null);
+            idle.doorbell(null);
             dataAgent.backends(null);
             backends.close();
             backends = null;
@@ -319,6 +364,11 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     @Override
     public boolean discovery() {
         return discovery;
+    }
+
+    @Override
+    public boolean awaitingNodeId() {
+        return idFromCluster && !idConfirmed;
     }
 
     @Override

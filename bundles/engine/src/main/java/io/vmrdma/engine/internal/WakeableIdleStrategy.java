@@ -6,25 +6,41 @@ import java.util.function.LongConsumer;
 import org.agrona.concurrent.IdleStrategy;
 
 /**
- * Agrona's back-off (spin, then yield, then park for doubling periods up to a maximum), except that the park can
- * be a wait that a guest's event-channel notification ends early: the guests' backends hand in their wait while
- * they exist. So two cores stay free when nothing happens, and a guest's post does not wait out a whole park.
+ * The data agent's idle strategy. Guests ring a {@link Doorbell}, so for them the agent need not look: with nothing to
+ * do it arms the doorbell and sleeps until a guest notifies, at once, leaving the cores to guests that poll (two
+ * polling guests on two cores spin undisturbed). A NIC's frames ring nothing, so while a NIC is bound, and while the
+ * guests served last sleep (their cores are free), the agent first backs off as Agrona's does (spin, then yield, then
+ * sleeps of doubling length up to a maximum), and a guest's notification still ends the sleep; so it does without a
+ * doorbell. With no guest device to ring it the agent sleeps in the wait it is given instead (the NIC port's
+ * readiness). Every sleep ends within {@link #MAX_PARK_NANOS}, for the engine's timers and commands.
  */
 public final class WakeableIdleStrategy implements IdleStrategy {
 
     private static final int SPINS = 100;
     private static final int YIELDS = 10;
     private static final long MIN_PARK_NANOS = 1_000;
-    private static final long MAX_PARK_NANOS = 1_000_000;
+    static final long MAX_PARK_NANOS = 1_000_000;
 
+    private volatile Doorbell doorbell;
+    private volatile boolean wirePolled;
     private volatile LongConsumer waiter;
     private int spins;
     private int yields;
     private long park = MIN_PARK_NANOS;
 
-    /** The wait to use instead of a plain park, or null for a plain park. */
+    /** The guests' doorbell to arm and sleep on, or null (no hypervisor bound): then the agent parks. */
+    public void doorbell(Doorbell doorbell) {
+        this.doorbell = doorbell;
+    }
+
+    /** The wait when no guest device rings the doorbell (at most the given nanoseconds), or null for a plain park. */
     public void waiter(LongConsumer waiter) {
         this.waiter = waiter;
+    }
+
+    /** Whether a NIC is bound: its frames wake nobody, so the agent spins and yields before it sleeps. */
+    public void wirePolled(boolean polled) {
+        this.wirePolled = polled;
     }
 
     @Override
@@ -38,21 +54,35 @@ public final class WakeableIdleStrategy implements IdleStrategy {
 
     @Override
     public void idle() {
-        if (spins < SPINS) {
+        Doorbell bell = doorbell;
+        if (bell != null && !bell.hasDevices()) {
+            bell = null;
+        }
+        // Without a guest device to ring the doorbell only a frame wakes the agent early: it backs off as with a NIC. Guests that sleep leave their
+        // cores free: spinning on one for a while catches their next request without a wake-up.
+        boolean backOff = wirePolled || bell == null || bell.guestsSleep();
+        if (backOff && spins < SPINS) {
             spins++;
             Thread.onSpinWait();
-        } else if (yields < YIELDS) {
+            return;
+        }
+        if (backOff && yields < YIELDS) {
             yields++;
             Thread.yield();
-        } else {
-            LongConsumer w = waiter;
-            if (w != null) {
-                w.accept(park);
-            } else {
-                LockSupport.parkNanos(park);
-            }
-            park = Math.min(park * 2, MAX_PARK_NANOS);
+            return;
         }
+        long sleep = backOff ? park : MAX_PARK_NANOS;
+        if (bell == null) {
+            LongConsumer wait = waiter;
+            if (wait != null) {
+                wait.accept(sleep);
+            } else {
+                LockSupport.parkNanos(sleep);
+            }
+        } else if (bell.arm()) {
+            bell.await(sleep);
+        }
+        park = Math.min(park * 2, MAX_PARK_NANOS);
     }
 
     @Override

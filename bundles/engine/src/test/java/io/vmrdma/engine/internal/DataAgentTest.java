@@ -9,9 +9,16 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.vmrdma.api.nic.FrameClaim;
+import io.vmrdma.api.verbs.QpInitAttributes;
+import io.vmrdma.api.verbs.VerbsContext;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
+import io.vmrdma.nic.faults.ForwardingNicPort;
+import io.vmrdma.nic.loopback.internal.LoopbackPort;
+import io.vmrdma.nic.loopback.internal.LoopbackWire;
 import org.agrona.concurrent.AgentRunner;
 import org.agrona.concurrent.YieldingIdleStrategy;
 import org.junit.jupiter.api.Test;
@@ -81,6 +88,46 @@ class DataAgentTest {
         } finally {
             runner.close();
         }
+    }
+
+    /**
+     * An idle agent sleeps on its NIC port for as long as its idle strategy asks while it has been busy lately or has
+     * queue pairs, and for {@link DataAgent#QUIET_WAIT_NANOS} once it has been quiet with none: a hand-set clock says
+     * how long it has been quiet, the port records the sleeps it was asked for.
+     */
+    @Test
+    void aQuietAgentWithNoQueuePairsSleepsLongerOnItsPort() throws Exception {
+        AtomicLong clock = new AtomicLong(1_000_000_000L);
+        VerbsEngine verbs = new VerbsEngine(1, clock::get, 1L);
+        DataAgent agent = new DataAgent(verbs, clock::get);
+        List<Long> sleeps = new ArrayList<>();
+        LoopbackWire wire = new LoopbackWire();
+        LoopbackPort stranger = new LoopbackPort(wire, 2, 1500, 1 << 20);
+        LoopbackPort port = new LoopbackPort(wire, 1, 1500, 1 << 20);
+        verbs.nic(new ForwardingNicPort(port) {
+            @Override
+            public void awaitFrames(long timeoutNanos) {
+                sleeps.add(timeoutNanos);
+            }
+        });
+        agent.awaitWork(1_000);
+        clock.addAndGet(DataAgent.QUIET_AFTER_NANOS + 1);
+        agent.awaitWork(1_000);
+        // A frame, garbage from a stranger but work for the agent: it is busy again.
+        FrameClaim claim = new FrameClaim();
+        assertThat(stranger.tryClaim(port.address(), 20, claim)).isTrue();
+        stranger.commit(claim, 20);
+        stranger.flush();
+        assertThat(agent.doWork()).isPositive();
+        agent.awaitWork(1_000);
+        clock.addAndGet(DataAgent.QUIET_AFTER_NANOS + 1);
+        VerbsContext domain = verbs.openDomain(1, "a");
+        domain.createQp(new QpInitAttributes().pd(domain.allocPd()).sendCq(domain.createCq(4)).recvCq(
+                domain.createCq(4)).maxSendWr(4).maxRecvWr(4));
+        agent.awaitWork(1_000);
+        assertThat(sleeps).as("busy lately; quiet; a frame came; quiet but a queue pair exists").containsExactly(
+                1_000L,
+                DataAgent.QUIET_WAIT_NANOS, 1_000L, 1_000L);
     }
 
     private static void awaitQuietly(CountDownLatch latch) {

@@ -22,6 +22,7 @@ import io.vmrdma.api.verbs.SendWorkRequest;
 import io.vmrdma.api.verbs.VerbsContext;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
+import io.vmrdma.engine.internal.congestion.CongestionSettings;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 
 /**
@@ -43,6 +44,13 @@ public final class TwoEngines {
         b.nic(portB);
         a.peer(2, portB.address());
         b.peer(1, portA.address());
+    }
+
+    /** Both engines' congestion control, instead of the default. */
+    public TwoEngines congestion(CongestionSettings settings) {
+        a.congestion(settings);
+        b.congestion(settings);
+        return this;
     }
 
     /**

@@ -5,7 +5,7 @@
  * a JSON form.
  */
 @Export
-@Version("0.2.0")
+@Version("0.3.0")
 package io.vmrdma.guest.bench;
 
 import org.osgi.annotation.bundle.Export;

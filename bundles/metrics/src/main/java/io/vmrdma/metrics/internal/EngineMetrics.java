@@ -31,7 +31,8 @@ import io.vmrdma.api.VerbsInventory;
  * {@code vmrdma_domain_<counter>_total} for every {@link Counter} (its enum name in lower case; the enum's names and
  * ids never change), {@code vmrdma_frame_drops_total} by {@link FrameDrop#label() cause}, and fixed families for
  * peers and queue pairs. Labels: {@code domain} (the VM's name) and {@code domid}, {@code peer_node}, {@code qpn},
- * {@code cause}.
+ * {@code cause}. Per peer also its congestion control: the window, the bytes in flight, the round trip and target the
+ * window follows and the losses it reacted to, so a dashboard sees which path is congested.
  */
 final class EngineMetrics implements MultiCollector {
 
@@ -96,6 +97,17 @@ final class EngineMetrics implements MultiCollector {
         families.add(peerGauge(table, "vmrdma_peer_up", "1 while the peer answers, else 0", p -> p.up() ? 1 : 0));
         families.add(peerGauge(table, "vmrdma_peer_round_trip_seconds", "Smoothed round trip to the peer (-1: not "
                 + "measured yet)", p -> p.roundTripNanos() < 0 ? -1 : p.roundTripNanos() / 1e9));
+        families.add(peerGauge(table, "vmrdma_peer_congestion_window_bytes", "Payload bytes this node may have "
+                + "unacknowledged towards the peer (-1: unknown)", p -> p.congestion().windowBytes()));
+        families.add(peerGauge(table, "vmrdma_peer_in_flight_bytes", "Payload bytes sent to the peer and not yet "
+                + "acknowledged", p -> p.congestion().inFlightBytes()));
+        families.add(peerGauge(table, "vmrdma_peer_congestion_round_trip_seconds", "Smoothed round trip of data "
+                + "packets to the peer, as congestion control sees it (-1: not measured yet)",
+                p -> seconds(p.congestion().roundTripNanos())));
+        families.add(peerGauge(table, "vmrdma_peer_congestion_target_seconds", "The round trip above which the "
+                + "peer's window shrinks (-1: the algorithm has none)", p -> seconds(p.congestion().targetNanos())));
+        families.add(peerCounter(table, "vmrdma_peer_congestion_losses", "Losses the peer's window reacted to",
+                p -> p.congestion().losses()));
         List<QueuePairInfo> qps = inventory.queuePairs();
         families.add(qpCounter(qps, names, "vmrdma_qp_requester_ops", "Operations the queue pair carried out as "
                 + "requester", QueuePairInfo::requesterOps));
@@ -110,6 +122,11 @@ final class EngineMetrics implements MultiCollector {
         families.add(qpGauge(qps, names, "vmrdma_qp_recv_queued", "Receives posted and not yet consumed",
                 QueuePairInfo::recvQueued));
         return new MetricSnapshots(families);
+    }
+
+    /** Nanoseconds as seconds, and -1 (not known) as -1. */
+    private static double seconds(long nanos) {
+        return nanos < 0 ? -1 : nanos / 1e9;
     }
 
     private static Labels domain(int domid, String name) {

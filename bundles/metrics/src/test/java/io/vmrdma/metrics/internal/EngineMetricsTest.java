@@ -105,11 +105,13 @@ class EngineMetricsTest {
 
     final PeerRegistry peers = new PeerRegistry() {
         final PeerInfo two = new PeerInfo(2, LinkAddress.parse("00:02"), PeerInfo.Origin.STATIC, true, 1, 42_000,
-                1_000, 500, 400, 9);
+                1_000, 500, 400, 9, new PeerInfo.Congestion("delay", 393_216, 131_072, 310_000, 450_000, 3));
+        final PeerInfo three = new PeerInfo(3, LinkAddress.parse("00:03"), PeerInfo.Origin.DISCOVERED, false, 0, -1,
+                -1, 0, 0, 0);
 
         @Override
         public List<PeerInfo> peers() {
-            return List.of(two);
+            return List.of(two, three);
         }
 
         @Override
@@ -154,13 +156,21 @@ class EngineMetricsTest {
                     "vmrdma_peer_retransmissions_total{peer_node=\"2\"} 9.0",
                     "vmrdma_peer_up{peer_node=\"2\"} 1.0",
                     "vmrdma_peer_round_trip_seconds{peer_node=\"2\"} 4.2E-5",
+                    "vmrdma_peer_congestion_window_bytes{peer_node=\"2\"} 393216.0",
+                    "vmrdma_peer_in_flight_bytes{peer_node=\"2\"} 131072.0",
+                    "vmrdma_peer_congestion_round_trip_seconds{peer_node=\"2\"} 3.1E-4",
+                    "vmrdma_peer_congestion_target_seconds{peer_node=\"2\"} 4.5E-4",
+                    "vmrdma_peer_congestion_losses_total{peer_node=\"2\"} 3.0",
+                    "vmrdma_peer_congestion_window_bytes{peer_node=\"3\"} -1.0",
+                    "vmrdma_peer_congestion_round_trip_seconds{peer_node=\"3\"} -1.0",
+                    "vmrdma_peer_congestion_target_seconds{peer_node=\"3\"} -1.0",
                     "vmrdma_qp_requester_bytes_total{domain=\"web1\",domid=\"3\",qpn=\"4660\"} 6553600.0",
                     "vmrdma_qp_send_queued{domain=\"web1\",domid=\"3\",qpn=\"4660\"} 6.0");
             assertThat(text).contains("# TYPE vmrdma_frame_drops_total counter")
                     .contains("# HELP vmrdma_node_frames_sent_total Node counter FRAMES_SENT (id 34)");
             long families = text.lines().filter(l -> l.startsWith("# TYPE vmrdma_")).count();
             assertThat(families).as("node and domain families per counter, and the rest")
-                    .isEqualTo(2L * Counter.values().length + 1 + 1 + 5 + 6);
+                    .isEqualTo(2L * Counter.values().length + 1 + 1 + 5 + 5 + 6);
 
             nodeCounters.put(Counter.FRAMES_SENT, 124L);
             assertThat(scrape(server.getPort()).lines()).as("read at each scrape, never cached")

@@ -40,6 +40,8 @@ public final class BottleneckNicPort extends ForwardingNicPort {
     private long forwarded;
     private long dropped;
     private long forwardedBytes;
+    /** How long the frame being handed up has been out of the queue: it reached the host when it left. */
+    private long frameWaitNanos;
 
     /**
      * @param inner          the receiver's port
@@ -90,6 +92,7 @@ public final class BottleneckNicPort extends ForwardingNicPort {
         long now = clock.getAsLong();
         int delivered = 0;
         while (size > 0 && delivered < frameLimit && now - departs[head] >= 0) {
+            frameWaitNanos = now - departs[head];
             handler.onFrame(ring, offset[head], length[head], source[head]);
             forwarded++;
             forwardedBytes += length[head];
@@ -103,6 +106,12 @@ public final class BottleneckNicPort extends ForwardingNicPort {
             writeAt = 0;
         }
         return delivered;
+    }
+
+    /** Since the frame being handed up left the queue: the time it waited for the receiver's poll. */
+    @Override
+    public long frameWaitNanos() {
+        return frameWaitNanos;
     }
 
     /** Takes frames off the wrapped port into the queue, or drops them when it is full. */

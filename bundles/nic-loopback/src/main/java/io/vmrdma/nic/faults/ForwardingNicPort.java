@@ -57,6 +57,11 @@ public abstract class ForwardingNicPort implements NicPort {
     }
 
     @Override
+    public void awaitFrames(long timeoutNanos) {
+        inner.awaitFrames(timeoutNanos);
+    }
+
+    @Override
     public boolean tryClaim(LinkAddress destination, int length, FrameClaim claim) {
         return inner.tryClaim(destination, length, claim);
     }
@@ -74,6 +79,11 @@ public abstract class ForwardingNicPort implements NicPort {
     @Override
     public int flush() {
         return inner.flush();
+    }
+
+    @Override
+    public long frameWaitNanos() {
+        return inner.frameWaitNanos();
     }
 
     @Override

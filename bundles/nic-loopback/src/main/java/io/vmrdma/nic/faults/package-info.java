@@ -4,7 +4,7 @@
  * Meant for tests and for trying a deployment against a bad wire.
  */
 @Export
-@Version("0.2.0")
+@Version("0.3.0")
 package io.vmrdma.nic.faults;
 
 import org.osgi.annotation.bundle.Export;

@@ -24,6 +24,9 @@ public final class SocketCalls {
     public static final int MSG_TRUNC = 0x20;
     public static final int MSG_DONTWAIT = 0x40;
 
+    /** {@code struct pollfd} events: data to read. */
+    public static final short POLLIN = 0x1;
+
     public static final int EINTR = 4;
     public static final int EAGAIN = 11;
     public static final int ENOBUFS = 105;
@@ -51,7 +54,16 @@ public final class SocketCalls {
 
     public static native int recvmmsg(int fd, long messages, int count, int flags, long timeout);
 
+    /**
+     * Waits until one of {@code count} {@code struct pollfd} at {@code fds} is ready or the {@code struct timespec} at
+     * {@code timeout} passes; {@code sigmask} 0 keeps the thread's signal mask.
+     */
+    public static native int ppoll(long fds, long count, long timeout, long sigmask);
+
     public static native int close(int fd);
+
+    /** Reads {@code clock} into the {@code struct timespec} at {@code timespec} (from the vDSO: no system call). */
+    public static native int clock_gettime(int clock, long timespec);
 
     public static native String strerror(int errno);
 

@@ -1,10 +1,12 @@
 /**
- * The libc socket calls that NIC bindings make through JNA ({@link io.vmrdma.nic.socket.SocketCalls}): one
+ * The libc socket calls that NIC bindings make through JNA ({@link io.vmrdma.nic.socket.SocketCalls}), and the wait
+ * for a socket to have frames to read ({@link io.vmrdma.nic.socket.ReceiveReadiness}, since 0.2.0): one
  * registration shared by {@code nic.packet} (AF_PACKET) and {@code nic.udp} (UDP with segmentation offload), each of
- * which keeps its own family's constants and structures.
+ * which keeps its own family's constants and structures; and, since 0.3.0, the kernel's receive timestamps of
+ * their frames ({@link io.vmrdma.nic.socket.ReceiveTimestamps}).
  */
 @Export
-@Version("0.1.0")
+@Version("0.3.0")
 package io.vmrdma.nic.socket;
 
 import org.osgi.annotation.bundle.Export;

@@ -37,7 +37,9 @@ final class StatusReport {
         } else {
             facts.addRow().addContent("Node id", node.nodeId());
             facts.addRow().addContent("Protocol", Node.PROTOCOL_VERSION);
-            facts.addRow().addContent("NIC binding", orNone(node.nicBinding()));
+            facts.addRow().addContent("NIC binding", node.awaitingNodeId()
+                    ? "none: off the wire until the cluster confirms node id " + node.nodeId()
+                    : orNone(node.nicBinding()));
             Map<String, Long> nic = node.nicCounters();
             if (!nic.isEmpty()) {
                 facts.addRow().addContent("NIC counters", nic.entrySet().stream()

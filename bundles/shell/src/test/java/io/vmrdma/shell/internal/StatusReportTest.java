@@ -28,6 +28,11 @@ class StatusReportTest {
     }
 
     private static Node node(Optional<String> nic, Optional<String> xen, Optional<String> policy) {
+        return node(nic, xen, policy, false);
+    }
+
+    private static Node node(Optional<String> nic, Optional<String> xen, Optional<String> policy,
+                             boolean awaitingNodeId) {
         return new Node() {
             @Override
             public int nodeId() {
@@ -64,6 +69,11 @@ class StatusReportTest {
                 counters.put("runts", 3L);
                 counters.put("kernelDrops", 12L);
                 return counters;
+            }
+
+            @Override
+            public boolean awaitingNodeId() {
+                return awaitingNodeId;
             }
         };
     }
@@ -112,6 +122,12 @@ class StatusReportTest {
                 .doesNotContain("NIC counters")
                 .containsPattern("Xen backend\\s+\\S\\s+none")
                 .containsPattern("Policy\\s+\\S\\s+built-in round-robin \\(fallback");
+    }
+
+    @Test
+    void saysWhenTheEngineWaitsForTheClusterToConfirmItsNodeId() {
+        assertThat(render(node(Optional.empty(), Optional.of("sim"), Optional.of("rr"), true)))
+                .containsPattern("NIC binding\\s+\\S\\s+none: off the wire until the cluster confirms node id 7");
     }
 
     @Test

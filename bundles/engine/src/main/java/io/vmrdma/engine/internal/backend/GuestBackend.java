@@ -39,8 +39,6 @@ final class GuestBackend {
      * the data agent idles (it waits up to 1 ms a turn), far less when busy.
      */
     static final int LIVENESS_TURNS = 1024;
-    /** Empty turns before the backend asks the guest to notify it again (the agent spins about 100 first). */
-    static final int REARM_AFTER_IDLE_TURNS = 32;
 
     private final int domid;
     private final int devid;
@@ -77,7 +75,8 @@ final class GuestBackend {
     private int rspProdPvt;
     private int evtProdPvt;
     private long served;
-    private int idleTurns;
+    /** The guest asked to be notified of the last responses or events it got: it sleeps on its event channel. */
+    private boolean guestSleeps;
     /** The domain's {@link EventSource#eventsAdded} when its queues were last drained into the event ring. */
     private long eventsSeen = -1;
     /** The last drain filled every credit the frontend gave: more may be waiting. */
@@ -119,6 +118,11 @@ final class GuestBackend {
 
     long served() {
         return served;
+    }
+
+    /** Whether the guest waited on its event channel for what it was given last, rather than polling its rings. */
+    boolean guestSleeps() {
+        return guestSleeps;
     }
 
     long badRequests() {
@@ -330,14 +334,6 @@ final class GuestBackend {
             served += work;
             notify = commands.push(SharedRing.RSP_PROD, SharedRing.RSP_EVENT, rspProdPvt);
         }
-        // Re-arm the request event only once the ring has stayed empty for a while: while busy the agent polls
-        // the ring every cycle anyway, and a guest that sees no event index to cross posts without a hypercall.
-        idleTurns = work == 0 ? idleTurns + 1 : 0;
-        if (reqCons == reqProd && idleTurns == REARM_AFTER_IDLE_TURNS) {
-            if (commands.finalCheck(SharedRing.REQ_PROD, SharedRing.REQ_EVENT, reqCons)) {
-                idleTurns = 0;
-            }
-        }
         if (state != XenbusState.CONNECTED) {
             return work;
         }
@@ -356,6 +352,9 @@ final class GuestBackend {
         if (produced > 0) {
             notify |= events.push(SharedRing.RSP_PROD, SharedRing.RSP_EVENT, evtProdPvt);
         }
+        if (work + produced > 0) {
+            guestSleeps = notify;
+        }
         if (notify) {
             try {
                 evtchn.notify(port);
@@ -364,6 +363,16 @@ final class GuestBackend {
             }
         }
         return work + produced;
+    }
+
+    /**
+     * Asks the guest to notify on its next request (ring.h's final check), for the data agent about to sleep; false
+     * when a request came meanwhile, so the agent takes it instead of sleeping. Only then: while the agent cycles it
+     * looks at the ring anyway, and a guest that sees no event index to cross posts without a hypercall.
+     */
+    boolean armRequests() {
+        return state != XenbusState.CONNECTED
+                || !commands.finalCheck(SharedRing.REQ_PROD, SharedRing.REQ_EVENT, reqCons);
     }
 
     /** Completions and connection events into the event ring, within the credit the frontend gave; -1 if broken. */

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentSkipListMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.locks.LockSupport;
 
 import io.vmrdma.api.guest.GuestAbi;
 import io.vmrdma.api.xen.EventChannel;
@@ -16,6 +17,7 @@ import io.vmrdma.api.xen.XenException;
 import io.vmrdma.api.xen.XenStore;
 import io.vmrdma.api.xen.XenStorePermission;
 import io.vmrdma.api.xen.XenbusState;
+import io.vmrdma.engine.internal.Doorbell;
 import io.vmrdma.engine.internal.status.LogBudget;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import org.agrona.collections.IntHashSet;
@@ -29,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * connected device a turn per duty cycle. Confined to the data agent's thread; made when a hypervisor is bound and closed
  * (guests see their backend close) when it goes.
  */
-public final class GuestBackends implements AutoCloseable {
+public final class GuestBackends implements Doorbell, AutoCloseable {
 
     private static final Logger LOG = LoggerFactory.getLogger(GuestBackends.class);
     private static final String WATCH_DOMAINS = "/local/domain";
@@ -53,6 +55,8 @@ public final class GuestBackends implements AutoCloseable {
     private final GrantBudget grants;
     /** Domains named by this cycle's watch events, each rescanned once. */
     private final IntHashSet changedDomains = new IntHashSet();
+    /** Whether a guest served in the last cycle that served any sleeps on its event channel (none polls). */
+    private boolean servedGuestsSleep;
     private volatile long watchEvents;
     /** Frontend directories ignored for their name: not a device number, or past the domain's first few. */
     private volatile long ignoredDevices;
@@ -75,7 +79,7 @@ public final class GuestBackends implements AutoCloseable {
      * One duty cycle: XenStore changes, then a turn of every connected device. Each part is bounded, so guests that
      * write XenStore without pause cost the cycle a fixed amount, not all of it. Event channels are not looked at:
      * the rings are served every cycle anyway, and a notification that arrives meanwhile stays pending on its port
-     * (every port is unmasked again as soon as it is taken) and ends the next {@link #awaitEvent} at once.
+     * (every port is unmasked again as soon as it is taken) and ends the next {@link #await} at once.
      */
     public int doWork() {
         int work = 0;
@@ -84,15 +88,25 @@ public final class GuestBackends implements AutoCloseable {
         } catch (XenException e) {
             log.warn("XenStore failed: {}", e.getMessage());
         }
+        boolean served = false;
+        boolean asleep = false;
         for (GuestBackend device : turnOrder) {
             try {
-                work += device.turn();
+                int done = device.turn();
+                if (done > 0) {
+                    served = true;
+                    asleep |= device.guestSleeps();
+                }
+                work += done;
             } catch (RuntimeException e) {
                 // A gap in the engine's checks that one guest's requests reached: that device goes, the cycle and the
                 // other guests go on.
                 internalErrors++;
                 device.fail("internal error, device disconnected: " + e);
             }
+        }
+        if (served) {
+            servedGuestsSleep = asleep;
         }
         return work;
     }
@@ -133,19 +147,56 @@ public final class GuestBackends implements AutoCloseable {
         return events;
     }
 
+    @Override
+    public boolean hasDevices() {
+        return !devices.isEmpty();
+    }
+
     /**
-     * Sleeps up to {@code maxNanos} or until a guest notifies: the data agent's park when it has nothing to do, so
-     * a guest's post wakes it instead of waiting out the park.
+     * Arms every connected device's command ring before the data agent sleeps; stops at the first that has a request
+     * waiting. Allocates nothing: the agent arms on every idle cycle.
      */
-    public void awaitEvent(long maxNanos) {
+    @Override
+    public boolean arm() {
+        for (GuestBackend device : turnOrder) {
+            if (!device.armRequests()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Sleeps up to {@code maxNanos} or until a guest notifies: the data agent's wait when it has nothing to do, so
+     * a guest's post wakes it instead of waiting out a park. The port that fired is unmasked at once.
+     */
+    @Override
+    public boolean await(long maxNanos) {
         try {
             int port = evtchn.waitPending(maxNanos);
             if (port > 0) {
                 evtchn.unmask(port);
+                return true;
             }
+            return false;
         } catch (XenException e) {
-            java.util.concurrent.locks.LockSupport.parkNanos(maxNanos);
+            LockSupport.parkNanos(maxNanos);
+            return false;
         }
+    }
+
+    @Override
+    public boolean guestsSleep() {
+        return servedGuestsSleep;
+    }
+
+    /** Requests served to the devices there are now (a device that goes takes its count), on the agent's thread. */
+    public long requestsServed() {
+        long served = 0;
+        for (GuestBackend device : turnOrder) {
+            served += device.served();
+        }
+        return served;
     }
 
     /**

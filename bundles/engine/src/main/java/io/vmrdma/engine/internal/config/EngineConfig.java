@@ -21,6 +21,17 @@ public @interface EngineConfig {
     int nodeId() default 1;
 
     @AttributeDefinition(
+            name = "Node id confirmed by",
+            description = "none: the node id above is in force at once (a standalone node). cluster: the cluster "
+                    + "(feature vmrdma-cluster) assigns it, and the engine sends and answers nothing until the cluster "
+                    + "confirms this node holds it; the cluster member sets this",
+            options = {
+                @org.osgi.service.metatype.annotations.Option(label = "none", value = "none"),
+                @org.osgi.service.metatype.annotations.Option(label = "cluster", value = "cluster")
+            })
+    String nodeIdConfirmedBy() default "none";
+
+    @AttributeDefinition(
             name = "NIC binding",
             description = "The NIC binding frames go through, by its vmrdma.nic.binding service property: loopback "
                     + "(in-memory, the embedded default), udp (feature vmrdma-nic-udp) or packet (feature "

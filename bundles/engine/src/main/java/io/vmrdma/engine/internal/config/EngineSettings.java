@@ -5,6 +5,7 @@ import java.util.Map;
 import java.util.function.LongSupplier;
 
 import io.vmrdma.api.nic.LinkAddress;
+import io.vmrdma.api.verbs.ScatterGatherList;
 import io.vmrdma.engine.internal.congestion.CongestionSettings;
 
 /**
@@ -16,7 +17,8 @@ import io.vmrdma.engine.internal.congestion.CongestionSettings;
  * <p>Per-domain limits are read as numbers here; their ranges are checked where they are made (the verbs engine's
  * limits, applied all at once or not at all).
  */
-public record EngineSettings(int nodeId, String nic, int maxPds, int maxCqs, int maxQps, int maxMrs,
+public record EngineSettings(int nodeId, boolean nodeIdFromCluster, String nic, int maxPds, int maxCqs, int maxQps,
+                             int maxMrs,
                              long maxRegisteredBytes, int maxCqDepth, int maxQpWr, int maxSge, long maxMessageBytes,
                              long maxQueueBytes, long maxNodeQueueBytes, long maxGrantPages, int chunkBytes,
                              Map<Integer, List<String>> partitions, Map<Integer, LinkAddress> peers, boolean auth,
@@ -33,7 +35,7 @@ public record EngineSettings(int nodeId, String nic, int maxPds, int maxCqs, int
         int nodeId = (int) whole(properties, "nodeId", defaults::nodeId, 0, 0xFFFF);
         Object nicValue = properties.get("nic");
         String nic = NicChoice.parse(nicValue == null ? defaults.nic() : nicValue.toString());
-        return new EngineSettings(nodeId, nic,
+        return new EngineSettings(nodeId, nodeIdFromCluster(properties, defaults.nodeIdConfirmedBy()), nic,
                 (int) whole(properties, "maxPds", defaults::maxPds, 1, Integer.MAX_VALUE),
                 (int) whole(properties, "maxCqs", defaults::maxCqs, 1, Integer.MAX_VALUE),
                 (int) whole(properties, "maxQps", defaults::maxQps, 1, Integer.MAX_VALUE),
@@ -41,7 +43,7 @@ public record EngineSettings(int nodeId, String nic, int maxPds, int maxCqs, int
                 bytes(properties, "maxRegisteredBytes", defaults::maxRegisteredBytes, 1, Long.MAX_VALUE),
                 (int) whole(properties, "maxCqDepth", defaults::maxCqDepth, 1, Integer.MAX_VALUE),
                 (int) whole(properties, "maxQpWr", defaults::maxQpWr, 1, Integer.MAX_VALUE),
-                (int) whole(properties, "maxSge", defaults::maxSge, 1, Integer.MAX_VALUE),
+                (int) whole(properties, "maxSge", defaults::maxSge, 1, ScatterGatherList.MAX_SGE),
                 bytes(properties, "maxMessageBytes", defaults::maxMessageBytes, 1, Integer.MAX_VALUE),
                 bytes(properties, "maxQueueBytes", defaults::maxQueueBytes, 1, Long.MAX_VALUE),
                 bytes(properties, "maxNodeQueueBytes", defaults::maxNodeQueueBytes, 0, Long.MAX_VALUE),
@@ -65,6 +67,18 @@ public record EngineSettings(int nodeId, String nic, int maxPds, int maxCqs, int
                 whole(properties, "ccTargetRttMicros", defaults::ccTargetRttMicros, 1, 1_000_000) * 1000,
                 bytes(properties, "ccIncrease", defaults::ccIncrease, 1, Integer.MAX_VALUE),
                 (int) whole(properties, "ccDecreasePercent", defaults::ccDecreasePercent, 1, 100));
+    }
+
+    /** Whether the cluster confirms the node id ({@code nodeIdConfirmedBy = cluster}) or nothing ({@code none}). */
+    private static boolean nodeIdFromCluster(Map<String, ?> properties, String fallback) {
+        Object raw = properties.get("nodeIdConfirmedBy");
+        String value = raw == null ? fallback : raw.toString().trim();
+        return switch (value) {
+            case "cluster" -> true;
+            case "none" -> false;
+            default -> throw new IllegalArgumentException("nodeIdConfirmedBy: '" + value + "' is neither none nor "
+                    + "cluster");
+        };
     }
 
     /** A switch: {@code on} or {@code off}, as written. */

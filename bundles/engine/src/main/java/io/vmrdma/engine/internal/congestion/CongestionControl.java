@@ -21,9 +21,11 @@ public interface CongestionControl {
      * @param rttSampleNanos   the round trip of the newest packet it acknowledged that was sent once (Karn), or -1
      *                         when it gave no sample
      * @param ackedBytes       payload bytes it released from the window
+     * @param inFlightBytes    payload bytes to the peer that counted against the window when it arrived: how much of
+     *                         the window the node uses
      * @param receiverPressure the receiver asked its senders to back off (flag PRESSURE of the ACK)
      */
-    void onAck(long nowNanos, long rttSampleNanos, long ackedBytes, boolean receiverPressure);
+    void onAck(long nowNanos, long rttSampleNanos, long ackedBytes, long inFlightBytes, boolean receiverPressure);
 
     /** A packet to the peer was lost: its retransmission timer fired, or a selective acknowledgement shows a hole. */
     void onLoss(long nowNanos);

@@ -9,7 +9,9 @@ package io.vmrdma.engine.internal.congestion;
  * <ul>
  * <li>above the target ({@link #rttTargetNanos}), or a receiver that asked to back off: the window shrinks by
  * β × (mean − target) / mean, at most by half;</li>
- * <li>otherwise it grows by the configured increase.</li>
+ * <li>otherwise it grows by the configured increase, if the round used it: if some acknowledgement of the round found
+ * no less than the window less one increase in flight (a window the flow does not fill would only grow to be sent
+ * as one burst when the flow wakes up, as in RFC 7661).</li>
  * </ul>
  * A loss halves the window at once, at most once per round, and that round then neither grows nor shrinks it again.
  * The window stays within the floor and the ceiling of {@link CongestionSettings}: at the floor every flow still
@@ -34,6 +36,8 @@ final class DelayAimd implements CongestionControl {
     private long roundHighestRtt;
     private boolean roundPressure;
     private boolean roundLoss;
+    /** The most bytes in flight an acknowledgement of the round saw: whether the window was used. */
+    private long roundMostInFlight;
 
     DelayAimd(CongestionSettings settings) {
         this.minWindow = settings.minWindow();
@@ -55,7 +59,8 @@ final class DelayAimd implements CongestionControl {
     }
 
     @Override
-    public void onAck(long nowNanos, long rttSampleNanos, long ackedBytes, boolean receiverPressure) {
+    public void onAck(long nowNanos, long rttSampleNanos, long ackedBytes, long inFlightBytes,
+                      boolean receiverPressure) {
         if (roundStarted && nowNanos - roundEndsNanos >= 0) {
             endRound();
         }
@@ -67,6 +72,7 @@ final class DelayAimd implements CongestionControl {
             roundHighestRtt = Math.max(roundHighestRtt, rtt);
         }
         roundPressure |= receiverPressure;
+        roundMostInFlight = Math.max(roundMostInFlight, inFlightBytes);
         if (!roundStarted && roundTrips.smoothedNanos() >= 0) {
             // A round lasts one smoothed round trip: the first starts with the first sample.
             roundStarted = true;
@@ -94,6 +100,7 @@ final class DelayAimd implements CongestionControl {
         roundHighestRtt = 0;
         roundPressure = false;
         roundLoss = false;
+        roundMostInFlight = 0;
     }
 
     private void followDelay() {
@@ -107,7 +114,9 @@ final class DelayAimd implements CongestionControl {
             long excess = rtt - target;
             long cut = (long) (window * (decreasePercent / 100.0) * excess / rtt);
             resize(window - Math.min(cut, window / 2));
-        } else if (rtt > 0) {
+        } else if (rtt > 0 && roundMostInFlight + increaseBytes >= window) {
+            // Only a window the flow filled grows: one it left unused (its thread did not get a core, its
+            // application posted little) says nothing about the path, and would go out as one burst later.
             resize(window + increaseBytes);
         }
     }

@@ -26,7 +26,8 @@ final class FixedWindow implements CongestionControl {
     }
 
     @Override
-    public void onAck(long nowNanos, long rttSampleNanos, long ackedBytes, boolean receiverPressure) {
+    public void onAck(long nowNanos, long rttSampleNanos, long ackedBytes, long inFlightBytes,
+                      boolean receiverPressure) {
         if (rttSampleNanos >= 0) {
             roundTrips.sample(rttSampleNanos);
         }

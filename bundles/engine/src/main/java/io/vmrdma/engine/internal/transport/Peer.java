@@ -202,6 +202,11 @@ public final class Peer {
         return windowBytes + length > congestion.windowBytes();
     }
 
+    /** Bytes that may still go out to it before its window is full; negative when it is over. */
+    long windowRoom() {
+        return congestion.windowBytes() - windowBytes;
+    }
+
     /** The congestion control of the path to it; the data agent's thread, its getters any thread. */
     public CongestionControl congestion() {
         return congestion;

@@ -62,6 +62,14 @@ public final class WireQp {
     private final byte[] slotState = new byte[WINDOW];
     private final boolean[] slotResponse = new boolean[WINDOW];
     private final short[] slotSends = new short[WINDOW];
+    /**
+     * Whether the packet's bytes count against the peer's window now: from when it goes out until it is acknowledged
+     * or presumed lost, and again from when it goes out again.
+     */
+    private final boolean[] slotInWindow = new boolean[WINDOW];
+    /** New packets from {@link #unflushedFromPsn} on were emitted since the port's last flush. */
+    private boolean awaitingFlush;
+    private int unflushedFromPsn;
     private long srttNanos;
     private long rttvarNanos;
     private long rtoNanos = INITIAL_RTO_NANOS;
@@ -237,13 +245,68 @@ public final class WireQp {
         slotState[s] = SENT;
         slotResponse[s] = response;
         slotSends[s] = 1;
+        slotInWindow[s] = true;
     }
 
-    /** {@code psn} went out again. */
+    /**
+     * Whether this queue pair emitted new packets since the port's last flush (the transport stamps them in
+     * {@link #flushed}); marks the next one emitted as the first of them.
+     */
+    boolean awaitingFlush() {
+        return awaitingFlush;
+    }
+
+    private void awaitFlush() {
+        if (!awaitingFlush) {
+            awaitingFlush = true;
+            unflushedFromPsn = nextPsn;
+        }
+    }
+
+    /**
+     * The port put the packets emitted since the last flush on the wire at {@code nowNanos}: their round trips start
+     * then. Only packets sent once: they alone give round-trip samples.
+     */
+    void flushed(long nowNanos) {
+        awaitingFlush = false;
+        int span = nextPsn - unflushedFromPsn;
+        for (int psn = unflushedFromPsn; span > 0 && span <= WINDOW && psn != nextPsn; psn++) {
+            int s = psn & MASK;
+            if (slotState[s] == SENT && slotSends[s] == 1) {
+                slotSentAt[s] = nowNanos;
+            }
+        }
+    }
+
+    /** {@code psn} went out again: a packet presumed lost counts against the peer's window again. */
     void recordResent(int psn, long nowNanos) {
         int s = psn & MASK;
         slotSentAt[s] = nowNanos;
         slotSends[s]++;
+        if (!slotInWindow[s]) {
+            slotInWindow[s] = true;
+            counted(slotLength[s]);
+        }
+    }
+
+    /**
+     * The packets in {@code [fromPsn, toPsn)} still unacknowledged are presumed lost (a timeout, or holes below what
+     * the responder has): their bytes leave the peer's window until they go out again, so a resend waits for room as
+     * new data does. Their timers restart: one that waits for room is not timed out again meanwhile.
+     */
+    void presumeLost(int fromPsn, int toPsn, long nowNanos) {
+        for (int psn = fromPsn; psn != toPsn; psn++) {
+            int s = psn & MASK;
+            if (slotState[s] == SENT && slotInWindow[s]) {
+                slotSentAt[s] = nowNanos;
+                leaveWindow(s);
+            }
+        }
+    }
+
+    /** Whether {@code psn}'s bytes count against the peer's window (it is on the wire, not presumed lost). */
+    boolean countsAgainstWindow(int psn) {
+        return slotInWindow[psn & MASK];
     }
 
     boolean isOutstanding(int psn) {
@@ -276,23 +339,28 @@ public final class WireQp {
         return slotSentAt[psn & MASK];
     }
 
-    /** An ACK covers {@code psn}: it is acknowledged, and its first transmission gives a round-trip sample. */
-    void acknowledge(int psn, long nowNanos) {
+    /**
+     * An ACK that reached this host at {@code arrivalNanos} and was read at {@code nowNanos} covers {@code psn}: it
+     * is acknowledged, and its first transmission gives a round-trip sample.
+     */
+    void acknowledge(int psn, long arrivalNanos, long nowNanos) {
         int s = psn & MASK;
         if (slotState[s] == SENT && !slotResponse[s]) {
             slotState[s] = ACKED;
+            leaveWindow(s);
             if (slotSends[s] == 1) {
-                rttSample(nowNanos - slotSentAt[s]);
+                rttSample(arrivalNanos - slotSentAt[s], nowNanos - slotSentAt[s]);
             }
         }
     }
 
-    /** The READ response packet {@code psn} arrived and was placed. */
-    void responseReceived(int psn, long nowNanos) {
+    /** The READ response packet {@code psn}, which reached this host at {@code arrivalNanos}, was placed. */
+    void responseReceived(int psn, long arrivalNanos, long nowNanos) {
         int s = psn & MASK;
         slotState[s] = ACKED;
+        leaveWindow(s);
         if (slotSends[s] == 1) {
-            rttSample(nowNanos - slotSentAt[s]);
+            rttSample(arrivalNanos - slotSentAt[s], nowNanos - slotSentAt[s]);
         }
     }
 
@@ -303,12 +371,13 @@ public final class WireQp {
             int u = p & MASK;
             if (slotSeq[u] == seq) {
                 slotState[u] = ACKED;
+                leaveWindow(u);
             }
         }
     }
 
     /**
-     * Moves the window base over acknowledged PSNs, giving back their bytes to the peer's window; progress resets
+     * Moves the window base over acknowledged PSNs, giving back what they still count against the peer's window; progress resets
      * the retry count and the timer. Returns whether the base moved.
      */
     boolean advanceBase() {
@@ -316,9 +385,7 @@ public final class WireQp {
         while (basePsn != nextPsn && slotState[basePsn & MASK] == ACKED) {
             int s = basePsn & MASK;
             slotState[s] = FREE;
-            if (!slotResponse[s]) {
-                acknowledged(slotLength[s]);
-            }
+            leaveWindow(s);
             basePsn++;
             progress = true;
         }
@@ -436,6 +503,7 @@ public final class WireQp {
 
     /** A packet of {@code length} bytes of the request being emitted went out as the next PSN. */
     void emitted(int length, long nowNanos) {
+        awaitFlush();
         int k = emitting();
         recordSent(nextPsn, emitSeq, emitOffset, length, nowNanos, false);
         nextPsn++;
@@ -451,6 +519,7 @@ public final class WireQp {
      * {@code offset} for {@code bytes}; {@code last} when it asked for the request's last packet.
      */
     void readRequested(int count, long offset, long bytes, boolean last, long nowNanos) {
+        awaitFlush();
         int segment = segment(emitting());
         long total = total(emitting());
         for (int i = 0; i < count; i++) {
@@ -490,7 +559,26 @@ public final class WireQp {
         peer.addWindow(bytes);
     }
 
-    /** {@code bytes} of data were acknowledged: they no longer count against the peer's window. */
+    /** {@code bytes} went out again: they count against the peer's window (and this queue pair's share) again. */
+    private void counted(int bytes) {
+        if (windowPeer != null) {
+            windowBytes += bytes;
+            windowPeer.addWindow(bytes);
+        }
+    }
+
+    /**
+     * Slot {@code s} was acknowledged (a selective acknowledgement too: bytes the responder has no longer load the
+     * path, even while a hole below them holds the window base) or presumed lost: its bytes leave the peer's window.
+     */
+    private void leaveWindow(int s) {
+        if (slotInWindow[s]) {
+            slotInWindow[s] = false;
+            acknowledged(slotLength[s]);
+        }
+    }
+
+    /** {@code bytes} were acknowledged or presumed lost: they no longer count against the peer's window. */
     private void acknowledged(int bytes) {
         if (windowPeer != null) {
             long done = Math.min(bytes, windowBytes);
@@ -515,9 +603,16 @@ public final class WireQp {
         return sample;
     }
 
-    /** An RTT sample, Jacobson/Karels: RTO = SRTT + 4 RTTVAR, bounded. */
-    private void rttSample(long sampleNanos) {
-        freshRttNanos = sampleNanos;
+    /**
+     * A round-trip sample: {@code pathNanos} to when the acknowledgement reached the host, for congestion control (at
+     * least 1 ns: an arrival time from the kernel's clock may fall before the send time taken from the engine's);
+     * {@code seenNanos} to when this engine read it, for the retransmission timer, Jacobson/Karels: RTO = SRTT + 4
+     * RTTVAR, bounded. The timer keeps the engine's own delays: on a loaded host they decide when it notices an
+     * acknowledgement, and a timer below them fires for packets that arrived.
+     */
+    private void rttSample(long pathNanos, long seenNanos) {
+        freshRttNanos = Math.max(1, pathNanos);
+        long sampleNanos = Math.max(1, seenNanos);
         if (srttNanos == 0) {
             srttNanos = sampleNanos;
             rttvarNanos = sampleNanos / 2;

@@ -67,7 +67,12 @@ public final class WireRequester {
                 return 1;
             }
             peer.congestion().onLoss(nowNanos);
+            w.presumeLost(w.basePsn(), w.nextPsn(), nowNanos);
             work += retransmit(w, peer, w.basePsn(), w.nextPsn(), budget);
+        }
+        if (w.resendPending()) {
+            // Holes first: new data would take the room in the window the resends wait for.
+            return work;
         }
         long sent = 0;
         while (sent < budget && qp.live() && qp.state() == QpState.RTS) {
@@ -129,6 +134,7 @@ public final class WireRequester {
             return -1;
         }
         w.sent(peer, length);
+        wire.awaitsFlush(w);
         w.emitted(length, wire.now());
         return length;
     }
@@ -150,7 +156,11 @@ public final class WireRequester {
         long emitOffset = w.emitOffset();
         int requested = (int) (emitOffset == 0 ? 0 : (emitOffset + segment - 1) / segment);
         int room = WireQp.windowPackets(segment) - w.packetsInFlight();
-        int count = Math.min(Math.min(WireQp.READ_CHUNK_PACKETS, room), totalPackets - requested);
+        // The responses count against the window to the responder: the path they take is the one the window follows.
+        // A queue pair with nothing in it may always ask for one packet.
+        long windowRoom = Math.max(peer.windowRoom() / segment, w.windowBytes() > 0 ? 0 : 1);
+        int count = (int) Math.min(Math.min(WireQp.READ_CHUNK_PACKETS, Math.min(room, windowRoom)),
+                totalPackets - requested);
         if (count <= 0) {
             return -1;
         }
@@ -159,14 +169,18 @@ public final class WireRequester {
         if (!sendReadRequest(w, peer, k, w.nextPsn(), count, offset, (int) bytes)) {
             return -1;
         }
+        w.sent(peer, (int) bytes);
+        wire.awaitsFlush(w);
         w.readRequested(count, offset, bytes, requested + count >= totalPackets, wire.now());
         return (int) bytes;
     }
 
     /**
-     * Sends again every packet in {@code [fromPsn, toPsn)} that is not acknowledged. What the budget or a full port
-     * leaves is resent in the queue pair's next turns ({@link WireQp#scheduleResend}), so a loss is repaired at the
-     * scheduler's pace, not one budget per timeout.
+     * Sends again every packet in {@code [fromPsn, toPsn)} that is not acknowledged. A packet presumed lost counts
+     * against the peer's window again once resent, so it waits for room as new data does (a queue pair with nothing
+     * in the window may always send one). What the budget, the window or a full port leaves is resent in the queue
+     * pair's next turns ({@link WireQp#scheduleResend}), so a loss is repaired at the pace the window allows, not one
+     * budget per timeout.
      */
     private int retransmit(WireQp w, Peer peer, int fromPsn, int toPsn, long budget) {
         int work = 0;
@@ -175,6 +189,9 @@ public final class WireRequester {
         for (; psn != toPsn && sent < budget; psn++) {
             if (!w.isOutstanding(psn)) {
                 continue;
+            }
+            if (!w.countsAgainstWindow(psn) && w.windowBytes() > 0 && peer.windowFull(w.lengthOf(psn))) {
+                break;
             }
             int k = w.requestOf(psn);
             boolean ok;
@@ -314,7 +331,8 @@ public final class WireRequester {
      * {@code pressure} when the receiver asks its senders to back off. One that acknowledges a PSN never sent is not
      * the responder's (a forgery, or a peer that lost track): dropped and counted, nothing changes. One from before
      * the window base is late and changes nothing either. The peer's congestion control learns what it released,
-     * the newest round trip it measured and the receiver's pressure; a hole it shows counts as a loss.
+     * the newest round trip it measured (to when the ACK reached this host, not when this thread read it) and the
+     * receiver's pressure; a hole it shows counts as a loss.
      */
     void onAck(Peer peer, WireQp w, int cumulative, long sack, boolean pressure) {
         // The PSN of the bitmap's highest bit (cumulative itself when the bitmap is empty).
@@ -327,23 +345,26 @@ public final class WireRequester {
             return;
         }
         long now = wire.now();
+        long arrival = wire.arrivalNanos();
         long inFlight = w.windowBytes();
+        long peerInFlight = peer.windowBytes();
         for (int psn = w.basePsn(); psn != cumulative; psn++) {
-            w.acknowledge(psn, now);
+            w.acknowledge(psn, arrival, now);
         }
         int highest = -1;
         for (int i = 0; i < 64 && sack != 0; i++) {
             if ((sack & (1L << i)) != 0) {
-                w.acknowledge(cumulative + 1 + i, now);
+                w.acknowledge(cumulative + 1 + i, arrival, now);
                 highest = i;
             }
         }
         advanceBase(w);
-        peer.congestion().onAck(now, w.takeRttSample(), inFlight - w.windowBytes(), pressure);
+        peer.congestion().onAck(now, w.takeRttSample(), inFlight - w.windowBytes(), peerInFlight, pressure);
         if (highest >= 0 && w.hasOutstanding() && w.baseOlderThanRoundTrip(now)) {
             // Later packets arrived, earlier ones did not: send the holes again once per round trip, only those below
             // the highest packet the responder has (later ones may still be in flight).
             w.scheduleResend(w.basePsn(), cumulative + 1 + highest);
+            w.presumeLost(w.basePsn(), cumulative + 1 + highest, now);
             peer.congestion().onLoss(now);
         }
     }
@@ -403,7 +424,12 @@ public final class WireRequester {
         advanceBase(w);
     }
 
-    void onReadResponse(WireQp w, int psn, long readOffset, int offset, int length) {
+    /**
+     * A READ response packet from {@code peer}. Placed where the request asked; the bytes it releases from the window
+     * and its round trip (request out, response in) go to the peer's congestion control as an ACK's would: the
+     * window to a responder also paces what it sends back.
+     */
+    void onReadResponse(Peer peer, WireQp w, int psn, long readOffset, int offset, int length) {
         WireEndpoint qp = w.endpoint();
         if (!w.inWindow(psn)) {
             wire.counters().increment(Counter.OUT_OF_WINDOW_DROPS);
@@ -424,8 +450,11 @@ public final class WireRequester {
         if (!wire.placeChecked(qp, offset, length, qp.counters())) {
             return;
         }
-        w.responseReceived(psn, wire.now());
+        long inFlight = w.windowBytes();
+        long peerInFlight = peer.windowBytes();
+        w.responseReceived(psn, wire.arrivalNanos(), wire.now());
         advanceBase(w);
+        peer.congestion().onAck(wire.now(), w.takeRttSample(), inFlight - w.windowBytes(), peerInFlight, false);
     }
 
 }

@@ -2,9 +2,11 @@ package io.vmrdma.engine.internal.transport;
 
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
+import java.util.ArrayDeque;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.locks.LockSupport;
 import java.util.function.IntFunction;
 import java.util.function.ToLongFunction;
 
@@ -110,6 +112,13 @@ public final class WireTransport implements FrameHandler {
     private NicPort port;
     private int portEpoch;
     private long now;
+    /**
+     * When the frame being received reached this host, on the engine's clock: the poll's time less how long the
+     * binding says the frame waited for it (its kernel receive timestamp).
+     */
+    private long arrivalNanos;
+    /** Queue pairs that emitted new packets since the last flush, to stamp with the flush's time. */
+    private final ArrayDeque<WireQp> awaitingFlush = new ArrayDeque<>();
     /** Says when drops of one cause suddenly rise; sampled once a second from {@link #afterWork}. */
     private final DropAlarm dropAlarm;
     private final ToLongFunction<Counter> nodeCounter;
@@ -263,6 +272,16 @@ public final class WireTransport implements FrameHandler {
         return frames;
     }
 
+    /** Sleeps on the port's readiness, at most {@code timeoutNanos}; parks while no port is bound. */
+    public void awaitFrames(long timeoutNanos) {
+        NicPort p = port;
+        if (p == null) {
+            LockSupport.parkNanos(timeoutNanos);
+        } else {
+            p.awaitFrames(timeoutNanos);
+        }
+    }
+
     /**
      * Whether this node asks its senders to back off (flag PRESSURE on its ACKs): its receive queue stayed full for
      * {@link #BACKLOG_POLLS} polls, or the binding dropped received frames in the last {@link #DROP_PRESSURE_NANOS}.
@@ -304,8 +323,18 @@ public final class WireTransport implements FrameHandler {
                 sendDiscovery(broadcast.get());
             }
         }
+        for (WireQp w = awaitingFlush.poll(); w != null; w = awaitingFlush.poll()) {
+            w.flushed(nowNanos);
+        }
         p.flush();
         return work;
+    }
+
+    /** {@code w} is about to emit new packets: unless it did since the last flush, it is stamped at the next one. */
+    void awaitsFlush(WireQp w) {
+        if (!w.awaitingFlush()) {
+            awaitingFlush.add(w);
+        }
     }
 
     /**
@@ -326,6 +355,11 @@ public final class WireTransport implements FrameHandler {
 
     long now() {
         return now;
+    }
+
+    /** When the frame being received reached this host; {@link #now()} when the binding cannot tell. */
+    long arrivalNanos() {
+        return arrivalNanos;
     }
 
     int portEpoch() {
@@ -362,6 +396,8 @@ public final class WireTransport implements FrameHandler {
     }
 
     private void receiveFrame(ByteBuffer buffer, int offset, int length, LinkAddress source) {
+        NicPort p = port;
+        arrivalNanos = now - (p == null ? 0 : Math.max(0, p.frameWaitNanos()));
         rx.wrap(buffer);
         rxBuffer = buffer;
         receivingFrom = source;
@@ -538,8 +574,8 @@ public final class WireTransport implements FrameHandler {
                     responder.onReadRequest(w, at, psn, Frame.aux(rx, at));
                 }
             }
-            case READ_RESPONSE -> requester.onReadResponse(w, psn, rx.getLong(at + Extension.ReadResponse.READ_OFFSET,
-                    Frame.ORDER), at + type.headerLength(), payloadLength);
+            case READ_RESPONSE -> requester.onReadResponse(peer, w, psn, rx.getLong(
+                    at + Extension.ReadResponse.READ_OFFSET, Frame.ORDER), at + type.headerLength(), payloadLength);
             case ACK -> requester.onAck(peer, w, Frame.aux(rx, at), rx.getLong(at + Extension.Ack.SACK, Frame.ORDER),
                     (Frame.flags(rx, at) & Extension.Ack.FLAG_PRESSURE) != 0);
             case NAK -> {

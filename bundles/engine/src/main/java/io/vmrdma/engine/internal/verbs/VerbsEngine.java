@@ -118,6 +118,19 @@ public final class VerbsEngine {
         transport.port(port);
     }
 
+    /**
+     * Sleeps until a frame may have arrived on the bound NIC port, at most {@code timeoutNanos}; parks while none is
+     * bound. The data agent's wait when it has nothing to do.
+     */
+    public void awaitFrames(long timeoutNanos) {
+        transport.awaitFrames(timeoutNanos);
+    }
+
+    /** Whether any queue pair exists: without one, no retransmission, receiver-not-ready or rate timer can be due. */
+    public boolean hasQueuePairs() {
+        return !qps.isEmpty();
+    }
+
     /** Adds a node to the static peer table: frames to {@code node} go to {@code address}. */
     public void peer(int node, io.vmrdma.api.nic.LinkAddress address) {
         if (node == nodeId || node < 0 || node > 0xFFFF) {
@@ -358,7 +371,9 @@ public final class VerbsEngine {
         work += connections.expire(now);
         work += migrations.expire(now);
         work += sender.turns(now);
-        return work + transport.afterWork(now);
+        // Read afresh: the packets the turns emitted go on the wire in afterWork's flush, and their round trips
+        // start then, not before the turns (which a loaded host may have interrupted).
+        return work + transport.afterWork(now());
     }
 
     Region registerRegion(Pd pd, ByteBuffer memory, long address, int access) {

@@ -36,6 +36,15 @@ class EngineSettingsTest {
         assertThat(s.peers()).isEmpty();
         assertThat(s.auth()).as("frames authenticated by default").isTrue();
         assertThat(s.discovery()).isTrue();
+        assertThat(s.nodeIdFromCluster()).as("a standalone node's id is in force at once").isFalse();
+    }
+
+    @Test
+    void theNodeIdIsConfirmedByNoneOrByTheCluster() {
+        assertThat(parse("nodeIdConfirmedBy", "cluster").nodeIdFromCluster()).isTrue();
+        assertThat(parse("nodeIdConfirmedBy", "none").nodeIdFromCluster()).isFalse();
+        assertThatThrownBy(() -> parse("nodeIdConfirmedBy", "etc"))
+                .hasMessage("nodeIdConfirmedBy: 'etc' is neither none nor cluster");
     }
 
     @Test
@@ -72,6 +81,8 @@ class EngineSettingsTest {
         assertThatThrownBy(() -> parse("chunkBytes", "1K"))
                 .hasMessageContaining("chunkBytes: 1K is out of range (4096");
         assertThatThrownBy(() -> parse("maxMessageBytes", "4G")).hasMessageContaining("maxMessageBytes");
+        // Checked here, not only when the limits are made: a cluster checks a quota before it sends it to every host.
+        assertThatThrownBy(() -> parse("maxSge", "99")).hasMessage("maxSge: 99 is out of range (1 to 16)");
         assertThatThrownBy(() -> parse("nic", "eth0")).hasMessageContaining("nic: 'eth0' is not a NIC binding");
         assertThatThrownBy(() -> parse("peer.2", "nowhere")).hasMessageContaining("peer.2");
         assertThatThrownBy(() -> parse("nodeId", "2", "peer.2", "00:02")).hasMessageContaining("not ours");

@@ -21,12 +21,12 @@ class DelayAimdTest {
     private void round(long... rtts) {
         long longest = 0;
         for (long rtt : rtts) {
-            cc.onAck(now, rtt, 9000, false);
+            cc.onAck(now, rtt, 9000, cc.windowBytes(), false);
             now += 1_000;
             longest = Math.max(longest, rtt);
         }
         now += 2 * longest + RTT;
-        cc.onAck(now, -1, 9000, false);
+        cc.onAck(now, -1, 9000, cc.windowBytes(), false);
     }
 
     @Test
@@ -42,6 +42,29 @@ class DelayAimdTest {
         assertThat(cc.windowBytes()).isEqualTo(SETTINGS.maxWindow());
         assertThat(cc.rttTargetNanos()).as("at the ceiling: the target configured")
                 .isEqualTo(SETTINGS.targetRttNanos());
+    }
+
+    @Test
+    void aWindowTheFlowLeavesUnusedDoesNotGrow() {
+        round(RTT);
+        // These end the rounds that filled the window; from then on every acknowledgement finds a quarter of it in
+        // flight: the path is quiet, the flow is not sending (its thread is waiting for a core, its application
+        // posts little).
+        for (int i = 0; i < 2; i++) {
+            cc.onAck(now, RTT, 9000, cc.windowBytes() / 4, false);
+            now += 2 * RTT;
+        }
+        long start = cc.windowBytes();
+        for (int i = 0; i < 10; i++) {
+            cc.onAck(now, RTT, 9000, start / 4, false);
+            now += 2 * RTT;
+        }
+        assertThat(cc.windowBytes()).as("no growth for a window not filled").isEqualTo(start);
+        cc.onAck(now, RTT, 9000, start - SETTINGS.increaseBytes(), false);
+        now += 2 * RTT;
+        cc.onAck(now, -1, 9000, 0, false);
+        assertThat(cc.windowBytes()).as("a round that filled it, to within one increase, grows it")
+                .isEqualTo(start + SETTINGS.increaseBytes());
     }
 
     @Test
@@ -64,8 +87,8 @@ class DelayAimdTest {
     @Test
     void theTargetIsTheSameWhateverRoundTripTheFlowSawFirst() {
         CongestionControl latecomer = new DelayAimd(SETTINGS);
-        latecomer.onAck(now, 2 * SETTINGS.targetRttNanos(), 9000, false);
-        cc.onAck(now, RTT, 9000, false);
+        latecomer.onAck(now, 2 * SETTINGS.targetRttNanos(), 9000, latecomer.windowBytes(), false);
+        cc.onAck(now, RTT, 9000, cc.windowBytes(), false);
         assertThat(latecomer.rttTargetNanos()).as("its first sample had a queue in it")
                 .isEqualTo(cc.rttTargetNanos());
     }
@@ -106,16 +129,16 @@ class DelayAimdTest {
     void aReceiverUnderPressureShrinksItThoughTheRoundTripIsLow() {
         round(RTT);
         long before = cc.windowBytes();
-        cc.onAck(now, RTT, 9000, true);
+        cc.onAck(now, RTT, 9000, cc.windowBytes(), true);
         now += 3 * RTT;
-        cc.onAck(now, -1, 9000, false);
+        cc.onAck(now, -1, 9000, cc.windowBytes(), false);
         assertThat(cc.windowBytes()).isEqualTo(before - before * SETTINGS.decreasePercent() / 200);
     }
 
     @Test
     void withoutSamplesTheWindowStaysWhereItIs() {
         for (int i = 0; i < 10; i++) {
-            cc.onAck(now, -1, 9000, false);
+            cc.onAck(now, -1, 9000, cc.windowBytes(), false);
             now += RTT;
         }
         assertThat(cc.windowBytes()).isEqualTo(SETTINGS.initialWindow());
@@ -126,7 +149,7 @@ class DelayAimdTest {
     @Test
     void offKeepsTheCeilingWhateverHappensAndStillMeasures() {
         CongestionControl off = CongestionSettings.FIXED.newController();
-        off.onAck(now, RTT, 9000, true);
+        off.onAck(now, RTT, 9000, off.windowBytes(), true);
         off.onLoss(now);
         assertThat(off.windowBytes()).isEqualTo(CongestionSettings.FIXED.maxWindow());
         assertThat(off.rttNanos()).isEqualTo(RTT);

@@ -5,12 +5,14 @@ import java.nio.ByteOrder;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Pointer;
+import io.vmrdma.nic.socket.ReceiveTimestamps;
 import io.vmrdma.nic.socket.SocketCalls;
 
 /**
  * A preallocated batch for sendmmsg / recvmmsg: {@code count} {@code struct mmsghdr}, each with one
  * {@code struct iovec} over its own slot of a frame buffer and, for receiving, a {@code struct sockaddr_ll} for
- * the sender. Everything is native memory laid out once; a batch call only rewrites lengths.
+ * the sender and room for control messages (the kernel's receive timestamp). Everything is native memory laid out
+ * once; a batch call only rewrites lengths.
  *
  * <p>Layouts are the LP64 Linux ones (x86_64, aarch64): {@code mmsghdr} is a 56-byte {@code msghdr} and a 4-byte
  * {@code msg_len}, padded to 64.
@@ -22,6 +24,8 @@ final class MessageBatch implements AutoCloseable {
     private static final int MSG_NAMELEN = 8;
     private static final int MSG_IOV = 16;
     private static final int MSG_IOVLEN = 24;
+    private static final int MSG_CONTROL = 32;
+    private static final int MSG_CONTROLLEN = 40;
     private static final int MSG_FLAGS = 48;
     private static final int MSG_LEN = 56;
     private static final int IOVEC_SIZE = 16;
@@ -37,8 +41,13 @@ final class MessageBatch implements AutoCloseable {
     private final Memory headers;
     private final Memory frames;
     private final ByteBuffer buffer;
+    /** The headers as a buffer in the machine's order, where control messages are read. */
+    private final ByteBuffer headerView;
     private final long iovecs;
     private final long addresses;
+    /** Offset of the first control room in {@link #headers}; each message's is {@link ReceiveTimestamps#CONTROL_SPACE}. */
+    private final int controls;
+    private final boolean receiving;
     private boolean closed;
 
     /**
@@ -48,8 +57,11 @@ final class MessageBatch implements AutoCloseable {
     MessageBatch(int count, int slotSize, boolean withAddresses) {
         this.count = count;
         this.slotSize = slotSize;
-        headers = new Memory((long) count * (MMSGHDR_SIZE + IOVEC_SIZE + ADDRESS_SIZE));
+        this.receiving = withAddresses;
+        controls = count * (MMSGHDR_SIZE + IOVEC_SIZE + ADDRESS_SIZE);
+        headers = new Memory(controls + (withAddresses ? (long) count * ReceiveTimestamps.CONTROL_SPACE : 0));
         headers.clear();
+        headerView = headers.getByteBuffer(0, headers.size()).order(ByteOrder.nativeOrder());
         frames = new Memory((long) count * slotSize);
         frames.clear();
         buffer = frames.getByteBuffer(0, frames.size()).order(ByteOrder.BIG_ENDIAN);
@@ -63,6 +75,8 @@ final class MessageBatch implements AutoCloseable {
             if (withAddresses) {
                 headers.setLong(message + MSG_NAME, addresses + (long) i * ADDRESS_SIZE);
                 headers.setInt(message + MSG_NAMELEN, SOCKADDR_LL_SIZE);
+                headers.setLong(message + MSG_CONTROL, base + control(i));
+                headers.setLong(message + MSG_CONTROLLEN, ReceiveTimestamps.CONTROL_SPACE);
             }
             headers.setLong(message + MSG_IOV, iovecs + (long) i * IOVEC_SIZE);
             headers.setLong(message + MSG_IOVLEN, 1);
@@ -107,9 +121,28 @@ final class MessageBatch implements AutoCloseable {
                 & 0xFF;
     }
 
-    /** Restores the address length the kernel rewrote in message {@code index}. */
+    /** The headers, where {@link #control} and {@link #controlLength} locate message {@code index}'s control messages. */
+    ByteBuffer headerView() {
+        return headerView;
+    }
+
+    /** Where message {@code index}'s control messages start in {@link #headerView()}. */
+    int control(int index) {
+        return controls + index * ReceiveTimestamps.CONTROL_SPACE;
+    }
+
+    /** Bytes of control messages the kernel wrote for message {@code index}. */
+    int controlLength(int index) {
+        return (int) Math.min(ReceiveTimestamps.CONTROL_SPACE,
+                headers.getLong((long) index * MMSGHDR_SIZE + MSG_CONTROLLEN));
+    }
+
+    /** Restores the address and control lengths the kernel rewrote in message {@code index}. */
     void rearm(int index) {
         headers.setInt((long) index * MMSGHDR_SIZE + MSG_NAMELEN, SOCKADDR_LL_SIZE);
+        if (receiving) {
+            headers.setLong((long) index * MMSGHDR_SIZE + MSG_CONTROLLEN, ReceiveTimestamps.CONTROL_SPACE);
+        }
     }
 
     /** Frees the native memory; the buffer must not be touched afterwards. */

@@ -12,6 +12,7 @@ import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.LinkState;
 import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.nic.TransmitBatch;
+import io.vmrdma.nic.socket.ReceiveTimestamps;
 import io.vmrdma.nic.socket.SocketCalls;
 import org.osgi.service.component.annotations.Activate;
 import org.osgi.service.component.annotations.Component;
@@ -29,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * (rounded up to 64 bytes): the receive batch, filled by one recvmmsg and handed up in place, and the transmit
  * batch, whose slots carry this port's MAC and EtherType from the start, written in place by the engine and put
  * on the wire by one sendmmsg per {@link #flush()}. A frame larger than a receive slot arrives truncated
- * (MSG_TRUNC), so it is dropped and counted rather than handed up cut short.
+ * (MSG_TRUNC), so it is dropped and counted rather than handed up cut short. The kernel timestamps each frame
+ * received ({@link ReceiveTimestamps}), so the engine learns how long a frame waited before its poll.
  *
  * <p>When the kernel cannot take more (EAGAIN, ENOBUFS), flush keeps the unsent frames for the next flush (the
  * batch stays full, so claims are refused meanwhile: back-pressure). A frame the kernel refuses outright (link
@@ -60,6 +62,9 @@ public final class PacketPort implements NicPort, AutoCloseable {
     private final ByteBuffer txBuffer;
     private final TransmitBatch batch;
     private final SourceCache sources = new SourceCache(SOURCE_CACHE);
+    private final ReceiveTimestamps timestamps;
+    /** {@link #frameWaitNanos()} of the frame being handed up. */
+    private long frameWaitNanos;
     private boolean closed;
 
     private long oversized;
@@ -111,14 +116,16 @@ public final class PacketPort implements NicPort, AutoCloseable {
                 txBuffer.putShort(at + 12, (short) settings.etherType());
             }
             batch = new TransmitBatch(batchSize, ByteBuffer.allocateDirect(mtu));
+            timestamps = socket.receiveTimestamps();
         } catch (RuntimeException e) {
             socket.close();
             LOG.error("nic.packet not started: {}", e.getMessage());
             throw e;
         }
-        LOG.info("nic.packet bound to {} ({}), EtherType 0x{}, MTU {}, batch {}{}", socket.interfaceName(), address,
-                Integer.toHexString(settings.etherType()).toUpperCase(), mtu, batchSize,
-                settings.qdiscBypass() ? ", qdisc bypassed" : "");
+        LOG.info("nic.packet bound to {} ({}), EtherType 0x{}, MTU {}, batch {}{}{}", socket.interfaceName(),
+                address, Integer.toHexString(settings.etherType()).toUpperCase(), mtu, batchSize,
+                settings.qdiscBypass() ? ", qdisc bypassed" : "",
+                timestamps.enabled() ? "" : ", without receive timestamps");
     }
 
     /** Closes the socket and frees the batches. DS calls this only after the service is unregistered. */
@@ -130,6 +137,7 @@ public final class PacketPort implements NicPort, AutoCloseable {
             socket.close();
             rx.close();
             tx.close();
+            timestamps.close();
         }
     }
 
@@ -170,6 +178,12 @@ public final class PacketPort implements NicPort, AutoCloseable {
         return closed ? LinkState.DOWN : socket.linkState();
     }
 
+    /** Sleeps on the socket's readiness: a frame for this port ends the wait. */
+    @Override
+    public void awaitFrames(long timeoutNanos) {
+        socket.awaitFrames(timeoutNanos);
+    }
+
     /** Each frame received counts toward the limit, dropped ones too, so a flood cannot hold the agent. */
     @Override
     public int poll(FrameHandler handler, int frameLimit) {
@@ -180,6 +194,7 @@ public final class PacketPort implements NicPort, AutoCloseable {
         if (++pollsSinceDropRead >= POLLS_PER_DROP_READ) {
             readKernelDrops();
         }
+        timestamps.pollBegins();
         int received = socket.receive(rx.messages(0), limit);
         if (received < 0) {
             int errno = Native.getLastError();
@@ -190,7 +205,9 @@ public final class PacketPort implements NicPort, AutoCloseable {
             return 0;
         }
         int frames = 0;
+        ByteBuffer controls = rx.headerView();
         for (int i = 0; i < received; i++) {
+            frameWaitNanos = timestamps.waitedNanos(controls, rx.control(i), rx.controlLength(i));
             rx.rearm(i);
             int length = rx.received(i);
             if (rx.truncated(i)) {
@@ -217,6 +234,12 @@ public final class PacketPort implements NicPort, AutoCloseable {
             frames++;
         }
         return frames;
+    }
+
+    /** From the kernel's receive timestamp of the frame being handed up; 0 when the kernel does not stamp them. */
+    @Override
+    public long frameWaitNanos() {
+        return frameWaitNanos;
     }
 
     @Override

@@ -1,11 +1,14 @@
 package io.vmrdma.nic.packet.internal;
 
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.locks.LockSupport;
 
 import com.sun.jna.Memory;
 import com.sun.jna.Native;
 import com.sun.jna.Pointer;
 import io.vmrdma.api.nic.LinkState;
+import io.vmrdma.nic.socket.ReceiveReadiness;
+import io.vmrdma.nic.socket.ReceiveTimestamps;
 import io.vmrdma.nic.socket.SocketCalls;
 
 /**
@@ -29,6 +32,7 @@ final class PacketSocket implements AutoCloseable {
     private final Memory option = new Memory(8);
     /** struct tpacket_stats (tp_packets, tp_drops) and, after it, its socklen_t. */
     private final Memory statistics = new Memory(12);
+    private final ReceiveReadiness readiness;
     private boolean closed;
 
     /**
@@ -64,6 +68,7 @@ final class PacketSocket implements AutoCloseable {
             bufferSize(Libc.SO_RCVBUFFORCE, SocketCalls.SO_RCVBUF, settings.socketBufferBytes(), "SO_RCVBUF");
             bufferSize(Libc.SO_SNDBUFFORCE, SocketCalls.SO_SNDBUF, settings.socketBufferBytes(), "SO_SNDBUF");
             bind(settings.etherType());
+            readiness = new ReceiveReadiness(fd);
         } catch (RuntimeException e) {
             close();
             throw e;
@@ -112,9 +117,23 @@ final class PacketSocket implements AutoCloseable {
         return SocketCalls.sendmmsg(fd, messages, count, SocketCalls.MSG_DONTWAIT);
     }
 
+    /** Asks the kernel to timestamp the frames this socket receives. */
+    ReceiveTimestamps receiveTimestamps() {
+        return new ReceiveTimestamps(fd);
+    }
+
     /** Receives up to {@code count} messages into the mmsghdr array at {@code messages}; never waits. */
     int receive(long messages, int count) {
         return SocketCalls.recvmmsg(fd, messages, count, SocketCalls.MSG_DONTWAIT, 0L);
+    }
+
+    /** Sleeps until a frame waits in the socket, at most {@code timeoutNanos}; a closed socket only parks. */
+    void awaitFrames(long timeoutNanos) {
+        if (closed) {
+            LockSupport.parkNanos(timeoutNanos);
+        } else {
+            readiness.await(timeoutNanos);
+        }
     }
 
     /**

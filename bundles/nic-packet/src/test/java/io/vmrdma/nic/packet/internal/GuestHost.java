@@ -76,7 +76,8 @@ final class GuestHost implements AutoCloseable {
 
     private void run() {
         WakeableIdleStrategy idle = new WakeableIdleStrategy();
-        idle.waiter(backends::awaitEvent);
+        idle.doorbell(backends);
+        idle.wirePolled(true);
         try {
             while (running) {
                 idle.idle(engine.doWork() + backends.doWork());

@@ -54,6 +54,55 @@ class PacketPortTest {
     }
 
     @Test
+    void anIdleWaitOnTheSocketsReadinessEndsWhenAFrameArrives() throws Exception {
+        VethLink link = link(9000);
+        PacketPort a = port(link.a, PacketSettings.of(link.interfaceA));
+        PacketPort b = port(link.b, PacketSettings.of(link.interfaceB));
+        b.awaitFrames(TimeUnit.MILLISECONDS.toNanos(20));
+        assertThat(b.poll(new ReceivedFrames(), 32)).as("a wait that timed out leaves nothing to poll").isZero();
+        Thread waiter = new Thread(() -> b.awaitFrames(TimeUnit.MINUTES.toNanos(2)), "waiter");
+        waiter.start();
+        waiter.join(300);
+        assertThat(waiter.isAlive()).as("nothing arrived: still waiting").isTrue();
+        byte[] frame = "wake the agent".getBytes(StandardCharsets.US_ASCII);
+        send(a, b.address(), frame);
+        assertThat(a.flush()).isEqualTo(1);
+        waiter.join(TimeUnit.SECONDS.toMillis(30));
+        assertThat(waiter.isAlive()).as("the frame ended a two-minute wait").isFalse();
+        ReceivedFrames received = new ReceivedFrames();
+        assertThat(b.poll(received, 32)).isEqualTo(1);
+        assertThat(received.frames.get(0)).isEqualTo(frame);
+    }
+
+    @Test
+    void aFrameSaysHowLongItWaitedAtTheHostBeforeThePoll() throws InterruptedException {
+        VethLink link = link(9000);
+        PacketPort a = port(link.a, PacketSettings.of(link.interfaceA));
+        PacketPort b = port(link.b, PacketSettings.of(link.interfaceB));
+        byte[] frame = new byte[100];
+        new Random(5).nextBytes(frame);
+        send(a, b.address(), frame);
+        assertThat(a.flush()).isEqualTo(1);
+        long slept = TimeUnit.MILLISECONDS.toNanos(30);
+        TimeUnit.NANOSECONDS.sleep(slept);
+        List<Long> waits = new ArrayList<>();
+        List<byte[]> frames = new ArrayList<>();
+        for (int tries = 0; frames.isEmpty(); tries++) {
+            assertThat(tries).as("the frame arrives").isLessThan(1_000_000);
+            b.poll((buffer, offset, length, source) -> {
+                byte[] bytes = new byte[length];
+                buffer.get(offset, bytes);
+                frames.add(bytes);
+                waits.add(b.frameWaitNanos());
+            }, 8);
+        }
+        assertThat(frames).singleElement().isEqualTo(frame);
+        // The kernel stamped it when it crossed the veth, before the sleep began: it waited at least the sleep.
+        assertThat(waits).singleElement().satisfies(w -> assertThat(w).isGreaterThanOrEqualTo(slept)
+                .isLessThan(TimeUnit.SECONDS.toNanos(60)));
+    }
+
+    @Test
     void framesTheKernelDropsForAFullReceiveBufferAreCounted() throws InterruptedException {
         VethLink link = link(9000);
         PacketPort a = port(link.a, PacketSettings.of(link.interfaceA));

@@ -39,6 +39,7 @@ import io.vmrdma.api.verbs.WorkCompletion;
 import io.vmrdma.engine.internal.WakeableIdleStrategy;
 import io.vmrdma.engine.internal.auth.FrameKeys;
 import io.vmrdma.engine.internal.auth.GcmTagger;
+import io.vmrdma.engine.internal.congestion.CongestionSettings;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import io.vmrdma.nic.udp.internal.UdpPort;
 import io.vmrdma.nic.udp.internal.UdpPorts;
@@ -50,13 +51,16 @@ import org.junit.jupiter.api.Test;
  * a veth pair on nic.packet, each engine on its own thread with the real clock, RDMA WRITE bandwidth by message size
  * and number of queue pairs and an 8-byte write ping-pong, beside iperf3 (TCP, one stream) and qperf (UDP latency)
  * between the same two namespaces over the same veth, at MTU 1500, 9000 and 65535, in the same run. First on each
- * link, the binding's own ceiling ({@link #bindingFloor}): how fast the two ports move MTU-sized frames with no engine.
+ * link, the binding's own ceiling ({@link #bindingFloor}): how fast the two ports move MTU-sized frames with no engine,
+ * sender and receiver pinned to cores of their own (the engines' threads are pinned the same way) and the receiver
+ * busy polling or blocking on readiness, whichever moves more.
  * Last on each link, the 1 MiB write over nic.udp between the same namespaces ({@link #udpRows}), with UDP_SEGMENT
  * and UDP_GRO and then with plain datagrams, beside that floor and iperf3.
  *
  * <p>For {@code ./bench.sh}, optional properties: {@code vmrdma.bench.out} (a file: the results as one JSON object),
  * {@code vmrdma.bench.sizes} (write sizes), {@code vmrdma.bench.qps4} (false: no 4-queue-pair row),
- * {@code vmrdma.bench.latsizes} (ping-pong sizes, default 8), {@code vmrdma.bench.seconds} (measured seconds per
+ * {@code vmrdma.bench.latsizes} (ping-pong sizes, default 8; empty: no latency rows, no qperf),
+ * {@code vmrdma.bench.udp} (false: no nic.udp rows), {@code vmrdma.bench.seconds} (measured seconds per
  * row), {@code vmrdma.bench.warmup.seconds} (before each row's measurement, default 2: the engines' code is compiled
  * and the link's queues are filled by then), {@code vmrdma.bench.iperf.seconds}, {@code vmrdma.bench.tbf} (a rate such as {@code 10gbit}: a
  * {@code tbf rate R burst 4mb latency 10ms} qdisc on both veth ends, the emulated link) and {@code vmrdma.bench.cpu}
@@ -64,7 +68,8 @@ import org.junit.jupiter.api.Test;
  * {@code vmrdma.bench.auth} (frame authentication per set of rows, in order, for example {@code on,off}; default
  * {@code off}; {@code on} is the engine's tag, GMAC through OpenSSL; {@code hmac} (HMAC-SHA256), {@code jdkgmac} and
  * {@code aesgcm} ({@link GcmTagger}'s two modes in the JDK) are the alternatives: the bandwidth rows
- * are measured with each, on the same link in the same run, and the ping-pong with the last).
+ * are measured with each, on the same link in the same run, and the ping-pong with the last) and
+ * {@code vmrdma.bench.cc} (the engines' congestion control, {@code delay} or {@code off}; default the engine's).
  */
 class VethBenchmarkTest {
 
@@ -76,6 +81,13 @@ class VethBenchmarkTest {
     private static final String TBF = System.getProperty("vmrdma.bench.tbf", "");
     private static final byte[] SECRET = "the benchmark cluster's secret..".getBytes(StandardCharsets.US_ASCII);
     private static final int OUTSTANDING_BYTES = 8 << 20;
+    private static final boolean UDP_ROWS = Boolean.parseBoolean(System.getProperty("vmrdma.bench.udp", "true"));
+    /** The sender's core and the receiver's, for the floor and the engines alike (when the machine has two). */
+    private static final int SENDER_CORE = 0;
+    private static final int RECEIVER_CORE = 1;
+    /** {@code vmrdma.bench.cc}: both engines' congestion control. */
+    private static final CongestionSettings CONGESTION = CongestionSettings.DEFAULTS.withAlgorithm(System.getProperty(
+            "vmrdma.bench.cc", CongestionSettings.DEFAULTS.algorithm()));
 
     @Test
     void rdmaWriteBesideIperf3AndQperf() throws Exception {
@@ -107,13 +119,14 @@ class VethBenchmarkTest {
                     List<String> lats = new ArrayList<>();
                     double udp;
                     double tcpLat;
-                    double floor;
+                    Floor floor;
                     try (PacketPort a = link.a.call(() -> new PacketPort(PacketSettings.of(link.interfaceA)));
                             PacketPort b = link.b.call(() -> new PacketPort(PacketSettings.of(link.interfaceB)))) {
                         floor = bindingFloor(a, b);
                         System.out.printf(Locale.ROOT, "%6d %9s %4s %12.0f %12.0f %8.2f   (AF_PACKET floor: the"
-                                + " binding alone, MTU-sized frames, no engine)%n", mtu, "frames", "-", floor, tcp,
-                                floor / tcp);
+                                + " binding alone, MTU-sized frames, no engine; receiver busy polling %.0f, blocking"
+                                + " on readiness %.0f)%n", mtu, "frames", "-", floor.best(), tcp, floor.best() / tcp,
+                                floor.busy(), floor.blocking());
                         Pair pair = null;
                         for (String auth : System.getProperty("vmrdma.bench.auth", "off").split(",")) {
                             if (pair != null) {
@@ -129,10 +142,10 @@ class VethBenchmarkTest {
                                 default -> null;
                             });
                             for (int bytes : sizes) {
-                                rows.add(row(pair, mtu, bytes, 1, tcp, cpu));
+                                rows.add(row(pair, mtu, bytes, 1, tcp, floor.best(), cpu));
                             }
                             if (fourQps) {
-                                rows.add(row(pair, mtu, 1 << 20, 4, tcp, cpu));
+                                rows.add(row(pair, mtu, 1 << 20, 4, tcp, floor.best(), cpu));
                             }
                         }
                         if (!TBF.isEmpty()) {
@@ -142,8 +155,8 @@ class VethBenchmarkTest {
                             System.out.println(run("ip", "netns", "exec", link.b.name(), "tc", "-s", "qdisc", "show",
                                     "dev", link.interfaceB).trim());
                         }
-                        udp = qperfLatency(link, "udp_lat");
-                        tcpLat = qperfLatency(link, "tcp_lat");
+                        udp = latSizes.length == 0 ? 0 : qperfLatency(link, "udp_lat");
+                        tcpLat = latSizes.length == 0 ? 0 : qperfLatency(link, "tcp_lat");
                         for (int bytes : latSizes) {
                             double[] lat = pair.pingPong(bytes, 20_000);
                             latency.add(String.format(Locale.ROOT, "MTU %5d: vmrdma %d-byte write p50 %.1f us, p99"
@@ -155,10 +168,12 @@ class VethBenchmarkTest {
                         }
                         pair.close();
                     }
-                    List<String> udpRows = udpRows(link, mtu, tcp, floor, cpu);
+                    List<String> udpRows = UDP_ROWS ? udpRows(link, mtu, tcp, floor.best(), cpu) : List.of();
                     json.add(String.format(Locale.ROOT, "{\"mtu\":%d,\"tbf\":\"%s\",\"iperf3_mib_s\":%.1f,"
-                            + "\"iperf3_cpu\":%s,\"floor_mib_s\":%.1f,\"udp_lat_us\":%.2f,\"tcp_lat_us\":%.2f,"
-                            + "\"write\":[%s],\"latency\":[%s],\"udp\":[%s]}", mtu, TBF, tcp, tcpCpuJson, floor, udp,
+                            + "\"iperf3_cpu\":%s,\"floor_mib_s\":%.1f,\"floor_busy_mib_s\":%.1f,"
+                            + "\"floor_blocking_mib_s\":%.1f,\"udp_lat_us\":%.2f,\"tcp_lat_us\":%.2f,"
+                            + "\"write\":[%s],\"latency\":[%s],\"udp\":[%s]}", mtu, TBF, tcp, tcpCpuJson, floor.best(),
+                            floor.busy(), floor.blocking(), udp,
                             tcpLat, String.join(",", rows), String.join(",", lats), String.join(",", udpRows)));
                 }
             }
@@ -173,6 +188,9 @@ class VethBenchmarkTest {
     }
 
     private static int[] ints(String list) {
+        if (list.isBlank()) {
+            return new int[0];
+        }
         return Arrays.stream(list.split(",")).map(String::trim).mapToInt(Integer::parseInt).toArray();
     }
 
@@ -181,16 +199,32 @@ class VethBenchmarkTest {
                 "burst", "4mb", "latency", "10ms");
     }
 
+    /** The binding's ceiling on a link: the better of the receiver's two ways to wait, and each. */
+    record Floor(double busy, double blocking) {
+        double best() {
+            return Math.max(busy, blocking);
+        }
+    }
+
     /**
      * The binding's own ceiling on this link, measured before the engines take the ports: A's port sends MTU-sized
      * frames as fast as its batches go (no payload written, no CRC, no protocol), B's port receives and counts them,
-     * each on its own thread. MiB/s of frame bytes received over {@code MEASURE_NANOS} after the warm-up.
+     * each on a thread of its own pinned to a core of its own. Measured twice, the receiver busy polling and then
+     * blocking on the socket's readiness whenever a poll came back empty (busy polling contends with the sender's
+     * softirq for the socket's lock; blocking leaves that core to it): MiB/s of frame bytes received over
+     * {@code MEASURE_NANOS} after the warm-up, each way.
      */
-    private static double bindingFloor(NicPort a, NicPort b) throws Exception {
+    private static Floor bindingFloor(NicPort a, NicPort b) throws Exception {
+        double busy = bindingFloor(a, b, false);
+        return new Floor(busy, bindingFloor(a, b, true));
+    }
+
+    private static double bindingFloor(NicPort a, NicPort b, boolean blocking) throws Exception {
         AtomicBoolean sending = new AtomicBoolean(true);
         int mtu = a.mtu();
         LinkAddress to = b.address();
         Thread sender = new Thread(() -> {
+            Cores.pinCurrentThread(SENDER_CORE);
             FrameClaim claim = new FrameClaim();
             while (sending.get()) {
                 while (a.tryClaim(to, mtu, claim)) {
@@ -201,16 +235,17 @@ class VethBenchmarkTest {
         }, "floor-sender");
         long[] bytes = new long[1];
         FrameHandler count = (buffer, offset, length, source) -> bytes[0] += length;
+        Cores.pinCurrentThread(RECEIVER_CORE);
         sender.start();
         try {
             long start = System.nanoTime();
             while (System.nanoTime() - start < WARMUP_NANOS) {
-                b.poll(count, 64);
+                receive(b, count, blocking);
             }
             bytes[0] = 0;
             long from = System.nanoTime();
             while (System.nanoTime() - from < MEASURE_NANOS) {
-                b.poll(count, 64);
+                receive(b, count, blocking);
             }
             return bytes[0] / ((System.nanoTime() - from) / 1e9) / (1 << 20);
         } finally {
@@ -223,6 +258,13 @@ class VethBenchmarkTest {
                     quiet = System.nanoTime();
                 }
             }
+            Cores.unpinCurrentThread();
+        }
+    }
+
+    private static void receive(NicPort port, FrameHandler count, boolean blocking) {
+        if (port.poll(count, 64) == 0 && blocking) {
+            port.awaitFrames(TimeUnit.MILLISECONDS.toNanos(1));
         }
     }
 
@@ -241,7 +283,7 @@ class VethBenchmarkTest {
                     offload, offload));
                     UdpPort b = link.b.call(() -> UdpPorts.open(InetAddress.getByName("169.254.77.2"), 4792, frames,
                             offload, offload))) {
-                double udpFloor = bindingFloor(a, b);
+                double udpFloor = bindingFloor(a, b).best();
                 Pair pair = new Pair(a, b, cpu, "off", null);
                 double mibs;
                 try {
@@ -264,17 +306,23 @@ class VethBenchmarkTest {
     }
 
     /** One bandwidth row, printed and returned as JSON (with both namespaces' CPU when accounted). */
-    private static String row(Pair pair, int mtu, int bytes, int qps, double tcp, CpuGroups cpu) throws Exception {
+    private static String row(Pair pair, int mtu, int bytes, int qps, double tcp, double floor, CpuGroups cpu)
+            throws Exception {
         long before = pair.retransmissions();
         long dropsBefore = pair.kernelDrops();
+        long[] framesBefore = pair.framesAndAcks();
         double mibs = pair.bandwidth(bytes, qps);
+        long[] frames = pair.framesAndAcks();
+        double acksPerFrame = (frames[1] - framesBefore[1]) / (double) Math.max(1, frames[0] - framesBefore[0]);
         long retransmitted = pair.retransmissions() - before;
         long dropped = pair.kernelDrops() - dropsBefore;
-        System.out.printf(Locale.ROOT, "%6d %9d %4d %12.0f %12.0f %8.2f %10d %12d%n", mtu, bytes, qps, mibs, tcp,
-                mibs / tcp, retransmitted, dropped);
+        System.out.printf(Locale.ROOT, "%6d %9d %4d %12.0f %12.0f %8.2f %10d %12d   (%.2f x the floor %.0f; %.3f ACKs"
+                + " per frame)%n", mtu, bytes, qps, mibs, tcp, mibs / tcp, retransmitted, dropped, mibs / floor, floor,
+                acksPerFrame);
         return String.format(Locale.ROOT, "{\"bytes\":%d,\"qps\":%d,\"auth\":\"%s\",\"mib_s\":%.1f,"
-                + "\"retransmissions\":%d,\"kernel_drops\":%d,\"cpu\":%s}", bytes, qps, pair.authenticated, mibs,
-                retransmitted, dropped, pair.lastCpu == null ? "null" : pair.lastCpu);
+                + "\"retransmissions\":%d,\"kernel_drops\":%d,\"acks_per_frame\":%.4f,\"cpu\":%s}", bytes, qps,
+                pair.authenticated, mibs, retransmitted, dropped, acksPerFrame,
+                pair.lastCpu == null ? "null" : pair.lastCpu);
     }
 
     /** Two engines, each driven by its own thread; the requester's application runs on engine A's thread. */
@@ -303,6 +351,8 @@ class VethBenchmarkTest {
             this.authenticated = keys == null ? "off" : auth;
             a.authentication(keys);
             b.authentication(keys);
+            a.congestion(CONGESTION);
+            b.congestion(CONGESTION);
             this.portA = portA;
             this.portB = portB;
             if (cpu != null) {
@@ -318,9 +368,12 @@ class VethBenchmarkTest {
                 if (cpu != null) {
                     cpu.joinCurrentThread("vmrdma-b");
                 }
-                // The production data agent's idle strategy (spin, yield, then park up to 1 ms): a receiving engine
-                // that busy-polled would take the core the kernel needs for the link (softirq, a qdisc's timer).
+                Cores.pinCurrentThread(RECEIVER_CORE);
+                // The production data agent's idle strategy with no guests (spin, yield, then sleep on the port's
+                // readiness up to 1 ms): a receiving engine that busy-polled would take the core the kernel needs for
+                // the link (softirq, a qdisc's timer).
                 WakeableIdleStrategy idle = new WakeableIdleStrategy();
+                idle.waiter(b::awaitFrames);
                 while (bRuns.get()) {
                     int work;
                     synchronized (this) {
@@ -388,6 +441,15 @@ class VethBenchmarkTest {
 
         /** MiB/s of back-to-back RDMA WRITEs of {@code bytes} over {@code qpCount} queue pairs. */
         double bandwidth(int bytes, int qpCount) throws Exception {
+            Cores.pinCurrentThread(SENDER_CORE);
+            try {
+                return pinnedBandwidth(bytes, qpCount);
+            } finally {
+                Cores.unpinCurrentThread();
+            }
+        }
+
+        private double pinnedBandwidth(int bytes, int qpCount) throws Exception {
             ProtectionDomain pda = va.allocPd();
             ProtectionDomain[] pdb = new ProtectionDomain[1];
             CompletionQueue cqa = va.createCq(4096);
@@ -535,6 +597,13 @@ class VethBenchmarkTest {
 
         private static long kernelDrops(NicPort port) {
             return port instanceof PacketPort packet ? packet.kernelDrops() : 0;
+        }
+
+        /** Frames A sent and ACKs B sent so far: the acknowledgements per data frame of a row. */
+        long[] framesAndAcks() throws Exception {
+            long[] acks = new long[1];
+            onB(() -> acks[0] = b.counter(io.vmrdma.api.Counter.ACKS_SENT));
+            return new long[] {a.counter(io.vmrdma.api.Counter.FRAMES_SENT), acks[0]};
         }
 
         long retransmissions() {
@@ -705,6 +774,36 @@ class VethBenchmarkTest {
                 Files.deleteIfExists(base.resolve(g));
             }
             Files.deleteIfExists(base);
+        }
+    }
+
+    /**
+     * Pins benchmark threads to cores, as a tuned deployment pins the data agent: the floor and the engines then run
+     * the sender and the receiver on the same two cores. Through {@code taskset} on the thread's id; nothing on a
+     * machine with fewer than two cores.
+     */
+    static final class Cores {
+        private static final boolean TWO = Runtime.getRuntime().availableProcessors() >= 2;
+
+        static void pinCurrentThread(int core) {
+            if (TWO) {
+                taskset(Integer.toString(core));
+            }
+        }
+
+        static void unpinCurrentThread() {
+            if (TWO) {
+                taskset("0-" + (Runtime.getRuntime().availableProcessors() - 1));
+            }
+        }
+
+        private static void taskset(String cores) {
+            try {
+                String self = Files.readSymbolicLink(Path.of("/proc/thread-self")).toString();
+                run("taskset", "-p", "-c", cores, self.substring(self.lastIndexOf('/') + 1));
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot pin this thread to cores " + cores, e);
+            }
         }
     }
 

@@ -174,6 +174,17 @@ public final class UdpPort implements NicPort, AutoCloseable {
     }
 
     /**
+     * Sleeps on the socket's readiness; not at all while frames of a coalesced buffer already read wait to be handed
+     * up, since no new datagram would end that wait.
+     */
+    @Override
+    public void awaitFrames(long timeoutNanos) {
+        if (rxNext == rxReceived) {
+            socket.awaitDatagrams(timeoutNanos);
+        }
+    }
+
+    /**
      * Each frame read counts toward the limit, dropped ones too, so a flood cannot hold the agent. Frames of a
      * coalesced buffer beyond the limit wait for the next poll, before anything new is received.
      */

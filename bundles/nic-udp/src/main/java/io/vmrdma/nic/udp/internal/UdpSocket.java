@@ -4,8 +4,10 @@ import java.net.Inet4Address;
 import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.concurrent.locks.LockSupport;
 
 import com.sun.jna.Native;
+import io.vmrdma.nic.socket.ReceiveReadiness;
 import io.vmrdma.nic.socket.SocketCalls;
 
 /**
@@ -19,6 +21,7 @@ final class UdpSocket implements AutoCloseable {
     private final boolean ipv6;
     /** Scratch for options and addresses at activation; not used on the data path. */
     private final NativeArea scratch = new NativeArea(64, ByteOrder.nativeOrder());
+    private final ReceiveReadiness readiness;
 
     /**
      * Opens a socket of {@code bind}'s family and binds it.
@@ -42,6 +45,7 @@ final class UdpSocket implements AutoCloseable {
             throw new IllegalStateException("cannot bind UDP " + UdpPort.endpoint(bind) + ": "
                     + SocketCalls.error(errno) + hint);
         }
+        readiness = new ReceiveReadiness(fd);
     }
 
     boolean ipv6() {
@@ -99,6 +103,15 @@ final class UdpSocket implements AutoCloseable {
     /** Takes up to {@code messages} waiting datagrams into {@code batch}; how many came, or -1 with errno set. */
     int receive(ReceiveBatch batch, int messages) {
         return SocketCalls.recvmmsg(fd, batch.messages(), messages, SocketCalls.MSG_DONTWAIT, 0L);
+    }
+
+    /** Sleeps until a datagram waits in the socket, at most {@code timeoutNanos}; a closed socket only parks. */
+    void awaitDatagrams(long timeoutNanos) {
+        if (fd < 0) {
+            LockSupport.parkNanos(timeoutNanos);
+        } else {
+            readiness.await(timeoutNanos);
+        }
     }
 
     boolean isOpen() {

@@ -17,6 +17,7 @@ import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.TimeUnit;
 
 import io.vmrdma.api.nic.FrameClaim;
 import io.vmrdma.api.nic.FrameHandler;
@@ -89,6 +90,23 @@ class UdpPortTest {
         send(a, b.address(), frame);
         assertThat(a.flush()).isEqualTo(1);
         assertThat(new ReceivedFrames().drain(b, 2).frames).containsExactly(frame);
+    }
+
+    @Test
+    void anIdleWaitOnTheSocketsReadinessEndsWhenADatagramArrives() throws InterruptedException {
+        UdpPort a = port("127.0.0.1", 1472, 2);
+        UdpPort b = port("127.0.0.1", 1472, 2);
+        b.awaitFrames(TimeUnit.MILLISECONDS.toNanos(20));
+        assertThat(b.poll(new ReceivedFrames(), 2)).as("a wait that timed out leaves nothing to poll").isZero();
+        Thread waiter = new Thread(() -> b.awaitFrames(TimeUnit.MINUTES.toNanos(2)), "waiter");
+        waiter.start();
+        waiter.join(300);
+        assertThat(waiter.isAlive()).as("nothing arrived: still waiting").isTrue();
+        send(a, b.address(), new byte[] {42});
+        assertThat(a.flush()).isEqualTo(1);
+        waiter.join(TimeUnit.SECONDS.toMillis(30));
+        assertThat(waiter.isAlive()).as("the datagram ended a two-minute wait").isFalse();
+        assertThat(new ReceivedFrames().drain(b, 2).frames).containsExactly(new byte[] {42});
     }
 
     @Test
