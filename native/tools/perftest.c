@@ -54,6 +54,7 @@ struct opts {
 	int duration;
 	uint64_t service;
 	int tx_depth;
+	int buffers;
 	int events;
 	int json;
 	int server;
@@ -109,6 +110,7 @@ static void usage(FILE *f)
 		"%s"
 		"  -p, --port=SERVICE     connection-manager service id, perftest's TCP port (default 18515)\n"
 		"%s"
+		"%s"
 		"  -e, --events           block on the event channel for completions instead of polling\n"
 		"                         (a bandwidth server always blocks: it only waits for the client)\n"
 		"  -m, --max-size=BYTES   largest -a size (default 1048576; both sides must agree)\n"
@@ -120,7 +122,11 @@ static void usage(FILE *f)
 		bandwidth_test() ? 5000 : 1000,
 		bandwidth_test() ? "  -D, --duration=SECONDS run each size for this long instead of -n iterations\n" :
 				   "",
-		bandwidth_test() ? "  -t, --tx-depth=N       requests in flight (default 128)\n" : "");
+		bandwidth_test() ? "  -t, --tx-depth=N       requests in flight (default 128)\n" : "",
+		bandwidth_test() ?
+			"  -b, --buffers=N        cycle the requests over N message slots on each side (default 1;\n"
+			"                         both sides must agree): data that is not always in the cache\n" :
+			"");
 }
 
 static long number(const char *opt, const char *s, long min, long max)
@@ -137,25 +143,22 @@ static long number(const char *opt, const char *s, long min, long max)
 
 static void parse(int argc, char **argv, struct opts *o)
 {
-	static const struct option longs[] = {{"size", required_argument, NULL, 's'},
-					      {"all", no_argument, NULL, 'a'},
-					      {"iters", required_argument, NULL, 'n'},
-					      {"duration", required_argument, NULL, 'D'},
-					      {"port", required_argument, NULL, 'p'},
-					      {"tx-depth", required_argument, NULL, 't'},
-					      {"events", no_argument, NULL, 'e'},
-					      {"max-size", required_argument, NULL, 'm'},
-					      {"json", no_argument, NULL, 'J'},
-					      {"help", no_argument, NULL, 'h'},
-					      {NULL, 0, NULL, 0}};
+	static const struct option longs[] = {
+		{"size", required_argument, NULL, 's'},	    {"all", no_argument, NULL, 'a'},
+		{"iters", required_argument, NULL, 'n'},    {"duration", required_argument, NULL, 'D'},
+		{"port", required_argument, NULL, 'p'},	    {"tx-depth", required_argument, NULL, 't'},
+		{"buffers", required_argument, NULL, 'b'},  {"events", no_argument, NULL, 'e'},
+		{"max-size", required_argument, NULL, 'm'}, {"json", no_argument, NULL, 'J'},
+		{"help", no_argument, NULL, 'h'},	    {NULL, 0, NULL, 0}};
 	memset(o, 0, sizeof(*o));
 	o->size = bandwidth_test() ? 65536 : 8;
 	o->iters = bandwidth_test() ? 5000 : 1000;
 	o->service = 18515;
 	o->tx_depth = 128;
+	o->buffers = 1;
 	o->max_size = 1 << 20;
 	int c;
-	while ((c = getopt_long(argc, argv, "s:an:D:p:t:em:h", longs, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "s:an:D:p:t:b:em:h", longs, NULL)) != -1) {
 		switch (c) {
 		case 's':
 			o->size = (uint32_t)number("-s", optarg, 1, 1 << 25);
@@ -179,6 +182,13 @@ static void parse(int argc, char **argv, struct opts *o)
 			break;
 		case 't':
 			o->tx_depth = (int)number("-t", optarg, SIGNAL_EVERY + 1, 1024);
+			break;
+		case 'b':
+			if (!bandwidth_test()) {
+				fprintf(stderr, "%s: -b is for the bandwidth tests\n", TOOL[TEST]);
+				exit(2);
+			}
+			o->buffers = (int)number("-b", optarg, 1, 64);
 			break;
 		case 'e':
 			o->events = 1;
@@ -258,7 +268,7 @@ static void setup(struct ep *e, const struct opts *o)
 	TRY(vmrdma_open(&a, &e->ctx));
 	TRY(vmrdma_alloc_pd(e->ctx, &e->pd));
 	TRY(vmrdma_create_cq(e->ctx, 4 * o->tx_depth, &e->cq));
-	size_t bytes = 2 * (size_t)(o->max_size > 4096 ? o->max_size : 4096);
+	size_t bytes = (size_t)(o->buffers > 2 ? o->buffers : 2) * (o->max_size > 4096 ? o->max_size : 4096);
 	TRY(vmrdma_alloc_buf(e->ctx, bytes, &e->buf));
 	TRY(vmrdma_reg_mr(e->pd, e->buf,
 			  VMRDMA_ACCESS_LOCAL_WRITE | VMRDMA_ACCESS_REMOTE_WRITE | VMRDMA_ACCESS_REMOTE_READ, &e->mr));
@@ -377,6 +387,9 @@ static void bandwidth(struct ep *e, const struct opts *o, uint32_t bytes)
 				break;
 			}
 			int signal = (posted + 1) % SIGNAL_EVERY == 0 || posted + 1 == limit;
+			uint64_t slot = (posted % (uint64_t)o->buffers) * bytes;
+			sge.addr = e->mr->addr + slot;
+			wr.remote_addr = e->raddr + slot;
 			wr.wr_id = posted + 1;
 			wr.send_flags = signal ? VMRDMA_SEND_SIGNALED : 0;
 			TRY(vmrdma_post_send(e->qp, &wr));

@@ -21,18 +21,18 @@ import org.junit.jupiter.api.io.TempDir;
  * Several processes of one VM writing to another VM at once, against one process alone in the same run: the C
  * {@code vmrdma_write_bw} tool, 1 MiB messages for a fixed time, clients as processes of one VM and servers as
  * processes of another. The aggregate of four over one alone shows whether the devices of a VM add up to what one
- * of them gets (the engine's one data agent is what they share). Prints figures, asserts nothing about speed. Runs
- * only with {@code -Dvmrdma.bench=true}; {@code -Dvmrdma.bench.out=<file>} writes them as JSON for ./bench.sh.
+ * of them gets (the engine's one data agent is what they share, copying every byte).
+ *
+ * <p>Both sides move the same amount of distinct memory: each of the four writes from and to one 1 MiB slot, the
+ * one alone cycles over four ({@code -b 4}). A lone writer of one slot copies the same two MiB again and again, which
+ * stay in the level-2 cache of the agent's core while four writers' eight MiB do not; that figure is printed too
+ * ({@code hot_single}), as is the ratio against it. Prints figures, asserts nothing about speed. Runs only with
+ * {@code -Dvmrdma.bench=true}; {@code -Dvmrdma.bench.out=<file>} writes them as JSON for ./bench.sh.
  */
 class ProcessesInOneVmBenchmarkTest {
 
     static final int SIZE = 1 << 20;
-    /**
-     * The control size: four processes' buffers of it (source and target) fit the 2 MiB level-2 cache of the
-     * engine's core as one process's 1 MiB pair does, so its ratio shows what serving four devices costs apart from
-     * the larger working set.
-     */
-    static final int CONTROL_SIZE = 128 << 10;
+    static final int PROCESSES = 4;
     static final int SECONDS = 2;
     private static final Pattern BW = Pattern.compile("\"bw_avg_mbps\":([0-9.]+)");
 
@@ -49,21 +49,18 @@ class ProcessesInOneVmBenchmarkTest {
             int readers = host.hv.create("readers", 256 << 20);
             host.hv.start(writers, List.of("sleep", "600"));
             host.hv.start(readers, List.of("sleep", "600"));
-            int service = 7800;
-            for (int size : new int[] {SIZE, CONTROL_SIZE}) {
-                // One alone before and after the four, so a drift of the machine does not land on one side.
-                double before = aggregate(host, writers, readers, 1, size, service);
-                double four = aggregate(host, writers, readers, 4, size, service + 10);
-                double after = aggregate(host, writers, readers, 1, size, service + 20);
-                service += 30;
-                double single = (before + after) / 2;
-                String prefix = size == SIZE ? "" : "control_" + (size >> 10) + "k_";
-                System.out.printf(Locale.ROOT, "procs: %d KiB: one process %.1f MiB/s (%.1f, %.1f), four processes of"
-                        + " one VM %.1f MiB/s together, ratio %.3f%n", size >> 10, single, before, after, four,
-                        four / single);
-                json.add(String.format(Locale.ROOT, "\"%ssingle_mib_s\":%.2f,\"%sfour_mib_s\":%.2f,"
-                        + "\"%saggregate_vs_single\":%.4f", prefix, single, prefix, four, prefix, four / single));
-            }
+            // The lone process before and after the four, so a drift of the machine does not land on one side.
+            double before = aggregate(host, writers, readers, 1, PROCESSES, 7800);
+            double hot = aggregate(host, writers, readers, 1, 1, 7810);
+            double four = aggregate(host, writers, readers, PROCESSES, 1, 7820);
+            double after = aggregate(host, writers, readers, 1, PROCESSES, 7830);
+            double single = (before + after) / 2;
+            System.out.printf(Locale.ROOT, "procs: one process over %d slots %.1f MiB/s (%.1f, %.1f), over one slot"
+                    + " %.1f; %d processes of one VM %.1f MiB/s together: ratio %.3f (%.3f against one slot)%n",
+                    PROCESSES, single, before, after, hot, PROCESSES, four, four / single, four / hot);
+            json.add(String.format(Locale.ROOT, "\"single_mib_s\":%.2f,\"hot_single_mib_s\":%.2f,\"four_mib_s\":%.2f,"
+                    + "\"aggregate_vs_single\":%.4f,\"aggregate_vs_hot_single\":%.4f", single, hot, four,
+                    four / single, four / hot));
         }
         String out = System.getProperty("vmrdma.bench.out", "");
         if (!out.isEmpty()) {
@@ -73,8 +70,11 @@ class ProcessesInOneVmBenchmarkTest {
         }
     }
 
-    /** Runs {@code n} client processes in {@code writers} against {@code n} servers in {@code readers} at once. */
-    private double aggregate(EngineFixture host, int writers, int readers, int n, int size, int firstService)
+    /**
+     * Runs {@code n} client processes in {@code writers} against {@code n} servers in {@code readers} at once, each
+     * cycling over {@code slots} message slots.
+     */
+    private double aggregate(EngineFixture host, int writers, int readers, int n, int slots, int firstService)
             throws Exception {
         String bin = CGuestInteropGuests.nativeBinary("vmrdma_write_bw").toString();
         List<Process> servers = new ArrayList<>();
@@ -82,7 +82,7 @@ class ProcessesInOneVmBenchmarkTest {
         for (int i = 0; i < n; i++) {
             Path log = state.resolve("server-" + (firstService + i) + ".log");
             serverLogs.add(log);
-            servers.add(CGuestInteropGuests.startIn(host, readers, log, options(bin, firstService + i, size)));
+            servers.add(CGuestInteropGuests.startIn(host, readers, log, options(bin, firstService + i, slots)));
         }
         for (int i = 0; i < n; i++) {
             awaitText(servers.get(i), serverLogs.get(i), "Waiting for a client");
@@ -90,7 +90,7 @@ class ProcessesInOneVmBenchmarkTest {
         List<Process> clients = new ArrayList<>();
         List<Path> clientLogs = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            List<String> cmd = options(bin, firstService + i, size);
+            List<String> cmd = options(bin, firstService + i, slots);
             cmd.add("1"); // the engine's node id
             Path log = state.resolve("client-" + (firstService + i) + ".log");
             clientLogs.add(log);
@@ -109,9 +109,9 @@ class ProcessesInOneVmBenchmarkTest {
         return sum;
     }
 
-    private static List<String> options(String bin, int service, int size) {
-        return new ArrayList<>(List.of(bin, "-p", Integer.toString(service), "-s", Integer.toString(size), "-D",
-                Integer.toString(SECONDS), "-e", "--json"));
+    private static List<String> options(String bin, int service, int slots) {
+        return new ArrayList<>(List.of(bin, "-p", Integer.toString(service), "-s", Integer.toString(SIZE), "-b",
+                Integer.toString(slots), "-D", Integer.toString(SECONDS), "-e", "--json"));
     }
 
     private static void awaitText(Process p, Path log, String text) throws Exception {
