@@ -28,6 +28,7 @@ import javax.inject.Inject;
 import io.vmrdma.api.Node;
 import io.vmrdma.api.PeerInfo;
 import io.vmrdma.api.PeerRegistry;
+import io.vmrdma.api.nic.NicPort;
 import io.vmrdma.api.xen.DomainControl;
 import io.vmrdma.api.xen.XenException;
 import org.apache.karaf.features.FeaturesService;
@@ -42,6 +43,7 @@ import org.ops4j.pax.exam.spi.reactors.ExamReactorStrategy;
 import org.ops4j.pax.exam.spi.reactors.PerClass;
 import org.osgi.framework.Bundle;
 import org.osgi.framework.BundleContext;
+import org.osgi.framework.InvalidSyntaxException;
 import org.osgi.framework.startlevel.BundleStartLevel;
 import org.osgi.service.cm.Configuration;
 import org.osgi.service.cm.ConfigurationAdmin;
@@ -271,6 +273,17 @@ public class NicHotSwapIT {
     /** Installs the nic.udp feature without refreshing other bundles (this test's probe among them). */
     private void installUdp() throws Exception {
         features.installFeature("vmrdma-nic-udp", java.util.EnumSet.of(FeaturesService.Option.NoAutoRefreshBundles));
+        // A configuration written while the port is still being activated would race its activation.
+        await("nic.udp registered", () -> registered("udp"));
+    }
+
+    private boolean registered(String binding) {
+        try {
+            return !context.getServiceReferences(NicPort.class, "(" + NicPort.BINDING_PROPERTY + "=" + binding + ")")
+                    .isEmpty();
+        } catch (InvalidSyntaxException e) {
+            throw new AssertionError(e);
+        }
     }
 
     private void update(String pid, String... keyValues) throws IOException {

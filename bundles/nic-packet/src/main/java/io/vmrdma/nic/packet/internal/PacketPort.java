@@ -39,8 +39,12 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The MTU is the interface's when the port opens (a changed MTU takes effect when the component restarts, as
  * after a configuration change); the link state is read from the interface at every call.
+ *
+ * <p>Immediate: the socket is opened when the configuration is satisfied and closed before a new configuration
+ * opens the next, on one thread. Created lazily on the first consumer's request instead, a configuration change
+ * racing that request could leave one socket bound with no component to close it.
  */
-@Component(service = NicPort.class, configurationPid = PacketPort.PID,
+@Component(service = NicPort.class, immediate = true, configurationPid = PacketPort.PID,
         property = NicPort.BINDING_PROPERTY + "=packet")
 @Designate(ocd = PacketConfig.class)
 public final class PacketPort implements NicPort, AutoCloseable {

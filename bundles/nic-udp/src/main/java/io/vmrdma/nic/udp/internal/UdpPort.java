@@ -39,8 +39,12 @@ import org.slf4j.LoggerFactory;
  * dropped and counted, and the first failure of each errno is logged. A super-datagram the kernel refuses (a route
  * whose MTU is below the segment size, a device that cannot checksum it) turns segmentation off for the port, which
  * then sends the same frames one datagram each.
+ *
+ * <p>Immediate: the socket is opened when the configuration is satisfied and closed before a new configuration
+ * opens the next, on one thread. Created lazily on the first consumer's request instead, a configuration change
+ * racing that request could leave one socket bound with no component to close it.
  */
-@Component(service = NicPort.class, configurationPid = UdpPort.PID,
+@Component(service = NicPort.class, immediate = true, configurationPid = UdpPort.PID,
         property = NicPort.BINDING_PROPERTY + "=udp")
 @Designate(ocd = UdpConfig.class)
 public final class UdpPort implements NicPort, AutoCloseable {
