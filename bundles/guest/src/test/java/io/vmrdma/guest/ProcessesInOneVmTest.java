@@ -1,6 +1,7 @@
 package io.vmrdma.guest;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -171,8 +172,9 @@ class ProcessesInOneVmTest {
             XenStore store = guest.openXenStore();
             String devices = GuestAbi.devicesPath(vm);
             long before = host.backends.ignoredDevices();
-            // Names that are no device number, and 20 numbers beside device 0 where the backend looks at 16: the
-            // 5 and the last 5 are skipped and counted on every rescan; none costs a backend.
+            // Names that are no device number, and 20 numbers beside device 0 where the backend looks at 17 (the
+            // default maxDevices, 16, and one to refuse): the 5 and the last 4 are skipped and counted on every
+            // rescan; none costs a backend (their state is past Connected).
             List<String> madeUp = new ArrayList<>(List.of("x", "-1", "256", "99999999999", "007a"));
             for (int n = 100; n < 120; n++) {
                 madeUp.add(Integer.toString(n));
@@ -192,6 +194,27 @@ class ProcessesInOneVmTest {
             second.close();
             first.close();
             store.close();
+        }
+        host.assertHealthy();
+    }
+
+    @Test
+    void aProcessPastTheVmsDeviceLimitIsRefusedWithTheReasonAndTheOthersGoOn() throws Exception {
+        host.engine.maxDevices(2);
+        try (SimGuest guest = SimGuest.attach(host.hv.domainDirectory(vm))) {
+            GuestDevice first = GuestDevice.open(guest, GuestDevice.Options.defaults());
+            GuestDevice second = GuestDevice.open(guest, GuestDevice.Options.defaults());
+            assertThatThrownBy(() -> GuestDevice.open(guest, GuestDevice.Options.defaults()))
+                    .isInstanceOf(VerbsException.class).hasMessageContaining("limit of 2 devices (maxDevices)");
+            first.deallocPd(first.allocPd());
+            second.deallocPd(second.allocPd());
+            // A closed device makes room for the next process.
+            first.close();
+            GuestDevice third = GuestDevice.open(guest, GuestDevice.Options.defaults());
+            third.deallocPd(third.allocPd());
+            assertThat(host.backends.connectedDevices(vm)).isEqualTo(2);
+            third.close();
+            second.close();
         }
         host.assertHealthy();
     }

@@ -156,6 +156,7 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
                 settings.maxRegisteredBytes(), settings.maxCqDepth(), settings.maxQpWr(), settings.maxSge(),
                 settings.maxMessageBytes(), settings.maxQueueBytes());
         verbs.maxGrantPages(settings.maxGrantPages());
+        verbs.maxDevices(settings.maxDevices());
         long nodeQueueBytes = settings.maxNodeQueueBytes();
         dataAgent.runAndWait(() -> verbs.maxNodeQueueBytes(nodeQueueBytes));
     }

@@ -39,8 +39,6 @@ public final class GuestBackends implements Doorbell, AutoCloseable {
     private static final String TOKEN = "vmrdma-backend";
     /** Watch events read per duty cycle; the rest wait in the store's queue for the next cycle. */
     static final int WATCH_EVENTS_PER_CYCLE = 256;
-    /** Device numbers looked at per domain. */
-    static final int DEVICES_PER_DOMAIN = 16;
 
     private final VerbsEngine engine;
     private final XenStore xs;
@@ -201,22 +199,36 @@ public final class GuestBackends implements Doorbell, AutoCloseable {
 
     /**
      * Re-reads the vmrdma devices of {@code domid}: new ones, known ones, vanished ones. Only the first
-     * {@link #DEVICES_PER_DOMAIN} device numbers a domain lists (each 0..{@link GuestAbi#MAX_DEVICE_NUMBER}) are looked
-     * at, so a guest that makes thousands of device directories costs no more than one that makes a few; the others
-     * are counted ({@link #ignoredDevices()}) on every rescan that skips them.
+     * {@link VerbsEngine#maxDevices()} + 1 device numbers a domain lists (each 0..{@link GuestAbi#MAX_DEVICE_NUMBER})
+     * are looked at, so a guest that makes many device directories costs no more than its limit allows; the one past
+     * the limit is looked at so that its frontend hears the refusal (EDQUOT), and the others are counted
+     * ({@link #ignoredDevices()}) on every rescan that skips them.
      */
     private void rescan(int domid) throws XenException {
         if (domid <= 0) {
             return;
         }
         offerDevices(domid);
+        List<String> children = list(GuestAbi.devicesPath(domid));
+        // The devices served stay whatever the listing's order; new ones fill the rest of the bound.
         List<Integer> devids = new ArrayList<>();
-        for (String child : list(GuestAbi.devicesPath(domid))) {
+        for (String child : children) {
             int devid = parse(child);
-            if (devid >= 0 && devid <= GuestAbi.MAX_DEVICE_NUMBER && devids.size() < DEVICES_PER_DOMAIN) {
+            if (devid >= 0 && devid <= GuestAbi.MAX_DEVICE_NUMBER && devices.containsKey(key(domid, devid))) {
                 devids.add(devid);
-            } else {
+            }
+        }
+        int looked = Math.max(devids.size(), engine.maxDevices() + 1);
+        for (String child : children) {
+            int devid = parse(child);
+            if (devid < 0 || devid > GuestAbi.MAX_DEVICE_NUMBER) {
                 ignoredDevices++;
+            } else if (!devids.contains(devid)) {
+                if (devids.size() < looked) {
+                    devids.add(devid);
+                } else {
+                    ignoredDevices++;
+                }
             }
         }
         for (GuestBackend device : List.copyOf(devices.values())) {

@@ -44,6 +44,11 @@ public @interface EngineConfig {
             })
     String nic() default "loopback";
 
+    @AttributeDefinition(name = "Devices per domain",
+            description = "Guest processes of one domain using vmrdma at once, each with its own device", min = "1",
+            max = "256")
+    int maxDevices() default 16;
+
     @AttributeDefinition(name = "Protection domains per domain", min = "1")
     int maxPds() default 64;
 

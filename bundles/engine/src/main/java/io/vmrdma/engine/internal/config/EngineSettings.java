@@ -4,6 +4,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.function.LongSupplier;
 
+import io.vmrdma.api.guest.GuestAbi;
 import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.verbs.ScatterGatherList;
 import io.vmrdma.engine.internal.congestion.CongestionSettings;
@@ -17,7 +18,8 @@ import io.vmrdma.engine.internal.congestion.CongestionSettings;
  * <p>Per-domain limits are read as numbers here; their ranges are checked where they are made (the verbs engine's
  * limits, applied all at once or not at all).
  */
-public record EngineSettings(int nodeId, boolean nodeIdFromCluster, String nic, int maxPds, int maxCqs, int maxQps,
+public record EngineSettings(int nodeId, boolean nodeIdFromCluster, String nic, int maxDevices, int maxPds, int maxCqs,
+                             int maxQps,
                              int maxMrs,
                              long maxRegisteredBytes, int maxCqDepth, int maxQpWr, int maxSge, long maxMessageBytes,
                              long maxQueueBytes, long maxNodeQueueBytes, long maxGrantPages, int chunkBytes,
@@ -36,6 +38,7 @@ public record EngineSettings(int nodeId, boolean nodeIdFromCluster, String nic, 
         Object nicValue = properties.get("nic");
         String nic = NicChoice.parse(nicValue == null ? defaults.nic() : nicValue.toString());
         return new EngineSettings(nodeId, nodeIdFromCluster(properties, defaults.nodeIdConfirmedBy()), nic,
+                (int) whole(properties, "maxDevices", defaults::maxDevices, 1, GuestAbi.MAX_DEVICE_NUMBER + 1),
                 (int) whole(properties, "maxPds", defaults::maxPds, 1, Integer.MAX_VALUE),
                 (int) whole(properties, "maxCqs", defaults::maxCqs, 1, Integer.MAX_VALUE),
                 (int) whole(properties, "maxQps", defaults::maxQps, 1, Integer.MAX_VALUE),

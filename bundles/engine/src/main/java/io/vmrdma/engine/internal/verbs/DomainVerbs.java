@@ -143,7 +143,8 @@ final class DomainVerbs implements Domain, TransmitQueue {
     }
 
     /**
-     * Opens device {@code devid}: a new verbs context drawing on this domain's limits. EEXIST when it is open.
+     * Opens device {@code devid}: a new verbs context drawing on this domain's limits. EEXIST when it is open, EDQUOT
+     * when the domain has {@link VerbsEngine#maxDevices()} open.
      *
      * @param process the guest process using it as its frontend tells it, or -1
      */
@@ -151,6 +152,7 @@ final class DomainVerbs implements Domain, TransmitQueue {
         if (devices.containsKey(devid)) {
             throw new VerbsException(VerbsErrno.EEXIST, this + " device " + devid + " is already open");
         }
+        quota(devices.size(), engine.maxDevices(), "devices (maxDevices)");
         DeviceVerbs device = new DeviceVerbs(engine, this, devid, process);
         devices.put(devid, device);
         describeDevices();

@@ -9,6 +9,7 @@ import java.util.function.LongSupplier;
 
 import io.vmrdma.api.Counter;
 import io.vmrdma.api.Domain;
+import io.vmrdma.api.guest.GuestAbi;
 import io.vmrdma.api.verbs.QpAddress;
 import io.vmrdma.api.verbs.QpInitAttributes;
 import io.vmrdma.api.verbs.VerbsContext;
@@ -55,6 +56,7 @@ public final class VerbsEngine {
     private volatile Limits limits = Limits.DEFAULTS;
     /** Xen 4.17's default maptrack table: 1024 frames of 256 mappings. */
     private volatile long maxGrantPages = 262_144;
+    private volatile int maxDevices = 16;
     private final QueueMemory queueMemory = new QueueMemory(defaultNodeQueueBytes());
     private volatile PartitionTable partitions = PartitionTable.DEFAULT;
     private long rnrDelayNanos = 10_000;
@@ -253,6 +255,20 @@ public final class VerbsEngine {
             throw new IllegalArgumentException("maxGrantPages must be at least 1, not " + pages);
         }
         maxGrantPages = pages;
+    }
+
+    /** Devices (guest processes) one domain may have open at once. */
+    public int maxDevices() {
+        return maxDevices;
+    }
+
+    /** Sets {@link #maxDevices()}, 1..256; devices already open are kept. */
+    public void maxDevices(int devices) {
+        if (devices < 1 || devices > GuestAbi.MAX_DEVICE_NUMBER + 1) {
+            throw new IllegalArgumentException("maxDevices must be 1.." + (GuestAbi.MAX_DEVICE_NUMBER + 1) + ", not "
+                    + devices);
+        }
+        maxDevices = devices;
     }
 
     /** Sets the per-domain limits; objects already made are kept. */

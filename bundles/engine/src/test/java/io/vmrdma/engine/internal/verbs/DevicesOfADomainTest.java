@@ -69,6 +69,25 @@ class DevicesOfADomainTest {
     }
 
     @Test
+    void aDomainOpensAtMostMaxDevicesAndAClosedOneMakesRoom() throws Exception {
+        f.engine.maxDevices(2);
+        f.device(1, 0, "vm");
+        VerbsFixture.Dom b = f.device(1, 7, "vm");
+        assertThatThrownBy(() -> f.engine.openDevice(1, 3, "vm", 1003)).isInstanceOf(VerbsException.class)
+                .hasMessageContaining("maxDevices")
+                .satisfies(e -> assertThat(((VerbsException) e).errno()).isEqualTo(VerbsErrno.EDQUOT));
+        // Another VM counts its own.
+        f.device(2, 0, "other");
+        f.device(2, 1, "other");
+        f.engine.closeDevice(1, 0);
+        f.engine.openDevice(1, 3, "vm", 1003);
+        assertThat(f.engine.domain(1).orElseThrow().devices()).extracting(DeviceInfo::devid).containsExactly(3, 7);
+        b.qp();
+        assertThatThrownBy(() -> f.engine.maxDevices(257)).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> f.engine.maxDevices(0)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void closingOneDeviceEndsOnlyItsConnectionsAndTheLastOneClosesTheDomain() throws Exception {
         VerbsFixture.Dom a = f.device(1, 0, "vm");
         VerbsFixture.Dom b = f.device(1, 1, "vm");
