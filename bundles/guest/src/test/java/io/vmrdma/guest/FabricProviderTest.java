@@ -6,11 +6,13 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Collectors;
 
 import io.vmrdma.xen.sim.internal.SimForGuestTests;
 import org.junit.jupiter.api.AfterEach;
@@ -67,7 +69,14 @@ class FabricProviderTest {
         String out = mpirun(false, List.of("NPopenmpi", "-i", "-u", "1048576", "-o", "/dev/null"));
         assertThat(out).contains("786433 bytes").doesNotContain("Integrity check failed");
         assertThat(passes(out)).as(out).isEqualTo(36);
-        assertMovedOverVmrdma(out);
+        assertMovedOverVmrdma(out, 2);
+    }
+
+    @Test
+    void netpipeIntegrityBetweenTwoRanksOfOneVm() throws Exception {
+        String out = mpirun(1, 2, null, List.of("NPopenmpi", "-i", "-u", "1048576", "-o", "/dev/null"), 0);
+        assertThat(passes(out)).as(out).isEqualTo(36);
+        assertMovedOverVmrdma(out, 1);
     }
 
     @Test
@@ -77,14 +86,17 @@ class FabricProviderTest {
         assertThat(out).doesNotContain("attached (sim)");
     }
 
-    /** Both ranks attached as guests and moved their messages through the provider (its log at info level). */
-    private static void assertMovedOverVmrdma(String out) {
+    /**
+     * Both ranks attached as guests of {@code vms} VMs and moved their messages through the provider (its log at info
+     * level).
+     */
+    private static void assertMovedOverVmrdma(String out, int vms) {
         Matcher attached = Pattern.compile("guest domain (\\d+) on node 1 attached \\(sim\\)").matcher(out);
         Set<String> domids = new HashSet<>();
         while (attached.find()) {
             domids.add(attached.group(1));
         }
-        assertThat(domids).as(out).hasSize(2);
+        assertThat(domids).as(out).hasSize(vms);
         Matcher closing = Pattern.compile("closing: (\\d+) transfers, (\\d+) bytes;").matcher(out);
         int ranks = 0;
         while (closing.find()) {
@@ -99,30 +111,38 @@ class FabricProviderTest {
     }
 
     @Test
-    void blacsTesterAcrossFourVms() throws Exception {
+    void blacsTesterWithTwoRanksInEachOfTwoVms() throws Exception {
         // Debian's BLACS tester reads its inputs from the directory it runs in, and ends, by design, with a test
         // of BLACS_ABORT: mpirun's exit status is then MPI_ABORT's.
         Path blacs = Path.of("/usr/lib/x86_64-linux-gnu/scalapack/openmpi-tests/BLACS");
-        String out = mpirun(4, blacs, List.of("./xCbtest"), 255);
+        String out = mpirun(2, 2, blacs, List.of("./xCbtest"), 255);
         assertThat(out).contains("DOUBLE COMPLEX AMN TESTS").contains("BLACS_ABORT")
                 .doesNotContainPattern("[1-9]\\d* FAILED");
         assertThat(out.lines().filter(l -> l.matches(".*TESTS: +\\d+ TESTS; +\\d+ PASSED.* 0 FAILED\\.")).count())
                 .as(out).isGreaterThanOrEqualTo(20);
-        assertThat(Pattern.compile("guest domain \\d+ on node 1 attached").matcher(out).results().count()).isEqualTo(4);
+        // Four ranks, each its own process with its own device, two in each VM.
+        Map<String, Long> ranksPerVm = Pattern.compile("guest domain (\\d+) on node 1 attached").matcher(out).results()
+                .collect(Collectors.groupingBy(m -> m.group(1), Collectors.counting()));
+        assertThat(ranksPerVm).as(out).hasSize(2).allSatisfy((vm, ranks) -> assertThat(ranks).isEqualTo(2));
     }
 
     private String mpirun(boolean tcp, List<String> program) throws Exception {
         List<String> args = new ArrayList<>(tcp ? List.of("--tcp") : List.of());
         args.addAll(program);
-        return mpirun(2, null, args, 0);
+        return mpirun(2, 1, null, args, 0);
     }
 
-    /** Runs vmrdma-mpirun with one rank per new VM, in directory dir (null: here); expects that exit status. */
-    private String mpirun(int ranks, Path dir, List<String> args, int status) throws Exception {
+    /**
+     * Runs vmrdma-mpirun in {@code vmCount} new VMs with {@code ranksPerVm} consecutive ranks in each (a VM listed
+     * that many times), in directory dir (null: here); expects that exit status.
+     */
+    private String mpirun(int vmCount, int ranksPerVm, Path dir, List<String> args, int status) throws Exception {
         StringBuilder vms = new StringBuilder();
-        for (int rank = 0; rank < ranks; rank++) {
-            int domid = host.hv.create("rank" + rank, 64 << 20);
-            vms.append(rank == 0 ? "" : ":").append(host.hv.domainDirectory(domid));
+        for (int vm = 0; vm < vmCount; vm++) {
+            int domid = host.hv.create("vm" + vm, 64 << 20);
+            for (int rank = 0; rank < ranksPerVm; rank++) {
+                vms.append(vms.length() == 0 ? "" : ":").append(host.hv.domainDirectory(domid));
+            }
         }
         List<String> command = new ArrayList<>(List.of(
                 CGuestInteropGuests.nativeBinary("vmrdma-mpirun").toString(), "--vms", vms.toString()));
