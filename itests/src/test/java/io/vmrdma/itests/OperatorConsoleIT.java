@@ -110,7 +110,7 @@ public class OperatorConsoleIT {
         assertFinds(console.run("vmrdma:peers"), "Node");
 
         String stats = console.run("vmrdma:stats -i 0.5 -n 2");
-        assertFinds(stats, "Interval 0\\.5 s", "Out MiB/s", CLIENT + "\\s+\\|", "Frames out/s");
+        assertFinds(stats, "Interval 0\\.5 s", "Devices +\\| Out MiB/s", CLIENT + "\\s+\\|", "Frames out/s");
         assertEquals(stats, 2, stats.split("Interval ", -1).length - 1);
         assertFinds(console.run("vmrdma:stats"), "Interval 1\\.0 s");
 

@@ -62,6 +62,7 @@ final class StatsReport {
         ShellTable table = new ShellTable();
         table.column("Domid").alignRight();
         table.column("Name");
+        table.column("Devices");
         table.column("Out MiB/s").alignRight();
         table.column("Out ops/s").alignRight();
         table.column("Recv MiB/s").alignRight();
@@ -80,7 +81,7 @@ final class StatsReport {
                 bytes += delta(then, now, pair[1]);
                 outTotal += now.get(pair[1]);
             }
-            table.addRow().addContent(domid, now.name(), Units.mibPerSecond(bytes / seconds),
+            table.addRow().addContent(domid, now.name(), now.devices(), Units.mibPerSecond(bytes / seconds),
                     Units.perSecond(ops / seconds),
                     Units.mibPerSecond(delta(then, now, Counter.RECV_BYTES) / seconds),
                     Units.perSecond(delta(then, now, Counter.RECV_OPS) / seconds),

@@ -20,8 +20,11 @@ import io.vmrdma.api.PeerInfo;
  */
 record StatsSample(long nanos, long[] node, Map<Integer, DomainCounters> domains, Map<Integer, PeerInfo> peers) {
 
-    /** One domain's name and counters by {@link Counter#ordinal()}. */
-    record DomainCounters(String name, long[] values) {
+    /**
+     * One domain's name, its open devices as {@link DomainsReport#devices} writes them, and its counters by
+     * {@link Counter#ordinal()}.
+     */
+    record DomainCounters(String name, String devices, long[] values) {
 
         long get(Counter counter) {
             return values[counter.ordinal()];
@@ -35,7 +38,7 @@ record StatsSample(long nanos, long[] node, Map<Integer, DomainCounters> domains
             for (Counter c : Counter.values()) {
                 values[c.ordinal()] = d.counter(c);
             }
-            byDomid.put(d.domid(), new DomainCounters(d.name(), values));
+            byDomid.put(d.domid(), new DomainCounters(d.name(), DomainsReport.devices(d), values));
         }
         Map<Integer, PeerInfo> byNode = new TreeMap<>();
         peers.forEach(p -> byNode.put(p.node(), p));

@@ -12,6 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 
 import io.vmrdma.api.Counter;
+import io.vmrdma.api.DeviceInfo;
 import io.vmrdma.api.Domain;
 import io.vmrdma.api.Node;
 import io.vmrdma.api.PeerInfo;
@@ -71,6 +72,7 @@ class StatsReportTest {
     @Test
     void ratesAreTheDifferenceOverTheInterval() {
         FakeRegistry.FakeDomain web = new FakeRegistry.FakeDomain(3, "web1");
+        web.devices = List.of(new DeviceInfo(0, 812), new DeviceInfo(1, 813));
         web.counters.put(Counter.RDMA_WRITE_BYTES, 10L << 20);
         web.counters.put(Counter.RDMA_WRITE_OPS, 10L);
         nodeCounters.put(Counter.FRAME_BYTES_SENT, 0L);
@@ -94,10 +96,11 @@ class StatsReportTest {
 
         assertThat(out).contains("Interval 2.0 s").contains("wire out 22.0 MiB/s (1000 frames/s)");
         // (20 MiB written + 2 MiB sent) in 2 s, 22 ops in 2 s; 2 errors/s, 3 RNR/s; totals since the start.
-        assertThat(line(out, "web1")).containsPattern("web1\\s+\\S\\s+11.0\\s+\\S\\s+11\\s+\\S\\s+0.00\\s+\\S\\s+0"
-                + "\\s+\\S\\s+2.0\\s+\\S\\s+3.0\\s+\\S\\s+32.0 MiB\\s+\\S\\s+0 B");
+        assertThat(line(out, "web1")).containsPattern(
+                "web1\\s+\\S\\s+0\\(812\\) 1\\(813\\)\\s+\\S\\s+11.0\\s+\\S\\s+11\\s+\\S\\s+0.00\\s+\\S\\s+0"
+                        + "\\s+\\S\\s+2.0\\s+\\S\\s+3.0\\s+\\S\\s+32.0 MiB\\s+\\S\\s+0 B");
         assertThat(line(out, "db1")).as("a domain that appeared counts from zero")
-                .containsPattern("db1\\s+\\S\\s+0.00\\s+\\S\\s+0\\s+\\S\\s+0.50\\s+\\S\\s+4.0");
+                .containsPattern("db1\\s+\\S\\s+0\\s+\\S\\s+0.00\\s+\\S\\s+0\\s+\\S\\s+0.50\\s+\\S\\s+4.0");
         assertThat(line(out, "  2 ")).containsPattern("2\\s+\\S\\s+up\\s+\\S\\s+42.0\\s+\\S\\s+100\\s+\\S\\s+20"
                 + "\\s+\\S\\s+5.0\\s+\\S\\s+10");
     }
