@@ -21,6 +21,9 @@
  *       a buffer of BYTES (more pages than the guest may grant) is refused with an error, and the device goes on
  *       working; on Xen also: with every event channel of the domain taken, opening a device fails cleanly, and
  *       works again once they are freed
+ *   vmrdma_guest_check procs N sink|source SERVICE SEED STREAMS|ROUNDS
+ *       N processes of this domain at once, process i a sink or source on SERVICE + i with SEED + i, each opening a
+ *       device of its own; PASS when all N passed
  *
  * Bytes are pattern(seed, i) of peer.h.
  */
@@ -31,6 +34,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 
 #include <xenevtchn.h>
 
@@ -568,6 +572,31 @@ static int limits(size_t bytes)
 	return verdict();
 }
 
+/*
+ * Several processes of this domain at once, each with its own device: process i runs sink or source on
+ * service + i with seed + i. Passes when every one passed.
+ */
+static int processes(int n, int sinks, uint64_t service, int64_t seed, long count)
+{
+	if (n < 1 || n > 16)
+		DIE("processes: %d, expected 1..16", n);
+	for (int i = 0; i < n; i++) {
+		pid_t child = fork();
+		if (child < 0)
+			DIE("fork failed");
+		if (child == 0)
+			_exit(sinks ? sink(service + (uint64_t)i, seed + i, (int)count) :
+				      source(service + (uint64_t)i, seed + i, count));
+	}
+	int passed = 0, status;
+	while (wait(&status) > 0)
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			passed++;
+	printf("check: %d of %d processes of this domain passed, each with a device of its own\n", passed, n);
+	require(passed == n, "every process passed");
+	return verdict();
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -580,10 +609,14 @@ int main(int argc, char **argv)
 	if (argc == 5 && strcmp(argv[1], "reattach") == 0)
 		return reattach(strcmp(argv[2], "client") == 0, strtoull(argv[3], NULL, 10),
 				strtoll(argv[4], NULL, 10));
+	if (argc == 7 && strcmp(argv[1], "procs") == 0)
+		return processes(atoi(argv[2]), strcmp(argv[3], "sink") == 0, strtoull(argv[4], NULL, 10),
+				 strtoll(argv[5], NULL, 10), strtol(argv[6], NULL, 10));
 	if (argc == 3 && strcmp(argv[1], "limits") == 0)
 		return limits(strtoull(argv[2], NULL, 10));
 	fprintf(stderr,
 		"usage: vmrdma_guest_check pair server|client SERVICE SEED | sink SERVICE SEED STREAMS |\n"
-		"       source SERVICE SEED ROUNDS | reattach server|client SERVICE SEED | limits BYTES\n");
+		"       source SERVICE SEED ROUNDS | reattach server|client SERVICE SEED | limits BYTES |\n"
+		"       procs N sink|source SERVICE SEED STREAMS|ROUNDS\n");
 	return 2;
 }

@@ -183,6 +183,26 @@ else
     ok destroyed-domain-closed "vmrdma:domains no longer lists the destroyed guest"
 fi
 
+# ---- several processes in one domU, each with a device of its own ----
+note "processes: two sink processes in one domU, two source processes in another"
+guest psink procs 2 sink 9400 "$seed" 1
+if await_output psink 'listening on 9400' 120 && await_output psink 'listening on 9401' 30; then
+    guest psource procs 2 source 9400 "$seed" 30
+    source_domid=$(xl domid psource 2>/dev/null)
+    verdict psource 300 processes-source
+    verdict psink 120 processes-sink
+    found=$(grep -cE "dom $source_domid device [01]: vmrdma frontend found" "$karaf/data/log/karaf.log")
+    if [ "$found" = 2 ]; then
+        ok processes-devices "domain $source_domid had devices 0 and 1, one per process, served at once"
+    else
+        fail processes-devices "karaf.log names $found of devices 0 and 1 of domain $source_domid"
+    fi
+else
+    fail processes "the sink processes never listened"
+    output psink | tail -20 | sed 's/^/    /'
+    xl destroy psink 2>/dev/null
+fi
+
 # ---- the engine bundle restarted under two connected guests, which re-attach ----
 note "reattach: restarting the engine bundle under two guests"
 guest rserver reattach server 9300 "$seed"

@@ -65,6 +65,20 @@ class CGuestCheckTest {
     }
 
     @Test
+    void twoProcessesOfOneGuestStreamToTwoOfAnotherEachWithItsOwnDevice() throws Exception {
+        int sinks = guests.start("psink", List.of(check, "procs", "2", "sink", "9400", seed, "1"));
+        guests.awaitOutput(sinks, "listening on 9400");
+        guests.awaitOutput(sinks, "listening on 9401");
+        int sources = guests.start("psource", List.of(check, "procs", "2", "source", "9400", seed, "2000"));
+        host.await(() -> host.engine.domain(sources).map(d -> d.devices().size()).orElse(0) == 2,
+                "two devices of the source guest at once");
+        assertPass(sources);
+        assertPass(sinks);
+        assertThat(guests.output(sources)).contains("2 of 2 processes of this domain passed");
+        assertThat(guests.output(sinks)).contains("2 of 2 processes of this domain passed");
+    }
+
+    @Test
     void bothGuestsReattachAfterDom0sVmrdmaRestartsAndExchangeAgain() throws Exception {
         int server = guests.start("server", List.of(check, "reattach", "server", "9300", seed));
         int client = guests.start("client", List.of(check, "reattach", "client", "9300", seed));
