@@ -19,7 +19,7 @@
 
 #include "internal.h"
 
-#define SIM_ABI_VERSION 3
+#define SIM_ABI_VERSION 4
 #define PAGE 4096u
 #define HC_HEADER 16
 #define HC_MAX_PAYLOAD (4u * (3u + 65536u))

@@ -33,4 +33,13 @@ public interface Hypervisor {
 
     /** A XenStore connection, as {@code xs_open}. */
     XenStore openXenStore() throws XenException;
+
+    /**
+     * Has {@code handler} take part in this domain's suspends (a guest's drivers do); closing the result ends that.
+     * A hypervisor access that never suspends (dom0's, or one that cannot migrate the guest) ignores it.
+     */
+    default AutoCloseable onSuspend(SuspendHandler handler) {
+        return () -> {
+        };
+    }
 }

@@ -2,18 +2,17 @@ package io.vmrdma.xen.sim.guest;
 
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Method;
-import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 
 import io.vmrdma.api.xen.XenException;
-import io.vmrdma.api.xen.XenStore;
 
 /**
  * The launcher a simulated guest process runs:
  * {@code java -cp <classpath> io.vmrdma.xen.sim.guest.GuestMain [main-class [args...]]}. It attaches to the domain
  * named by {@link SimAbi#ENV_DOMAIN_DIR} (making {@link SimGuest#current()} available), then runs the given main
  * class, or idles when none is given. Like a PV guest's kernel it watches {@code control/shutdown} and exits when
- * the toolstack writes {@code poweroff} or {@code halt} there; the simulator ends the guest harder if it does not.
+ * the toolstack writes {@code poweroff} or {@code halt} there, and suspends and resumes when it writes {@code suspend}
+ * ({@link GuestControl}); the simulator ends the guest harder if it does not power off.
  * Exit status: the application's (0 when its main returns), 1 on failure, 2 when the domain cannot be attached.
  */
 public final class GuestMain {
@@ -34,9 +33,11 @@ public final class GuestMain {
         // No shutdown hook closes the guest: the process's exit releases its memory mapping and its connections,
         // and unmapping earlier, on System.exit, would pull the memory from under threads still using it (SIGSEGV).
         System.out.println("guest: domain " + guest.selfDomid() + " '" + guest.name() + "' up");
-        Thread control = new Thread(() -> watchShutdown(guest), "guest-control");
-        control.setDaemon(args.length > 0);
-        control.start();
+        Thread control = GuestControl.start(guest, args.length > 0, () -> {
+            if (Thread.currentThread().isDaemon()) {
+                System.exit(0);
+            }
+        });
         if (args.length == 0) {
             control.join();
             System.exit(0);
@@ -49,34 +50,5 @@ public final class GuestMain {
             System.exit(1);
         }
         System.exit(0);
-    }
-
-    /** Returns when the toolstack asks this domain to power off (or XenStore goes away). */
-    private static void watchShutdown(SimGuest guest) {
-        try (XenStore xs = guest.openXenStore()) {
-            xs.watch("control/shutdown", "shutdown");
-            while (true) {
-                XenStore.WatchEvent event = xs.readWatch(Long.MAX_VALUE);
-                if (event == null) {
-                    continue;
-                }
-                String request;
-                try {
-                    request = new String(xs.read(XenStore.NO_TRANSACTION, "control/shutdown"),
-                            StandardCharsets.UTF_8);
-                } catch (XenException e) {
-                    continue;
-                }
-                if (request.equals("poweroff") || request.equals("halt")) {
-                    System.out.println("guest: " + request + " requested");
-                    if (Thread.currentThread().isDaemon()) {
-                        System.exit(0);
-                    }
-                    return;
-                }
-            }
-        } catch (XenException e) {
-            System.err.println("guest: lost XenStore: " + e.getMessage());
-        }
     }
 }

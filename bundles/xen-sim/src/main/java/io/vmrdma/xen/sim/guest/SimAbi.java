@@ -9,10 +9,11 @@ public final class SimAbi {
     /**
      * ABI version a guest announces in {@link #OP_HELLO}; the simulator refuses others with EPROTO (71). Version 2
      * moved notify and unmask off the socket onto channel FIFOs; version 3 moved page and grant-ref allocation into
-     * the simulator ({@link #OP_GNTALLOC_SHARE}), so every process of a domain may share pages. Older clients are
-     * refused.
+     * the simulator ({@link #OP_GNTALLOC_SHARE}), so every process of a domain may share pages; version 4 added
+     * suspend and resume for live migration ({@link #OP_SCHED_SUSPEND}, {@link #OP_GNTALLOC_RECLAIM}). Older clients
+     * are refused.
      */
-    public static final int VERSION = 3;
+    public static final int VERSION = 4;
 
     /** Environment variable naming the guest's domain directory; the launcher sets it. */
     public static final String ENV_DOMAIN_DIR = "VMRDMA_SIM_DOMAIN";
@@ -57,6 +58,24 @@ public final class SimAbi {
     public static final int OP_GNTALLOC_SHARE = 9;
     /** Request {first frame}: ends the grants of one share of this handle and frees its pages (deferred if mapped). */
     public static final int OP_GNTALLOC_UNSHARE = 10;
+    /**
+     * Request {}: the guest acknowledged {@code control/shutdown} = {@value #SHUTDOWN_SUSPEND} and suspends, as
+     * {@code SCHEDOP_shutdown(SHUTDOWN_suspend)}. The reply comes when the toolstack resumes the domain: result
+     * {@link #SUSPEND_CANCELLED} when it runs on where it was, {@link #SUSPEND_MOVED} when it runs on another host,
+     * then the UTF-8 path of its domain directory there.
+     */
+    public static final int OP_SCHED_SUSPEND = 11;
+    /**
+     * Request {first frame, count, refs[count]}: after a move, takes one share the process held before it (the same
+     * adjacent frames and refs, as the grant table was copied) into this handle. Result 0.
+     */
+    public static final int OP_GNTALLOC_RECLAIM = 12;
+    /** {@link #OP_SCHED_SUSPEND}'s result when the domain was resumed where it was suspended. */
+    public static final int SUSPEND_CANCELLED = 1;
+    /** {@link #OP_SCHED_SUSPEND}'s result when the domain was resumed on another host. */
+    public static final int SUSPEND_MOVED = 0;
+    /** What the toolstack writes into {@code control/shutdown} to suspend a guest. */
+    public static final String SHUTDOWN_SUSPEND = "suspend";
 
     /** {@code GTF_permit_access}: entry type bits 0-1. */
     public static final int GTF_PERMIT_ACCESS = 1;

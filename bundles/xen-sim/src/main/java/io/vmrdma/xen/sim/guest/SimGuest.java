@@ -2,14 +2,23 @@ package io.vmrdma.xen.sim.guest;
 
 import java.io.IOException;
 import java.io.Reader;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
 import java.util.Properties;
+import java.util.Set;
+import java.util.WeakHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 
 import io.vmrdma.api.xen.EventChannel;
 import io.vmrdma.api.xen.GrantMapper;
 import io.vmrdma.api.xen.GrantSharer;
 import io.vmrdma.api.xen.Hypervisor;
+import io.vmrdma.api.xen.SuspendHandler;
 import io.vmrdma.api.xen.XenErrno;
 import io.vmrdma.api.xen.XenException;
 import io.vmrdma.api.xen.XenStore;
@@ -39,12 +48,18 @@ public final class SimGuest implements Hypervisor, AutoCloseable {
 
     private static volatile SimGuest current;
 
-    private final Path dir;
+    /** The domain directory: another host's after a move. */
+    private volatile Path dir;
     private final int domid;
     private final String name;
     private final long memoryBytes;
     private final int maxEventChannels;
     private final PageFile memory;
+    /** The handles this guest opened that a move rebinds to the new host (closed ones drop out with their owner). */
+    private final Set<Object> handles = Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
+    private final List<SuspendHandler> suspendHandlers = new CopyOnWriteArrayList<>();
+    /** Serialises suspends. */
+    private final Object kernel = new Object();
 
     private SimGuest(Path dir, Properties info, PageFile memory) {
         this.dir = dir;
@@ -122,6 +137,10 @@ public final class SimGuest implements Hypervisor, AutoCloseable {
         return dir;
     }
 
+    /**
+     * A grant-mapping handle. Its maps of other domains' grants do not survive a move of this domain: map again after
+     * {@link SuspendHandler#resume resume}.
+     */
     @Override
     public GrantMapper openGrantMapper() throws XenException {
         return new GuestGrantMapper(HypercallChannel.connect(dir.resolve(SimAbi.SOCKET_HYPERCALL),
@@ -130,19 +149,97 @@ public final class SimGuest implements Hypervisor, AutoCloseable {
 
     @Override
     public GrantSharer openGrantSharer() throws XenException {
-        return new GuestGrantSharer(HypercallChannel.connect(dir.resolve(SimAbi.SOCKET_HYPERCALL),
-                "xengntshr_open"), memory);
+        return tracked(new GuestGrantSharer(HypercallChannel.connect(dir.resolve(SimAbi.SOCKET_HYPERCALL),
+                "xengntshr_open"), memory));
     }
 
     @Override
     public EventChannel openEventChannel() throws XenException {
-        return new GuestEventChannel(HypercallChannel.connect(dir.resolve(SimAbi.SOCKET_HYPERCALL),
-                "xenevtchn_open"), dir.resolve(SimAbi.PATH_CHANNELS).normalize(), maxEventChannels + 1);
+        return tracked(new GuestEventChannel(HypercallChannel.connect(dir.resolve(SimAbi.SOCKET_HYPERCALL),
+                "xenevtchn_open"), dir.resolve(SimAbi.PATH_CHANNELS).normalize(), maxEventChannels + 1));
     }
 
     @Override
     public XenStore openXenStore() throws XenException {
-        return new XsClient(XsSocketTransport.at(dir.resolve(SimAbi.SOCKET_XENSTORE)));
+        return tracked(new XsClient(XsSocketTransport.at(dir.resolve(SimAbi.SOCKET_XENSTORE))));
+    }
+
+    private <T> T tracked(T handle) {
+        handles.add(handle);
+        return handle;
+    }
+
+    // ---- suspend and resume ----
+
+    @Override
+    public AutoCloseable onSuspend(SuspendHandler handler) {
+        suspendHandlers.add(handler);
+        return () -> suspendHandlers.remove(handler);
+    }
+
+    /**
+     * Suspends this guest as its kernel does when the toolstack writes {@code suspend} into {@code control/shutdown}:
+     * every {@link SuspendHandler} quiesces (in the order they registered), then the suspend hypercall waits until the
+     * toolstack resumes the domain. On another host, the memory is remapped in place from that host's copy (every
+     * buffer stays valid), XenStore connections reconnect with their watches, event-channel handles lose their ports
+     * and sharing handles take their shares back; then the handlers resume, last registered first.
+     *
+     * @return whether the domain moved
+     * @throws XenException when a handler refused (the others resumed; the domain was not suspended) or the new host
+     *                      cannot be reached
+     */
+    public boolean suspend() throws XenException {
+        synchronized (kernel) {
+            List<SuspendHandler> quiesced = new ArrayList<>();
+            boolean moved = false;
+            try {
+                for (SuspendHandler h : suspendHandlers) {
+                    h.suspend();
+                    quiesced.add(h);
+                }
+                String there;
+                try (HypercallChannel hc = HypercallChannel.connect(dir.resolve(SimAbi.SOCKET_HYPERCALL),
+                        "suspend")) {
+                    ByteBuffer reply = hc.call("SCHEDOP_shutdown", SimAbi.OP_SCHED_SUSPEND, ByteBuffer.allocate(0));
+                    moved = reply.getInt(0) == SimAbi.SUSPEND_MOVED;
+                    byte[] path = new byte[reply.capacity() - 4];
+                    reply.get(4, path);
+                    there = new String(path, StandardCharsets.UTF_8);
+                }
+                if (moved) {
+                    rebind(Path.of(there));
+                }
+                return moved;
+            } finally {
+                Collections.reverse(quiesced);
+                for (SuspendHandler h : quiesced) {
+                    h.resume(moved);
+                }
+            }
+        }
+    }
+
+    private void rebind(Path there) throws XenException {
+        try {
+            memory.remap(there.resolve(SimAbi.FILE_MEMORY));
+        } catch (IOException e) {
+            throw new XenException("resume", XenErrno.EIO, e.getMessage());
+        }
+        dir = there;
+        List<Object> open;
+        synchronized (handles) {
+            open = new ArrayList<>(handles);
+        }
+        for (Object handle : open) {
+            if (handle instanceof XsClient xs) {
+                xs.reopen(XsSocketTransport.at(there.resolve(SimAbi.SOCKET_XENSTORE)));
+            } else if (handle instanceof GuestEventChannel evtchn) {
+                evtchn.rebind(HypercallChannel.connect(there.resolve(SimAbi.SOCKET_HYPERCALL), "xenevtchn_open"),
+                        there.resolve(SimAbi.PATH_CHANNELS).normalize());
+            } else if (handle instanceof GuestGrantSharer sharer) {
+                sharer.rebind(HypercallChannel.connect(there.resolve(SimAbi.SOCKET_HYPERCALL), "xengntshr_open"));
+            }
+        }
     }
 
     /** Detaches: unmaps the domain's memory. Shared buffers become invalid. */

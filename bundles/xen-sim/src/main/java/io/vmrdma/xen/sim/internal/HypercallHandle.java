@@ -56,6 +56,10 @@ final class HypercallHandle implements SimIo.Protocol, EvtchnHandle {
         ByteBuffer args = ByteBuffer.wrap(payload).order(ByteOrder.LITTLE_ENDIAN);
         byte[] reply;
         try {
+            if (op == SimAbi.OP_SCHED_SUSPEND && greeted) {
+                suspend(c, reqId);
+                return;
+            }
             reply = handle(op, args);
         } catch (XenException e) {
             reply = le(-e.errno());
@@ -101,6 +105,8 @@ final class HypercallHandle implements SimIo.Protocol, EvtchnHandle {
                 shared.close();
                 return le(0);
             }
+            case SimAbi.OP_GNTALLOC_RECLAIM:
+                return reclaim(args);
             case SimAbi.OP_GNTTAB_UNMAP: {
                 GrantMap map = maps.remove(args.getInt());
                 if (map == null) {
@@ -114,6 +120,40 @@ final class HypercallHandle implements SimIo.Protocol, EvtchnHandle {
                 hv.counters().increment(Counter.HYPERCALL_MALFORMED);
                 return le(-XenErrno.ENOSYS);
         }
+    }
+
+    /**
+     * The guest's kernel suspends: answered when the toolstack resumes the domain ({@link Suspension}). Only after the
+     * toolstack asked, and once: otherwise EINVAL at once.
+     */
+    private void suspend(SimIo.SimConnection c, int reqId) {
+        Suspension suspension;
+        synchronized (domain) {
+            suspension = domain.suspension;
+        }
+        if (suspension == null || !suspension.suspended(c, reqId)) {
+            hv.counters().increment(Counter.HYPERCALL_MALFORMED);
+            c.send(SimAbi.OP_SCHED_SUSPEND, reqId, 0, le(-XenErrno.EINVAL));
+        }
+    }
+
+    /** Request {first frame, count, refs[count]}: a share this process held before its domain moved here. */
+    private byte[] reclaim(ByteBuffer args) throws XenException {
+        int firstFrame = args.getInt();
+        int count = args.getInt();
+        if (count <= 0 || count > SimAbi.MAX_MAP_REFS || args.remaining() != 4 * count) {
+            hv.counters().increment(Counter.HYPERCALL_MALFORMED);
+            return le(-XenErrno.EINVAL);
+        }
+        int[] refs = new int[count];
+        for (int i = 0; i < count; i++) {
+            refs[i] = args.getInt();
+        }
+        if (sharer == null) {
+            sharer = domain.gntalloc.openSharer();
+        }
+        shares.put(firstFrame, sharer.reclaim(firstFrame, refs));
+        return le(0);
     }
 
     /** Reply {port, channel, side}: the port waits on FIFO {@code channels/<channel>.<side>}. */

@@ -32,6 +32,8 @@ final class SimDomain {
     int foreignPins;
     boolean dying;
     boolean released;
+    /** The suspend the toolstack asked for (for a move), or null. */
+    Suspension suspension;
     Process process;
 
     SimDomain(int domid, String name, long memoryBytes, Path dir, PageFile memory, PageFile grantTableFile,

@@ -149,11 +149,7 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
         SimDomain d;
         synchronized (this) {
             checkOpen();
-            for (SimDomain other : domains.values()) {
-                if (!other.dying && other.name.equals(name)) {
-                    throw new XenException("xl create", XenErrno.EEXIST, "a domain is named " + name);
-                }
-            }
+            checkNameFree("xl create", name);
             int domid = allocateDomid();
             try {
                 d = makeDomain(domid, name, memoryBytes, settings.maxEventChannels() + 1);
@@ -248,6 +244,12 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
         } else {
             killRemaining(d);
         }
+        tearDown(d);
+    }
+
+    /** What destroying a domain leaves to do once its processes are ended (or run elsewhere). */
+    private void tearDown(SimDomain d) {
+        int domid = d.domid;
         List<SimIo.Listener> ls;
         synchronized (this) {
             ls = listeners.remove(domid);
@@ -323,6 +325,60 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
                 // still running: the next step deals with it
             }
         }
+    }
+
+    // ---- moves (DomainMove) ----
+
+    /**
+     * Makes the domain a guest moving here arrives in, as {@code xl migrate-receive} does: domain id {@code domid}
+     * (the one it had: vmrdma names queue pairs by node, domid and number), its name and memory size, its XenStore
+     * home; nothing runs in it until the move resumes it.
+     *
+     * @throws XenException EEXIST when the id or the name is taken here
+     */
+    SimDomain receive(int domid, String name, long memoryBytes) throws XenException {
+        SimDomain d;
+        synchronized (this) {
+            checkOpen();
+            if (domains.containsKey(domid)) {
+                throw new XenException("xl migrate-receive", XenErrno.EEXIST, "domain " + domid + " exists here");
+            }
+            checkNameFree("xl migrate-receive", name);
+            try {
+                d = makeDomain(domid, name, memoryBytes, settings.maxEventChannels() + 1);
+            } catch (IOException e) {
+                throw new XenException("xl migrate-receive", XenErrno.ENOSPC, e.getMessage());
+            }
+        }
+        writeHome(d);
+        xenstored.introduceDomain();
+        LOG.info("domain {} '{}' arriving with {} MiB", domid, name, memoryBytes >> 20);
+        return d;
+    }
+
+    /** A domain that moved away: it goes as a destroyed one does, except that its processes run on elsewhere. */
+    void departed(SimDomain d) {
+        synchronized (lifecycle) {
+            synchronized (this) {
+                if (d.dying) {
+                    return;
+                }
+                d.dying = true;
+            }
+            tearDown(d);
+        }
+    }
+
+    /** The guest process of a domain that moved here: its end destroys the domain here. */
+    void adoptProcess(SimDomain d, Process process) {
+        synchronized (this) {
+            d.process = process;
+        }
+        process.onExit().thenRun(() -> destroy(d.domid, process));
+    }
+
+    XenStore toolstack() {
+        return toolstack;
     }
 
     /** Unmaps a grant map; the last unmap of a dying domain's grants releases its memory, as Xen frees a zombie. */
@@ -439,6 +495,14 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
             }
         }
         throw new XenException("xl create", XenErrno.ENOSPC, "no free domid");
+    }
+
+    private void checkNameFree(String operation, String name) throws XenException {
+        for (SimDomain other : domains.values()) {
+            if (!other.dying && other.name.equals(name)) {
+                throw new XenException(operation, XenErrno.EEXIST, "a domain is named " + name);
+            }
+        }
     }
 
     private void checkOpen() throws XenException {

@@ -89,6 +89,13 @@ public final class EventPorts implements AutoCloseable {
         }
     }
 
+    /** Forgets every port: after a move, the channels of the host the domain left are not its any more. */
+    public synchronized void unbindAll() {
+        for (int port = 1; port < waitFd.length; port++) {
+            unbind(port);
+        }
+    }
+
     /**
      * Sets the peer's pending bit and wakes it: one byte into its FIFO. A full FIFO means the peer is pending
      * already, so the notification merges.

@@ -34,6 +34,11 @@ public final class Gntalloc {
     private int freeRefCount;
     private int granted;
     private final List<int[]> deferred = new ArrayList<>();
+    /**
+     * After a move: the frame of each ref the guest had granted on the host it came from, waiting for the process that
+     * shared it to take it back ({@link Sharer#reclaim}); the pages and refs stay in use meanwhile.
+     */
+    private final java.util.Map<Integer, Integer> unclaimed = new java.util.HashMap<>();
 
     /**
      * @param limit the most pages shared at once (gntalloc's module parameter {@code limit}, default 1024)
@@ -73,6 +78,52 @@ public final class Gntalloc {
      */
     public synchronized void reclaimUnmapped() {
         retryDeferred();
+    }
+
+    /**
+     * Takes over the grants of a guest that moved here: its grant table was copied, so every live entry's page and ref
+     * are in use as they were, waiting for their process to reclaim them. Call once, before the guest runs.
+     */
+    public synchronized void adoptCopiedTable() {
+        java.util.BitSet adopted = new java.util.BitSet();
+        for (int ref = SimAbi.GNTTAB_NR_RESERVED_ENTRIES; ref < table.entries(); ref++) {
+            int flags = GrantTableView.flags(table.word(ref));
+            int frame = table.frame(ref);
+            if ((flags & SimAbi.GTF_TYPE_MASK) == SimAbi.GTF_PERMIT_ACCESS && frame >= 0 && frame < memory.pages()
+                    && !usedFrames.get(frame)) {
+                usedFrames.set(frame);
+                unclaimed.put(ref, frame);
+                adopted.set(ref);
+            }
+        }
+        int kept = 0;
+        for (int i = 0; i < freeRefCount; i++) {
+            if (!adopted.get(freeRefs[i])) {
+                freeRefs[kept++] = freeRefs[i];
+            }
+        }
+        freeRefCount = kept;
+        granted += unclaimed.size();
+    }
+
+    /** Grants of a moved guest no process has reclaimed yet. */
+    public synchronized int unclaimed() {
+        return unclaimed.size();
+    }
+
+    synchronized Shared reclaim(Sharer owner, int firstFrame, int[] refs) throws XenException {
+        for (int i = 0; i < refs.length; i++) {
+            Integer frame = unclaimed.get(refs[i]);
+            if (frame == null || frame != firstFrame + i) {
+                throw new XenException("xengntshr_reclaim", XenErrno.EINVAL, "ref " + refs[i] + " is not frame "
+                        + (firstFrame + i) + " of a share waiting to be reclaimed");
+            }
+        }
+        for (int ref : refs) {
+            unclaimed.remove(ref);
+        }
+        ByteBuffer pages = memory.whole().buffer((long) firstFrame * PageFile.PAGE, refs.length * PageFile.PAGE);
+        return new Shared(owner, pages, refs.clone(), firstFrame);
     }
 
     synchronized Shared share(Sharer owner, int domid, int count, boolean writable) throws XenException {
@@ -165,6 +216,21 @@ public final class Gntalloc {
                     throw new XenException(SHARE, XenErrno.EINVAL, "handle closed");
                 }
                 Shared s = share(this, domid, count, writable);
+                live.add(s);
+                return s;
+            }
+        }
+
+        /**
+         * Takes back one share this process held before its domain moved here ({@link Gntalloc#adoptCopiedTable}):
+         * the pages and refs {@code firstFrame..} as they were, their contents untouched.
+         */
+        public Shared reclaim(int firstFrame, int[] refs) throws XenException {
+            synchronized (Gntalloc.this) {
+                if (closed) {
+                    throw new XenException("xengntshr_reclaim", XenErrno.EINVAL, "handle closed");
+                }
+                Shared s = Gntalloc.this.reclaim(this, firstFrame, refs);
                 live.add(s);
                 return s;
             }

@@ -14,8 +14,8 @@ import io.vmrdma.xen.sim.guest.SimAbi;
  */
 public final class GuestEventChannel implements EventChannel {
 
-    private final HypercallChannel channel;
-    private final Path channels;
+    private HypercallChannel channel;
+    private Path channels;
     private final EventPorts ports;
     private final ByteBuffer args = ByteBuffer.allocate(8).order(ByteOrder.LITTLE_ENDIAN);
 
@@ -80,8 +80,20 @@ public final class GuestEventChannel implements EventChannel {
         ports.unbind(port);
     }
 
+    /**
+     * After the domain moved: this handle goes on through {@code hypercall}, a connection to the new host, its FIFOs
+     * in {@code channelsThere}; every port bound on the old host is gone, as a resumed guest's event channels are.
+     */
+    public synchronized void rebind(HypercallChannel hypercall, Path channelsThere) {
+        ports.unbindAll();
+        HypercallChannel old = channel;
+        channel = hypercall;
+        channels = channelsThere;
+        old.close();
+    }
+
     @Override
-    public void close() {
+    public synchronized void close() {
         ports.close();
         channel.close();
     }

@@ -15,8 +15,8 @@ public final class PageFile implements AutoCloseable {
 
     public static final int PAGE = 4096;
 
-    private final Path path;
-    private final int fd;
+    private Path path;
+    private int fd;
     private final long pages;
     private final boolean writable;
     private final MappedRegion whole;
@@ -47,7 +47,31 @@ public final class PageFile implements AutoCloseable {
         return new PageFile(path, fd, pages, writable, new MappedRegion(Pointer.nativeValue(p), length));
     }
 
-    public Path path() {
+    /**
+     * Maps {@code other}, a file of the same size, over this mapping in place: every buffer handed out so far sees the
+     * other file's pages at the same addresses from now on. What a guest's memory does when the domain moves to
+     * another host and its kernel resumes there.
+     */
+    public synchronized void remap(Path other) throws IOException {
+        int next = LibC.open(other.toString(), (writable ? LibC.O_RDWR : LibC.O_RDONLY) | LibC.O_CLOEXEC);
+        if (next < 0) {
+            throw new IOException("open " + other + ": errno " + LibC.errno());
+        }
+        int prot = LibC.PROT_READ | (writable ? LibC.PROT_WRITE : 0);
+        // MAP_FIXED replaces exactly our own mapping of the old file.
+        Pointer p = LibC.mmap(new Pointer(whole.address()), whole.length(), prot, LibC.MAP_SHARED | LibC.MAP_FIXED,
+                next, 0);
+        if (Pointer.nativeValue(p) != whole.address()) {
+            int errno = LibC.errno();
+            LibC.close(next);
+            throw new IOException("mmap " + other + " over " + path + ": errno " + errno);
+        }
+        LibC.close(fd);
+        fd = next;
+        path = other;
+    }
+
+    public synchronized Path path() {
         return path;
     }
 

@@ -37,10 +37,25 @@ public final class XsClient implements XenStore {
     }
 
     private final LinkedBlockingQueue<WatchEvent> events = new LinkedBlockingQueue<>();
-    private final Transport transport;
+    /** The watches this connection holds, path and token: what a resume registers again. */
+    private final java.util.Set<List<String>> watches = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private volatile Transport transport;
 
     public XsClient(Opener opener) throws XenException {
         this.transport = opener.open(this);
+    }
+
+    /**
+     * Connects again through {@code opener} and registers every watch again, as libxenstore's users do after a resume
+     * (each fires at once, so a watcher re-reads what it watches). For a guest that moved to another host.
+     */
+    public void reopen(Opener opener) throws XenException {
+        Transport old = transport;
+        transport = opener.open(this);
+        old.close();
+        for (List<String> w : watches) {
+            call("xs_watch", XsWire.WATCH, NO_TRANSACTION, XsWire.strings(w.get(0), w.get(1)));
+        }
     }
 
     /** Called by the transport for each WATCH_EVENT (payload {@code path\0token\0}). */
@@ -166,10 +181,12 @@ public final class XsClient implements XenStore {
     @Override
     public void watch(String path, String token) throws XenException {
         call("xs_watch", XsWire.WATCH, NO_TRANSACTION, XsWire.strings(path, token));
+        watches.add(List.of(path, token));
     }
 
     @Override
     public void unwatch(String path, String token) throws XenException {
+        watches.remove(List.of(path, token));
         call("xs_unwatch", XsWire.UNWATCH, NO_TRANSACTION, XsWire.strings(path, token));
     }
 
