@@ -223,8 +223,38 @@ final class CommandRing {
         waitFor(() -> !cmEvents.isEmpty(), timeoutNanos);
     }
 
+    /**
+     * Waits until the backend has answered every request, taking every event it published meanwhile: a device that
+     * suspends leaves nothing in flight on its rings.
+     */
+    void quiesce() throws VerbsException {
+        waitFor(() -> rspCons == reqProdPvt, options.timeoutNanos());
+        if (rspCons != reqProdPvt) {
+            throw new VerbsException(GuestDevice.ETIMEDOUT, (reqProdPvt - rspCons) + " requests unanswered");
+        }
+    }
+
+    /**
+     * After the domain moved: takes the events the old host's backend published up to its pause (the guest's memory,
+     * these rings included, came along), without notifying it, which is gone; then hands the completion queues, the
+     * connection events not yet polled and a post's refusal not yet thrown to {@code next}, the new connection's rings.
+     */
+    void handOver(CommandRing next) throws VerbsException {
+        reap(false);
+        next.cqs.putAll(cqs);
+        next.cmEvents.addAll(cmEvents);
+        if (next.deferred == null) {
+            next.deferred = deferred;
+        }
+    }
+
     /** Consumes every response and event the backend has published. */
     private void reap() throws VerbsException {
+        reap(true);
+    }
+
+    /** As {@link #reap()}; {@code credit}: gives the event slots back to the backend (notifying it if it asks). */
+    private void reap(boolean credit) throws VerbsException {
         int prod = commands.get(SharedRing.RSP_PROD);
         ByteBuffer r = commands.area();
         while (rspCons != prod) {
@@ -263,7 +293,7 @@ final class CommandRing {
             }
         }
         // Give the slots back as credit.
-        if (events.push(SharedRing.REQ_PROD, SharedRing.REQ_EVENT, evtCons + events.size())) {
+        if (credit && events.push(SharedRing.REQ_PROD, SharedRing.REQ_EVENT, evtCons + events.size())) {
             kick();
         }
     }

@@ -34,6 +34,8 @@ final class XenbusFrontend {
     private final GrantSharer sharer;
     private final EventChannel evtchn;
     private boolean watching;
+    /** The domain moved to another host: the next connect waits for that host's offer first. */
+    private boolean moved;
 
     /**
      * Opens this domain's XenStore, grant sharer and event channel handles, for device {@code devid}, or for the
@@ -68,6 +70,15 @@ final class XenbusFrontend {
         return domid;
     }
 
+    /**
+     * The domain resumed on another host: its XenStore there has no device of this frontend yet, so the next
+     * {@link #connect} waits for that host's backend to offer {@code device/vmrdma} and makes the device again under
+     * its number (the XenStore connection and its watches followed the domain).
+     */
+    void moved() {
+        moved = true;
+    }
+
     /** Its device number; -1 before the first connect of a device opened without one. */
     int devid() {
         return devid;
@@ -90,8 +101,11 @@ final class XenbusFrontend {
      * @return the rings of the new connection and the engine's node id
      */
     Connection connect(boolean jump) throws XenException, VerbsException {
-        if (!watching) {
+        if (!watching || moved) {
             awaitOffer();
+            moved = false;
+        }
+        if (!watching) {
             if (devid < 0) {
                 claimDevice();
             }

@@ -315,6 +315,8 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
                 backends = new GuestBackends(xen, verbs);
                 dataAgent.backends(backends);
                 idle.doorbell(backends);
+                // Domains migrating here get their memory from this hypervisor, through their copied grants.
+                verbs.migrations().arrival(backends.arrivals());
             } catch (io.vmrdma.api.xen.XenException e) {
                 LOG.error("guest backends cannot start on Xen access '{}': {}", xen.kind(), e.getMessage());
             }
@@ -325,6 +327,7 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     /** Closes the guests' backends (on the data agent): guests see them close; mappings go before Xen access. */
     private void closeBackends() {
         if (backends != null) {
+            verbs.migrations().arrival(null);
             idle.doorbell(null);
             dataAgent.backends(null);
             backends.close();

@@ -11,7 +11,6 @@ import io.vmrdma.api.guest.SharedRing;
 import io.vmrdma.api.verbs.CmEvent;
 import io.vmrdma.api.verbs.CompletionQueue;
 import io.vmrdma.api.verbs.QpAddress;
-import io.vmrdma.api.verbs.VerbsContext;
 import io.vmrdma.api.verbs.VerbsException;
 import io.vmrdma.api.verbs.WorkCompletion;
 import io.vmrdma.api.xen.EventChannel;
@@ -50,6 +49,7 @@ final class GuestBackend {
     private final EventChannel evtchn;
     private final LogBudget log;
     private final GrantBudget grants;
+    private final ArrivingDevices arrivals;
     private final ByteBuffer request = ByteBuffer.allocate(ENTRY_LENGTH).order(ByteOrder.LITTLE_ENDIAN);
     private final WorkCompletion wc = new WorkCompletion();
     private final CmEvent cm = new CmEvent();
@@ -83,8 +83,9 @@ final class GuestBackend {
     private boolean deliveryCutShort;
 
     GuestBackend(int domid, int devid, VerbsEngine engine, XenStore xs, GrantMapper mapper, EventChannel evtchn,
-                 LogBudget log, GrantBudget grants) {
+                 LogBudget log, GrantBudget grants, ArrivingDevices arrivals) {
         this.grants = grants;
+        this.arrivals = arrivals;
         this.domid = domid;
         this.devid = devid;
         this.frontend = frontendPath(domid, devid);
@@ -238,8 +239,10 @@ final class GuestBackend {
             rspProdPvt = reqCons;
             evtProdPvt = events.get(SharedRing.RSP_PROD);
             process = process();
-            VerbsContext context = engine.openDevice(domid, devid, name, process);
-            verbs = new GuestCommands(domid, context, mapper, grants);
+            // A device that migrated here goes on with its objects; any other starts empty.
+            GuestCommands arrived = arrivals.take(domid, devid);
+            verbs = arrived != null ? arrived
+                    : new GuestCommands(domid, engine.openDevice(domid, devid, name, process), mapper, grants);
             port = evtchn.bindInterdomain(domid, remotePort);
             peerClosedSeen = false;
             switchState(XenbusState.CONNECTED);

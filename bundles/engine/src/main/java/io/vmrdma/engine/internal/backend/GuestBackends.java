@@ -19,6 +19,7 @@ import io.vmrdma.api.xen.XenStorePermission;
 import io.vmrdma.api.xen.XenbusState;
 import io.vmrdma.engine.internal.Doorbell;
 import io.vmrdma.engine.internal.status.LogBudget;
+import io.vmrdma.engine.internal.verbs.DomainArrival;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import org.agrona.collections.IntHashSet;
 import org.slf4j.Logger;
@@ -51,6 +52,7 @@ public final class GuestBackends implements Doorbell, AutoCloseable {
     /** The devices in turn order, remade when one comes or goes: the duty cycle walks it without an iterator. */
     private GuestBackend[] turnOrder = new GuestBackend[0];
     private final GrantBudget grants;
+    private final ArrivingDevices arrivals;
     /** Domains named by this cycle's watch events, each rescanned once. */
     private final IntHashSet changedDomains = new IntHashSet();
     /** Whether a guest served in the last cycle that served any sleeps on its event channel (none polls). */
@@ -69,6 +71,7 @@ public final class GuestBackends implements Doorbell, AutoCloseable {
         this.mapper = xen.openGrantMapper();
         this.evtchn = xen.openEventChannel();
         this.grants = new GrantBudget(engine);
+        this.arrivals = new ArrivingDevices(mapper, grants);
         xs.watch(WATCH_DOMAINS, TOKEN);
         xs.watch(RELEASE, TOKEN);
     }
@@ -145,6 +148,14 @@ public final class GuestBackends implements Doorbell, AutoCloseable {
         return events;
     }
 
+    /**
+     * Where the engine gets a domain migrating here from (the engine's {@code MigrationManager.arrival}): its regions'
+     * memory through the grants the hypervisor copied with it, and its devices, which wait for their frontends.
+     */
+    public DomainArrival arrivals() {
+        return arrivals;
+    }
+
     @Override
     public boolean hasDevices() {
         return !devices.isEmpty();
@@ -207,6 +218,9 @@ public final class GuestBackends implements Doorbell, AutoCloseable {
     private void rescan(int domid) throws XenException {
         if (domid <= 0) {
             return;
+        }
+        if (!exists("/local/domain/" + domid)) {
+            arrivals.forget(domid);
         }
         offerDevices(domid);
         List<String> children = list(GuestAbi.devicesPath(domid));
@@ -286,7 +300,7 @@ public final class GuestBackends implements Doorbell, AutoCloseable {
             // A frontend past Initialising that names a backend already was connected before this one started.
             boolean stale = fe.value() >= XenbusState.INITIALISED.value()
                     && exists(GuestAbi.frontendPath(domid, devid) + "/" + GuestAbi.KEY_BACKEND);
-            device = new GuestBackend(domid, devid, engine, xs, mapper, evtchn, log, grants);
+            device = new GuestBackend(domid, devid, engine, xs, mapper, evtchn, log, grants, arrivals);
             devices.put(key(domid, devid), device);
             turnOrder = devices.values().toArray(GuestBackend[]::new);
             device.probe(stale);
@@ -295,7 +309,7 @@ public final class GuestBackends implements Doorbell, AutoCloseable {
         device.frontendChanged(fe);
     }
 
-    private static long key(int domid, int devid) {
+    static long key(int domid, int devid) {
         return ((long) domid << 32) | devid;
     }
 

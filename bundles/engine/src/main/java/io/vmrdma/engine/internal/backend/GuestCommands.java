@@ -5,6 +5,7 @@ import static io.vmrdma.api.guest.GuestAbi.*;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
+import java.util.Map;
 
 import io.vmrdma.api.verbs.AccessFlags;
 import io.vmrdma.api.verbs.CompletionQueue;
@@ -26,6 +27,9 @@ import io.vmrdma.api.xen.GrantMapper;
 import io.vmrdma.api.xen.GrantMapping;
 import io.vmrdma.api.xen.Hypervisor;
 import io.vmrdma.api.xen.XenException;
+import io.vmrdma.engine.internal.verbs.ArrivedObjects;
+import io.vmrdma.engine.internal.verbs.BackendVerbs;
+import io.vmrdma.engine.internal.verbs.RegionGrants;
 import org.agrona.collections.Int2ObjectHashMap;
 
 /**
@@ -51,7 +55,6 @@ final class GuestCommands {
     private final QpAttributes modify = new QpAttributes();
     private final SendWorkRequest send = new SendWorkRequest();
     private final RecvWorkRequest recv = new RecvWorkRequest();
-    private int nextCq = 1;
     private long badRequests;
     private long unexpected;
 
@@ -60,6 +63,24 @@ final class GuestCommands {
         this.verbs = verbs;
         this.mapper = mapper;
         this.grants = grants;
+    }
+
+    /**
+     * The commands of a device that migrated here, its objects under the handles its guest knows and each region over
+     * the mapping of its grants made here ({@code mappings} by the region's first grant ref, handed over).
+     */
+    static GuestCommands arrived(int domid, VerbsContext verbs, ArrivedObjects objects, GrantMapper mapper,
+                                 GrantBudget grants, Map<Integer, ArrivingDevices.Mapped> mappings) {
+        GuestCommands commands = new GuestCommands(domid, verbs, mapper, grants);
+        objects.pds().forEach(commands.pds::put);
+        objects.cqs().forEach(commands.cqs::put);
+        objects.qps().forEach(commands.qps::put);
+        BackendVerbs device = (BackendVerbs) verbs;
+        for (MemoryRegion region : objects.regions().values()) {
+            ArrivingDevices.Mapped m = mappings.remove(device.grantsOf(region).refs()[0]);
+            commands.mrs.put(region.lkey(), new Registered(region, m.mapping(), m.pages()));
+        }
+        return commands;
     }
 
     VerbsContext context() {
@@ -118,7 +139,8 @@ final class GuestCommands {
             }
             case OP_CREATE_CQ -> {
                 CompletionQueue cq = verbs.createCq(r.getInt(REQ_ARG0));
-                int h = nextCq++;
+                // The engine's handle: a migration keeps it, so the guest's handle stays valid wherever it goes.
+                int h = ((BackendVerbs) verbs).handleOf(cq);
                 cqs.put(h, cq);
                 out.putInt(at + RSP_RESULT0, h);
             }
@@ -233,7 +255,8 @@ final class GuestCommands {
                         + e.getMessage());
             }
             ByteBuffer memory = mapping.buffer().slice(offset, (int) length);
-            MemoryRegion region = verbs.regMr(pd, memory, address, access);
+            MemoryRegion region = ((BackendVerbs) verbs).regMr(pd, memory, address, access,
+                    new RegionGrants(offset, refs));
             mrs.put(region.lkey(), new Registered(region, mapping, pages));
             out.putInt(at + RSP_RESULT0, region.lkey());
             out.putInt(at + RSP_RESULT1, region.rkey());

@@ -28,7 +28,7 @@ import io.vmrdma.engine.internal.status.Counters;
  * counters, scheduler settings and the wire's share belong to its {@link DomainVerbs}, all devices of the VM
  * together.
  */
-final class DeviceVerbs implements VerbsContext, EventSource {
+final class DeviceVerbs implements VerbsContext, EventSource, BackendVerbs {
 
     private final VerbsEngine engine;
     private final DomainVerbs domain;
@@ -54,7 +54,8 @@ final class DeviceVerbs implements VerbsContext, EventSource {
         return domain;
     }
 
-    int devid() {
+    @Override
+    public int devid() {
         return devid;
     }
 
@@ -135,13 +136,13 @@ final class DeviceVerbs implements VerbsContext, EventSource {
         return cq;
     }
 
-    void restoreRegion(Pd pd, ByteBuffer memory, long address, int access, int lkey, int rkey)
+    void restoreRegion(Pd pd, ByteBuffer memory, long address, int access, int lkey, int rkey, RegionGrants grants)
             throws VerbsException {
         checkRegion(memory, address, access);
         domain.chargeRegistration(memory.capacity());
         Region region;
         try {
-            region = engine.restoreRegion(pd, memory, address, access, lkey, rkey);
+            region = engine.restoreRegion(pd, memory, address, access, lkey, rkey, grants);
         } catch (VerbsException e) {
             domain.releaseRegistration(memory.capacity());
             throw e;
@@ -196,12 +197,29 @@ final class DeviceVerbs implements VerbsContext, EventSource {
     @Override
     public MemoryRegion regMr(ProtectionDomain handle, ByteBuffer memory, long address, int access)
             throws VerbsException {
+        return regMr(handle, memory, address, access, RegionGrants.NONE);
+    }
+
+    @Override
+    public MemoryRegion regMr(ProtectionDomain handle, ByteBuffer memory, long address, int access,
+                              RegionGrants grants)
+            throws VerbsException {
         Pd pd = own(handle);
         checkRegion(memory, address, access);
         domain.chargeRegistration(memory.capacity());
-        Region region = engine.registerRegion(pd, memory, address, access);
+        Region region = engine.registerRegion(pd, memory, address, access, grants);
         addRegion(region);
         return region;
+    }
+
+    @Override
+    public int handleOf(CompletionQueue cq) {
+        return ((Cq) cq).handle();
+    }
+
+    @Override
+    public RegionGrants grantsOf(MemoryRegion region) {
+        return ((Region) region).grants();
     }
 
     private void addRegion(Region region) {

@@ -13,10 +13,12 @@ import io.vmrdma.api.verbs.VerbsContext;
 public interface DomainArrival {
 
     /**
-     * The memory of a region of the arriving domain: {@code length} bytes at guest address {@code address}, a direct
-     * buffer of exactly that capacity; null refuses the migration (the domain stays on the source).
+     * The memory of a region of the arriving domain: {@code length} bytes at guest address {@code address}, over
+     * {@code grants} on the source ({@link RegionGrants#NONE} when it was not a guest's grants), to be reached with
+     * {@code access}; a direct buffer of exactly that capacity. Null refuses the migration (the domain stays on the
+     * source).
      */
-    ByteBuffer regionMemory(int domid, String name, long address, int length);
+    ByteBuffer regionMemory(int domid, String name, long address, int length, int access, RegionGrants grants);
 
     /**
      * One device of the domain runs on this node now, with the objects and handles it had; {@code verbs} is that

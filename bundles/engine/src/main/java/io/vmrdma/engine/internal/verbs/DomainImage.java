@@ -33,7 +33,7 @@ import io.vmrdma.engine.internal.transport.WireQp;
 final class DomainImage {
 
     /** The layout's version: the destination refuses an image of another. */
-    static final int FORMAT = 2;
+    static final int FORMAT = 3;
     private static final int NO_FAILURE = 0xFF;
     private static final Opcode[] OPCODES = Opcode.values();
     private static final WcStatus[] STATUSES = WcStatus.values();
@@ -122,7 +122,10 @@ final class DomainImage {
         out.u32(device.regions().size());
         for (Region r : device.regions()) {
             out.u32(r.pd().handle()).u64(r.address()).u32((int) r.length()).u32(r.access()).u32(r.lkey())
-                    .u32(r.rkey());
+                    .u32(r.rkey()).u32(r.grants().pageOffset()).u32(r.grants().refs().length);
+            for (int ref : r.grants().refs()) {
+                out.u32(ref);
+            }
         }
         out.u32(device.qps().size());
         for (Qp qp : device.qps()) {
@@ -287,7 +290,7 @@ final class DomainImage {
             }
         }
         Map<Integer, io.vmrdma.api.verbs.MemoryRegion> regions = new HashMap<>();
-        int regionCount = in.count(28);
+        int regionCount = in.count(36);
         for (int i = 0; i < regionCount; i++) {
             Pd pd = known(pds, in.u32(), "protection domain");
             long address = in.u64();
@@ -295,14 +298,20 @@ final class DomainImage {
             int access = in.u32();
             int lkey = in.u32();
             int rkey = in.u32();
+            int pageOffset = in.u32();
+            int[] refs = new int[in.count(4)];
+            for (int k = 0; k < refs.length; k++) {
+                refs[k] = in.u32();
+            }
             if (length <= 0) {
                 throw refused("a region of " + length + " bytes");
             }
-            ByteBuffer memory = arrival.regionMemory(domain.domid(), domain.name(), address, length);
+            RegionGrants grants = new RegionGrants(pageOffset, refs);
+            ByteBuffer memory = arrival.regionMemory(domain.domid(), domain.name(), address, length, access, grants);
             if (memory == null || !memory.isDirect() || memory.capacity() != length) {
                 throw refused("no memory for the region at 0x" + Long.toHexString(address) + " on node " + node);
             }
-            device.restoreRegion(pd, memory, address, access, lkey, rkey);
+            device.restoreRegion(pd, memory, address, access, lkey, rkey, grants);
             regions.put(lkey, engine.byLkey(lkey));
         }
         Map<Integer, io.vmrdma.api.verbs.QueuePair> qps = new HashMap<>();

@@ -19,9 +19,11 @@ final class Region implements MemoryRegion {
     private final int access;
     private final int lkey;
     private final int rkey;
+    private final RegionGrants grants;
     private boolean live = true;
 
-    Region(Pd pd, ByteBuffer memory, long address, int access, int lkey, int rkey) {
+    Region(Pd pd, ByteBuffer memory, long address, int access, int lkey, int rkey, RegionGrants grants) {
+        this.grants = grants;
         this.pd = pd;
         this.memory = new UnsafeBuffer(memory, 0, memory.capacity());
         this.address = address;
@@ -91,6 +93,11 @@ final class Region implements MemoryRegion {
     @Override
     public int access() {
         return access;
+    }
+
+    /** The grants its memory lies over, as the guest's backend registered it. */
+    RegionGrants grants() {
+        return grants;
     }
 
     @Override

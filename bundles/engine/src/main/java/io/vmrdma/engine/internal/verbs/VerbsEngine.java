@@ -392,24 +392,25 @@ public final class VerbsEngine {
         return work + transport.afterWork(now());
     }
 
-    Region registerRegion(Pd pd, ByteBuffer memory, long address, int access) {
+    Region registerRegion(Pd pd, ByteBuffer memory, long address, int access, RegionGrants grants) {
         int lkey = keys.next(byLkey::containsKey);
         int rkey = keys.next(k -> byRkey.containsKey(k) || byLkey.containsKey(k) || k == lkey);
-        Region region = new Region(pd, memory, address, access, lkey, rkey);
+        Region region = new Region(pd, memory, address, access, lkey, rkey, grants);
         byLkey.put(lkey, region);
         byRkey.put(rkey, region);
         return region;
     }
 
     /** A region that migrated here, with the keys it had: refused when either is in use on this node. */
-    Region restoreRegion(Pd pd, ByteBuffer memory, long address, int access, int lkey, int rkey)
+    Region restoreRegion(Pd pd, ByteBuffer memory, long address, int access, int lkey, int rkey,
+                         RegionGrants grants)
             throws VerbsException {
         if (lkey == 0 || rkey == 0 || lkey == rkey || byLkey.containsKey(lkey) || byRkey.containsKey(lkey)
                 || byLkey.containsKey(rkey) || byRkey.containsKey(rkey)) {
             throw new VerbsException(VerbsErrno.EEXIST, "key 0x" + Integer.toHexString(lkey) + " or 0x"
                     + Integer.toHexString(rkey) + " is in use on node " + nodeId);
         }
-        Region region = new Region(pd, memory, address, access, lkey, rkey);
+        Region region = new Region(pd, memory, address, access, lkey, rkey, grants);
         byLkey.put(lkey, region);
         byRkey.put(rkey, region);
         return region;

@@ -146,7 +146,8 @@ final class MigratingStreams implements DomainArrival {
     // The hypervisor's part: the mover's memory, copied while it is paused
 
     @Override
-    public ByteBuffer regionMemory(int domid, String name, long address, int length) {
+    public ByteBuffer regionMemory(int domid, String name, long address, int length, int access,
+                                   RegionGrants grants) {
         ByteBuffer copy = ByteBuffer.allocateDirect(length);
         ByteBuffer from = mover.memory.duplicate();
         from.clear();

@@ -120,7 +120,8 @@ class MigrationPauseBenchmarkTest {
         for (var engine : cluster.engines()) {
             engine.migrations().arrival(new DomainArrival() {
                 @Override
-                public ByteBuffer regionMemory(int domid, String name, long address, int length) {
+                public ByteBuffer regionMemory(int domid, String name, long address, int length, int access,
+                                               RegionGrants grants) {
                     ByteBuffer copy = ByteBuffer.allocateDirect(length);
                     copy.put(moverMemory.duplicate().clear());
                     arriving = copy.clear();

@@ -217,7 +217,8 @@ class MigrationTest {
             for (VerbsEngine engine : cluster.engines()) {
                 engine.migrations().arrival(new DomainArrival() {
                     @Override
-                    public ByteBuffer regionMemory(int domid, String name, long address, int length) {
+                    public ByteBuffer regionMemory(int domid, String name, long address, int length, int access,
+                                                   RegionGrants grants) {
                         ByteBuffer copy = ByteBuffer.allocateDirect(length);
                         copy.put(memory[0].duplicate().clear());
                         memory[0] = copy.clear();
@@ -299,7 +300,8 @@ class MigrationTest {
             java.util.Map<Integer, ArrivedObjects> arrivedObjects = new java.util.TreeMap<>();
             cluster.node(3).migrations().arrival(new DomainArrival() {
                 @Override
-                public ByteBuffer regionMemory(int domid, String name, long address, int length) {
+                public ByteBuffer regionMemory(int domid, String name, long address, int length, int access,
+                                               RegionGrants grants) {
                     ByteBuffer copy = ByteBuffer.allocateDirect(length);
                     copy.put(memory.get(address).duplicate().clear());
                     memory.put(address, copy.clear());

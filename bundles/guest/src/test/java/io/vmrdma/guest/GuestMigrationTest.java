@@ -1,0 +1,428 @@
+package io.vmrdma.guest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import io.vmrdma.api.DomainMigration;
+import io.vmrdma.api.verbs.AccessFlags;
+import io.vmrdma.api.verbs.CmEvent;
+import io.vmrdma.api.verbs.CmEventType;
+import io.vmrdma.api.verbs.Opcode;
+import io.vmrdma.api.verbs.RecvWorkRequest;
+import io.vmrdma.api.verbs.SendFlags;
+import io.vmrdma.api.verbs.SendWorkRequest;
+import io.vmrdma.api.verbs.VerbsException;
+import io.vmrdma.api.verbs.WcOpcode;
+import io.vmrdma.api.verbs.WcStatus;
+import io.vmrdma.api.verbs.WorkCompletion;
+import io.vmrdma.engine.internal.backend.GuestBackends;
+import io.vmrdma.engine.testkit.Cluster;
+import io.vmrdma.nic.faults.Faults;
+import io.vmrdma.xen.sim.guest.GuestControl;
+import io.vmrdma.xen.sim.guest.SimGuest;
+import io.vmrdma.xen.sim.internal.DomainMove;
+import io.vmrdma.xen.sim.internal.SimForGuestTests;
+import io.vmrdma.xen.sim.internal.SimHypervisor;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A guest VM streaming to a VM on another host is live-migrated, with the simulated hypervisor moving it and the
+ * engines moving its vmrdma state: three hosts (nodes 1, 2, 3), each a simulator with dom0's engine and backends; the
+ * mover (its kernel and application in this JVM, on the guest library) starts on node 1 and streams SEND, RDMA
+ * WRITE_WITH_IMM and RDMA READ messages, each of its own seeded length and bytes, to a peer VM on node 3; it moves to
+ * node 2 and back while streaming. Every message arrives once, whole, in order; every completion is a success; the
+ * application goes on with the objects it made before the moves. A destination that dies while the state is on its way
+ * leaves the VM streaming on node 1.
+ */
+class GuestMigrationTest {
+
+    static final int MESSAGES = 900;
+    static final int SLOT = 2048;
+    static final int WINDOW = 16;
+    static final int READ_AREA = 256 * 1024;
+    static final long SERVICE = 24;
+    static final long WAIT = TimeUnit.SECONDS.toNanos(30);
+    static final int ALL = AccessFlags.LOCAL_WRITE | AccessFlags.REMOTE_WRITE | AccessFlags.REMOTE_READ;
+
+    @TempDir
+    Path state;
+
+    final long seed = Long.getLong("vmrdma.seed", System.nanoTime());
+    Cluster cluster;
+    final SimHypervisor[] sims = new SimHypervisor[3];
+    final GuestBackends[] backends = new GuestBackends[3];
+    final ConcurrentLinkedQueue<Runnable> onAgent = new ConcurrentLinkedQueue<>();
+    volatile boolean running = true;
+    /** Hosts whose dom0 has stopped (its engine and backends are no longer driven). */
+    final boolean[] dead = new boolean[3];
+    volatile Throwable agentFailure;
+    Thread agent;
+
+    @BeforeEach
+    void setUp() throws Exception {
+        cluster = new Cluster(3, 4096, Faults.NONE, seed, System::nanoTime);
+        for (int n = 0; n < 3; n++) {
+            sims[n] = SimForGuestTests.start(state.resolve("host" + (n + 1)), 4096);
+            backends[n] = new GuestBackends(sims[n].dom0(), cluster.node(n + 1));
+            cluster.node(n + 1).migrations().arrival(backends[n].arrivals());
+        }
+        agent = new Thread(this::drive, "test-data-agents");
+        agent.start();
+    }
+
+    /** Every node's data agent, on one thread: engine, then backends, and what a test hands it. */
+    private void drive() {
+        try {
+            while (running) {
+                int work = 0;
+                for (int n = 0; n < 3; n++) {
+                    if (!dead[n]) {
+                        work += cluster.node(n + 1).doWork() + backends[n].doWork();
+                    }
+                }
+                for (Runnable task; (task = onAgent.poll()) != null;) {
+                    task.run();
+                }
+                if (work == 0) {
+                    Thread.yield();
+                }
+            }
+        } catch (Throwable t) {
+            agentFailure = t;
+        }
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        running = false;
+        agent.join();
+        for (int n = 0; n < 3; n++) {
+            backends[n].close();
+            sims[n].close();
+        }
+        cluster.close();
+        assertThat(agentFailure).isNull();
+    }
+
+    @Test
+    void aStreamingGuestMovesToAnotherHostAndBack() throws Exception {
+        Streams streams = startStreams();
+        long there = migrate(streams.moverDomid, 0, 1);
+        assertThat(streams.moverKernel.domainDirectory()).isEqualTo(sims[1].domainDirectory(streams.moverDomid));
+        assertThat(sims[0].list()).extracting(d -> d.name()).doesNotContain("mover");
+        awaitProgress(streams.mover, MESSAGES / 2);
+        long back = migrate(streams.moverDomid, 1, 0);
+        assertThat(streams.moverKernel.domainDirectory()).isEqualTo(sims[0].domainDirectory(streams.moverDomid));
+        assertThat(sims[1].list()).extracting(d -> d.name()).doesNotContain("mover");
+
+        streams.finish();
+        System.out.printf("guest migration: paused %.1f ms to node 2, %.1f ms back (seed %d)%n", there / 1e6,
+                back / 1e6, seed);
+    }
+
+    @Test
+    void aDestinationThatDiesMidMoveLeavesTheGuestStreamingWhereItWas() throws Exception {
+        Streams streams = startStreams();
+        DomainMove move = DomainMove.suspend(sims[0], streams.moverDomid, sims[1], 5000);
+        // Node 2 accepted and the state is on its way when it stops: its engine and backends never run again.
+        CompletableFuture<Long> outcome = engineMove(move, streams.moverDomid, 0, 1, () -> dead[1] = true);
+        assertThat(outcome).failsWithin(10, TimeUnit.SECONDS);
+        move.cancel();
+        assertThat(streams.moverKernel.domainDirectory()).isEqualTo(sims[0].domainDirectory(streams.moverDomid));
+
+        streams.finish();
+    }
+
+    /** The mover on host 1 and its peer on host 3, streaming, a quarter of the messages done. */
+    private Streams startStreams() throws Exception {
+        int moverDomid = sims[0].create("mover", 16 << 20);
+        int peerDomid = sims[2].create("peer", 16 << 20);
+        Peer peer = new Peer(SimGuest.attach(sims[2].domainDirectory(peerDomid)));
+        SimGuest moverKernel = SimGuest.attach(sims[0].domainDirectory(moverDomid));
+        GuestControl.start(moverKernel, true, () -> {
+        });
+        Mover mover = new Mover(moverKernel);
+        peer.start();
+        mover.start();
+        awaitProgress(mover, MESSAGES / 4);
+        return new Streams(moverDomid, moverKernel, mover, peer);
+    }
+
+    /** The two VMs' applications, streaming. */
+    private record Streams(int moverDomid, SimGuest moverKernel, Mover mover, Peer peer) {
+        /** Both ran to their end and saw nothing wrong: every message once, in order, byte for byte. */
+        void finish() throws InterruptedException {
+            mover.join(TimeUnit.NANOSECONDS.toMillis(WAIT));
+            peer.join(TimeUnit.NANOSECONDS.toMillis(WAIT));
+            assertThat(mover.failure).isNull();
+            assertThat(peer.failure).isNull();
+            assertThat(mover.done.get()).isEqualTo(MESSAGES);
+            assertThat(peer.received).isEqualTo(expectedAtPeer());
+        }
+    }
+
+    /** Moves the VM from host {@code from} to host {@code to} (0-based), as a toolstack and dom0 would; its pause. */
+    private long migrate(int domid, int from, int to) throws Exception {
+        DomainMove move = DomainMove.suspend(sims[from], domid, sims[to], 5000);
+        CompletableFuture<Long> outcome = engineMove(move, domid, from, to, () -> {
+        });
+        long pause;
+        try {
+            pause = outcome.get(30, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            move.cancel();
+            throw e;
+        }
+        move.resume();
+        return pause;
+    }
+
+    /**
+     * dom0's engine on {@code from} moves the domain's vmrdma state; the hypervisor copies its memory once the engine
+     * has paused it (nothing writes it then), before the state reaches the destination.
+     */
+    private CompletableFuture<Long> engineMove(DomainMove move, int domid, int from, int to, Runnable onPaused) {
+        CompletableFuture<Long> outcome = new CompletableFuture<>();
+        onAgent.add(() -> {
+            try {
+                cluster.node(from + 1).migrations().migrate(domid, to + 1, new DomainMigration.Listener() {
+                    @Override
+                    public void paused(int stateBytes) {
+                        move.copyMemory();
+                        onPaused.run();
+                    }
+
+                    @Override
+                    public void completed(long pauseNanos) {
+                        outcome.complete(pauseNanos);
+                    }
+
+                    @Override
+                    public void failed(String reason) {
+                        outcome.completeExceptionally(new AssertionError("migration failed: " + reason));
+                    }
+                });
+            } catch (VerbsException e) {
+                outcome.completeExceptionally(e);
+            }
+        });
+        return outcome;
+    }
+
+    private void awaitProgress(Mover mover, int messages) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT;
+        while (mover.done.get() < messages && mover.failure == null && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertThat(mover.failure).isNull();
+        assertThat(mover.done.get()).as("progress before the move").isGreaterThanOrEqualTo(messages);
+    }
+
+    static int expectedAtPeer() {
+        int n = 0;
+        for (int i = 0; i < MESSAGES; i++) {
+            n += i % 3 == 2 ? 0 : 1;
+        }
+        return n;
+    }
+
+    /** Message {@code i}: 1..SLOT bytes of its own. */
+    byte[] message(int i) {
+        Random r = new Random(seed * 1_000_003L + i);
+        byte[] m = new byte[1 + r.nextInt(SLOT)];
+        r.nextBytes(m);
+        return m;
+    }
+
+    /** The peer's read area, which the mover reads pieces of. */
+    byte[] readArea() {
+        byte[] a = new byte[READ_AREA];
+        new Random(seed ^ 0x5EED).nextBytes(a);
+        return a;
+    }
+
+    static int readOffset(int i) {
+        return (int) ((i * 7919L) % (READ_AREA - SLOT));
+    }
+
+    /** The peer VM: listens, accepts, checks every SEND and WRITE_WITH_IMM in order and byte for byte. */
+    final class Peer extends Thread {
+        final GuestDevice dev;
+        final GuestDevice.Pd pd;
+        final GuestDevice.Cq cq;
+        final GuestDevice.Qp qp;
+        final GuestBuffer slots;
+        final GuestBuffer receives;
+        final GuestBuffer reads;
+        final GuestDevice.Region slotsMr;
+        final GuestDevice.Region receivesMr;
+        final GuestDevice.Region readsMr;
+        volatile Throwable failure;
+        volatile int received;
+
+        Peer(SimGuest guest) throws VerbsException {
+            super("peer-vm");
+            dev = GuestDevice.open(guest, GuestDevice.Options.defaults().polling(true));
+            pd = dev.allocPd();
+            cq = dev.createCq(256);
+            qp = dev.createQp(pd, cq, cq, 64, 64, 1, true);
+            slots = dev.allocate(MESSAGES * SLOT);
+            receives = dev.allocate(64 * SLOT);
+            reads = dev.allocate(READ_AREA);
+            reads.buffer().put(0, readArea());
+            slotsMr = dev.register(pd, slots, ALL);
+            receivesMr = dev.register(pd, receives, ALL);
+            readsMr = dev.register(pd, reads, ALL);
+            dev.listen(SERVICE);
+        }
+
+        @Override
+        public void run() {
+            try {
+                CmEvent e = new CmEvent();
+                assertThat(dev.waitCmEvent(e, WAIT)).isTrue();
+                assertThat(e.type()).isEqualTo(CmEventType.CONNECT_REQUEST);
+                byte[] keys = ByteBuffer.allocate(24).putLong(slotsMr.address()).putInt(slotsMr.rkey())
+                        .putLong(readsMr.address()).putInt(readsMr.rkey()).array();
+                dev.accept(e.connectionId(), qp, keys);
+                // A SEND that comes before its receive waits (RNR, retried without end by default).
+                for (int k = 0; k < 64; k++) {
+                    postReceive(k);
+                }
+                WorkCompletion wc = new WorkCompletion();
+                int next = 0;
+                while (received < expectedAtPeer()) {
+                    assertThat(dev.waitCq(cq, wc, WAIT)).as("message " + next + " arrives").isTrue();
+                    assertThat(wc.status()).isEqualTo(WcStatus.SUCCESS);
+                    byte[] m = message(next);
+                    int k = (int) wc.wrId();
+                    if (next % 3 == 0) {
+                        assertThat(wc.opcode()).isEqualTo(WcOpcode.RECV);
+                        assertThat(wc.byteLength()).isEqualTo(m.length);
+                        assertThat(bytes(receives, k * SLOT, m.length)).as("SEND " + next).isEqualTo(m);
+                    } else {
+                        assertThat(wc.opcode()).isEqualTo(WcOpcode.RECV_RDMA_WITH_IMM);
+                        assertThat(wc.immData()).as("the messages' order").isEqualTo(next);
+                        assertThat(bytes(slots, next * SLOT, m.length)).as("WRITE " + next).isEqualTo(m);
+                    }
+                    received++;
+                    next += next % 3 == 0 ? 1 : 2;
+                    postReceive(k);
+                }
+            } catch (Throwable t) {
+                failure = t;
+            }
+        }
+
+        private void postReceive(int k) throws VerbsException {
+            RecvWorkRequest r = new RecvWorkRequest().wrId(k);
+            r.sgl().add(receivesMr.address() + (long) k * SLOT, SLOT, receivesMr.lkey());
+            dev.postRecv(qp, r);
+        }
+    }
+
+    /** The migrating VM's application: one device, objects made once, a window of signaled requests. */
+    final class Mover extends Thread {
+        final GuestDevice dev;
+        final GuestDevice.Pd pd;
+        final GuestDevice.Cq cq;
+        final GuestDevice.Qp qp;
+        final GuestBuffer out;
+        final GuestBuffer in;
+        final GuestDevice.Region outMr;
+        final GuestDevice.Region inMr;
+        final AtomicInteger done = new AtomicInteger();
+        volatile Throwable failure;
+
+        Mover(SimGuest guest) throws VerbsException {
+            super("mover-vm");
+            dev = GuestDevice.open(guest, GuestDevice.Options.defaults().polling(true));
+            pd = dev.allocPd();
+            cq = dev.createCq(256);
+            qp = dev.createQp(pd, cq, cq, 64, 64, 1, true);
+            out = dev.allocate(WINDOW * SLOT);
+            in = dev.allocate(WINDOW * SLOT);
+            outMr = dev.register(pd, out, ALL);
+            inMr = dev.register(pd, in, ALL);
+        }
+
+        @Override
+        public void run() {
+            try {
+                dev.connect(qp, 3, SERVICE, -1, null);
+                CmEvent e = new CmEvent();
+                assertThat(dev.waitCmEvent(e, WAIT)).isTrue();
+                assertThat(e.type()).isEqualTo(CmEventType.ESTABLISHED);
+                ByteBuffer keys = ByteBuffer.wrap(e.privateData());
+                long slots = keys.getLong();
+                int slotsRkey = keys.getInt();
+                long reads = keys.getLong();
+                int readsRkey = keys.getInt();
+                byte[] area = readArea();
+                List<Integer> inFlight = new ArrayList<>();
+                WorkCompletion wc = new WorkCompletion();
+                for (int i = 0; i < MESSAGES || !inFlight.isEmpty();) {
+                    if (i < MESSAGES && inFlight.size() < WINDOW) {
+                        post(i, slots, slotsRkey, reads, readsRkey);
+                        inFlight.add(i++);
+                        continue;
+                    }
+                    assertThat(dev.waitCq(cq, wc, WAIT)).as("a completion for " + inFlight.get(0)).isTrue();
+                    int j = inFlight.remove(0);
+                    assertThat(wc.wrId()).as("completions in order").isEqualTo(j);
+                    assertThat(wc.status()).as("message " + j).isEqualTo(WcStatus.SUCCESS);
+                    if (j % 3 == 2) {
+                        int length = message(j).length;
+                        assertThat(bytes(in, (j % WINDOW) * SLOT, length)).as("READ " + j)
+                                .isEqualTo(java.util.Arrays.copyOfRange(area, readOffset(j), readOffset(j) + length));
+                    }
+                    done.incrementAndGet();
+                }
+            } catch (Throwable t) {
+                failure = t;
+            }
+        }
+
+        private void post(int i, long slots, int slotsRkey, long reads, int readsRkey) throws VerbsException {
+            byte[] m = message(i);
+            int slot = (i % WINDOW) * SLOT;
+            SendWorkRequest wr = new SendWorkRequest().wrId(i).sendFlags(SendFlags.SIGNALED);
+            switch (i % 3) {
+                case 0 -> {
+                    out.buffer().put(slot, m);
+                    wr.opcode(Opcode.SEND);
+                    wr.sgl().add(outMr.address() + slot, m.length, outMr.lkey());
+                }
+                case 1 -> {
+                    out.buffer().put(slot, m);
+                    wr.opcode(Opcode.RDMA_WRITE_WITH_IMM).immData(i).remoteAddress(slots + (long) i * SLOT)
+                            .rkey(slotsRkey);
+                    wr.sgl().add(outMr.address() + slot, m.length, outMr.lkey());
+                }
+                default -> {
+                    wr.opcode(Opcode.RDMA_READ).remoteAddress(reads + readOffset(i)).rkey(readsRkey);
+                    wr.sgl().add(inMr.address() + slot, m.length, inMr.lkey());
+                }
+            }
+            dev.postSend(qp, wr);
+        }
+    }
+
+    static byte[] bytes(GuestBuffer b, int offset, int length) {
+        byte[] out = new byte[length];
+        b.buffer().get(offset, out);
+        return out;
+    }
+}
