@@ -101,7 +101,7 @@ static void serve(int lfd)
 		switch (op) {
 		case 1: { /* HELLO */
 			uint32_t d = DOMID;
-			reply(fd, op, id, len == 4 && get_u32(p, 0) == 3 ? 0 : -71, &d, 1);
+			reply(fd, op, id, len == 4 && get_u32(p, 0) == 4 ? 0 : -71, &d, 1);
 			break;
 		}
 		case 2: { /* BIND_UNBOUND */
@@ -188,7 +188,9 @@ int main(void)
 	write_info(2); /* version 2: every process shared pages of its own; gone */
 	CHECK_EQ(vm_sim_open(dir, &hv), -EPROTO);
 	CHECK(strstr(vmrdma_last_error(), "abi-version 2") != NULL);
-	write_info(3);
+	write_info(3); /* version 3: no suspend for live migration */
+	CHECK_EQ(vm_sim_open(dir, &hv), -EPROTO);
+	write_info(4);
 	/* No hypercall.sock yet: a clear failure naming the socket. */
 	CHECK(vm_sim_open(dir, &hv) < 0);
 	CHECK(strstr(vmrdma_last_error(), "hypercall.sock") != NULL);
