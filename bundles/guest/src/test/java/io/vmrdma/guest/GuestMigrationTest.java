@@ -8,11 +8,9 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
-import io.vmrdma.api.DomainMigration;
 import io.vmrdma.api.verbs.AccessFlags;
 import io.vmrdma.api.verbs.CmEvent;
 import io.vmrdma.api.verbs.CmEventType;
@@ -24,13 +22,9 @@ import io.vmrdma.api.verbs.VerbsException;
 import io.vmrdma.api.verbs.WcOpcode;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.api.verbs.WorkCompletion;
-import io.vmrdma.engine.internal.backend.GuestBackends;
-import io.vmrdma.engine.testkit.Cluster;
-import io.vmrdma.nic.faults.Faults;
 import io.vmrdma.xen.sim.guest.GuestControl;
 import io.vmrdma.xen.sim.guest.SimGuest;
 import io.vmrdma.xen.sim.internal.DomainMove;
-import io.vmrdma.xen.sim.internal.SimForGuestTests;
 import io.vmrdma.xen.sim.internal.SimHypervisor;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -60,70 +54,28 @@ class GuestMigrationTest {
     Path state;
 
     final long seed = Long.getLong("vmrdma.seed", System.nanoTime());
-    Cluster cluster;
-    final SimHypervisor[] sims = new SimHypervisor[3];
-    final GuestBackends[] backends = new GuestBackends[3];
-    final ConcurrentLinkedQueue<Runnable> onAgent = new ConcurrentLinkedQueue<>();
-    volatile boolean running = true;
-    /** Hosts whose dom0 has stopped (its engine and backends are no longer driven). */
-    final boolean[] dead = new boolean[3];
-    volatile Throwable agentFailure;
-    Thread agent;
+    MigrationHosts hosts;
+    SimHypervisor[] sims;
 
     @BeforeEach
     void setUp() throws Exception {
-        cluster = new Cluster(3, 4096, Faults.NONE, seed, System::nanoTime);
-        for (int n = 0; n < 3; n++) {
-            sims[n] = SimForGuestTests.start(state.resolve("host" + (n + 1)), 4096);
-            backends[n] = new GuestBackends(sims[n].dom0(), cluster.node(n + 1));
-            cluster.node(n + 1).migrations().arrival(backends[n].arrivals());
-        }
-        agent = new Thread(this::drive, "test-data-agents");
-        agent.start();
-    }
-
-    /** Every node's data agent, on one thread: engine, then backends, and what a test hands it. */
-    private void drive() {
-        try {
-            while (running) {
-                int work = 0;
-                for (int n = 0; n < 3; n++) {
-                    if (!dead[n]) {
-                        work += cluster.node(n + 1).doWork() + backends[n].doWork();
-                    }
-                }
-                for (Runnable task; (task = onAgent.poll()) != null;) {
-                    task.run();
-                }
-                if (work == 0) {
-                    Thread.yield();
-                }
-            }
-        } catch (Throwable t) {
-            agentFailure = t;
-        }
+        hosts = new MigrationHosts(state, seed, 4096);
+        sims = hosts.sims;
     }
 
     @AfterEach
     void tearDown() throws Exception {
-        running = false;
-        agent.join();
-        for (int n = 0; n < 3; n++) {
-            backends[n].close();
-            sims[n].close();
-        }
-        cluster.close();
-        assertThat(agentFailure).isNull();
+        hosts.close();
     }
 
     @Test
     void aStreamingGuestMovesToAnotherHostAndBack() throws Exception {
         Streams streams = startStreams();
-        long there = migrate(streams.moverDomid, 0, 1);
+        long there = hosts.migrate(streams.moverDomid, 0, 1);
         assertThat(streams.moverKernel.domainDirectory()).isEqualTo(sims[1].domainDirectory(streams.moverDomid));
         assertThat(sims[0].list()).extracting(d -> d.name()).doesNotContain("mover");
         awaitProgress(streams.mover, MESSAGES / 2);
-        long back = migrate(streams.moverDomid, 1, 0);
+        long back = hosts.migrate(streams.moverDomid, 1, 0);
         assertThat(streams.moverKernel.domainDirectory()).isEqualTo(sims[0].domainDirectory(streams.moverDomid));
         assertThat(sims[1].list()).extracting(d -> d.name()).doesNotContain("mover");
 
@@ -137,11 +89,25 @@ class GuestMigrationTest {
         Streams streams = startStreams();
         DomainMove move = DomainMove.suspend(sims[0], streams.moverDomid, sims[1], 5000);
         // Node 2 accepted and the state is on its way when it stops: its engine and backends never run again.
-        CompletableFuture<Long> outcome = engineMove(move, streams.moverDomid, 0, 1, () -> dead[1] = true);
+        CompletableFuture<Long> outcome = hosts.engineMove(streams.moverDomid, 0, 1, () -> {
+            move.copyMemory();
+            hosts.dies(1);
+        });
         assertThat(outcome).failsWithin(10, TimeUnit.SECONDS);
         move.cancel();
         assertThat(streams.moverKernel.domainDirectory()).isEqualTo(sims[0].domainDirectory(streams.moverDomid));
 
+        streams.finish();
+    }
+
+    @Test
+    void theEnginesDoNotMoveAGuestItsHypervisorDidNotMove() throws Exception {
+        Streams streams = startStreams();
+        // No toolstack move: the guest runs on host 1, and host 2's hypervisor has no such domain.
+        CompletableFuture<Long> outcome = hosts.engineMove(streams.moverDomid, 0, 1, () -> {
+        });
+        assertThat(outcome).failsWithin(10, TimeUnit.SECONDS).withThrowableThat()
+                .withMessageContaining("hypervisor has no dom " + streams.moverDomid);
         streams.finish();
     }
 
@@ -171,54 +137,6 @@ class GuestMigrationTest {
             assertThat(mover.done.get()).isEqualTo(MESSAGES);
             assertThat(peer.received).isEqualTo(expectedAtPeer());
         }
-    }
-
-    /** Moves the VM from host {@code from} to host {@code to} (0-based), as a toolstack and dom0 would; its pause. */
-    private long migrate(int domid, int from, int to) throws Exception {
-        DomainMove move = DomainMove.suspend(sims[from], domid, sims[to], 5000);
-        CompletableFuture<Long> outcome = engineMove(move, domid, from, to, () -> {
-        });
-        long pause;
-        try {
-            pause = outcome.get(30, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            move.cancel();
-            throw e;
-        }
-        move.resume();
-        return pause;
-    }
-
-    /**
-     * dom0's engine on {@code from} moves the domain's vmrdma state; the hypervisor copies its memory once the engine
-     * has paused it (nothing writes it then), before the state reaches the destination.
-     */
-    private CompletableFuture<Long> engineMove(DomainMove move, int domid, int from, int to, Runnable onPaused) {
-        CompletableFuture<Long> outcome = new CompletableFuture<>();
-        onAgent.add(() -> {
-            try {
-                cluster.node(from + 1).migrations().migrate(domid, to + 1, new DomainMigration.Listener() {
-                    @Override
-                    public void paused(int stateBytes) {
-                        move.copyMemory();
-                        onPaused.run();
-                    }
-
-                    @Override
-                    public void completed(long pauseNanos) {
-                        outcome.complete(pauseNanos);
-                    }
-
-                    @Override
-                    public void failed(String reason) {
-                        outcome.completeExceptionally(new AssertionError("migration failed: " + reason));
-                    }
-                });
-            } catch (VerbsException e) {
-                outcome.completeExceptionally(e);
-            }
-        });
-        return outcome;
     }
 
     private void awaitProgress(Mover mover, int messages) throws InterruptedException {

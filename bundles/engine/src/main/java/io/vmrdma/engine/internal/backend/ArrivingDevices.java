@@ -4,6 +4,7 @@ import java.nio.ByteBuffer;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.Map;
+import java.util.function.IntPredicate;
 
 import io.vmrdma.api.verbs.AccessFlags;
 import io.vmrdma.api.verbs.VerbsContext;
@@ -32,14 +33,22 @@ final class ArrivingDevices implements DomainArrival {
 
     private final GrantMapper mapper;
     private final GrantBudget grants;
+    private final IntPredicate domainHere;
     /** Regions of arriving domains mapped before their devices arrived, by domid, then by first grant ref. */
     private final Map<Integer, Map<Integer, Mapped>> mapped = new HashMap<>();
     /** Devices that arrived, waiting for their frontends, by {@link GuestBackends#key}. */
     private final Map<Long, GuestCommands> waiting = new HashMap<>();
 
-    ArrivingDevices(GrantMapper mapper, GrantBudget grants) {
+    /** {@code domainHere}: whether the hypervisor of this node has a domain (its XenStore home exists). */
+    ArrivingDevices(GrantMapper mapper, GrantBudget grants, IntPredicate domainHere) {
         this.mapper = mapper;
         this.grants = grants;
+        this.domainHere = domainHere;
+    }
+
+    @Override
+    public boolean hosts(int domid, String name) {
+        return domainHere.test(domid);
     }
 
     @Override

@@ -71,7 +71,7 @@ public final class GuestBackends implements Doorbell, AutoCloseable {
         this.mapper = xen.openGrantMapper();
         this.evtchn = xen.openEventChannel();
         this.grants = new GrantBudget(engine);
-        this.arrivals = new ArrivingDevices(mapper, grants);
+        this.arrivals = new ArrivingDevices(mapper, grants, domid -> exists("/local/domain/" + domid));
         xs.watch(WATCH_DOMAINS, TOKEN);
         xs.watch(RELEASE, TOKEN);
     }

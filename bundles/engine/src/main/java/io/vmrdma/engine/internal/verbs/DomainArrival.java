@@ -13,6 +13,12 @@ import io.vmrdma.api.verbs.VerbsContext;
 public interface DomainArrival {
 
     /**
+     * Whether this node's hypervisor has the domain that is offered: it moves a guest's memory before the engines move
+     * its vmrdma state, so a domain it does not have is refused (its guest is still on the source's host).
+     */
+    boolean hosts(int domid, String name);
+
+    /**
      * The memory of a region of the arriving domain: {@code length} bytes at guest address {@code address}, over
      * {@code grants} on the source ({@link RegionGrants#NONE} when it was not a guest's grants), to be reached with
      * {@code access}; a direct buffer of exactly that capacity. Null refuses the migration (the domain stays on the

@@ -179,6 +179,8 @@ public final class MigrationManager {
             why = "node " + engine.nodeId() + " takes " + MAX_ARRIVALS + " arrivals at a time";
         } else if (engine.openDomainVerbs(domid) != null) {
             why = "dom " + domid + " is open on node " + engine.nodeId() + " already";
+        } else if (!arrival.hosts(domid, reason(rx, payload, payloadLength))) {
+            why = "node " + engine.nodeId() + "'s hypervisor has no dom " + domid + " (its memory did not come here)";
         }
         if (why != null) {
             engine.counters().increment(Counter.MIGRATIONS_FAILED);

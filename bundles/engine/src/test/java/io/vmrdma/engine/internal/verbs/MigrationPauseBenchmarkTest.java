@@ -120,6 +120,11 @@ class MigrationPauseBenchmarkTest {
         for (var engine : cluster.engines()) {
             engine.migrations().arrival(new DomainArrival() {
                 @Override
+                public boolean hosts(int domid, String name) {
+                    return true;
+                }
+
+                @Override
                 public ByteBuffer regionMemory(int domid, String name, long address, int length, int access,
                                                RegionGrants grants) {
                     ByteBuffer copy = ByteBuffer.allocateDirect(length);

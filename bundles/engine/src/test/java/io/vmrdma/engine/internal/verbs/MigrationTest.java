@@ -217,6 +217,11 @@ class MigrationTest {
             for (VerbsEngine engine : cluster.engines()) {
                 engine.migrations().arrival(new DomainArrival() {
                     @Override
+                    public boolean hosts(int domid, String name) {
+                        return true;
+                    }
+
+                    @Override
                     public ByteBuffer regionMemory(int domid, String name, long address, int length, int access,
                                                    RegionGrants grants) {
                         ByteBuffer copy = ByteBuffer.allocateDirect(length);
@@ -299,6 +304,11 @@ class MigrationTest {
             java.util.Map<Integer, io.vmrdma.api.verbs.VerbsContext> arrivedVerbs = new java.util.TreeMap<>();
             java.util.Map<Integer, ArrivedObjects> arrivedObjects = new java.util.TreeMap<>();
             cluster.node(3).migrations().arrival(new DomainArrival() {
+                @Override
+                public boolean hosts(int domid, String name) {
+                    return true;
+                }
+
                 @Override
                 public ByteBuffer regionMemory(int domid, String name, long address, int length, int access,
                                                RegionGrants grants) {
