@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Random;
@@ -20,6 +21,7 @@ import io.vmrdma.api.xen.XenErrno;
 import io.vmrdma.api.xen.XenException;
 import io.vmrdma.api.xen.XenStore;
 import io.vmrdma.xen.sim.guest.GuestControl;
+import io.vmrdma.xen.sim.guest.SimAbi;
 import io.vmrdma.xen.sim.guest.SimGuest;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -156,6 +158,31 @@ class DomainMoveTest {
         assertThat(a.list()).extracting(i -> i.domid()).contains(domid);
         assertThatThrownBy(guest::suspend).as("a suspend nobody asked for")
                 .isInstanceOfSatisfying(XenException.class, e -> assertThat(e.errno()).isEqualTo(XenErrno.EINVAL));
+    }
+
+    @Test
+    void aGuestProcessMovesAndPowersOffWhenTheDestinationAsks() throws Exception {
+        int process = a.create("process", 1 << 20);
+        long pid = a.start(process, GuestProcessTest.guestCommand());
+        Path console = a.domainDirectory(process).resolve(SimAbi.FILE_CONSOLE);
+        long deadline = System.nanoTime() + 60 * SECOND;
+        while (!Files.readString(console).contains("up") && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+
+        DomainMove move = DomainMove.suspend(a, process, c, 30_000);
+        move.copyMemory();
+        move.resume();
+
+        ProcessHandle guest = ProcessHandle.of(pid).orElseThrow();
+        assertThat(guest.isAlive()).as("the guest process runs on").isTrue();
+        assertThat(c.list()).filteredOn(d -> d.domid() == process).singleElement()
+                .satisfies(d -> assertThat(d.running()).isTrue());
+        assertThat(a.list()).extracting(d -> d.domid()).doesNotContain(process);
+        // The destination's toolstack reaches it through the XenStore it reconnected to there.
+        c.destroy(process);
+        assertThat(guest.isAlive()).isFalse();
+        assertThat(c.counters().get(SimCounters.Counter.GUESTS_TERMINATED)).as("powered off, not killed").isZero();
     }
 
     private void move(SimHypervisor from, SimHypervisor to) throws Exception {

@@ -112,7 +112,8 @@ class GuestProcessTest {
         assertThat(hv.runDirectory()).doesNotExist();
     }
 
-    private List<String> guestCommand(String... args) {
+    /** The command that runs {@code GuestMain} with {@code args} in a JVM of its own, on this test's class path. */
+    static List<String> guestCommand(String... args) {
         List<String> cmd = new ArrayList<>();
         cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
         cmd.add("-Xmx64m");
