@@ -537,13 +537,24 @@ public final class SimHypervisor implements DomainControl, AutoCloseable {
         }
     }
 
+    /**
+     * Removes a directory tree. A dying domain's last grant unmapped (on a backend's thread) releases its directory
+     * while its destruction may still be closing its sockets, whose files then vanish under the walk: it starts over.
+     */
     private static void deleteTree(Path root) throws IOException {
-        if (!Files.exists(root)) {
-            return;
-        }
-        try (Stream<Path> all = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator) {
-                Files.deleteIfExists(p);
+        for (int attempt = 1;; attempt++) {
+            if (!Files.exists(root)) {
+                return;
+            }
+            try (Stream<Path> all = Files.walk(root)) {
+                for (Path p : (Iterable<Path>) all.sorted(Comparator.reverseOrder())::iterator) {
+                    Files.deleteIfExists(p);
+                }
+                return;
+            } catch (java.io.UncheckedIOException e) {
+                if (attempt == 3 || !(e.getCause() instanceof java.nio.file.NoSuchFileException)) {
+                    throw e.getCause();
+                }
             }
         }
     }
