@@ -71,9 +71,22 @@ class GuestMigrationTest {
     @Test
     void aStreamingGuestMovesToAnotherHostAndBack() throws Exception {
         Streams streams = startStreams();
+        // A second device of the VM, idle with its objects, moves too.
+        GuestDevice second = GuestDevice.open(streams.moverKernel, GuestDevice.Options.defaults().polling(true));
+        GuestDevice.Pd pd = second.allocPd();
+        GuestDevice.Cq cq = second.createCq(16);
+        GuestBuffer buffer = second.allocate(3 * 4096);
+        GuestDevice.Region region = second.register(pd, buffer, ALL);
+
         long there = hosts.migrate(streams.moverDomid, 0, 1);
         assertThat(streams.moverKernel.domainDirectory()).isEqualTo(sims[1].domainDirectory(streams.moverDomid));
         assertThat(sims[0].list()).extracting(d -> d.name()).doesNotContain("mover");
+        // Its first verb waits until the device has reconnected (the resume goes on on the guest's kernel thread).
+        second.createQp(pd, cq, cq, 4, 4, 1, false);
+        assertThat(second.nodeId()).isEqualTo(2);
+        second.deregister(region);
+        second.free(buffer);
+        second.close();
         awaitProgress(streams.mover, MESSAGES / 2);
         long back = hosts.migrate(streams.moverDomid, 1, 0);
         assertThat(streams.moverKernel.domainDirectory()).isEqualTo(sims[0].domainDirectory(streams.moverDomid));
