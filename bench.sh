@@ -167,6 +167,9 @@ for r in $(seq 1 "$ROUNDS"); do
     say "round $r/$ROUNDS: a VM with 64 MiB registered migrates 5 times while it streams (MigrationPauseBenchmarkTest)"
     run_step "migration" mvn_ test -pl bundles/engine -Dtest=MigrationPauseBenchmarkTest \
         -Dsurefire.failIfNoSpecifiedTests=false -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/migration-$r.json"
+    say "round $r/$ROUNDS: a simulated guest with 64 MiB registered moves 5 times while it streams (GuestMigrationPauseBenchmarkTest)"
+    run_step "guestmigration" mvn_ test -pl bundles/guest -Dtest=GuestMigrationPauseBenchmarkTest \
+        -Dsurefire.failIfNoSpecifiedTests=false -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/guestmigration-$r.json"
     say "round $r/$ROUNDS: guest to guest (GuestBenchmarkTest: guests through the backend, copy beside it)"
     run_step "guest" mvn_ test -pl bundles/guest -Dtest=GuestBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false \
         -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/guest-$r.json"

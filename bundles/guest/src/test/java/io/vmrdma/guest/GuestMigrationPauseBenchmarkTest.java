@@ -3,6 +3,8 @@ package io.vmrdma.guest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -32,7 +34,7 @@ import org.junit.jupiter.api.io.TempDir;
  * together. A migration's pause is the longest the receiving application went without a message around it: the
  * guest's suspend, the engines' move, the copy and the frontend's reconnect are all inside it. Same-run baselines: the
  * longest gap of the stream over as long without a migration, and the engines' own pause. Runs only with
- * {@code -Dvmrdma.bench=true}; asserts nothing about speed.
+ * {@code -Dvmrdma.bench=true}; {@code -Dvmrdma.bench.out=<file>} also writes JSON. Asserts nothing about speed.
  */
 class GuestMigrationPauseBenchmarkTest {
 
@@ -90,6 +92,14 @@ class GuestMigrationPauseBenchmarkTest {
                     + " p50 %.1f ms at the receiver %s; the engines' own p50 %.1f ms; same run: the stream's longest"
                     + " gap without a migration %.2f ms%n", p50(pauses) / 1e6, millis(pauses),
                     p50(enginePauses) / 1e6, baseline / 1e6);
+            String out = System.getProperty("vmrdma.bench.out");
+            if (out != null) {
+                Files.writeString(Path.of(out), String.format(Locale.ROOT,
+                        "{\"registered_bytes\":%d,\"memory_bytes\":%d,\"pauses_ms\":%s,\"pause_p50_ms\":%.3f,"
+                                + "\"engine_pause_p50_ms\":%.3f,\"baseline_gap_ms\":%.3f}",
+                        REGISTERED, MEMORY, millis(pauses).replace('(', '[').replace(')', ']'), p50(pauses) / 1e6,
+                        p50(enginePauses) / 1e6, baseline / 1e6), StandardCharsets.UTF_8);
+            }
         }
     }
 
