@@ -50,6 +50,22 @@ public final class FrameClaim {
         return token;
     }
 
+    /**
+     * Lays out a frame committed in pieces ({@link NicPort#commitGather}) in the window, for a binding that sends it
+     * whole: the {@code tail} bytes at {@code [head, head + tail)} move behind the payload, and {@code payloadLength}
+     * bytes of {@code payload} from {@code payloadOffset} are copied in after the head.
+     *
+     * @throws IndexOutOfBoundsException if the frame does not fit the window
+     */
+    public void placePayload(int head, ByteBuffer payload, int payloadOffset, int payloadLength, int tail) {
+        if (head < 0 || payloadLength < 0 || tail < 0 || (long) head + payloadLength + tail > capacity) {
+            throw new IndexOutOfBoundsException("a frame of " + head + " + " + payloadLength + " + " + tail
+                    + " bytes in a window of " + capacity);
+        }
+        buffer.put(offset + head + payloadLength, buffer, offset + head, tail);
+        buffer.put(offset + head, payload, payloadOffset, payloadLength);
+    }
+
     /** Whether a window is currently lent. */
     public boolean isLent() {
         return buffer != null;

@@ -1,5 +1,6 @@
 package io.vmrdma.api.nic;
 
+import java.nio.ByteBuffer;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.locks.LockSupport;
@@ -91,6 +92,33 @@ public interface NicPort {
 
     /** Gives a claimed window back without sending anything. */
     void abort(FrameClaim claim);
+
+    /**
+     * Whether {@link #commitGather} puts the payload on the wire straight from the caller's memory (a second entry of
+     * the send call's scatter/gather list) rather than copying it into the window. The engine then leaves the payload
+     * where it is and writes only the frame's header and trailer. Since 0.8.0 of this package; false for bindings
+     * written before it.
+     */
+    default boolean gathers() {
+        return false;
+    }
+
+    /**
+     * Queues the claimed frame for the next flush as three pieces: the first {@code head} bytes of the window, then
+     * {@code payloadLength} bytes of {@code payload} from {@code payloadOffset}, then the {@code tail} bytes that
+     * follow the head in the window ({@code [head, head + tail)}). The claim must have been for at least
+     * {@code head + payloadLength + tail} bytes. {@code payload} must be a direct buffer, and its bytes must stay
+     * as they are and mapped until the next {@link #flush()} returns: a binding that keeps a frame past a flush (the
+     * kernel took only part of a batch) copies its payload into its own buffer before that flush returns.
+     *
+     * <p>The default, for bindings that do not gather, copies the payload into the window after the head, moves the
+     * tail behind it ({@link FrameClaim#placePayload}) and commits the frame whole. Since 0.8.0 of this package.
+     */
+    default void commitGather(FrameClaim claim, int head, ByteBuffer payload, int payloadOffset, int payloadLength,
+                              int tail) {
+        claim.placePayload(head, payload, payloadOffset, payloadLength, tail);
+        commit(claim, head + payloadLength + tail);
+    }
 
     /**
      * Puts every committed frame on the wire (one system call for the batch where the binding can) and returns

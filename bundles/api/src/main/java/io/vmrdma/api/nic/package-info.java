@@ -19,6 +19,12 @@
  * sends a batch of preallocated slots per flush keeps its claims, commits and unsent frames in a
  * {@link io.vmrdma.api.nic.TransmitBatch} (since 0.4.0), shared by nic.udp and nic.packet.
  *
+ * <h2>Gather</h2>
+ * A binding that can send a frame in pieces says so through {@link io.vmrdma.api.nic.NicPort#gathers()} (since
+ * 0.8.0): the engine then commits a data frame as its header and trailer in the window and its payload where it lies
+ * in registered memory ({@link io.vmrdma.api.nic.NicPort#commitGather}), and the kernel reads the payload from there,
+ * so the engine does not copy it. Other bindings take the same call and copy the payload into the window.
+ *
  * <h2>Broadcast</h2>
  * A binding whose link has a broadcast address says so through {@link io.vmrdma.api.nic.NicPort#broadcastAddress()}
  * (since 0.2.0): a frame claimed to that address reaches every other port on the segment, and the engine uses it
@@ -39,7 +45,7 @@
  * unbind, stops using the port and releases every window before the binding frees its buffers.
  */
 @Export
-@Version("0.7.0")
+@Version("0.8.0")
 package io.vmrdma.api.nic;
 
 import org.osgi.annotation.bundle.Export;

@@ -221,6 +221,24 @@ public final class FaultyNicPort extends ForwardingNicPort {
         }
     }
 
+    /** As the port it wraps: a frame in pieces passes on in pieces while no transmit fault is set. */
+    @Override
+    public boolean gathers() {
+        return inner.gathers();
+    }
+
+    /** Passes the pieces on while no transmit fault is set; otherwise lays the frame out whole for {@link #commit}. */
+    @Override
+    public void commitGather(FrameClaim claim, int head, ByteBuffer payload, int payloadOffset, int payloadLength,
+                             int tail) {
+        if (transmit.none()) {
+            inner.commitGather(claim, head, payload, payloadOffset, payloadLength, tail);
+            return;
+        }
+        claim.placePayload(head, payload, payloadOffset, payloadLength, tail);
+        commit(claim, head + payloadLength + tail);
+    }
+
     /** The destination of the frame being claimed, so held copies can be sent to it later. */
     private LinkAddress claimedFor;
 

@@ -12,6 +12,10 @@ import io.vmrdma.api.nic.NicPort;
 /**
  * A port that passes everything to another port: the base of decorators that change or watch some of the traffic
  * (fault injection, counting in tests) and leave the rest alone.
+ *
+ * <p>It does not gather ({@link NicPort#gathers()}): a frame committed in pieces is laid out whole in the window and
+ * passes through this decorator's {@link #commit}, so a decorator that watches or changes commits sees every frame. A
+ * decorator that can pass pieces on overrides both {@code gathers} and {@code commitGather}.
  */
 public abstract class ForwardingNicPort implements NicPort {
 

@@ -124,6 +124,12 @@ public interface WireEndpoint {
     /** Copies the next {@code n} bytes at the cursor out to {@code target} at {@code at}; returns how many there were. */
     int copyOut(MutableDirectBuffer target, int at, int n);
 
+    /**
+     * When the next {@code n} bytes at the cursor lie in one piece of direct memory, points {@code span} at them and
+     * moves the cursor past them; otherwise returns false and leaves the cursor where it was.
+     */
+    boolean spanOut(int n, PayloadSpan span);
+
     /** Copies {@code n} bytes from {@code source} at {@code at} in at the cursor; returns how many fitted. */
     int copyIn(DirectBuffer source, int at, int n);
 }

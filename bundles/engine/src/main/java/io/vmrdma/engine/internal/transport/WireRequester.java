@@ -267,8 +267,7 @@ public final class WireRequester {
             tx.putInt(at + Extension.Write.IMM, qp.sendImm(k), Frame.ORDER);
             tx.putInt(at + Extension.Write.MSN, w.msn(k), Frame.ORDER);
         }
-        wire.copyOutSealed(qp, at, type.headerLength(), length);
-        wire.endSealed(peer, at, type.headerLength(), length);
+        wire.sealPayloadFrom(qp, peer, at, type.headerLength(), length);
         bytesSent += length;
         return true;
     }

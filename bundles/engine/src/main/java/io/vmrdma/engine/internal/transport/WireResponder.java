@@ -231,8 +231,7 @@ public final class WireResponder {
             Frame.writeBase(wire.tx(), at, type, 0, wire.nodeId(), peer.node(), qp.pkey(), n, qp.remote().qpn(),
                     qp.address().qpn(), jobs.nextPsn(), 0);
             wire.tx().putLong(at + Extension.ReadResponse.READ_OFFSET, jobs.nextReadOffset(), Frame.ORDER);
-            wire.copyOutSealed(qp, at, type.headerLength(), n);
-            wire.endSealed(peer, at, type.headerLength(), n);
+            wire.sealPayloadFrom(qp, peer, at, type.headerLength(), n);
             jobs.answered(n);
         }
         return false;

@@ -88,6 +88,8 @@ public final class WireTransport implements FrameHandler {
     /** One frame check per direction: each keeps a view of the buffer it last saw, and the two see different ones. */
     private final FrameCheck rxCheck = new FrameCheck();
     private final FrameCheck txCheck = new FrameCheck();
+    /** Where the payload of the frame being sent lies, when the port sends it from there. */
+    private final PayloadSpan span = new PayloadSpan();
     /** The binding's buffer of the frame being received ({@link #rx} wraps it). */
     private ByteBuffer rxBuffer;
     private final PeerTable peers;
@@ -752,11 +754,33 @@ public final class WireTransport implements FrameHandler {
     }
 
     /**
+     * Seals and commits a claimed frame whose payload is the next {@code length} bytes at {@code cursor}. Where the
+     * port gathers and the bytes lie in one piece of direct memory (and frames carry a payload CRC, not a tag over the
+     * frame as written), the payload stays where it is: its CRC is computed there, the trailer follows the header in
+     * the window, and the port sends header, payload and trailer as pieces ({@link NicPort#commitGather}), so the only
+     * copy of the payload is the kernel's. Otherwise as {@link #copyOutSealed(WireEndpoint, int, int, int)} and
+     * {@link #endSealed}.
+     */
+    void sealPayloadFrom(WireEndpoint cursor, Peer peer, int at, int headerLength, int length) {
+        if (auth != null || length == 0 || !port.gathers() || !cursor.spanOut(length, span)) {
+            copyOutSealed(cursor, at, headerLength, length);
+            endSealed(peer, at, headerLength, length);
+            return;
+        }
+        txCheck.sealHeader(claim.buffer(), at, headerLength);
+        txCheck.startPayload(claim.buffer());
+        txCheck.update(span.buffer(), span.offset(), length);
+        txCheck.finishPayload(at + headerLength);
+        port.commitGather(claim, headerLength, span.buffer(), span.offset(), length, Frame.TRAILER_LENGTH);
+        countSent(peer, Frame.length(headerLength, length));
+    }
+
+    /**
      * Seals the header of a claimed frame, copies {@code length} payload bytes from {@code cursor} after it and
      * writes the payload CRC, computed piece by piece right after each piece is copied (still in the first-level
      * cache); {@link #endSealed} then commits the frame.
      */
-    void copyOutSealed(WireEndpoint cursor, int at, int headerLength, int length) {
+    private void copyOutSealed(WireEndpoint cursor, int at, int headerLength, int length) {
         flagAuthenticated(at);
         txCheck.sealHeader(claim.buffer(), at, headerLength);
         if (auth != null) {
@@ -801,6 +825,10 @@ public final class WireTransport implements FrameHandler {
             auth.seal(claim.buffer(), at, headerLength + payloadLength, peer.auth().out);
         }
         port.commit(claim, frameLength);
+        countSent(peer, frameLength);
+    }
+
+    private void countSent(Peer peer, int frameLength) {
         peer.counters().increment(Counter.FRAMES_SENT);
         peer.counters().add(Counter.FRAME_BYTES_SENT, frameLength);
         counters.increment(Counter.FRAMES_SENT);

@@ -15,6 +15,7 @@ import io.vmrdma.api.verbs.VerbsException;
 import io.vmrdma.api.verbs.WcOpcode;
 import io.vmrdma.api.verbs.WcStatus;
 import io.vmrdma.engine.internal.status.Counters;
+import io.vmrdma.engine.internal.transport.PayloadSpan;
 import io.vmrdma.engine.internal.transport.WireEndpoint;
 import io.vmrdma.engine.internal.transport.WireQp;
 import org.agrona.DirectBuffer;
@@ -486,6 +487,11 @@ final class Qp implements QueuePair, WireEndpoint {
     @Override
     public int copyOut(MutableDirectBuffer target, int at, int n) {
         return cursor.copyOut(target, at, n);
+    }
+
+    @Override
+    public boolean spanOut(int n, PayloadSpan span) {
+        return cursor.spanOut(n, span);
     }
 
     @Override

@@ -1,6 +1,10 @@
 package io.vmrdma.engine.internal.verbs;
 
+import java.nio.ByteBuffer;
+
 import io.vmrdma.api.verbs.ScatterGatherList;
+import io.vmrdma.engine.internal.transport.PayloadSpan;
+import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * A position in a list of checked (region, offset, length) pieces: the local scatter/gather list of a request, a
@@ -75,6 +79,24 @@ final class SgCursor {
             moved += step;
         }
         return moved;
+    }
+
+    /**
+     * Points {@code span} at the next {@code n} bytes and moves past them, when they lie in one piece over a direct
+     * buffer; false otherwise, the position unchanged.
+     */
+    boolean spanOut(int n, PayloadSpan span) {
+        if (!skipEmpty() || available() < n) {
+            return false;
+        }
+        UnsafeBuffer memory = regions[index].memory();
+        ByteBuffer direct = memory.byteBuffer();
+        if (direct == null || !direct.isDirect()) {
+            return false;
+        }
+        span.set(direct, memory.wrapAdjustment() + position());
+        advance(n);
+        return true;
     }
 
     /** Copies {@code n} bytes from {@code source} at {@code at} in at the position; returns how many fitted. */

@@ -18,6 +18,9 @@ public final class FrameCheck {
     private final CRC32C crc = new CRC32C();
     private ByteBuffer viewed;
     private ByteBuffer view;
+    /** A view of the memory a payload was last read from in place, and that memory. */
+    private ByteBuffer sourceViewed;
+    private ByteBuffer sourceView;
 
     /** The CRC32C of the {@code headerLength} header bytes at {@code at}, counting the CRC field as zero. */
     public int headerCrc(ByteBuffer buffer, int at, int headerLength) {
@@ -59,6 +62,21 @@ public final class FrameCheck {
     public void update(int offset, int length) {
         view.limit(offset + length).position(offset);
         crc.update(view);
+    }
+
+    /**
+     * Adds {@code length} bytes of {@code source} at {@code offset} to the payload CRC started by {@link #startPayload}:
+     * a payload read where it lies, not in the frame's buffer. The trailer is still written to (or read from) the
+     * frame's buffer.
+     */
+    public void update(ByteBuffer source, int offset, int length) {
+        if (source != sourceViewed) {
+            sourceViewed = source;
+            sourceView = source.duplicate();
+        }
+        sourceView.clear();
+        sourceView.limit(offset + length).position(offset);
+        crc.update(sourceView);
     }
 
     /** Writes the payload CRC into the trailer at {@code trailerAt}. */
