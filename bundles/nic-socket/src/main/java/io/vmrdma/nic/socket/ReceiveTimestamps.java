@@ -12,6 +12,10 @@ import com.sun.jna.Pointer;
  * other work or waited for a core. The engine takes it off the round trips it measures, so congestion control sees
  * the path's delay and not its own thread's scheduling.
  *
+ * <p>A busy engine polls far more often than frames come (most polls of a bulk sender find nothing), so the
+ * realtime clock is read only once a poll has returned frames ({@link #pollReturned}): the poll's start is then
+ * that reading less the monotonic time the poll took, which the JVM reads without a native call.
+ *
  * <p>A timestamp comes as a control message of the received message, after {@code msg_control}:
  *
  * <pre>
@@ -38,6 +42,8 @@ public final class ReceiveTimestamps implements AutoCloseable {
     private final Memory clock = new Memory(TIMESPEC);
     private final long clockAddress = Pointer.nativeValue(clock);
     private final boolean enabled;
+    /** When the last poll began: on the monotonic clock, and on the realtime clock once it returned frames. */
+    private long pollBeganMonotonicNanos;
     private long pollBeganNanos;
 
     /**
@@ -56,16 +62,25 @@ public final class ReceiveTimestamps implements AutoCloseable {
         return enabled;
     }
 
-    /** A poll begins: reads the clock the kernel stamps frames with. */
+    /** A poll begins: notes the monotonic clock, for {@link #pollReturned} to date the poll's start. */
     public void pollBegins() {
-        if (enabled && SocketCalls.clock_gettime(CLOCK_REALTIME, clockAddress) == 0) {
-            pollBeganNanos = clock.getLong(0) * NANOS_PER_SECOND + clock.getLong(8);
+        pollBeganMonotonicNanos = System.nanoTime();
+    }
+
+    /**
+     * The poll that began at the last {@link #pollBegins} returned {@code frames}: when it returned any, dates its
+     * start on the clock the kernel stamps frames with (one clock read), so {@link #waitedNanos} can tell their waits.
+     */
+    public void pollReturned(int frames) {
+        if (enabled && frames > 0 && SocketCalls.clock_gettime(CLOCK_REALTIME, clockAddress) == 0) {
+            long took = System.nanoTime() - pollBeganMonotonicNanos;
+            pollBeganNanos = clock.getLong(0) * NANOS_PER_SECOND + clock.getLong(8) - took;
         }
     }
 
     /**
      * How long the frame whose {@code length} bytes of control messages are at {@code at} in {@code area} had waited
-     * when the poll began; 0 without a timestamp, for a list that cannot be trusted, and for a frame stamped after
+     * when the poll began (after {@link #pollReturned} said it returned frames); 0 without a timestamp, for a list that cannot be trusted, and for a frame stamped after
      * the poll began (it arrived during the receive call, or the clock was set back).
      */
     public long waitedNanos(ByteBuffer area, int at, int length) {

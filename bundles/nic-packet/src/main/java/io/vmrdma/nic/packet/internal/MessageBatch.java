@@ -9,10 +9,13 @@ import io.vmrdma.nic.socket.ReceiveTimestamps;
 import io.vmrdma.nic.socket.SocketCalls;
 
 /**
- * A preallocated batch for sendmmsg / recvmmsg: {@code count} {@code struct mmsghdr}, each with one
- * {@code struct iovec} over its own slot of a frame buffer and, for receiving, a {@code struct sockaddr_ll} for
- * the sender and room for control messages (the kernel's receive timestamp). Everything is native memory laid out
- * once; a batch call only rewrites lengths.
+ * A preallocated batch for sendmmsg / recvmmsg: {@code count} {@code struct mmsghdr}, each with room for three
+ * {@code struct iovec}, the first over its own slot of a frame buffer, and, for receiving, a
+ * {@code struct sockaddr_ll} for the sender and room for control messages (the kernel's receive timestamp). A message
+ * usually is its slot alone; a gathered one ({@link #gather}) is the slot's head, a payload in memory elsewhere, and
+ * the few bytes of the slot after its head. Everything is native memory laid out
+ * once; a batch call only rewrites lengths. The per-frame reads and writes of the headers go through a direct
+ * ByteBuffer over them (compiled to plain loads and stores), not through JNA's accessors, each a native call.
  *
  * <p>Layouts are the LP64 Linux ones (x86_64, aarch64): {@code mmsghdr} is a 56-byte {@code msghdr} and a 4-byte
  * {@code msg_len}, padded to 64.
@@ -29,6 +32,9 @@ final class MessageBatch implements AutoCloseable {
     private static final int MSG_FLAGS = 48;
     private static final int MSG_LEN = 56;
     private static final int IOVEC_SIZE = 16;
+    /** The slot's head, a payload elsewhere, the slot's tail. */
+    private static final int IOVECS = 3;
+    private static final int IOVECS_SIZE = IOVECS * IOVEC_SIZE;
     private static final int IOV_BASE = 0;
     private static final int IOV_LEN = 8;
     /** sizeof(struct sockaddr_ll), rounded up to keep each one 8-byte aligned. */
@@ -44,6 +50,8 @@ final class MessageBatch implements AutoCloseable {
     /** The headers as a buffer in the machine's order, where control messages are read. */
     private final ByteBuffer headerView;
     private final long iovecs;
+    /** Native address of the first slot. */
+    private final long slotAddress;
     private final long addresses;
     /** Offset of the first control room in {@link #headers}; each message's is {@link ReceiveTimestamps#CONTROL_SPACE}. */
     private final int controls;
@@ -58,7 +66,7 @@ final class MessageBatch implements AutoCloseable {
         this.count = count;
         this.slotSize = slotSize;
         this.receiving = withAddresses;
-        controls = count * (MMSGHDR_SIZE + IOVEC_SIZE + ADDRESS_SIZE);
+        controls = count * (MMSGHDR_SIZE + IOVECS_SIZE + ADDRESS_SIZE);
         headers = new Memory(controls + (withAddresses ? (long) count * ReceiveTimestamps.CONTROL_SPACE : 0));
         headers.clear();
         headerView = headers.getByteBuffer(0, headers.size()).order(ByteOrder.nativeOrder());
@@ -67,18 +75,19 @@ final class MessageBatch implements AutoCloseable {
         buffer = frames.getByteBuffer(0, frames.size()).order(ByteOrder.BIG_ENDIAN);
         long base = Pointer.nativeValue(headers);
         iovecs = base + (long) count * MMSGHDR_SIZE;
-        addresses = iovecs + (long) count * IOVEC_SIZE;
+        addresses = iovecs + (long) count * IOVECS_SIZE;
         long frameBase = Pointer.nativeValue(frames);
+        slotAddress = frameBase;
         for (int i = 0; i < count; i++) {
             long message = (long) i * MMSGHDR_SIZE;
-            long iovec = (long) count * MMSGHDR_SIZE + (long) i * IOVEC_SIZE;
+            long iovec = (long) count * MMSGHDR_SIZE + (long) i * IOVECS_SIZE;
             if (withAddresses) {
                 headers.setLong(message + MSG_NAME, addresses + (long) i * ADDRESS_SIZE);
                 headers.setInt(message + MSG_NAMELEN, SOCKADDR_LL_SIZE);
                 headers.setLong(message + MSG_CONTROL, base + control(i));
                 headers.setLong(message + MSG_CONTROLLEN, ReceiveTimestamps.CONTROL_SPACE);
             }
-            headers.setLong(message + MSG_IOV, iovecs + (long) i * IOVEC_SIZE);
+            headers.setLong(message + MSG_IOV, iovecs + (long) i * IOVECS_SIZE);
             headers.setLong(message + MSG_IOVLEN, 1);
             headers.setLong(iovec + IOV_BASE, frameBase + (long) i * slotSize);
             headers.setLong(iovec + IOV_LEN, slotSize);
@@ -100,25 +109,47 @@ final class MessageBatch implements AutoCloseable {
         return index * slotSize;
     }
 
-    /** Sets how many bytes of slot {@code index} message {@code index} carries (sending) or may take (receiving). */
+    /**
+     * Makes message {@code index} the first {@code bytes} of its slot alone: what it carries (sending) or may take
+     * (receiving).
+     */
     void length(int index, int bytes) {
-        headers.setLong((long) count * MMSGHDR_SIZE + (long) index * IOVEC_SIZE + IOV_LEN, bytes);
+        headerView.putLong(iovec(index, 0) + IOV_LEN, bytes);
+        headerView.putLong(index * MMSGHDR_SIZE + MSG_IOVLEN, 1);
+    }
+
+    /**
+     * Makes message {@code index} three pieces: the first {@code head} bytes of its slot, {@code payloadLength} bytes
+     * at native address {@code payloadAddress}, then the {@code tail} bytes of the slot that follow its head.
+     */
+    void gather(int index, int head, long payloadAddress, int payloadLength, int tail) {
+        int first = iovec(index, 0);
+        headerView.putLong(first + IOV_LEN, head);
+        headerView.putLong(first + IOVEC_SIZE + IOV_BASE, payloadAddress);
+        headerView.putLong(first + IOVEC_SIZE + IOV_LEN, payloadLength);
+        headerView.putLong(first + 2 * IOVEC_SIZE + IOV_BASE, slotAddress + (long) index * slotSize + head);
+        headerView.putLong(first + 2 * IOVEC_SIZE + IOV_LEN, tail);
+        headerView.putLong(index * MMSGHDR_SIZE + MSG_IOVLEN, IOVECS);
+    }
+
+    /** Where message {@code index}'s iovec {@code piece} starts in {@link #headerView}. */
+    private int iovec(int index, int piece) {
+        return count * MMSGHDR_SIZE + index * IOVECS_SIZE + piece * IOVEC_SIZE;
     }
 
     /** Bytes the kernel put in message {@code index}: the whole Ethernet frame, or as much as fitted. */
     int received(int index) {
-        return headers.getInt((long) index * MMSGHDR_SIZE + MSG_LEN);
+        return headerView.getInt(index * MMSGHDR_SIZE + MSG_LEN);
     }
 
     /** Whether message {@code index} was larger than its slot and so arrived cut short. */
     boolean truncated(int index) {
-        return (headers.getInt((long) index * MMSGHDR_SIZE + MSG_FLAGS) & SocketCalls.MSG_TRUNC) != 0;
+        return (headerView.getInt(index * MMSGHDR_SIZE + MSG_FLAGS) & SocketCalls.MSG_TRUNC) != 0;
     }
 
     /** The {@code sll_pkttype} of message {@code index}'s sender address. */
     int packetType(int index) {
-        return headers.getByte((long) count * (MMSGHDR_SIZE + IOVEC_SIZE) + (long) index * ADDRESS_SIZE + SLL_PKTTYPE)
-                & 0xFF;
+        return headerView.get(count * (MMSGHDR_SIZE + IOVECS_SIZE) + index * ADDRESS_SIZE + SLL_PKTTYPE) & 0xFF;
     }
 
     /** The headers, where {@link #control} and {@link #controlLength} locate message {@code index}'s control messages. */
@@ -134,14 +165,14 @@ final class MessageBatch implements AutoCloseable {
     /** Bytes of control messages the kernel wrote for message {@code index}. */
     int controlLength(int index) {
         return (int) Math.min(ReceiveTimestamps.CONTROL_SPACE,
-                headers.getLong((long) index * MMSGHDR_SIZE + MSG_CONTROLLEN));
+                headerView.getLong(index * MMSGHDR_SIZE + MSG_CONTROLLEN));
     }
 
     /** Restores the address and control lengths the kernel rewrote in message {@code index}. */
     void rearm(int index) {
-        headers.setInt((long) index * MMSGHDR_SIZE + MSG_NAMELEN, SOCKADDR_LL_SIZE);
+        headerView.putInt(index * MMSGHDR_SIZE + MSG_NAMELEN, SOCKADDR_LL_SIZE);
         if (receiving) {
-            headers.setLong((long) index * MMSGHDR_SIZE + MSG_CONTROLLEN, ReceiveTimestamps.CONTROL_SPACE);
+            headerView.putLong(index * MMSGHDR_SIZE + MSG_CONTROLLEN, ReceiveTimestamps.CONTROL_SPACE);
         }
     }
 

@@ -6,6 +6,7 @@ import java.util.LinkedHashMap;
 import java.util.Map;
 
 import com.sun.jna.Native;
+import com.sun.jna.Pointer;
 import io.vmrdma.api.nic.FrameClaim;
 import io.vmrdma.api.nic.FrameHandler;
 import io.vmrdma.api.nic.LinkAddress;
@@ -29,7 +30,9 @@ import org.slf4j.LoggerFactory;
  * <p>Two preallocated {@link MessageBatch}es of {@code batchSize} slots, each slot one Ethernet header and one MTU
  * (rounded up to 64 bytes): the receive batch, filled by one recvmmsg and handed up in place, and the transmit
  * batch, whose slots carry this port's MAC and EtherType from the start, written in place by the engine and put
- * on the wire by one sendmmsg per {@link #flush()}. A frame larger than a receive slot arrives truncated
+ * on the wire by one sendmmsg per {@link #flush()}. A frame committed in pieces ({@link #commitGather}) leaves with
+ * its payload read by the kernel straight from where the engine keeps it, so the payload is copied once, by the
+ * kernel, instead of twice. A frame larger than a receive slot arrives truncated
  * (MSG_TRUNC), so it is dropped and counted rather than handed up cut short. The kernel timestamps each frame
  * received ({@link ReceiveTimestamps}), so the engine learns how long a frame waited before its poll.
  *
@@ -65,6 +68,18 @@ public final class PacketPort implements NicPort, AutoCloseable {
     private final MessageBatch tx;
     private final ByteBuffer txBuffer;
     private final TransmitBatch batch;
+    /**
+     * Per transmit slot, the payload a gathered frame reads from memory outside the slot (null for a frame whole in its
+     * slot), and where: kept so that a frame still unsent when a flush returns can be copied into its slot.
+     */
+    private final ByteBuffer[] gatheredFrom;
+    private final int[] gatheredOffset;
+    private final int[] gatheredHead;
+    private final int[] gatheredLength;
+    private final int[] gatheredTail;
+    /** The direct buffer last gathered from and its native address: regions are few and long-lived. */
+    private ByteBuffer addressed;
+    private long addressedAt;
     private final SourceCache sources = new SourceCache(SOURCE_CACHE);
     private final ReceiveTimestamps timestamps;
     /** {@link #frameWaitNanos()} of the frame being handed up. */
@@ -120,6 +135,11 @@ public final class PacketPort implements NicPort, AutoCloseable {
                 txBuffer.putShort(at + 12, (short) settings.etherType());
             }
             batch = new TransmitBatch(batchSize, ByteBuffer.allocateDirect(mtu));
+            gatheredFrom = new ByteBuffer[batchSize];
+            gatheredOffset = new int[batchSize];
+            gatheredHead = new int[batchSize];
+            gatheredLength = new int[batchSize];
+            gatheredTail = new int[batchSize];
             timestamps = socket.receiveTimestamps();
         } catch (RuntimeException e) {
             socket.close();
@@ -200,6 +220,7 @@ public final class PacketPort implements NicPort, AutoCloseable {
         }
         timestamps.pollBegins();
         int received = socket.receive(rx.messages(0), limit);
+        timestamps.pollReturned(received);
         if (received < 0) {
             int errno = Native.getLastError();
             if (errno != SocketCalls.EAGAIN && errno != SocketCalls.EINTR) {
@@ -269,7 +290,50 @@ public final class PacketPort implements NicPort, AutoCloseable {
         int slot = batch.commit(claim, length);
         if (slot >= 0) {
             tx.length(slot, ETHERNET_HEADER + length);
+            gatheredFrom[slot] = null;
         }
+    }
+
+    /** True: sendmmsg reads a committed payload from where it lies, as the second of three iovecs. */
+    @Override
+    public boolean gathers() {
+        return true;
+    }
+
+    /**
+     * Queues the frame as three iovecs: the slot's Ethernet header and the window's {@code head}, the payload where it
+     * lies, the window's {@code tail}. A payload that is not direct memory is copied into the window instead.
+     */
+    @Override
+    public void commitGather(FrameClaim claim, int head, ByteBuffer payload, int payloadOffset, int payloadLength,
+                             int tail) {
+        if (!payload.isDirect()) {
+            claim.placePayload(head, payload, payloadOffset, payloadLength, tail);
+            commit(claim, head + payloadLength + tail);
+            return;
+        }
+        if (payloadOffset < 0 || payloadLength < 0 || payloadOffset > payload.capacity() - payloadLength) {
+            throw new IndexOutOfBoundsException("payload of " + payloadLength + " bytes at " + payloadOffset
+                    + " in a buffer of " + payload.capacity());
+        }
+        int slot = batch.commit(claim, head + payloadLength + tail);
+        if (slot < 0) {
+            return;
+        }
+        tx.gather(slot, ETHERNET_HEADER + head, addressOf(payload) + payloadOffset, payloadLength, tail);
+        gatheredFrom[slot] = payload;
+        gatheredOffset[slot] = payloadOffset;
+        gatheredHead[slot] = head;
+        gatheredLength[slot] = payloadLength;
+        gatheredTail[slot] = tail;
+    }
+
+    private long addressOf(ByteBuffer direct) {
+        if (direct != addressed) {
+            addressedAt = Pointer.nativeValue(Native.getDirectBufferPointer(direct));
+            addressed = direct;
+        }
+        return addressedAt;
     }
 
     @Override
@@ -300,7 +364,28 @@ public final class PacketPort implements NicPort, AutoCloseable {
             logOnce("sendmmsg", errno);
             batch.advance(1);
         }
+        keepUnsentWhole();
         return sent;
+    }
+
+    /**
+     * Copies the payload of every gathered frame the kernel did not take into its slot: its memory is the engine's
+     * only until this flush returns.
+     */
+    private void keepUnsentWhole() {
+        for (int i = 0, slot = batch.head(); i < batch.pending(); i++, slot++) {
+            ByteBuffer payload = gatheredFrom[slot];
+            if (payload != null) {
+                int window = tx.slot(slot) + ETHERNET_HEADER;
+                int head = gatheredHead[slot];
+                int length = gatheredLength[slot];
+                int tail = gatheredTail[slot];
+                txBuffer.put(window + head + length, txBuffer, window + head, tail);
+                txBuffer.put(window + head, payload, gatheredOffset[slot], length);
+                tx.length(slot, ETHERNET_HEADER + head + length + tail);
+                gatheredFrom[slot] = null;
+            }
+        }
     }
 
     /** Every count below, for the console; the kernel's drops as last read on the port's thread. */

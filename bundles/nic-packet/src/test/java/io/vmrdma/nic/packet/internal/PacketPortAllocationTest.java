@@ -26,6 +26,7 @@ class PacketPortAllocationTest {
             (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
     private final FrameClaim claim = new FrameClaim();
     private final Sink sink = new Sink();
+    private final ByteBuffer payload = ByteBuffer.allocateDirect(4096);
 
     /** Reads a word of each frame, as the engine's validation would, and keeps nothing. */
     private static final class Sink implements FrameHandler {
@@ -58,7 +59,12 @@ class PacketPortAllocationTest {
                             throw new AssertionError("claim refused");
                         }
                         claim.buffer().putInt(claim.offset(), i);
-                        a.commit(claim, 256);
+                        if (i % 2 == 0) {
+                            a.commit(claim, 256);
+                        } else {
+                            // Every other frame in pieces: a payload read from memory outside the port's slots.
+                            a.commitGather(claim, 4, payload, i, 248, 4);
+                        }
                     }
                     if (a.flush() != BATCH) {
                         throw new AssertionError("batch not sent");
