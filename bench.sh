@@ -170,6 +170,9 @@ for r in $(seq 1 "$ROUNDS"); do
     say "round $r/$ROUNDS: a simulated guest with 64 MiB registered moves 5 times while it streams (GuestMigrationPauseBenchmarkTest)"
     run_step "guestmigration" mvn_ test -pl bundles/guest -Dtest=GuestMigrationPauseBenchmarkTest \
         -Dsurefire.failIfNoSpecifiedTests=false -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/guestmigration-$r.json"
+    say "round $r/$ROUNDS: an idle engine on nic.packet, no guests (IdleCpuBenchmarkTest), beside a 1 ms sleeper"
+    run_step "idle" mvn_ test -pl bundles/nic-packet -Dtest=IdleCpuBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false \
+        -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/idle-$r.json"
     say "round $r/$ROUNDS: guest to guest (GuestBenchmarkTest: guests through the backend, copy beside it)"
     run_step "guest" mvn_ test -pl bundles/guest -Dtest=GuestBenchmarkTest -Dsurefire.failIfNoSpecifiedTests=false \
         -Dvmrdma.bench=true -Dvmrdma.bench.out="$RAW/guest-$r.json"

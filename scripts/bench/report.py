@@ -79,6 +79,12 @@ def link(v, mtu, tbf=""):
     return None
 
 
+def copy_row(l):
+    """MiB/s of the 1 MiB write through ports that do not gather, in the same run as the link's rows; None without."""
+    rows = (l or {}).get("copy") or []
+    return rows[0]["mib_s"] if rows else None
+
+
 def write_row(l, size, qps=1, auth="off"):
     """The row of that size and queue pairs, measured with frame authentication off, on (GMAC through OpenSSL), hmac,
     jdkgmac or aesgcm (rows
@@ -214,6 +220,7 @@ def main():
     evtchn = load(a.raw, "evtchn")
     migration = load(a.raw, "migration")
     guest_migration = load(a.raw, "guestmigration")
+    idle = load(a.raw, "idle")
     cluster = None
     if os.path.exists(os.path.join(a.raw, "cluster.json")):
         with open(os.path.join(a.raw, "cluster.json")) as f:
@@ -291,6 +298,10 @@ def main():
                                                   for v in veth], no_veth)
         put("veth%d_floor_vs_tcp" % mtu, [div(x, y) for x, y in zip(f, t)], no_veth)
         put("veth%d_write_1m_vs_floor" % mtu, [div(x, y) for x, y in zip(w, f)], no_veth)
+        # The same row through ports that do not gather (the payload copied into the slots): the gather's baseline.
+        c = [copy_row(link(v, mtu)) for v in veth]
+        put("veth%d_write_1m_copy_mib_s" % mtu, c, no_veth + " with the copy row")
+        put("veth%d_write_1m_gather_vs_copy" % mtu, [div(x, y) for x, y in zip(w, c)], no_veth + " with the copy row")
 
     # Emulated 10GbE.
     no_emul = "the emulated-10GbE run (VethBenchmarkTest with vmrdma.bench.tbf) produced no result"
@@ -362,6 +373,12 @@ def main():
     put("pipe_rtt_p50_us", [e["pipe"]["p50_us"] for e in evtchn], no_evtchn)
     put("pipe_rtt_p99_us", [e["pipe"]["p99_us"] for e in evtchn], no_evtchn)
     put("sim_evtchn_rtt_vs_pipe", [e["evtchn_vs_pipe_p50"] for e in evtchn], no_evtchn)
+
+    # An engine with nothing to do (IdleCpuBenchmarkTest): its data agent's CPU, beside a thread sleeping 1 ms at a time.
+    no_idle = "IdleCpuBenchmarkTest produced no result in this run (see target/bench/bench.log)"
+    put("idle_cpu_pct", [i["idle_cpu_pct"] for i in idle], no_idle)
+    put("idle_process_cpu_pct", [i["process_cpu_pct"] for i in idle], no_idle)
+    put("idle_sleep_1ms_cpu_pct", [i["sleep_1ms_cpu_pct"] for i in idle], no_idle)
 
     # Live migration (MigrationPauseBenchmarkTest): the p50 of 5 pauses of a streaming VM with 64 MiB registered.
     no_migration = "MigrationPauseBenchmarkTest produced no result in this run (see target/bench/bench.log)"
@@ -520,6 +537,10 @@ def main():
                   % (mtu, v("veth%d_floor_busy_mib_s" % mtu), v("veth%d_floor_blocking_mib_s" % mtu),
                      v("veth%d_write_1m_mib_s" % mtu), v("veth%d_floor_mib_s" % mtu), v("veth%d_floor_vs_tcp" % mtu, r2),
                      v("veth%d_write_1m_vs_floor" % mtu, r2), bar("veth%d_write_1m_vs_floor" % mtu, ">=", 0.85)))
+        md.append("| veth MTU %d, the same with the payload gathered from registered memory, beside it copied into "
+                  "the slots, MiB/s | %s | copied %s | %s | — | — |"
+                  % (mtu, v("veth%d_write_1m_mib_s" % mtu), v("veth%d_write_1m_copy_mib_s" % mtu),
+                     v("veth%d_write_1m_gather_vs_copy" % mtu, r2)))
         md.append("| veth MTU %d, RDMA WRITE 1 MiB over 4 queue pairs, MiB/s | %s | 1 queue pair %s | %s | %s | — |"
                   % (mtu, v("veth%d_write_1m_4qp_mib_s" % mtu), v("veth%d_write_1m_mib_s" % mtu),
                      v("veth%d_write_1m_4qp_vs_1qp" % mtu, r2), bar("veth%d_write_1m_4qp_vs_1qp" % mtu, ">=", 1.0)))
@@ -572,6 +593,10 @@ def main():
               "| %s | — |"
               % (v("sim_evtchn_rtt_p50_us", r1), v("sim_evtchn_rtt_p99_us", r1), v("pipe_rtt_p50_us", r1),
                  v("pipe_rtt_p99_us", r1), v("sim_evtchn_rtt_vs_pipe", r2), bar("sim_evtchn_rtt_vs_pipe", "<=", 2.0)))
+    md.append("| an idle engine (nic.packet on a veth, no guests): its data agent's CPU, %% of a core | %s | a thread "
+              "sleeping 1 ms at a time %s; the whole JVM %s | — | %s | — |"
+              % (v("idle_cpu_pct", "{:.3f}"), v("idle_sleep_1ms_cpu_pct", "{:.3f}"), v("idle_process_cpu_pct", "{:.3f}"),
+                 bar("idle_cpu_pct", "<=", 0.5)))
     md.append("| live migration of a streaming VM, 64 MiB registered: pause p50 of 5, ms (engine's own) | %s (%s) "
               "| stream's longest gap without one %s; a 64 MiB copy %s | — | %s | — |"
               % (v("migration_pause_ms", r1), v("migration_engine_pause_ms", r1), v("migration_stream_gap_ms", r2),

@@ -41,6 +41,7 @@ import io.vmrdma.engine.internal.auth.FrameKeys;
 import io.vmrdma.engine.internal.auth.GcmTagger;
 import io.vmrdma.engine.internal.congestion.CongestionSettings;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
+import io.vmrdma.nic.faults.ForwardingNicPort;
 import io.vmrdma.nic.udp.internal.UdpPort;
 import io.vmrdma.nic.udp.internal.UdpPorts;
 import org.junit.jupiter.api.Assumptions;
@@ -54,13 +55,15 @@ import org.junit.jupiter.api.Test;
  * link, the binding's own ceiling ({@link #bindingFloor}): how fast the two ports move MTU-sized frames with no engine,
  * sender and receiver pinned to cores of their own (the engines' threads are pinned the same way) and the receiver
  * busy polling or blocking on readiness, whichever moves more.
+ * After the engine rows, the 1 MiB write once more through ports that do not gather (the payload copied into the
+ * binding's slots, as before nic.packet sent it from registered memory): the gather's baseline in the same run.
  * Last on each link, the 1 MiB write over nic.udp between the same namespaces ({@link #udpRows}), with UDP_SEGMENT
  * and UDP_GRO and then with plain datagrams, beside that floor and iperf3.
  *
  * <p>For {@code ./bench.sh}, optional properties: {@code vmrdma.bench.out} (a file: the results as one JSON object),
  * {@code vmrdma.bench.sizes} (write sizes), {@code vmrdma.bench.qps4} (false: no 4-queue-pair row),
  * {@code vmrdma.bench.latsizes} (ping-pong sizes, default 8; empty: no latency rows, no qperf),
- * {@code vmrdma.bench.udp} (false: no nic.udp rows), {@code vmrdma.bench.seconds} (measured seconds per
+ * {@code vmrdma.bench.udp} (false: no nic.udp rows), {@code vmrdma.bench.copyrow} (false: no copy row), {@code vmrdma.bench.seconds} (measured seconds per
  * row), {@code vmrdma.bench.warmup.seconds} (before each row's measurement, default 2: the engines' code is compiled
  * and the link's queues are filled by then), {@code vmrdma.bench.iperf.seconds}, {@code vmrdma.bench.tbf} (a rate such as {@code 10gbit}: a
  * {@code tbf rate R burst 4mb latency 10ms} qdisc on both veth ends, the emulated link) and {@code vmrdma.bench.cpu}
@@ -82,6 +85,8 @@ class VethBenchmarkTest {
     private static final byte[] SECRET = "the benchmark cluster's secret..".getBytes(StandardCharsets.US_ASCII);
     private static final int OUTSTANDING_BYTES = 8 << 20;
     private static final boolean UDP_ROWS = Boolean.parseBoolean(System.getProperty("vmrdma.bench.udp", "true"));
+    /** {@code vmrdma.bench.copyrow}: the 1 MiB row again with the payload copied into the slots (default true). */
+    private static final boolean COPY_ROW = Boolean.parseBoolean(System.getProperty("vmrdma.bench.copyrow", "true"));
     /** The sender's core and the receiver's, for the floor and the engines alike (when the machine has two). */
     private static final int SENDER_CORE = 0;
     private static final int RECEIVER_CORE = 1;
@@ -116,6 +121,7 @@ class VethBenchmarkTest {
                     String tcpCpuJson = cpu == null ? "null" : cpu.snapshot("iperf3").minus(tcpCpu)
                             .json(tcpBytes[0]);
                     List<String> rows = new ArrayList<>();
+                    List<String> copyRows = new ArrayList<>();
                     List<String> lats = new ArrayList<>();
                     double udp;
                     double tcpLat;
@@ -166,15 +172,25 @@ class VethBenchmarkTest {
                             lats.add(String.format(Locale.ROOT, "{\"bytes\":%d,\"p50_us\":%.2f,\"p99_us\":%.2f,"
                                     + "\"p99_9_us\":%.2f}", bytes, lat[0], lat[1], lat[2]));
                         }
+                        if (COPY_ROW && Arrays.stream(sizes).anyMatch(size -> size == 1 << 20)) {
+                            // The same engines on the same ports, the payload copied into the port's slots as
+                            // before the ports gathered it: the gather's baseline, in the same run.
+                            pair.close();
+                            System.out.println("payload copied into the slots (the ports do not gather)");
+                            pair = new Pair(new ForwardingNicPort(a) {
+                            }, new ForwardingNicPort(b) {
+                            }, cpu, "off", null);
+                            copyRows.add(row(pair, mtu, 1 << 20, 1, tcp, floor.best(), cpu));
+                        }
                         pair.close();
                     }
                     List<String> udpRows = UDP_ROWS ? udpRows(link, mtu, tcp, floor.best(), cpu) : List.of();
                     json.add(String.format(Locale.ROOT, "{\"mtu\":%d,\"tbf\":\"%s\",\"iperf3_mib_s\":%.1f,"
                             + "\"iperf3_cpu\":%s,\"floor_mib_s\":%.1f,\"floor_busy_mib_s\":%.1f,"
                             + "\"floor_blocking_mib_s\":%.1f,\"udp_lat_us\":%.2f,\"tcp_lat_us\":%.2f,"
-                            + "\"write\":[%s],\"latency\":[%s],\"udp\":[%s]}", mtu, TBF, tcp, tcpCpuJson, floor.best(),
-                            floor.busy(), floor.blocking(), udp,
-                            tcpLat, String.join(",", rows), String.join(",", lats), String.join(",", udpRows)));
+                            + "\"write\":[%s],\"copy\":[%s],\"latency\":[%s],\"udp\":[%s]}", mtu, TBF, tcp, tcpCpuJson,
+                            floor.best(), floor.busy(), floor.blocking(), udp, tcpLat, String.join(",", rows),
+                            String.join(",", copyRows), String.join(",", lats), String.join(",", udpRows)));
                 }
             }
         }
