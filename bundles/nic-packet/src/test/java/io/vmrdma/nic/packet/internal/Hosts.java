@@ -62,7 +62,10 @@ final class Hosts {
         return this;
     }
 
-    /** An RDMA WRITE of seeded bytes from a domain on one host to a domain on another, over its own connection. */
+    /**
+     * An RDMA WRITE of seeded bytes from a domain on one host to a domain on another, over its own connection; or an
+     * RDMA READ of them, the bytes in the other domain's region and the requester's region the target.
+     */
     final class Transfer {
         final byte[] pattern;
         final ByteBuffer target;
@@ -74,19 +77,25 @@ final class Hosts {
         boolean done;
 
         Transfer(int from, int to, int bytes, long seed) throws Exception {
+            this(from, to, bytes, seed, Opcode.RDMA_WRITE);
+        }
+
+        Transfer(int from, int to, int bytes, long seed, Opcode opcode) throws Exception {
             VerbsContext va = engines[from].openDomain(nextDomid, "d" + nextDomid++);
             VerbsContext vb = engines[to].openDomain(nextDomid, "d" + nextDomid++);
             ProtectionDomain pda = va.allocPd();
             ProtectionDomain pdb = vb.allocPd();
             cq = va.createCq(64);
             CompletionQueue cqb = vb.createCq(64);
-            ByteBuffer source = ByteBuffer.allocateDirect(bytes);
-            target = ByteBuffer.allocateDirect(bytes);
+            ByteBuffer atRequester = ByteBuffer.allocateDirect(bytes);
+            ByteBuffer atResponder = ByteBuffer.allocateDirect(bytes);
+            boolean read = opcode == Opcode.RDMA_READ;
+            target = read ? atRequester : atResponder;
             pattern = new byte[bytes];
             new Random(seed).nextBytes(pattern);
-            source.put(0, pattern);
-            MemoryRegion mrA = va.regMr(pda, source, 0x1000_0000L, AccessFlags.ALL);
-            MemoryRegion mrB = vb.regMr(pdb, target, 0x2000_0000L, AccessFlags.ALL);
+            (read ? atResponder : atRequester).put(0, pattern);
+            MemoryRegion mrA = va.regMr(pda, atRequester, 0x1000_0000L, AccessFlags.ALL);
+            MemoryRegion mrB = vb.regMr(pdb, atResponder, 0x2000_0000L, AccessFlags.ALL);
             requester = va.createQp(new QpInitAttributes().pd(pda).sendCq(cq).recvCq(cq).maxSendWr(16).maxRecvWr(16));
             responder = vb.createQp(new QpInitAttributes().pd(pdb).sendCq(cqb).recvCq(cqb).maxSendWr(16)
                     .maxRecvWr(16));
@@ -100,7 +109,7 @@ final class Hosts {
             CmEvent established = new CmEvent();
             run(() -> va.pollCmEvent(established));
             assertThat(established.type()).as(established.toString()).isEqualTo(CmEventType.ESTABLISHED);
-            write = new SendWorkRequest().wrId(seed).opcode(Opcode.RDMA_WRITE).sendFlags(SendFlags.SIGNALED)
+            write = new SendWorkRequest().wrId(seed).opcode(opcode).sendFlags(SendFlags.SIGNALED)
                     .remoteAddress(mrB.address()).rkey(mrB.rkey());
             write.sgl().add(mrA.address(), bytes, mrA.lkey());
         }
@@ -127,6 +136,11 @@ final class Hosts {
 
     Transfer transfer(int from, int to, int bytes, long seed) throws Exception {
         return new Transfer(from, to, bytes, seed);
+    }
+
+    /** An RDMA READ by a domain on host {@code from} of seeded bytes in a domain on host {@code to}. */
+    Transfer read(int from, int to, int bytes, long seed) throws Exception {
+        return new Transfer(from, to, bytes, seed, Opcode.RDMA_READ);
     }
 
     /** Runs every engine until {@code done}; time moves slowly while they work and faster while they idle. */
