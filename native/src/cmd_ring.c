@@ -100,11 +100,9 @@ static int queue_wc(struct vmrdma_context *c, struct vm_cq *q, const struct vmrd
 	return 0;
 }
 
-/* Consumes every response and event the backend published. */
-int vm_ring_reap(struct vmrdma_context *c)
+/* Consumes every response the backend published on the command ring. */
+static int take_responses(struct vmrdma_context *c)
 {
-	if (c->broken)
-		return vm_fail(-EIO, "the backend broke the ring protocol; close the device");
 	uint32_t prod = abi_ring_get(&c->cmd, RING_RSP_PROD);
 	if ((uint32_t)(prod - c->rsp_cons) > (uint32_t)(c->req_prod_pvt - c->rsp_cons))
 		return broken(c, "rsp_prod %u runs past the %u requests outstanding", prod,
@@ -127,6 +125,12 @@ int vm_ring_reap(struct vmrdma_context *c)
 		}
 		c->rsp_cons++;
 	}
+	return 0;
+}
+
+/* Consumes every event the backend published; returns 1 when there were any (their slots are credit to give back). */
+int vm_ring_take_events(struct vmrdma_context *c)
+{
 	uint32_t eprod = abi_ring_get(&c->evt, RING_RSP_PROD);
 	if (eprod == c->evt_cons)
 		return 0;
@@ -153,6 +157,30 @@ int vm_ring_reap(struct vmrdma_context *c)
 		if (rc < 0)
 			return rc;
 	}
+	return 1;
+}
+
+/* Refuses every verb of a device that broke or could not follow its domain to another host. */
+static int unusable(struct vmrdma_context *c)
+{
+	if (c->broken)
+		return vm_fail(-EIO, "the backend broke the ring protocol; close the device");
+	if (c->lost[0] != '\0')
+		return vm_fail(-ENOTCONN, "%s", c->lost);
+	return 0;
+}
+
+/* Consumes every response and event the backend published; first suspends if the toolstack asked. */
+int vm_ring_reap(struct vmrdma_context *c)
+{
+	vm_kernel_look();
+	int rc = unusable(c);
+	if (rc == 0)
+		rc = take_responses(c);
+	if (rc == 0)
+		rc = vm_ring_take_events(c);
+	if (rc <= 0)
+		return rc;
 	/* Give the slots back as credit. */
 	if (abi_ring_push(&c->evt, RING_REQ_PROD, RING_REQ_EVENT, c->evt_cons + c->evt.size))
 		return kick(c);
@@ -232,10 +260,9 @@ uint8_t *vm_ring_begin(struct vmrdma_context *c, int *err)
 		*err = vm_fail(-ENOTCONN, "device closed");
 		return NULL;
 	}
-	if (c->broken) {
-		*err = vm_fail(-EIO, "the backend broke the ring protocol; close the device");
+	vm_kernel_look();
+	if ((*err = unusable(c)) < 0)
 		return NULL;
-	}
 	if (c->req_prod_pvt - c->rsp_cons >= c->cmd.size) {
 		int rc = vm_ring_wait(c, slot_free, NULL, c->attr.timeout_ms);
 		if (rc <= 0) {
@@ -353,4 +380,19 @@ int vm_ring_setup(struct vmrdma_context *c, uint32_t pages)
 		return port;
 	c->port = port;
 	return 0;
+}
+
+static int all_answered(struct vmrdma_context *c, const void *arg)
+{
+	(void)arg;
+	return c->rsp_cons == c->req_prod_pvt;
+}
+
+/* Waits until the backend has answered every request on the command ring, taking the events meanwhile. */
+int vm_ring_quiesce(struct vmrdma_context *c)
+{
+	if (c->closed || c->broken || c->lost[0] != '\0' || c->cmd.size == 0)
+		return 0;
+	int rc = vm_ring_wait(c, all_answered, NULL, c->attr.timeout_ms);
+	return rc < 0 ? rc : rc == 0 ? vm_fail(-ETIMEDOUT, "the backend left requests unanswered") : 0;
 }

@@ -78,6 +78,8 @@ struct vmrdma_context {
 	int broken;   /* the backend broke the ring protocol */
 	int closed;
 	int watching;
+	char lost[512]; /* why the device could not follow its domain to another host: every verb fails ENOTCONN */
+	struct vmrdma_context *next_open; /* the process's open devices, which a suspend quiesces together */
 	uint64_t next_iova;
 	struct vm_pd *pds;
 	struct vm_cq *cqs;
@@ -104,6 +106,7 @@ INTERNAL int vm_fe_handshake(struct vmrdma_context *c, int jump);
 INTERNAL int vm_fe_backend_state(struct vmrdma_context *c);
 INTERNAL int vm_fe_check_backend(struct vmrdma_context *c);
 INTERNAL void vm_fe_close(struct vmrdma_context *c);
+INTERNAL int vm_fe_moved(struct vmrdma_context *c, const char *dir);
 
 /* cmd_ring.c: pages shared with dom0, the command ring (requests, responses) and the event ring. */
 INTERNAL int vm_share_pages(struct vmrdma_context *c, uint32_t pages, int writable, struct share *s);
@@ -111,6 +114,8 @@ INTERNAL void vm_unshare_pages(struct vmrdma_context *c, struct share *s);
 INTERNAL int vm_ring_setup(struct vmrdma_context *c, uint32_t pages);
 INTERNAL void vm_ring_release(struct vmrdma_context *c);
 INTERNAL int vm_ring_reap(struct vmrdma_context *c);
+INTERNAL int vm_ring_take_events(struct vmrdma_context *c);
+INTERNAL int vm_ring_quiesce(struct vmrdma_context *c);
 typedef int (*done_fn)(struct vmrdma_context *c, const void *arg);
 INTERNAL int vm_ring_wait(struct vmrdma_context *c, done_fn done, const void *arg, int timeout_ms);
 INTERNAL uint8_t *vm_ring_begin(struct vmrdma_context *c, int *err);
@@ -120,5 +125,10 @@ INTERNAL int vm_ring_simple(struct vmrdma_context *c, uint8_t op, uint32_t arg);
 INTERNAL int vm_ring_submit_post(struct vmrdma_context *c, uint8_t *e);
 INTERNAL int vm_ring_take_deferred(struct vmrdma_context *c);
 INTERNAL const char *vm_op_name(int op);
+
+/* suspend.c: what the guest's kernel does in a live migration, for the simulator back end (docs/native.md). */
+INTERNAL int vm_kernel_attach(struct vmrdma_context *c);
+INTERNAL void vm_kernel_detach(struct vmrdma_context *c);
+INTERNAL void vm_kernel_look(void);
 
 #endif

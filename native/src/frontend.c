@@ -335,3 +335,29 @@ void vm_fe_close(struct vmrdma_context *c)
 		xs_rm(c->xs, XBT_NULL, c->fe);
 	}
 }
+
+/*
+ * Follows the domain to another host (docs/guest-abi.md §1.5), once the hypervisor back end has rebound there and
+ * every share is taken back: takes the events the old backend wrote into the copied event ring (without returning
+ * credit or notifying: that backend is gone), reconnects to that host's XenStore and makes the device again under
+ * its number with new rings and a new event channel; the old ring pages go after that.
+ */
+int vm_fe_moved(struct vmrdma_context *c, const char *dir)
+{
+	int rc = vm_ring_take_events(c);
+	if (rc < 0)
+		return rc;
+	c->port = -1; /* the old host's channel is gone with it */
+	xs_close(c->xs);
+	c->xs = NULL;
+	c->watching = 0;
+	if ((rc = vm_fe_open(c, dir)) < 0)
+		return rc;
+	struct share old_cmd = c->cmd_sh, old_evt = c->evt_sh;
+	memset(&c->cmd_sh, 0, sizeof(c->cmd_sh));
+	memset(&c->evt_sh, 0, sizeof(c->evt_sh));
+	rc = vm_fe_handshake(c, 0);
+	vm_unshare_pages(c, &old_cmd);
+	vm_unshare_pages(c, &old_evt);
+	return rc;
+}

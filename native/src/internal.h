@@ -40,6 +40,15 @@ struct vm_hv_ops {
 	/* Waits up to timeout_ms (-1 forever, 0 poll) for a port to fire: the port, 0 on timeout, or -errno. */
 	int (*wait)(struct vm_hv *hv, int timeout_ms);
 	void (*close)(struct vm_hv *hv);
+	/*
+	 * Live migration, where the library acts for the guest's kernel (NULL where the kernel does it itself, as on
+	 * Xen): suspend acknowledges the toolstack's request and returns at the resume, 1 where the domain was, 0 on
+	 * another host whose domain directory it wrote into dir; moved rebinds to that host (memory in place, ports
+	 * forgotten); reclaim takes back a share the domain brought along, at the same address with the same refs.
+	 */
+	int (*suspend)(struct vm_hv *hv, char *dir, size_t cap);
+	int (*moved)(struct vm_hv *hv, const char *dir);
+	int (*reclaim)(struct vm_hv *hv, void *addr, uint32_t count, const uint32_t *refs);
 };
 struct vm_hv {
 	const struct vm_hv_ops *ops;

@@ -24,7 +24,18 @@
 #define HC_HEADER 16
 #define HC_MAX_PAYLOAD (4u * (3u + 65536u))
 
-enum { HC_HELLO = 1, HC_BIND_UNBOUND, HC_BIND_INTERDOMAIN, HC_UNBIND = 5, HC_MAP = 7, HC_UNMAP, HC_SHARE, HC_UNSHARE };
+enum {
+	HC_HELLO = 1,
+	HC_BIND_UNBOUND,
+	HC_BIND_INTERDOMAIN,
+	HC_UNBIND = 5,
+	HC_MAP = 7,
+	HC_UNMAP,
+	HC_SHARE,
+	HC_UNSHARE,
+	HC_SCHED_SUSPEND,
+	HC_RECLAIM
+};
 
 struct sim {
 	struct vm_hv hv;
@@ -133,7 +144,10 @@ static int read_message(struct sim *s, uint32_t *op, uint32_t *req_id, uint8_t *
 /* One request, its reply's result (>= 0) or -errno; up to out_cap bytes of payload after the result go to out. */
 static int hypercall(struct sim *s, uint32_t op, const uint32_t *args, int nargs, uint8_t *out, size_t out_cap)
 {
-	uint8_t msg[HC_HEADER + 4 * 4];
+	uint8_t few[HC_HEADER + 4 * 4];
+	uint8_t *msg = nargs <= 4 ? few : malloc(HC_HEADER + 4 * (size_t)nargs);
+	if (msg == NULL)
+		return vm_fail(-ENOMEM, "out of memory");
 	uint32_t id = ++s->next_req;
 	memset(msg, 0, HC_HEADER);
 	put_u32(msg, 0, op);
@@ -142,6 +156,8 @@ static int hypercall(struct sim *s, uint32_t op, const uint32_t *args, int nargs
 	for (int i = 0; i < nargs; i++)
 		put_u32(msg, HC_HEADER + 4 * (size_t)i, args[i]);
 	int rc = write_all(s->sock, msg, HC_HEADER + 4 * (size_t)nargs);
+	if (msg != few)
+		free(msg);
 	if (rc < 0)
 		return vm_fail(rc == -EPIPE ? -ENOTCONN : rc, "hypercall.sock: %s", strerror(-rc));
 	uint8_t small[64];
@@ -314,6 +330,94 @@ static void sim_unshare(struct vm_hv *hv, void *addr, uint32_t count, const uint
 	hypercall(s, HC_UNSHARE, first, 1, NULL, 0);
 }
 
+/* Opens this process's connection to the domain's hypercall.sock and agrees on the ABI version. */
+static int connect_hypercall(struct sim *s, long domid)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/hypercall.sock", s->dir) >= sizeof(sa.sun_path))
+		return vm_fail(-ENAMETOOLONG, "%s/hypercall.sock is longer than a Unix socket path may be", s->dir);
+	s->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s->sock < 0 || connect(s->sock, (struct sockaddr *)&sa, sizeof(sa)) != 0)
+		return vm_fail(-errno, "connect %s: %s", sa.sun_path, strerror(errno));
+	uint32_t hello[1] = {SIM_ABI_VERSION};
+	uint8_t reply[4] = {0};
+	int rc = hypercall(s, HC_HELLO, hello, 1, reply, sizeof(reply));
+	if (rc < 0)
+		return vm_fail(rc, "HELLO: the simulator refused version %d: %s", SIM_ABI_VERSION, strerror(-rc));
+	if ((long)get_u32(reply, 0) != domid)
+		return vm_fail(-EPROTO, "HELLO: the simulator says domain %u, info says %ld", get_u32(reply, 0), domid);
+	return 0;
+}
+
+/* ---- suspend and resume (docs/sim-abi.md §7) ---- */
+
+/*
+ * SCHED_SUSPEND on this connection: the reply comes only when the toolstack resumes the domain. 1: resumed where it
+ * was; 0: moved, dir (cap bytes) names the destination's domain directory.
+ */
+static int sim_suspend(struct vm_hv *hv, char *dir, size_t cap)
+{
+	struct sim *s = (struct sim *)hv;
+	memset(dir, 0, cap);
+	int rc = hypercall(s, HC_SCHED_SUSPEND, NULL, 0, (uint8_t *)dir, cap - 1);
+	if (rc < 0)
+		return vm_fail(rc, "SCHED_SUSPEND: %s", strerror(-rc));
+	if (rc > 1 || (rc == 0 && (dir[0] != '/' || strlen(dir) >= 200)))
+		return vm_fail(-EPROTO, "SCHED_SUSPEND: result %d, directory \"%.64s\"", rc, dir);
+	return rc;
+}
+
+/*
+ * The domain runs on another host now, with its memory copied: maps that host's memory over the old mapping in place
+ * (every address stays valid), forgets every port (the old host's channels are gone) and connects to that host.
+ */
+static int sim_moved(struct vm_hv *hv, const char *dir)
+{
+	struct sim *s = (struct sim *)hv;
+	for (uint32_t p = 1; p <= s->max_ports; p++)
+		forget(s, p);
+	if (s->sock >= 0)
+		close(s->sock);
+	s->sock = -1;
+	snprintf(s->dir, sizeof(s->dir), "%s", dir);
+	long abi, domid, mem, ports;
+	int rc = read_info(s, &abi, &domid, &mem, &ports);
+	if (rc < 0)
+		return rc;
+	if (domid != s->hv.domid || (size_t)mem != s->mem_bytes)
+		return vm_fail(-EPROTO, "%s: domain %ld of %ld bytes, this was domain %d of %zu", dir, domid, mem,
+			       s->hv.domid, s->mem_bytes);
+	char path[300];
+	snprintf(path, sizeof(path), "%s/memory", dir);
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return vm_fail(-errno, "%s: %s", path, strerror(errno));
+	void *m = mmap(s->mem, s->mem_bytes, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED, fd, 0);
+	close(fd);
+	if (m == MAP_FAILED)
+		return vm_fail(-errno, "mmap %s over the old memory: %s", path, strerror(errno));
+	return connect_hypercall(s, domid);
+}
+
+/* Takes back a share the domain brought along: the same frames and refs, now this connection's (GNTALLOC_RECLAIM). */
+static int sim_reclaim(struct vm_hv *hv, void *addr, uint32_t count, const uint32_t *refs)
+{
+	struct sim *s = (struct sim *)hv;
+	uint8_t *p = addr;
+	if (p < s->mem || p + (size_t)count * PAGE > s->mem + s->mem_bytes || count == 0 || count > 65536)
+		return vm_fail(-EINVAL, "reclaim: %u pages outside the domain's memory", count);
+	uint32_t *a = malloc(4 * (2 + (size_t)count));
+	if (a == NULL)
+		return vm_fail(-ENOMEM, "out of memory");
+	uint32_t first = (uint32_t)((size_t)(p - s->mem) / PAGE);
+	a[0] = first;
+	a[1] = count;
+	memcpy(a + 2, refs, 4 * (size_t)count);
+	int rc = hypercall(s, HC_RECLAIM, a, 2 + (int)count, NULL, 0);
+	free(a);
+	return rc < 0 ? vm_fail(rc, "GNTALLOC_RECLAIM(frame %u, %u pages): %s", first, count, strerror(-rc)) : 0;
+}
+
 static void sim_close(struct vm_hv *hv)
 {
 	struct sim *s = (struct sim *)hv;
@@ -340,6 +444,9 @@ static const struct vm_hv_ops sim_ops = {
 	.unmask = sim_unmask,
 	.wait = sim_wait,
 	.close = sim_close,
+	.suspend = sim_suspend,
+	.moved = sim_moved,
+	.reclaim = sim_reclaim,
 };
 
 static int map_file(const char *dir, const char *name, size_t bytes, uint8_t **out)
@@ -401,27 +508,8 @@ int vm_sim_open(const char *dir, struct vm_hv **out)
 	if ((rc = map_file(dir, "memory", s->mem_bytes, &s->mem)) < 0)
 		goto fail;
 
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if ((size_t)snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/hypercall.sock", dir) >= sizeof(sa.sun_path)) {
-		rc = vm_fail(-ENAMETOOLONG, "%s/hypercall.sock is longer than a Unix socket path may be", dir);
+	if ((rc = connect_hypercall(s, domid)) < 0)
 		goto fail;
-	}
-	s->sock = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (s->sock < 0 || connect(s->sock, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		rc = vm_fail(-errno, "connect %s: %s", sa.sun_path, strerror(errno));
-		goto fail;
-	}
-	uint32_t hello[1] = {SIM_ABI_VERSION};
-	uint8_t reply[4] = {0};
-	rc = hypercall(s, HC_HELLO, hello, 1, reply, sizeof(reply));
-	if (rc < 0) {
-		rc = vm_fail(rc, "HELLO: the simulator refused version %d: %s", SIM_ABI_VERSION, strerror(-rc));
-		goto fail;
-	}
-	if ((long)get_u32(reply, 0) != domid) {
-		rc = vm_fail(-EPROTO, "HELLO: the simulator says domain %u, info says %ld", get_u32(reply, 0), domid);
-		goto fail;
-	}
 	*out = &s->hv;
 	return 0;
 fail:

@@ -52,6 +52,7 @@ static void free_verbs_objects(struct vmrdma_context *c)
 
 static void release(struct vmrdma_context *c)
 {
+	vm_kernel_detach(c);
 	c->closed = 1;
 	free_verbs_objects(c);
 	if (c->hv != NULL) {
@@ -118,7 +119,7 @@ int vmrdma_open(const struct vmrdma_open_attr *attr, struct vmrdma_context **ctx
 		return rc;
 	}
 	if ((rc = vm_fe_open(c, be == VMRDMA_BACKEND_SIM ? simdir : NULL)) < 0
-	    || (rc = vm_fe_handshake(c, a.straight_to_connected)) < 0)
+	    || (rc = vm_fe_handshake(c, a.straight_to_connected)) < 0 || (rc = vm_kernel_attach(c)) < 0)
 		goto fail;
 	*ctx = c;
 	return 0;
