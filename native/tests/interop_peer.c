@@ -9,6 +9,11 @@
  *   vmrdma_interop_peer stream SERVICE SEED ROUNDS BYTES
  *       as the Java PeerProgram: connects to SERVICE, RDMA WRITEs a seeded pattern into the server's buffer and
  *       SENDs the round number, round after round (ROUNDS -1: until killed)
+ *   vmrdma_interop_peer messages NODE SERVICE SEED COUNT
+ *       connects to SERVICE on NODE and sends COUNT messages with up to 16 in flight: message i is move_length(i)
+ *       bytes pattern(seed + i, ·), a SEND when i is even, else an RDMA WRITE_WITH_IMM (imm i) into the server's
+ *       4 KiB slot i (its 12-byte key); checks every completion in order; prints "moving: completed N" each 100
+ *       (bundles/guest's GuestMigrationTest moves the domain meanwhile)
  *
  * Data is pattern(seed + k, i) = top byte of (seed + k + i) * 0x9E3779B97F4A7C15 (64-bit), as PeerProgram.
  * Buffers: DATA (64 KiB, the remote peer's target and read source) | OUT (64 KiB, local sources) | IN (8 receive
@@ -20,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define PEER_TAG "interop"
 #include "peer.h"
@@ -338,7 +344,8 @@ static int verbs(int64_t seed, uint64_t service_c, uint64_t service_j)
 	return 0;
 }
 
-static int stream(uint64_t service, int64_t seed, long rounds, uint32_t bytes)
+/* A sender's device: one completion queue, one queue pair, one buffer of bytes registered for local access. */
+static struct vmrdma_qp *open_sender(size_t bytes)
 {
 	struct vmrdma_open_attr a;
 	vmrdma_open_attr_init(&a);
@@ -349,9 +356,15 @@ static int stream(uint64_t service, int64_t seed, long rounds, uint32_t bytes)
 	struct vmrdma_qp_init_attr qa = {
 		.send_cq = scq, .recv_cq = scq, .max_send_wr = 64, .max_recv_wr = 64, .max_sge = 1};
 	TRY(vmrdma_create_qp(pd, &qa, &qp));
-	TRY(vmrdma_alloc_buf(ctx, bytes + 8, &buf));
+	TRY(vmrdma_alloc_buf(ctx, bytes, &buf));
 	TRY(vmrdma_reg_mr(pd, buf, VMRDMA_ACCESS_LOCAL_WRITE, &mr));
 	mem = buf->addr;
+	return qp;
+}
+
+static int stream(uint64_t service, int64_t seed, long rounds, uint32_t bytes)
+{
+	struct vmrdma_qp *qp = open_sender(bytes + 8);
 	fill(0, bytes, seed);
 	TRY(vmrdma_connect(qp, (uint16_t)vmrdma_node_id(ctx), service, -1, NULL, 0, NULL));
 	struct vmrdma_cm_event e;
@@ -458,6 +471,65 @@ static int reattach(int64_t seed, uint64_t service)
 	return 0;
 }
 
+#define MOVE_SLOT 4096
+#define MOVE_WINDOW 16
+
+/* Message i's length, as GuestMigrationTest computes it: 1..4096 bytes. */
+static uint32_t move_length(long i)
+{
+	return 1 + (uint32_t)((i * 7919) % MOVE_SLOT);
+}
+
+static int messages(uint16_t node, uint64_t service, int64_t seed, long count)
+{
+	struct vmrdma_qp *qp = open_sender(MOVE_WINDOW * MOVE_SLOT);
+	TRY(vmrdma_connect(qp, node, service, -1, NULL, 0, NULL));
+	struct vmrdma_cm_event e;
+	event(VMRDMA_CM_ESTABLISHED, &e);
+	uint64_t raddr;
+	uint32_t rkey;
+	peer_key(&e, &raddr, &rkey);
+	printf("moving: process %ld connected to node %u dom %u\n", (long)getpid(), e.remote_node, e.remote_domid);
+	fflush(stdout);
+	long posted = 0, completed = 0;
+	while (completed < count) {
+		if (posted < count && posted - completed < MOVE_WINDOW) {
+			size_t at = (size_t)(posted % MOVE_WINDOW) * MOVE_SLOT;
+			uint32_t n = move_length(posted);
+			fill(at, n, seed + posted);
+			struct vmrdma_sge sge = {mr->addr + at, n, mr->lkey};
+			struct vmrdma_send_wr wr = {.wr_id = (uint64_t)posted,
+						    .send_flags = VMRDMA_SEND_SIGNALED,
+						    .num_sge = 1,
+						    .sg_list = &sge};
+			if (posted % 2 == 0) {
+				wr.opcode = VMRDMA_WR_SEND;
+			} else {
+				wr.opcode = VMRDMA_WR_RDMA_WRITE_WITH_IMM;
+				wr.imm_data = (uint32_t)posted;
+				wr.remote_addr = raddr + (uint64_t)posted * MOVE_SLOT;
+				wr.rkey = rkey;
+			}
+			TRY(vmrdma_post_send(qp, &wr));
+			posted++;
+			continue;
+		}
+		struct vmrdma_wc wc;
+		if (vmrdma_wait_cq(scq, &wc, WAIT) != 1)
+			DIE("no completion for message %ld", completed);
+		if (wc.status != VMRDMA_WC_SUCCESS || wc.wr_id != (uint64_t)completed)
+			DIE("completion of message %" PRIu64 " (%s), expected %ld", wc.wr_id,
+			    vmrdma_wc_status_str(wc.status), completed);
+		if (++completed % 100 == 0) {
+			printf("moving: completed %ld\n", completed);
+			fflush(stdout);
+		}
+	}
+	TRY(vmrdma_close(ctx));
+	printf("moving: process %ld done\n", (long)getpid());
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -466,10 +538,14 @@ int main(int argc, char **argv)
 	if (argc == 6 && strcmp(argv[1], "stream") == 0)
 		return stream(strtoull(argv[2], NULL, 10), strtoll(argv[3], NULL, 10), strtol(argv[4], NULL, 10),
 			      (uint32_t)strtoul(argv[5], NULL, 10));
+	if (argc == 6 && strcmp(argv[1], "messages") == 0)
+		return messages((uint16_t)strtoul(argv[2], NULL, 10), strtoull(argv[3], NULL, 10),
+				strtoll(argv[4], NULL, 10), strtol(argv[5], NULL, 10));
 	if (argc == 4 && strcmp(argv[1], "reattach") == 0)
 		return reattach(strtoll(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
 	fprintf(stderr,
 		"usage: vmrdma_interop_peer verbs SEED SERVICE_C SERVICE_J | stream SERVICE SEED ROUNDS BYTES"
+		" | messages NODE SERVICE SEED COUNT"
 		" | reattach SEED SERVICE\n");
 	return 2;
 }

@@ -3,6 +3,7 @@ package io.vmrdma.guest;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -47,6 +48,9 @@ class GuestMigrationTest {
     static final int WINDOW = 16;
     static final int READ_AREA = 256 * 1024;
     static final long SERVICE = 24;
+    static final long C_SERVICE = 25;
+    static final int C_MESSAGES = 1200;
+    static final int C_SLOT = 4096;
     static final long WAIT = TimeUnit.SECONDS.toNanos(30);
     static final int ALL = AccessFlags.LOCAL_WRITE | AccessFlags.REMOTE_WRITE | AccessFlags.REMOTE_READ;
 
@@ -124,6 +128,84 @@ class GuestMigrationTest {
         streams.finish();
     }
 
+    @Test
+    void aStreamingCGuestMovesToAnotherHostAndBack() throws Exception {
+        CStream c = startCStream();
+        long there = hosts.migrate(c.domid, 0, 1);
+        assertThat(sims[0].list()).extracting(d -> d.name()).doesNotContain("c-mover");
+        assertThat(sims[1].list()).extracting(d -> d.name()).contains("c-mover");
+        awaitLine(c.log, "moving: completed " + C_MESSAGES / 2);
+        long back = hosts.migrate(c.domid, 1, 0);
+        assertThat(sims[1].list()).extracting(d -> d.name()).doesNotContain("c-mover");
+
+        c.finish();
+        System.out.printf("C guest migration: paused %.1f ms to node 2, %.1f ms back (seed %d)%n", there / 1e6,
+                back / 1e6, seed);
+    }
+
+    @Test
+    void aCGuestWhoseMoveIsCancelledStreamsOnWhereItWas() throws Exception {
+        CStream c = startCStream();
+        DomainMove move = DomainMove.suspend(sims[0], c.domid, sims[1], 5000);
+        CompletableFuture<Long> outcome = hosts.engineMove(c.domid, 0, 1, () -> {
+            move.copyMemory();
+            hosts.dies(1);
+        });
+        assertThat(outcome).failsWithin(10, TimeUnit.SECONDS);
+        move.cancel();
+        assertThat(sims[0].list()).extracting(d -> d.name()).contains("c-mover");
+
+        c.finish();
+    }
+
+    /**
+     * The C mover ({@code vmrdma_interop_peer messages}, its own process started by host 1's toolstack) streaming to
+     * its peer on host 3, a quarter of the messages done. The C library is the guest's kernel here: it acknowledges a
+     * suspend inside its own calls.
+     */
+    private CStream startCStream() throws Exception {
+        int domid = sims[0].create("c-mover", 16 << 20);
+        int peerDomid = sims[2].create("c-peer", 16 << 20);
+        CPeer peer = new CPeer(SimGuest.attach(sims[2].domainDirectory(peerDomid)));
+        peer.start();
+        Path log = state.resolve("c-mover.log");
+        Path status = state.resolve("c-mover.status");
+        sims[0].start(domid, List.of("/bin/sh", "-c", "\"$@\" >'" + log + "' 2>&1; echo $? >'" + status + "'", "sh",
+                CGuestInteropGuests.nativeBinary("vmrdma_interop_peer").toString(), "messages", "3",
+                Long.toString(C_SERVICE), Long.toString(seed), Integer.toString(C_MESSAGES)));
+        awaitLine(log, "moving: completed " + C_MESSAGES / 4);
+        return new CStream(domid, log, status, peer);
+    }
+
+    private record CStream(int domid, Path log, Path status, CPeer peer) {
+        /**
+         * The C program ran to its end and saw every completion succeed in order, the peer every message once, in
+         * order, byte for byte; one process from the first message to the last: it connected once, never restarted.
+         */
+        void finish() throws Exception {
+            awaitLine(status, "0");
+            peer.join(TimeUnit.NANOSECONDS.toMillis(WAIT));
+            assertThat(peer.failure).isNull();
+            assertThat(peer.received).isEqualTo(C_MESSAGES);
+            List<String> lines = Files.readAllLines(log);
+            List<String> connected = lines.stream().filter(l -> l.contains(" connected to ")).toList();
+            assertThat(connected).hasSize(1);
+            String process = connected.get(0).split(" ")[2];
+            assertThat(lines).contains("moving: process " + process + " done");
+        }
+    }
+
+    private static void awaitLine(Path file, String line) throws Exception {
+        long deadline = System.nanoTime() + WAIT;
+        while (!Files.exists(file) || !Files.readAllLines(file).contains(line)) {
+            if (System.nanoTime() > deadline) {
+                throw new AssertionError("no line \"" + line + "\" in " + file + ":\n"
+                        + (Files.exists(file) ? Files.readString(file) : "(missing)"));
+            }
+            Thread.sleep(5);
+        }
+    }
+
     /** The mover on host 1 and its peer on host 3, streaming, a quarter of the messages done. */
     private Streams startStreams() throws Exception {
         int moverDomid = sims[0].create("mover", 16 << 20);
@@ -188,50 +270,73 @@ class GuestMigrationTest {
         return (int) ((i * 7919L) % (READ_AREA - SLOT));
     }
 
-    /** The peer VM: listens, accepts, checks every SEND and WRITE_WITH_IMM in order and byte for byte. */
-    final class Peer extends Thread {
+    /**
+     * A peer VM's device, listening: a slot per message for RDMA WRITEs and 64 receive slots for SENDs, each of
+     * {@code slotBytes}; it accepts the one connection request with the keys its subclass hands over.
+     */
+    abstract class Listener extends Thread {
+        final int slotBytes;
         final GuestDevice dev;
         final GuestDevice.Pd pd;
         final GuestDevice.Cq cq;
         final GuestDevice.Qp qp;
         final GuestBuffer slots;
         final GuestBuffer receives;
-        final GuestBuffer reads;
         final GuestDevice.Region slotsMr;
         final GuestDevice.Region receivesMr;
-        final GuestDevice.Region readsMr;
         volatile Throwable failure;
         volatile int received;
 
-        Peer(SimGuest guest) throws VerbsException {
-            super("peer-vm");
+        Listener(String name, SimGuest guest, int messages, int slotBytes, long service) throws VerbsException {
+            super(name);
+            this.slotBytes = slotBytes;
             dev = GuestDevice.open(guest, GuestDevice.Options.defaults().polling(true));
             pd = dev.allocPd();
             cq = dev.createCq(256);
             qp = dev.createQp(pd, cq, cq, 64, 64, 1, true);
-            slots = dev.allocate(MESSAGES * SLOT);
-            receives = dev.allocate(64 * SLOT);
-            reads = dev.allocate(READ_AREA);
-            reads.buffer().put(0, readArea());
+            slots = dev.allocate(messages * slotBytes);
+            receives = dev.allocate(64 * slotBytes);
             slotsMr = dev.register(pd, slots, ALL);
             receivesMr = dev.register(pd, receives, ALL);
+            dev.listen(service);
+        }
+
+        /** Accepts the connection request with {@code keys} as private data and posts every receive. */
+        void acceptWith(byte[] keys) throws VerbsException {
+            CmEvent e = new CmEvent();
+            assertThat(dev.waitCmEvent(e, WAIT)).isTrue();
+            assertThat(e.type()).isEqualTo(CmEventType.CONNECT_REQUEST);
+            dev.accept(e.connectionId(), qp, keys);
+            // A SEND that comes before its receive waits (RNR, retried without end by default).
+            for (int k = 0; k < 64; k++) {
+                postReceive(k);
+            }
+        }
+
+        void postReceive(int k) throws VerbsException {
+            RecvWorkRequest r = new RecvWorkRequest().wrId(k);
+            r.sgl().add(receivesMr.address() + (long) k * slotBytes, slotBytes, receivesMr.lkey());
+            dev.postRecv(qp, r);
+        }
+    }
+
+    /** The peer VM: listens, accepts, checks every SEND and WRITE_WITH_IMM in order and byte for byte. */
+    final class Peer extends Listener {
+        final GuestBuffer reads;
+        final GuestDevice.Region readsMr;
+
+        Peer(SimGuest guest) throws VerbsException {
+            super("peer-vm", guest, MESSAGES, SLOT, SERVICE);
+            reads = dev.allocate(READ_AREA);
+            reads.buffer().put(0, readArea());
             readsMr = dev.register(pd, reads, ALL);
-            dev.listen(SERVICE);
         }
 
         @Override
         public void run() {
             try {
-                CmEvent e = new CmEvent();
-                assertThat(dev.waitCmEvent(e, WAIT)).isTrue();
-                assertThat(e.type()).isEqualTo(CmEventType.CONNECT_REQUEST);
-                byte[] keys = ByteBuffer.allocate(24).putLong(slotsMr.address()).putInt(slotsMr.rkey())
-                        .putLong(readsMr.address()).putInt(readsMr.rkey()).array();
-                dev.accept(e.connectionId(), qp, keys);
-                // A SEND that comes before its receive waits (RNR, retried without end by default).
-                for (int k = 0; k < 64; k++) {
-                    postReceive(k);
-                }
+                acceptWith(ByteBuffer.allocate(24).putLong(slotsMr.address()).putInt(slotsMr.rkey())
+                        .putLong(readsMr.address()).putInt(readsMr.rkey()).array());
                 WorkCompletion wc = new WorkCompletion();
                 int next = 0;
                 while (received < expectedAtPeer()) {
@@ -256,11 +361,52 @@ class GuestMigrationTest {
                 failure = t;
             }
         }
+    }
 
-        private void postReceive(int k) throws VerbsException {
-            RecvWorkRequest r = new RecvWorkRequest().wrId(k);
-            r.sgl().add(receivesMr.address() + (long) k * SLOT, SLOT, receivesMr.lkey());
-            dev.postRecv(qp, r);
+    /** Message {@code i} of the C mover ({@code vmrdma_interop_peer messages}): its length, 1..C_SLOT bytes. */
+    static int cLength(int i) {
+        return 1 + (int) ((i * 7919L) % C_SLOT);
+    }
+
+    /**
+     * The C mover's peer VM: listens, hands over the key of one slot per message, checks every SEND (even messages)
+     * and WRITE_WITH_IMM (odd ones) in order, byte for byte.
+     */
+    final class CPeer extends Listener {
+        CPeer(SimGuest guest) throws VerbsException {
+            super("c-peer-vm", guest, C_MESSAGES, C_SLOT, C_SERVICE);
+        }
+
+        @Override
+        public void run() {
+            try {
+                acceptWith(ByteBuffer.allocate(12).putLong(slotsMr.address()).putInt(slotsMr.rkey()).array());
+                WorkCompletion wc = new WorkCompletion();
+                for (int next = 0; next < C_MESSAGES; next++) {
+                    assertThat(dev.waitCq(cq, wc, WAIT)).as("message " + next + " arrives").isTrue();
+                    assertThat(wc.status()).isEqualTo(WcStatus.SUCCESS);
+                    int k = (int) wc.wrId();
+                    byte[] expected = new byte[cLength(next)];
+                    for (int b = 0; b < expected.length; b++) {
+                        expected[b] = PeerProgram.pattern(seed + next, b);
+                    }
+                    if (next % 2 == 0) {
+                        assertThat(wc.opcode()).isEqualTo(WcOpcode.RECV);
+                        assertThat(wc.byteLength()).isEqualTo(expected.length);
+                        assertThat(bytes(receives, k * C_SLOT, expected.length)).as("SEND " + next)
+                                .isEqualTo(expected);
+                    } else {
+                        assertThat(wc.opcode()).isEqualTo(WcOpcode.RECV_RDMA_WITH_IMM);
+                        assertThat(wc.immData()).as("the messages' order").isEqualTo(next);
+                        assertThat(bytes(slots, next * C_SLOT, expected.length)).as("WRITE " + next)
+                                .isEqualTo(expected);
+                    }
+                    received++;
+                    postReceive(k);
+                }
+            } catch (Throwable t) {
+                failure = t;
+            }
         }
     }
 
