@@ -9,11 +9,12 @@
  *   vmrdma_interop_peer stream SERVICE SEED ROUNDS BYTES
  *       as the Java PeerProgram: connects to SERVICE, RDMA WRITEs a seeded pattern into the server's buffer and
  *       SENDs the round number, round after round (ROUNDS -1: until killed)
- *   vmrdma_interop_peer messages NODE SERVICE SEED COUNT
+ *   vmrdma_interop_peer messages NODE SERVICE SEED COUNT [TIMEOUT_MS]
  *       connects to SERVICE on NODE and sends COUNT messages with up to 16 in flight: message i is move_length(i)
  *       bytes pattern(seed + i, ·), a SEND when i is even, else an RDMA WRITE_WITH_IMM (imm i) into the server's
  *       4 KiB slot i (its 12-byte key); checks every completion in order; prints "moving: completed N" each 100
- *       (bundles/guest's GuestMigrationTest moves the domain meanwhile)
+ *       (bundles/guest's GuestMigrationTest moves the domain meanwhile); TIMEOUT_MS is the device's open
+ *       timeout, which bounds its wait for dom0's offer after a move (30000 by default)
  *
  * Data is pattern(seed + k, i) = top byte of (seed + k + i) * 0x9E3779B97F4A7C15 (64-bit), as PeerProgram.
  * Buffers: DATA (64 KiB, the remote peer's target and read source) | OUT (64 KiB, local sources) | IN (8 receive
@@ -345,10 +346,11 @@ static int verbs(int64_t seed, uint64_t service_c, uint64_t service_j)
 }
 
 /* A sender's device: one completion queue, one queue pair, one buffer of bytes registered for local access. */
-static struct vmrdma_qp *open_sender(size_t bytes)
+static struct vmrdma_qp *open_sender(size_t bytes, int timeout_ms)
 {
 	struct vmrdma_open_attr a;
 	vmrdma_open_attr_init(&a);
+	a.timeout_ms = timeout_ms;
 	TRY(vmrdma_open(&a, &ctx));
 	TRY(vmrdma_alloc_pd(ctx, &pd));
 	TRY(vmrdma_create_cq(ctx, 256, &scq));
@@ -364,7 +366,7 @@ static struct vmrdma_qp *open_sender(size_t bytes)
 
 static int stream(uint64_t service, int64_t seed, long rounds, uint32_t bytes)
 {
-	struct vmrdma_qp *qp = open_sender(bytes + 8);
+	struct vmrdma_qp *qp = open_sender(bytes + 8, WAIT);
 	fill(0, bytes, seed);
 	TRY(vmrdma_connect(qp, (uint16_t)vmrdma_node_id(ctx), service, -1, NULL, 0, NULL));
 	struct vmrdma_cm_event e;
@@ -480,9 +482,9 @@ static uint32_t move_length(long i)
 	return 1 + (uint32_t)((i * 7919) % MOVE_SLOT);
 }
 
-static int messages(uint16_t node, uint64_t service, int64_t seed, long count)
+static int messages(uint16_t node, uint64_t service, int64_t seed, long count, int timeout_ms)
 {
-	struct vmrdma_qp *qp = open_sender(MOVE_WINDOW * MOVE_SLOT);
+	struct vmrdma_qp *qp = open_sender(MOVE_WINDOW * MOVE_SLOT, timeout_ms);
 	TRY(vmrdma_connect(qp, node, service, -1, NULL, 0, NULL));
 	struct vmrdma_cm_event e;
 	event(VMRDMA_CM_ESTABLISHED, &e);
@@ -538,14 +540,15 @@ int main(int argc, char **argv)
 	if (argc == 6 && strcmp(argv[1], "stream") == 0)
 		return stream(strtoull(argv[2], NULL, 10), strtoll(argv[3], NULL, 10), strtol(argv[4], NULL, 10),
 			      (uint32_t)strtoul(argv[5], NULL, 10));
-	if (argc == 6 && strcmp(argv[1], "messages") == 0)
+	if ((argc == 6 || argc == 7) && strcmp(argv[1], "messages") == 0)
 		return messages((uint16_t)strtoul(argv[2], NULL, 10), strtoull(argv[3], NULL, 10),
-				strtoll(argv[4], NULL, 10), strtol(argv[5], NULL, 10));
+				strtoll(argv[4], NULL, 10), strtol(argv[5], NULL, 10),
+				argc == 7 ? (int)strtol(argv[6], NULL, 10) : WAIT);
 	if (argc == 4 && strcmp(argv[1], "reattach") == 0)
 		return reattach(strtoll(argv[2], NULL, 10), strtoull(argv[3], NULL, 10));
 	fprintf(stderr,
 		"usage: vmrdma_interop_peer verbs SEED SERVICE_C SERVICE_J | stream SERVICE SEED ROUNDS BYTES"
-		" | messages NODE SERVICE SEED COUNT"
+		" | messages NODE SERVICE SEED COUNT [TIMEOUT_MS]"
 		" | reattach SEED SERVICE\n");
 	return 2;
 }

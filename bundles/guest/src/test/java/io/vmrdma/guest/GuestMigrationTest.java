@@ -158,21 +158,39 @@ class GuestMigrationTest {
         c.finish();
     }
 
+    @Test
+    void aCGuestWhoseDeviceCannotFollowItFailsItsVerbsWithTheReason() throws Exception {
+        CStream c = startCStream("1000");
+        // The toolstack moves the domain to host 2, whose dom0 does not run: nothing offers the device there.
+        hosts.stop(1);
+        DomainMove move = DomainMove.suspend(sims[0], c.domid, sims[1], 5000);
+        move.copyMemory();
+        move.resume();
+
+        awaitLine(c.status, "1");
+        assertThat(Files.readString(c.log))
+                .contains("did not follow its domain to " + sims[1].domainDirectory(c.domid))
+                .contains("dom0 offers this domain no vmrdma device");
+    }
+
     /**
      * The C mover ({@code vmrdma_interop_peer messages}, its own process started by host 1's toolstack) streaming to
      * its peer on host 3, a quarter of the messages done. The C library is the guest's kernel here: it acknowledges a
-     * suspend inside its own calls.
+     * suspend inside its own calls. {@code openTimeout}: the device's, in milliseconds, when not the default.
      */
-    private CStream startCStream() throws Exception {
+    private CStream startCStream(String... openTimeout) throws Exception {
         int domid = sims[0].create("c-mover", 16 << 20);
         int peerDomid = sims[2].create("c-peer", 16 << 20);
         CPeer peer = new CPeer(SimGuest.attach(sims[2].domainDirectory(peerDomid)));
         peer.start();
         Path log = state.resolve("c-mover.log");
         Path status = state.resolve("c-mover.status");
-        sims[0].start(domid, List.of("/bin/sh", "-c", "\"$@\" >'" + log + "' 2>&1; echo $? >'" + status + "'", "sh",
+        List<String> command = new ArrayList<>(List.of("/bin/sh", "-c",
+                "\"$@\" >'" + log + "' 2>&1; echo $? >'" + status + "'", "sh",
                 CGuestInteropGuests.nativeBinary("vmrdma_interop_peer").toString(), "messages", "3",
                 Long.toString(C_SERVICE), Long.toString(seed), Integer.toString(C_MESSAGES)));
+        command.addAll(List.of(openTimeout));
+        sims[0].start(domid, command);
         awaitLine(log, "moving: completed " + C_MESSAGES / 4);
         return new CStream(domid, log, status, peer);
     }

@@ -71,6 +71,16 @@ final class MigrationHosts implements AutoCloseable {
         dead[n] = true;
     }
 
+    /** Stops host {@code n}'s dom0 from any thread: from the agent's next turn on, nothing drives it. */
+    void stop(int n) throws Exception {
+        CompletableFuture<Void> stopped = new CompletableFuture<>();
+        onAgent.add(() -> {
+            dies(n);
+            stopped.complete(null);
+        });
+        stopped.get(10, TimeUnit.SECONDS);
+    }
+
     /** Moves a guest from host {@code from} to host {@code to}, as a toolstack and dom0 do; the engines' pause. */
     long migrate(int domid, int from, int to) throws Exception {
         DomainMove move = DomainMove.suspend(sims[from], domid, sims[to], 5000);
