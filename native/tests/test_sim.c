@@ -3,7 +3,9 @@
  * hypercall.sock served by a child process. Checks the hypercall framing of page sharing (the simulator's
  * allocator answers with the first frame and the refs; the library shows the pages of its own memory mapping and
  * gives every share back), two handles of one domain at once, and event channels on their FIFOs: a notify is a
- * byte in the peer's FIFO, a masked port merges notifications, unmask re-delivers.
+ * byte in the peer's FIFO, a masked port merges notifications, unmask re-delivers; and the suspend for a live
+ * migration: SCHED_SUSPEND's two outcomes and a malformed reply, the move (memory remapped in place, a new connection
+ * to the destination) and GNTALLOC_RECLAIM's framing.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -20,16 +22,16 @@
 #include "check.h"
 #include "internal.h"
 
-static char root[40], dir[72], channels[72];
+static char root[40], dir[72], moved[72], channels[72];
 static const uint32_t DOMID = 5, FRAMES = 64, ENTRIES = 1024, LIMIT = 40;
 /* The fake allocator's answer to a share of n pages with flags w: frames from 3 * n, refs 100 * (w + 1) + i. */
 #define FAKE_FRAME(n) (3u * (n))
 #define FAKE_REF(w, i) (100u * ((w) + 1u) + (i))
 
-static void write_file(const char *name, const void *data, size_t n)
+static void write_file(const char *d, const char *name, const void *data, size_t n)
 {
 	char p[128];
-	snprintf(p, sizeof(p), "%s/%s", dir, name);
+	snprintf(p, sizeof(p), "%s/%s", d, name);
 	int fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
 	if (fd < 0 || write(fd, data, n) != (ssize_t)n) {
 		perror(p);
@@ -38,14 +40,14 @@ static void write_file(const char *name, const void *data, size_t n)
 	close(fd);
 }
 
-static void write_info(int abi)
+static void write_info(const char *d, int abi)
 {
 	char info[256];
 	int n = snprintf(info, sizeof(info),
 			 "# written by the test\nabi-version=%d\ndomid=%u\nname=t\nmemory-bytes=%u\ngrant-entries=%u\n"
 			 "gntalloc-limit=%u\nmax-event-channels=1023\nfuture-key=whatever\n",
 			 abi, DOMID, FRAMES * 4096, ENTRIES, LIMIT);
-	write_file("info", info, (size_t)n);
+	write_file(d, "info", info, (size_t)n);
 }
 
 static int read_full(int fd, unsigned char *b, size_t n)
@@ -73,6 +75,20 @@ static void reply(int fd, uint32_t op, uint32_t id, int32_t result, const uint32
 		exit(3);
 }
 
+/* SCHED_SUSPEND's reply: the result, then a directory (UTF-8, no NUL). */
+static void reply_dir(int fd, uint32_t id, int32_t result, const char *d)
+{
+	unsigned char m[256] = {0};
+	size_t n = strlen(d);
+	le(m, 0, 4, 11);
+	le(m, 4, 4, id);
+	le(m, 12, 4, 4 + (uint32_t)n);
+	le(m, 16, 4, (uint32_t)result);
+	memcpy(m + 20, d, n);
+	if (write(fd, m, 20 + n) < 0)
+		exit(3);
+}
+
 static int open_fifo(const char *name)
 {
 	char p[128];
@@ -83,12 +99,13 @@ static int open_fifo(const char *name)
 /*
  * The fake simulator: checks each request's framing and answers. BIND_UNBOUND makes channel 7 (FIFOs 7.0, 7.1,
  * held open as the simulator does) and sets the port's pending bit before the reply: port 9, channel 7, side 0.
+ * SCHED_SUSPEND resumes the domain where it was, then answers a relative directory, then moves it to moved/.
  */
 static void serve(int lfd)
 {
 	int fd = accept(lfd, NULL, NULL);
 	unsigned char h[16], p[64];
-	int first = 1, shares = 0;
+	int first = 1, shares = 0, suspends = 0;
 	while (read_full(fd, h, 16) == 0) {
 		uint32_t op = get_u32(h, 0), id = get_u32(h, 4), len = get_u32(h, 12);
 		if (get_u32(h, 8) != 0 || len > sizeof(p) || read_full(fd, p, len) != 0)
@@ -137,6 +154,24 @@ static void serve(int lfd)
 				reply(fd, op, id, -22, NULL, 0);
 			}
 			break;
+		case 11: /* SCHED_SUSPEND */
+			if (len != 0)
+				exit(4);
+			suspends++;
+			reply_dir(fd, id, suspends == 1 ? 1 : 0,
+				  suspends == 1		? "" :
+					  suspends == 2 ? "domains/5" :
+							  moved);
+			break;
+		case 12: { /* GNTALLOC_RECLAIM {first frame, count, refs}: a writable share brought along */
+			uint32_t n = get_u32(p, 4);
+			int ok = len >= 8 && n >= 1 && n <= 8 && len == 8 + 4 * n && get_u32(p, 0) == FAKE_FRAME(n);
+			for (uint32_t i = 0; ok && i < n; i++)
+				ok = get_u32(p, 8 + 4 * (size_t)i) == FAKE_REF(1, i);
+			shares += ok;
+			reply(fd, op, id, ok ? 0 : -22, NULL, 0);
+			break;
+		}
 		case 5: /* UNBIND */
 			reply(fd, op, id, len == 4 && get_u32(p, 0) == 9 ? 0 : -107, NULL, 0);
 			break;
@@ -147,10 +182,10 @@ static void serve(int lfd)
 	exit(shares == 0 ? 0 : 5); /* 5: a share was never given back */
 }
 
-static pid_t start_server(void)
+static pid_t start_server(const char *d)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/hypercall.sock", dir);
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s/hypercall.sock", d);
 	unlink(sa.sun_path);
 	int lfd = socket(AF_UNIX, SOCK_STREAM, 0);
 	if (bind(lfd, (struct sockaddr *)&sa, sizeof(sa)) != 0 || listen(lfd, 4) != 0) {
@@ -180,22 +215,22 @@ int main(void)
 	signal(SIGPIPE, SIG_IGN);
 	unsigned char *junk = malloc(FRAMES * 4096);
 	memset(junk, 0xAA, FRAMES * 4096);
-	write_file("memory", junk, FRAMES * 4096);
+	write_file(dir, "memory", junk, FRAMES * 4096);
 	free(junk);
 
 	struct vm_hv *hv = NULL;
 	/* Another ABI version is refused. */
-	write_info(2); /* version 2: every process shared pages of its own; gone */
+	write_info(dir, 2); /* version 2: every process shared pages of its own; gone */
 	CHECK_EQ(vm_sim_open(dir, &hv), -EPROTO);
 	CHECK(strstr(vmrdma_last_error(), "abi-version 2") != NULL);
-	write_info(3); /* version 3: no suspend for live migration */
+	write_info(dir, 3); /* version 3: no suspend for live migration */
 	CHECK_EQ(vm_sim_open(dir, &hv), -EPROTO);
-	write_info(4);
+	write_info(dir, 4);
 	/* No hypercall.sock yet: a clear failure naming the socket. */
 	CHECK(vm_sim_open(dir, &hv) < 0);
 	CHECK(strstr(vmrdma_last_error(), "hypercall.sock") != NULL);
 
-	pid_t server = start_server();
+	pid_t server = start_server(dir);
 	CHECK_EQ(vm_sim_open(dir, &hv), 0);
 	if (hv == NULL)
 		return 1;
@@ -259,8 +294,48 @@ int main(void)
 	waitpid(server, &status, 0);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0); /* framing right, every share given back */
 
+	/*
+	 * Suspend and resume: resumed where it was (1); a malformed directory is refused; moved: the destination's memory
+	 * mapped in place, a new connection, the share taken back with its frames and refs, then given back there.
+	 */
+	snprintf(moved, sizeof(moved), "%s/moved", root);
+	if (mkdir(moved, 0700) != 0)
+		return 2;
+	snprintf(moved, sizeof(moved), "%s/moved/%u", root, DOMID);
+	if (mkdir(moved, 0700) != 0)
+		return 2;
+	write_info(moved, 4);
+	unsigned char *copy = malloc(FRAMES * 4096);
+	memset(copy, 0x77, FRAMES * 4096);
+	write_file(moved, "memory", copy, FRAMES * 4096);
+	free(copy);
+	server = start_server(dir);
+	CHECK_EQ(vm_sim_open(dir, &hv), 0);
+	CHECK_EQ(hv->ops->share(hv, 0, 4, 1, &a, ra), 0);
+	char there[256];
+	CHECK_EQ(hv->ops->suspend(hv, there, sizeof(there)), 1);
+	CHECK_EQ(hv->ops->suspend(hv, there, sizeof(there)), -EPROTO);
+	CHECK(strstr(vmrdma_last_error(), "domains/5") != NULL);
+	CHECK_EQ(hv->ops->suspend(hv, there, sizeof(there)), 0);
+	CHECK(strcmp(there, moved) == 0);
+	pid_t destination = start_server(moved);
+	CHECK_EQ(hv->ops->moved(hv, there), 0);
+	CHECK_EQ(((uint8_t *)a)[4 * 4096 - 1], 0x77); /* the same address, the destination's bytes */
+	CHECK_EQ(hv->ops->reclaim(hv, a, 4, ra), 0);
+	CHECK_EQ(hv->ops->reclaim(hv, (uint8_t *)a + 4096, 3, ra + 1), -EINVAL);
+	CHECK(strstr(vmrdma_last_error(), "GNTALLOC_RECLAIM") != NULL);
+	CHECK_EQ(hv->ops->reclaim(hv, (uint8_t *)a + FRAMES * 4096, 1, ra), -EINVAL); /* outside the memory */
+	hv->ops->unshare(hv, a, 4, ra);
+	hv->ops->close(hv);
+	waitpid(destination, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	/* The source sees the end of the connection once the destination's server (forked with a copy of it) is gone:
+	 * the share went with the domain, not back to the source. */
+	waitpid(server, &status, 0);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 5);
+
 	/* The simulator going away: binding fails, nothing is bound to notify, waits time out; no crash. */
-	server = start_server();
+	server = start_server(dir);
 	CHECK_EQ(vm_sim_open(dir, &hv), 0);
 	kill(server, SIGKILL);
 	waitpid(server, NULL, 0);
