@@ -173,7 +173,7 @@ static int unusable(struct vmrdma_context *c)
 /* Consumes every response and event the backend published; first suspends if the toolstack asked. */
 int vm_ring_reap(struct vmrdma_context *c)
 {
-	vm_kernel_look();
+	vm_kernel_look(c);
 	int rc = unusable(c);
 	if (rc == 0)
 		rc = take_responses(c);
@@ -260,7 +260,7 @@ uint8_t *vm_ring_begin(struct vmrdma_context *c, int *err)
 		*err = vm_fail(-ENOTCONN, "device closed");
 		return NULL;
 	}
-	vm_kernel_look();
+	vm_kernel_look(c);
 	if ((*err = unusable(c)) < 0)
 		return NULL;
 	if (c->req_prod_pvt - c->rsp_cons >= c->cmd.size) {

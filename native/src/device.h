@@ -10,6 +10,7 @@
 #define VMRDMA_DEVICE_H
 
 #include <stddef.h>
+#include <pthread.h>
 #include <stdint.h>
 
 #include <xenstore.h>
@@ -80,6 +81,7 @@ struct vmrdma_context {
 	int watching;
 	char lost[512]; /* why the device could not follow its domain to another host: every verb fails ENOTCONN */
 	struct vmrdma_context *next_open; /* the process's open devices, which a suspend quiesces together */
+	pthread_t caller;		  /* the thread that called the device last */
 	uint64_t next_iova;
 	struct vm_pd *pds;
 	struct vm_cq *cqs;
@@ -129,6 +131,6 @@ INTERNAL const char *vm_op_name(int op);
 /* suspend.c: what the guest's kernel does in a live migration, for the simulator back end (docs/native.md). */
 INTERNAL int vm_kernel_attach(struct vmrdma_context *c);
 INTERNAL void vm_kernel_detach(struct vmrdma_context *c);
-INTERNAL void vm_kernel_look(void);
+INTERNAL void vm_kernel_look(struct vmrdma_context *c);
 
 #endif

@@ -4,14 +4,20 @@
  * "suspend", quiesces every open device of the process, acknowledges with SCHED_SUSPEND and, once resumed on another
  * host, rebinds every device there. Nothing runs behind the application's back: the watch is looked at inside the
  * library's calls (each reap of the rings, each request), so a program that calls no verb for longer than the
- * toolstack waits is not moved (docs/native.md). Real Xen needs none of it: the domU's kernel suspends the domain.
+ * toolstack waits is not moved (docs/native.md). The thread that notices quiesces every device, so it suspends only
+ * when it was the last to call each of them: devices driven by other threads at the same time are never touched from
+ * here (the toolstack then cancels). Real Xen needs none of it: the domU's kernel suspends the domain.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "device.h"
+
+/* Guards the kernel's state against devices opened, closed and used by several threads. */
+static pthread_mutex_t kernel_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static struct {
 	struct xs_handle *xs; /* watches control; NULL while no device of the process's domain is open */
@@ -28,10 +34,8 @@ static const char *store_path(void)
 	return p != NULL ? p : "";
 }
 
-int vm_kernel_attach(struct vmrdma_context *c)
+static int attach(struct vmrdma_context *c)
 {
-	if (c->hv->ops->suspend == NULL)
-		return 0;
 	if (kernel.xs == NULL) {
 		kernel.xs = xs_open(XS_OPEN_SOCKETONLY);
 		snprintf(kernel.control, sizeof(kernel.control), "/local/domain/%d/control/shutdown", c->domid);
@@ -52,8 +56,20 @@ int vm_kernel_attach(struct vmrdma_context *c)
 	return 0;
 }
 
+int vm_kernel_attach(struct vmrdma_context *c)
+{
+	if (c->hv->ops->suspend == NULL)
+		return 0;
+	c->caller = pthread_self();
+	pthread_mutex_lock(&kernel_lock);
+	int rc = attach(c);
+	pthread_mutex_unlock(&kernel_lock);
+	return rc;
+}
+
 void vm_kernel_detach(struct vmrdma_context *c)
 {
+	pthread_mutex_lock(&kernel_lock);
 	for (struct vmrdma_context **p = &kernel.open; *p != NULL; p = &(*p)->next_open) {
 		if (*p == c) {
 			*p = c->next_open;
@@ -64,6 +80,7 @@ void vm_kernel_detach(struct vmrdma_context *c)
 		xs_close(kernel.xs);
 		kernel.xs = NULL;
 	}
+	pthread_mutex_unlock(&kernel_lock);
 }
 
 /* Whether the toolstack asks for a suspend: a watch fired and control/shutdown says so. */
@@ -140,8 +157,27 @@ static void suspend(void)
 	kernel.suspending = 0;
 }
 
-void vm_kernel_look(void)
+/* Whether this thread was the last to call every open device: then no other thread is using one now. */
+static int all_mine(void)
 {
-	if (kernel.xs != NULL && !kernel.suspending && kernel.open != NULL && suspend_requested())
-		suspend();
+	for (struct vmrdma_context *c = kernel.open; c != NULL; c = c->next_open)
+		if (!pthread_equal(c->caller, pthread_self()))
+			return 0;
+	return 1;
+}
+
+void vm_kernel_look(struct vmrdma_context *c)
+{
+	c->caller = pthread_self();
+	if (pthread_mutex_trylock(&kernel_lock) != 0)
+		return; /* another thread looks, or opens or closes a device: the next call looks again */
+	if (kernel.xs != NULL && !kernel.suspending && kernel.open != NULL && suspend_requested()) {
+		if (all_mine())
+			suspend();
+		else
+			fprintf(stderr,
+				"libvmrdma: not suspending for the toolstack: devices of this process are "
+				"driven by more than one thread\n");
+	}
+	pthread_mutex_unlock(&kernel_lock);
 }
