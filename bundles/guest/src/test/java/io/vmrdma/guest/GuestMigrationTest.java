@@ -83,7 +83,7 @@ class GuestMigrationTest {
         GuestDevice.Region region = second.register(pd, buffer, ALL);
 
         long there = hosts.migrate(streams.moverDomid, 0, 1);
-        assertThat(streams.moverKernel.domainDirectory()).isEqualTo(sims[1].domainDirectory(streams.moverDomid));
+        awaitResumedIn(streams.moverKernel, sims[1].domainDirectory(streams.moverDomid));
         assertThat(sims[0].list()).extracting(d -> d.name()).doesNotContain("mover");
         // Its first verb waits until the device has reconnected (the resume goes on on the guest's kernel thread).
         second.createQp(pd, cq, cq, 4, 4, 1, false);
@@ -93,7 +93,7 @@ class GuestMigrationTest {
         second.close();
         awaitProgress(streams.mover, MESSAGES / 2);
         long back = hosts.migrate(streams.moverDomid, 1, 0);
-        assertThat(streams.moverKernel.domainDirectory()).isEqualTo(sims[0].domainDirectory(streams.moverDomid));
+        awaitResumedIn(streams.moverKernel, sims[0].domainDirectory(streams.moverDomid));
         assertThat(sims[1].list()).extracting(d -> d.name()).doesNotContain("mover");
 
         streams.finish();
@@ -250,6 +250,19 @@ class GuestMigrationTest {
             assertThat(mover.done.get()).isEqualTo(MESSAGES);
             assertThat(peer.received).isEqualTo(expectedAtPeer());
         }
+    }
+
+    /**
+     * Waits until the guest's kernel has taken the toolstack's resume and rebound to {@code directory}: the resume
+     * answers its suspend call and returns, and the guest's kernel thread rebinds after it, as a real guest runs on
+     * its own vCPUs once resumed.
+     */
+    private static void awaitResumedIn(SimGuest kernel, Path directory) throws InterruptedException {
+        long deadline = System.nanoTime() + WAIT;
+        while (!kernel.domainDirectory().equals(directory) && System.nanoTime() < deadline) {
+            Thread.sleep(1);
+        }
+        assertThat(kernel.domainDirectory()).isEqualTo(directory);
     }
 
     private void awaitProgress(Mover mover, int messages) throws InterruptedException {
