@@ -151,7 +151,7 @@ public class DemoGuestsIT {
         assertTrue("scraped " + scraped + " not within [" + before + ", " + after + "]",
                 before <= scraped && scraped <= after);
         java.util.regex.Matcher total =
-                Pattern.compile("demo-client\\s+\\|(?:[^|]*\\|){6}\\s*([0-9.]+) (B|KiB|MiB|GiB)")
+                Pattern.compile("demo-client\\s+\\|(?:[^|]*\\|){7}\\s*([0-9.]+) (B|KiB|MiB|GiB)")
                         .matcher(stats);
         assertTrue(stats, total.find());
         double unit = Math.pow(1024, java.util.List.of("B", "KiB", "MiB", "GiB").indexOf(total.group(2)));
