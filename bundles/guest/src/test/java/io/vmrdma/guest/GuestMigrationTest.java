@@ -104,14 +104,7 @@ class GuestMigrationTest {
     @Test
     void aDestinationThatDiesMidMoveLeavesTheGuestStreamingWhereItWas() throws Exception {
         Streams streams = startStreams();
-        DomainMove move = DomainMove.suspend(sims[0], streams.moverDomid, sims[1], 5000);
-        // Node 2 accepted and the state is on its way when it stops: its engine and backends never run again.
-        CompletableFuture<Long> outcome = hosts.engineMove(streams.moverDomid, 0, 1, () -> {
-            move.copyMemory();
-            hosts.dies(1);
-        });
-        assertThat(outcome).failsWithin(10, TimeUnit.SECONDS);
-        move.cancel();
+        moveToADestinationThatDies(streams.moverDomid);
         assertThat(streams.moverKernel.domainDirectory()).isEqualTo(sims[0].domainDirectory(streams.moverDomid));
 
         streams.finish();
@@ -146,13 +139,7 @@ class GuestMigrationTest {
     @Test
     void aCGuestWhoseMoveIsCancelledStreamsOnWhereItWas() throws Exception {
         CStream c = startCStream();
-        DomainMove move = DomainMove.suspend(sims[0], c.domid, sims[1], 5000);
-        CompletableFuture<Long> outcome = hosts.engineMove(c.domid, 0, 1, () -> {
-            move.copyMemory();
-            hosts.dies(1);
-        });
-        assertThat(outcome).failsWithin(10, TimeUnit.SECONDS);
-        move.cancel();
+        moveToADestinationThatDies(c.domid);
         assertThat(sims[0].list()).extracting(d -> d.name()).contains("c-mover");
 
         c.finish();
@@ -222,6 +209,20 @@ class GuestMigrationTest {
             }
             Thread.sleep(5);
         }
+    }
+
+    /**
+     * Moves {@code domid} from host 1 towards host 2, which stops once it has accepted and the state is on its way
+     * (its engine and backends never run again); the engines' move fails and the toolstack cancels its own.
+     */
+    private void moveToADestinationThatDies(int domid) throws Exception {
+        DomainMove move = DomainMove.suspend(sims[0], domid, sims[1], 5000);
+        CompletableFuture<Long> outcome = hosts.engineMove(domid, 0, 1, () -> {
+            move.copyMemory();
+            hosts.dies(1);
+        });
+        assertThat(outcome).failsWithin(10, TimeUnit.SECONDS);
+        move.cancel();
     }
 
     /** The mover on host 1 and its peer on host 3, streaming, a quarter of the messages done. */

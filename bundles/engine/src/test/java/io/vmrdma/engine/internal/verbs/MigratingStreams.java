@@ -32,7 +32,7 @@ import io.vmrdma.engine.testkit.Cluster;
  * length and bytes from a seed, so a byte lost, repeated, misplaced or reordered is seen. The application of the
  * mover stops while it is paused and carries on with the objects the destination hands it.
  */
-final class MigratingStreams implements DomainArrival {
+final class MigratingStreams extends CopiedMemoryArrival {
 
     static final int SLOT = 4096;
     static final int WINDOW = 8;
@@ -146,23 +146,13 @@ final class MigratingStreams implements DomainArrival {
     // The hypervisor's part: the mover's memory, copied while it is paused
 
     @Override
-
-    public boolean hosts(int domid, String name) {
-
-        return true;
-
+    ByteBuffer sourceMemory(long address) {
+        return mover.memory;
     }
 
     @Override
-    public ByteBuffer regionMemory(int domid, String name, long address, int length, int access,
-                                   RegionGrants grants) {
-        ByteBuffer copy = ByteBuffer.allocateDirect(length);
-        ByteBuffer from = mover.memory.duplicate();
-        from.clear();
-        copy.put(from);
-        copy.clear();
+    void copied(long address, ByteBuffer copy) {
         mover.arrivingMemory = copy;
-        return copy;
     }
 
     @Override

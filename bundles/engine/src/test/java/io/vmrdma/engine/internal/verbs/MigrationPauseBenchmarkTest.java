@@ -118,19 +118,15 @@ class MigrationPauseBenchmarkTest {
         moverVerbs = mover.verbs;
         moverCq = mover.cq;
         for (var engine : cluster.engines()) {
-            engine.migrations().arrival(new DomainArrival() {
+            engine.migrations().arrival(new CopiedMemoryArrival() {
                 @Override
-                public boolean hosts(int domid, String name) {
-                    return true;
+                ByteBuffer sourceMemory(long address) {
+                    return moverMemory;
                 }
 
                 @Override
-                public ByteBuffer regionMemory(int domid, String name, long address, int length, int access,
-                                               RegionGrants grants) {
-                    ByteBuffer copy = ByteBuffer.allocateDirect(length);
-                    copy.put(moverMemory.duplicate().clear());
-                    arriving = copy.clear();
-                    return arriving;
+                void copied(long address, ByteBuffer copy) {
+                    arriving = copy;
                 }
 
                 @Override

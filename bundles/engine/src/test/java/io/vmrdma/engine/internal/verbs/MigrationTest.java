@@ -215,19 +215,15 @@ class MigrationTest {
             pair[1].postRecv(new RecvWorkRequest().wrId(1));
             CompletionQueue[] moverCq = {mover.cq};
             for (VerbsEngine engine : cluster.engines()) {
-                engine.migrations().arrival(new DomainArrival() {
+                engine.migrations().arrival(new CopiedMemoryArrival() {
                     @Override
-                    public boolean hosts(int domid, String name) {
-                        return true;
+                    ByteBuffer sourceMemory(long address) {
+                        return memory[0];
                     }
 
                     @Override
-                    public ByteBuffer regionMemory(int domid, String name, long address, int length, int access,
-                                                   RegionGrants grants) {
-                        ByteBuffer copy = ByteBuffer.allocateDirect(length);
-                        copy.put(memory[0].duplicate().clear());
-                        memory[0] = copy.clear();
-                        return memory[0];
+                    void copied(long address, ByteBuffer copy) {
+                        memory[0] = copy;
                     }
 
                     @Override
@@ -303,19 +299,15 @@ class MigrationTest {
 
             java.util.Map<Integer, io.vmrdma.api.verbs.VerbsContext> arrivedVerbs = new java.util.TreeMap<>();
             java.util.Map<Integer, ArrivedObjects> arrivedObjects = new java.util.TreeMap<>();
-            cluster.node(3).migrations().arrival(new DomainArrival() {
+            cluster.node(3).migrations().arrival(new CopiedMemoryArrival() {
                 @Override
-                public boolean hosts(int domid, String name) {
-                    return true;
+                ByteBuffer sourceMemory(long address) {
+                    return memory.get(address);
                 }
 
                 @Override
-                public ByteBuffer regionMemory(int domid, String name, long address, int length, int access,
-                                               RegionGrants grants) {
-                    ByteBuffer copy = ByteBuffer.allocateDirect(length);
-                    copy.put(memory.get(address).duplicate().clear());
-                    memory.put(address, copy.clear());
-                    return copy;
+                void copied(long address, ByteBuffer copy) {
+                    memory.put(address, copy);
                 }
 
                 @Override
