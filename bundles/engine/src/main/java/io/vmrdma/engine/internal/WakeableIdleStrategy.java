@@ -2,6 +2,7 @@ package io.vmrdma.engine.internal;
 
 import java.util.concurrent.locks.LockSupport;
 import java.util.function.LongConsumer;
+import java.util.function.LongSupplier;
 
 import org.agrona.concurrent.IdleStrategy;
 
@@ -11,8 +12,9 @@ import org.agrona.concurrent.IdleStrategy;
  * polling guests on two cores spin undisturbed). A NIC's frames ring nothing, so while a NIC is bound, and while the
  * guests served last sleep (their cores are free), the agent first backs off as Agrona's does (spin, then yield, then
  * sleeps of doubling length up to a maximum), and a guest's notification still ends the sleep; so it does without a
- * doorbell. With no guest device to ring it the agent sleeps in the wait it is given instead (the NIC port's
- * readiness). Every sleep ends within {@link #MAX_PARK_NANOS}, for the engine's timers and commands.
+ * doorbell. With no guest device to ring it, the agent sleeps in the wait it is given instead (the NIC port's
+ * readiness, which a frame ends), spinning first only through spells that are typically short ({@link IdleSpells}).
+ * Every sleep ends within {@link #MAX_PARK_NANOS}, for the engine's timers and commands.
  */
 public final class WakeableIdleStrategy implements IdleStrategy {
 
@@ -27,6 +29,16 @@ public final class WakeableIdleStrategy implements IdleStrategy {
     private int spins;
     private int yields;
     private long park = MIN_PARK_NANOS;
+    private final IdleSpells spells;
+
+    public WakeableIdleStrategy() {
+        this(System::nanoTime);
+    }
+
+    /** With {@code clock} for the lengths of idle spells. */
+    WakeableIdleStrategy(LongSupplier clock) {
+        spells = new IdleSpells(clock);
+    }
 
     /** The guests' doorbell to arm and sleep on, or null (no hypervisor bound): then the agent parks. */
     public void doorbell(Doorbell doorbell) {
@@ -58,8 +70,17 @@ public final class WakeableIdleStrategy implements IdleStrategy {
         if (bell != null && !bell.hasDevices()) {
             bell = null;
         }
-        // Without a guest device to ring the doorbell only a frame wakes the agent early: it backs off as with a NIC. Guests that sleep leave their
-        // cores free: spinning on one for a while catches their next request without a wake-up.
+        LongConsumer wait = waiter;
+        if (bell == null && wait != null) {
+            if (spells.spin()) {
+                Thread.onSpinWait();
+            } else {
+                wait.accept(MAX_PARK_NANOS);
+            }
+            return;
+        }
+        // With neither a doorbell nor a wait it backs off as with a NIC. Guests that sleep leave their cores free:
+        // spinning on one for a while catches their next request without a wake-up.
         boolean backOff = wirePolled || bell == null || bell.guestsSleep();
         if (backOff && spins < SPINS) {
             spins++;
@@ -73,12 +94,7 @@ public final class WakeableIdleStrategy implements IdleStrategy {
         }
         long sleep = backOff ? park : MAX_PARK_NANOS;
         if (bell == null) {
-            LongConsumer wait = waiter;
-            if (wait != null) {
-                wait.accept(sleep);
-            } else {
-                LockSupport.parkNanos(sleep);
-            }
+            LockSupport.parkNanos(sleep);
         } else if (bell.arm()) {
             bell.await(sleep);
         }
@@ -87,6 +103,7 @@ public final class WakeableIdleStrategy implements IdleStrategy {
 
     @Override
     public void reset() {
+        spells.workFound();
         spins = 0;
         yields = 0;
         park = MIN_PARK_NANOS;

@@ -350,6 +350,9 @@ class IncastBenchmarkTest {
             boolean last = sender != null && sender == fabric.senders[senders - 1] && startNow < senders;
             return new Thread(() -> {
                 WakeableIdleStrategy idle = new WakeableIdleStrategy();
+                // As the distribution's data agent: with nothing to do it sleeps on the port's readiness, so an ACK
+                // that opens the window wakes a sender at once.
+                idle.waiter(engine::awaitFrames);
                 try {
                     while (running) {
                         int work = engine.doWork();
