@@ -79,6 +79,18 @@ public interface NicPort {
     }
 
     /**
+     * Sleeps as {@link #awaitFrames} does, and also until file descriptor {@code fd} has something to read: one sleep
+     * that a frame or the hypervisor's event channel ends, for an engine that serves guests and the wire at once.
+     * Since 0.9.0 of this package.
+     *
+     * @return false, having slept not at all, when the binding has no descriptor of its own to wait on together with
+     *         {@code fd} (the default); the caller then sleeps in short steps
+     */
+    default boolean awaitFramesOr(int fd, long timeoutNanos) {
+        return false;
+    }
+
+    /**
      * Claims room for one outgoing frame of up to {@code length} bytes addressed to {@code destination}.
      * On success the window is lent through {@code claim} and must be committed or aborted before the next claim.
      *

@@ -10,7 +10,9 @@
  * <h2>Idle</h2>
  * When the engine has nothing to do it calls {@link io.vmrdma.api.nic.NicPort#awaitFrames} (since 0.6.0): a binding
  * over a socket sleeps on the socket's readiness, so an idle engine costs no wake-ups while frames still end its
- * sleep at once.
+ * sleep at once. {@link io.vmrdma.api.nic.NicPort#awaitFramesOr} (since 0.9.0) waits on the socket and one more
+ * descriptor together, the hypervisor's event channel, so an engine that serves guests too sleeps until either
+ * speaks.
  *
  * <h2>Who owns the buffers</h2>
  * The binding owns every frame buffer (its PACKET_MMAP ring, its datagram staging area). It lends the engine a
@@ -45,7 +47,7 @@
  * unbind, stops using the port and releases every window before the binding frees its buffers.
  */
 @Export
-@Version("0.8.0")
+@Version("0.9.0")
 package io.vmrdma.api.nic;
 
 import org.osgi.annotation.bundle.Export;

@@ -26,6 +26,15 @@ public interface EventChannel extends AutoCloseable {
      */
     int waitPending(long timeoutNanos) throws XenException;
 
+    /**
+     * A file descriptor that has something to read while a port is pending, as {@code xenevtchn_fd}: for a caller that
+     * sleeps on it beside other descriptors, then takes the port with {@code waitPending(0)}. -1 when there is none
+     * (the default). Since 0.5.0 of this package.
+     */
+    default int pollFd() {
+        return -1;
+    }
+
     /** Re-enables delivery on {@code port}; if it fired while masked it fires again. */
     void unmask(int port) throws XenException;
 

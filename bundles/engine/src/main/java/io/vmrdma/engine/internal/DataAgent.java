@@ -92,6 +92,15 @@ final class DataAgent implements Agent {
         }
     }
 
+    /**
+     * The agent's sleep while guests' devices are served and a NIC is bound, at most {@code maxNanos}: on the NIC
+     * port's readiness and the guests' event channel {@code fd} together, so a frame or a guest's notification ends
+     * it. False, having slept not at all, where the port cannot wait on both.
+     */
+    boolean awaitWorkOr(int fd, long maxNanos) {
+        return verbs.awaitFramesOr(fd, maxNanos);
+    }
+
     private int runCommands() {
         return commands.drain(Runnable::run);
     }

@@ -20,4 +20,12 @@ public interface Doorbell {
 
     /** Sleeps up to {@code maxNanos} or until a guest notifies; true when a notification ended the sleep. */
     boolean await(long maxNanos);
+
+    /**
+     * A descriptor that has something to read while a guest's notification is pending, to sleep on beside the NIC's
+     * socket (then {@code await(0)} takes the notification); -1 when there is none.
+     */
+    default int pollFd() {
+        return -1;
+    }
 }

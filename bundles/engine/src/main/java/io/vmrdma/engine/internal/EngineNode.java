@@ -112,6 +112,7 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
         verbs.scheduling(new EngineSchedulerSource(policies, settings));
         this.dataAgent = new DataAgent(verbs);
         idle.waiter(dataAgent::awaitWork);
+        idle.framesOrDescriptor(dataAgent::awaitWorkOr);
         apply(first);
         this.dataAgentRunner = new AgentRunner(idle,
                 error -> LOG.error("data agent of node {} failed", nodeId, error), null, dataAgent);

@@ -66,6 +66,11 @@ public abstract class ForwardingNicPort implements NicPort {
     }
 
     @Override
+    public boolean awaitFramesOr(int fd, long timeoutNanos) {
+        return inner.awaitFramesOr(fd, timeoutNanos);
+    }
+
+    @Override
     public boolean tryClaim(LinkAddress destination, int length, FrameClaim claim) {
         return inner.tryClaim(destination, length, claim);
     }

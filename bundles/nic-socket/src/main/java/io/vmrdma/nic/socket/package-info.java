@@ -7,7 +7,7 @@
  * frames since 0.4.0 ({@code pollReturned}).
  */
 @Export
-@Version("0.4.0")
+@Version("0.5.0")
 package io.vmrdma.nic.socket;
 
 import org.osgi.annotation.bundle.Export;

@@ -195,6 +195,11 @@ public final class GuestBackends implements Doorbell, AutoCloseable {
     }
 
     @Override
+    public int pollFd() {
+        return evtchn.pollFd();
+    }
+
+    @Override
     public boolean guestsSleep() {
         return servedGuestsSleep;
     }

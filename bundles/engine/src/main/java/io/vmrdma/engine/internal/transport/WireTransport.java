@@ -284,6 +284,12 @@ public final class WireTransport implements FrameHandler {
         }
     }
 
+    /** Sleeps on the port's readiness and {@code fd}'s; false (no sleep) without a port or where it cannot. */
+    public boolean awaitFramesOr(int fd, long timeoutNanos) {
+        NicPort p = port;
+        return p != null && p.awaitFramesOr(fd, timeoutNanos);
+    }
+
     /**
      * Whether this node asks its senders to back off (flag PRESSURE on its ACKs): its receive queue stayed full for
      * {@link #BACKLOG_POLLS} polls, or the binding dropped received frames in the last {@link #DROP_PRESSURE_NANOS}.

@@ -128,6 +128,14 @@ public final class VerbsEngine {
         transport.awaitFrames(timeoutNanos);
     }
 
+    /**
+     * Sleeps until a frame arrives or {@code fd} has something to read, at most {@code timeoutNanos}; false, having
+     * slept not at all, without a NIC port that can wait on both.
+     */
+    public boolean awaitFramesOr(int fd, long timeoutNanos) {
+        return transport.awaitFramesOr(fd, timeoutNanos);
+    }
+
     /** Whether any queue pair exists: without one, no retransmission, receiver-not-ready or rate timer can be due. */
     public boolean hasQueuePairs() {
         return !qps.isEmpty();

@@ -208,6 +208,12 @@ public final class PacketPort implements NicPort, AutoCloseable {
         socket.awaitFrames(timeoutNanos);
     }
 
+    /** Sleeps on the socket's readiness and {@code fd}'s together. */
+    @Override
+    public boolean awaitFramesOr(int fd, long timeoutNanos) {
+        return socket.awaitFramesOr(fd, timeoutNanos);
+    }
+
     /** Each frame received counts toward the limit, dropped ones too, so a flood cannot hold the agent. */
     @Override
     public int poll(FrameHandler handler, int frameLimit) {

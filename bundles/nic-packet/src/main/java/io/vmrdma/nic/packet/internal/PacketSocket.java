@@ -136,6 +136,15 @@ final class PacketSocket implements AutoCloseable {
         }
     }
 
+    /** As {@link #awaitFrames}, ended by {@code fd} too; false (no sleep) once closed. */
+    boolean awaitFramesOr(int fd, long timeoutNanos) {
+        if (closed) {
+            return false;
+        }
+        readiness.awaitOr(fd, timeoutNanos);
+        return true;
+    }
+
     /**
      * Frames the kernel dropped for this socket since the last call (its receive buffer was full), through
      * PACKET_STATISTICS, which resets the count; 0 when the socket is closed or the call fails.

@@ -78,6 +78,7 @@ final class GuestHost implements AutoCloseable {
         WakeableIdleStrategy idle = new WakeableIdleStrategy();
         idle.doorbell(backends);
         idle.wirePolled(true);
+        idle.framesOrDescriptor(engine::awaitFramesOr);
         try {
             while (running) {
                 idle.idle(engine.doWork() + backends.doWork());

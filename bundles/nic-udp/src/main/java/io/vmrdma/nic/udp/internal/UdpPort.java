@@ -188,6 +188,12 @@ public final class UdpPort implements NicPort, AutoCloseable {
         }
     }
 
+    /** As {@link #awaitFrames}, ended by {@code fd}'s readiness too. */
+    @Override
+    public boolean awaitFramesOr(int fd, long timeoutNanos) {
+        return rxNext != rxReceived || socket.awaitDatagramsOr(fd, timeoutNanos);
+    }
+
     /**
      * Each frame read counts toward the limit, dropped ones too, so a flood cannot hold the agent. Frames of a
      * coalesced buffer beyond the limit wait for the next poll, before anything new is received.

@@ -114,6 +114,15 @@ final class UdpSocket implements AutoCloseable {
         }
     }
 
+    /** As {@link #awaitDatagrams}, ended by {@code otherFd} too; false (no sleep) once closed. */
+    boolean awaitDatagramsOr(int otherFd, long timeoutNanos) {
+        if (fd < 0) {
+            return false;
+        }
+        readiness.awaitOr(otherFd, timeoutNanos);
+        return true;
+    }
+
     boolean isOpen() {
         return fd >= 0;
     }

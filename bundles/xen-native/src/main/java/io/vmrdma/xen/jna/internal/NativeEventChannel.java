@@ -13,12 +13,19 @@ final class NativeEventChannel implements EventChannel {
 
     private final LibXenEvtchn lib;
     private final FdWaiter waiter;
+    private final int fd;
     private volatile Pointer handle;
 
     private NativeEventChannel(LibXenEvtchn lib, Pointer handle, int fd) {
         this.lib = lib;
         this.handle = handle;
+        this.fd = fd;
         this.waiter = new FdWaiter(fd, "xenevtchn_pending");
+    }
+
+    @Override
+    public int pollFd() {
+        return handle == null ? -1 : fd;
     }
 
     static NativeEventChannel open() throws XenException {

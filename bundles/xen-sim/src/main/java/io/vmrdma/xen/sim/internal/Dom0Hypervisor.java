@@ -287,6 +287,11 @@ public final class Dom0Hypervisor implements Hypervisor {
         }
 
         @Override
+        public int pollFd() {
+            return ports.pollFd();
+        }
+
+        @Override
         public void unmask(int port) {
             ports.unmask(port);
         }

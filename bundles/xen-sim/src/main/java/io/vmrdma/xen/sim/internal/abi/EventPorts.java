@@ -122,6 +122,11 @@ public final class EventPorts implements AutoCloseable {
      * Waits up to {@code timeoutNanos} (0 only looks, {@code Long.MAX_VALUE} without end) for a port to fire, clears
      * its pending bit and returns it, masked; -1 on timeout.
      */
+    /** The epoll set of the ports: readable while one of them has fired and is not masked. */
+    public synchronized int pollFd() {
+        return closed ? -1 : epoll;
+    }
+
     public int awaitFired(long timeoutNanos) throws XenException {
         Memory event;
         Memory t;
