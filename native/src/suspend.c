@@ -3,8 +3,9 @@
  * for the simulator back end, where no kernel does it: it watches control/shutdown and, when the toolstack writes
  * "suspend", quiesces every open device of the process, acknowledges with SCHED_SUSPEND and, once resumed on another
  * host, rebinds every device there. Nothing runs behind the application's back: the watch is looked at inside the
- * library's calls (each reap of the rings, each request), so a program that calls no verb for longer than the
- * toolstack waits is not moved (docs/native.md). The thread that notices quiesces every device, so it suspends only
+ * library's calls (each reap of the rings, each request, at most once a millisecond: a look is a system call, and a
+ * polling loop would make one per turn), so a program that calls no verb for longer than the toolstack waits is not
+ * moved (docs/native.md). The thread that notices quiesces every device, so it suspends only
  * when it was the last to call each of them: devices driven by other threads at the same time are never touched from
  * here (the toolstack then cancels). Real Xen needs none of it: the domU's kernel suspends the domain.
  */
@@ -13,8 +14,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "device.h"
+
+/* The watch is looked at no more often than this. */
+#define LOOK_INTERVAL_NS 1000000LL
 
 /* Guards the kernel's state against devices opened, closed and used by several threads. */
 static pthread_mutex_t kernel_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -27,6 +32,16 @@ static struct {
 	int suspending;
 	struct vmrdma_context *open;
 } kernel;
+
+/* When the watch may next be looked at (CLOCK_MONOTONIC_COARSE, ns); read without the lock, so atomically. */
+static long long next_look_ns;
+
+static long long coarse_now_ns(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &t);
+	return (long long)t.tv_sec * 1000000000LL + t.tv_nsec;
+}
 
 static const char *store_path(void)
 {
@@ -169,8 +184,12 @@ static int all_mine(void)
 void vm_kernel_look(struct vmrdma_context *c)
 {
 	c->caller = pthread_self();
+	long long now = coarse_now_ns();
+	if (now < __atomic_load_n(&next_look_ns, __ATOMIC_RELAXED))
+		return;
 	if (pthread_mutex_trylock(&kernel_lock) != 0)
 		return; /* another thread looks, or opens or closes a device: the next call looks again */
+	__atomic_store_n(&next_look_ns, now + LOOK_INTERVAL_NS, __ATOMIC_RELAXED);
 	if (kernel.xs != NULL && !kernel.suspending && kernel.open != NULL && suspend_requested()) {
 		if (all_mine())
 			suspend();
