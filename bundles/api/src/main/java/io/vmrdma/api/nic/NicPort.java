@@ -91,6 +91,27 @@ public interface NicPort {
     }
 
     /**
+     * Whether {@link #awaitFrames} and {@link #awaitFramesOr} end both when a frame arrives and when {@link #wake} is
+     * called: then the engine may sleep in them until its next timer is due, however far off. Otherwise (bindings
+     * written before 0.10.0 of this package, and ports whose wait is the default park) the engine keeps its sleeps in
+     * them short, since a frame would wait out the sleep.
+     */
+    default boolean wakeable() {
+        return false;
+    }
+
+    /**
+     * Ends the {@link #awaitFrames} or {@link #awaitFramesOr} in progress at once, or makes the next one return at once
+     * if none is in progress (a wake is never lost between the engine's last look for work and its wait); any thread
+     * may call it, while the engine uses the port or after the port was closed (then it does nothing). The engine calls
+     * it when another thread hands it work that is not a frame: a command, a configuration, a binding coming or going.
+     * Since 0.10.0 of this package; the default does nothing, and a port that is not {@link #wakeable()} needs none.
+     */
+    default void wake() {
+        // Nothing to end: such a port's waits are short.
+    }
+
+    /**
      * Claims room for one outgoing frame of up to {@code length} bytes addressed to {@code destination}.
      * On success the window is lent through {@code claim} and must be committed or aborted before the next claim.
      *

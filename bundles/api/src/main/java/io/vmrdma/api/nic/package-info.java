@@ -12,7 +12,10 @@
  * over a socket sleeps on the socket's readiness, so an idle engine costs no wake-ups while frames still end its
  * sleep at once. {@link io.vmrdma.api.nic.NicPort#awaitFramesOr} (since 0.9.0) waits on the socket and one more
  * descriptor together, the hypervisor's event channel, so an engine that serves guests too sleeps until either
- * speaks.
+ * speaks. A binding whose waits another thread can end says so through
+ * {@link io.vmrdma.api.nic.NicPort#wakeable()} and ends them in {@link io.vmrdma.api.nic.NicPort#wake()} (since
+ * 0.10.0): the engine then sleeps there until its next timer (a second when it has nothing to serve) and wakes the
+ * port when a command comes; on other bindings its sleeps stay short.
  *
  * <h2>Who owns the buffers</h2>
  * The binding owns every frame buffer (its PACKET_MMAP ring, its datagram staging area). It lends the engine a
@@ -47,7 +50,7 @@
  * unbind, stops using the port and releases every window before the binding frees its buffers.
  */
 @Export
-@Version("0.9.0")
+@Version("0.10.0")
 package io.vmrdma.api.nic;
 
 import org.osgi.annotation.bundle.Export;

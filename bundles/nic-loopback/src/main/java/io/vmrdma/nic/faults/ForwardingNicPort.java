@@ -71,6 +71,16 @@ public abstract class ForwardingNicPort implements NicPort {
     }
 
     @Override
+    public boolean wakeable() {
+        return inner.wakeable();
+    }
+
+    @Override
+    public void wake() {
+        inner.wake();
+    }
+
+    @Override
     public boolean tryClaim(LinkAddress destination, int length, FrameClaim claim) {
         return inner.tryClaim(destination, length, claim);
     }

@@ -27,6 +27,10 @@ public final class SocketCalls {
     /** {@code struct pollfd} events: data to read. */
     public static final short POLLIN = 0x1;
 
+    /** {@code eventfd} flags: the same bits as {@link #SOCK_NONBLOCK} and {@link #SOCK_CLOEXEC}. */
+    public static final int EFD_NONBLOCK = SOCK_NONBLOCK;
+    public static final int EFD_CLOEXEC = SOCK_CLOEXEC;
+
     public static final int EINTR = 4;
     public static final int EAGAIN = 11;
     public static final int ENOBUFS = 105;
@@ -61,6 +65,15 @@ public final class SocketCalls {
     public static native int ppoll(long fds, long count, long timeout, long sigmask);
 
     public static native int close(int fd);
+
+    /** A kernel counter that {@link #ppoll} sees readable while it is not zero; -1 and errno on failure. */
+    public static native int eventfd(int initialValue, int flags);
+
+    /** Reads up to {@code count} bytes into {@code buffer}; -1 and errno on failure. */
+    public static native long read(int fd, long buffer, long count);
+
+    /** Writes {@code count} bytes from {@code buffer}; -1 and errno on failure. */
+    public static native long write(int fd, long buffer, long count);
 
     /** Reads {@code clock} into the {@code struct timespec} at {@code timespec} (from the vDSO: no system call). */
     public static native int clock_gettime(int clock, long timespec);

@@ -13,6 +13,7 @@ import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.LinkState;
 import io.vmrdma.api.nic.NicPort;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
@@ -177,6 +178,52 @@ public abstract class NicPortConformance {
         }
         assertThat(accepted).as("a claim accepted after flushing and draining").isTrue();
         a.abort(claim);
+    }
+
+    /**
+     * A {@link NicPort#wakeable() wakeable} port's wait ends when another thread wakes it, whenever the wake comes: a
+     * wake before the wait ends the next one (the engine's command is never left to wait out the sleep), a wake during
+     * it ends it, and a frame ends it too. Counted, not timed: every wait asks for a minute, so a lost wake shows as a
+     * waiter still asleep when the test stops waiting for it. Wakes at seeded random moments; once the port is closed a
+     * wake does nothing.
+     */
+    @Test
+    void aWakeEndsTheWaitInProgressOrTheNextOne() throws Exception {
+        Assumptions.assumeTrue(a.wakeable(), "the binding's waits are short; nothing to wake");
+        a.wake();
+        assertThat(waitEnds(startWaiting())).as("a wait after a wake").isTrue();
+        Random random = new Random(17);
+        int ended = 0;
+        for (int round = 0; round < 200; round++) {
+            Thread waiter = startWaiting();
+            for (int spin = random.nextInt(20_000); spin > 0; spin--) {
+                Thread.onSpinWait();
+            }
+            a.wake();
+            ended += waitEnds(waiter) ? 1 : 0;
+        }
+        assertThat(ended).as("waits that a wake ended").isEqualTo(200);
+        Thread waiter = startWaiting();
+        send(b, a.address(), new byte[] {1, 2, 3, 4});
+        flushAll(b, 1);
+        assertThat(waitEnds(waiter)).as("a wait that a frame ended").isTrue();
+        link.close();
+        link = null;
+        a.wake();
+    }
+
+    /** Port a's wait of a minute, on a thread of its own. */
+    private Thread startWaiting() {
+        Thread waiter = new Thread(() -> a.awaitFrames(TimeUnit.MINUTES.toNanos(1)), "port-waiter");
+        waiter.setDaemon(true);
+        waiter.start();
+        return waiter;
+    }
+
+    /** Whether {@code waiter}'s wait ended within the crossing limit, a sixth of what it asked for. */
+    private static boolean waitEnds(Thread waiter) throws InterruptedException {
+        waiter.join(TimeUnit.NANOSECONDS.toMillis(CROSSING_LIMIT_NS));
+        return !waiter.isAlive();
     }
 
     private void send(NicPort from, LinkAddress to, byte[] frame) {

@@ -202,7 +202,7 @@ public final class PacketPort implements NicPort, AutoCloseable {
         return closed ? LinkState.DOWN : socket.linkState();
     }
 
-    /** Sleeps on the socket's readiness: a frame for this port ends the wait. */
+    /** Sleeps on the socket's readiness: a frame for this port, or a {@link #wake}, ends the wait. */
     @Override
     public void awaitFrames(long timeoutNanos) {
         socket.awaitFrames(timeoutNanos);
@@ -212,6 +212,16 @@ public final class PacketPort implements NicPort, AutoCloseable {
     @Override
     public boolean awaitFramesOr(int fd, long timeoutNanos) {
         return socket.awaitFramesOr(fd, timeoutNanos);
+    }
+
+    @Override
+    public boolean wakeable() {
+        return true;
+    }
+
+    @Override
+    public void wake() {
+        socket.wake();
     }
 
     /** Each frame received counts toward the limit, dropped ones too, so a flood cannot hold the agent. */

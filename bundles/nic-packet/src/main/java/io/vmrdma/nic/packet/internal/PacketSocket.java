@@ -145,6 +145,11 @@ final class PacketSocket implements AutoCloseable {
         return true;
     }
 
+    /** Ends the wait in progress, or the next one; any thread, even after close (then nothing). */
+    void wake() {
+        readiness.wake();
+    }
+
     /**
      * Frames the kernel dropped for this socket since the last call (its receive buffer was full), through
      * PACKET_STATISTICS, which resets the count; 0 when the socket is closed or the call fails.
@@ -166,6 +171,9 @@ final class PacketSocket implements AutoCloseable {
     public void close() {
         if (!closed) {
             closed = true;
+            if (readiness != null) {
+                readiness.close();
+            }
             SocketCalls.close(fd);
         }
     }

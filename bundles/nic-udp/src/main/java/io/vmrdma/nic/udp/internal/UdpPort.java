@@ -194,6 +194,17 @@ public final class UdpPort implements NicPort, AutoCloseable {
         return rxNext != rxReceived || socket.awaitDatagramsOr(fd, timeoutNanos);
     }
 
+    @Override
+    public boolean wakeable() {
+        return true;
+    }
+
+    /** Ends the wait on the socket's readiness; any thread. */
+    @Override
+    public void wake() {
+        socket.wake();
+    }
+
     /**
      * Each frame read counts toward the limit, dropped ones too, so a flood cannot hold the agent. Frames of a
      * coalesced buffer beyond the limit wait for the next poll, before anything new is received.

@@ -123,6 +123,11 @@ final class UdpSocket implements AutoCloseable {
         return true;
     }
 
+    /** Ends the wait in progress, or the next one; any thread, even after close (then nothing). */
+    void wake() {
+        readiness.wake();
+    }
+
     boolean isOpen() {
         return fd >= 0;
     }
@@ -132,6 +137,9 @@ final class UdpSocket implements AutoCloseable {
         int open = fd;
         fd = -1;
         if (open >= 0) {
+            if (readiness != null) {
+                readiness.close();
+            }
             SocketCalls.close(open);
         }
     }
