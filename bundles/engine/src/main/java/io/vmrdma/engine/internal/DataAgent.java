@@ -22,24 +22,31 @@ final class DataAgent implements Agent {
     private final VerbsEngine verbs;
     private static final long COMMAND_QUEUE_BACKOFF_NANOS = 50_000;
     /**
-     * How long the agent must have found nothing to do before it sleeps longer than its idle strategy asks: a console
-     * or configuration thread handing it commands one after another keeps it at the strategy's short sleeps, since a
-     * command does not end a sleep on the NIC.
+     * How long after guests' backends last did something the agent keeps to its idle strategy's short sleeps: a
+     * device's XenStore handshake is a conversation of several steps whose watch events wake nobody, so it is read
+     * on the short sleeps until it ends. On a port that cannot be woken, any work counts: a frame would wait out a
+     * long sleep there.
      */
     static final long QUIET_AFTER_NANOS = 100_000_000L;
     /**
-     * The longest sleep of a quiet agent with no queue pairs and no guests' devices: its own timers (hellos, peer
-     * liveness) run once a second, and a frame ends the sleep at once. 50 wake-ups a second instead of the idle
-     * strategy's 1,000.
+     * The longest sleep of a quiet agent on a {@link io.vmrdma.api.nic.NicPort#wakeable() wakeable} port with no
+     * guests' backends: its own timers (hellos, peer liveness) are a second apart, and a frame or a command ends the
+     * sleep at once. Also the cap that keeps a clock step or a wrong deadline from holding it longer.
      */
-    static final long QUIET_WAIT_NANOS = 20_000_000L;
+    static final long LONGEST_WAIT_NANOS = 1_000_000_000L;
+    /**
+     * The longest sleep of a quiet agent where something would wake nobody: a port that cannot be woken (a frame
+     * waits out the sleep), or guests' backends bound, whose XenStore watch events (a guest's new device) are read
+     * each cycle. 50 wake-ups a second instead of the idle strategy's 1,000.
+     */
+    static final long POLLED_WAIT_NANOS = 20_000_000L;
 
     private final ManyToOneConcurrentArrayQueue<Runnable> commands = new ManyToOneConcurrentArrayQueue<>(1024);
     private volatile Thread thread;
     private volatile GuestBackends backends;
     private final LongSupplier clock;
-    /** When a cycle last did something; the agent's thread only. */
-    private long lastWorkNanos;
+    /** When a cycle last did work that keeps the agent at short sleeps ({@link #QUIET_AFTER_NANOS}); its thread. */
+    private long lastBusyNanos;
 
     DataAgent(VerbsEngine verbs) {
         this(verbs, System::nanoTime);
@@ -49,7 +56,7 @@ final class DataAgent implements Agent {
     DataAgent(VerbsEngine verbs, LongSupplier clock) {
         this.verbs = verbs;
         this.clock = clock;
-        this.lastWorkNanos = clock.getAsLong();
+        this.lastBusyNanos = clock.getAsLong();
     }
 
     @Override
@@ -66,11 +73,14 @@ final class DataAgent implements Agent {
     @Override
     public int doWork() {
         GuestBackends b = backends;
-        int work = runCommands() + verbs.doWork() + (b == null ? 0 : b.doWork());
-        if (work > 0) {
-            lastWorkNanos = clock.getAsLong();
+        int work = runCommands() + verbs.doWork();
+        int guests = b == null ? 0 : b.doWork();
+        // A command or a frame on a wakeable port buys no short sleeps: the next one wakes the agent itself. So a
+        // peer's HELLO costs one cycle and the strategy's spin, not a tenth of a second of millisecond sleeps.
+        if (guests > 0 || work > 0 && !verbs.wakeable()) {
+            lastBusyNanos = clock.getAsLong();
         }
-        return work;
+        return work + guests;
     }
 
     /** Sets the guests' backends served each cycle, or none; call on the agent's thread (through runAndWait). */
@@ -79,17 +89,29 @@ final class DataAgent implements Agent {
     }
 
     /**
-     * The agent's sleep when it has nothing to do and no guest's device would wake it, at most {@code maxNanos}: on
-     * the NIC port's readiness (a frame ends it). Once the agent has been quiet for {@link #QUIET_AFTER_NANOS} with no
-     * queue pair, that sleep lasts up to {@link #QUIET_WAIT_NANOS}: an engine with nothing to serve costs a few
-     * wake-ups a second, not a thousand.
+     * The agent's sleep when it has nothing to do and no guest's device would wake it, at least {@code minNanos} (the
+     * idle strategy's back-off): on the NIC port's readiness, which a frame or a command ({@link #wake}) ends. Once
+     * quiet ({@link #QUIET_AFTER_NANOS} since guests' backends last worked), it lasts until the engine's next timer is
+     * due ({@link VerbsEngine#nanosUntilDue}), at most {@link #LONGEST_WAIT_NANOS}, or {@link #POLLED_WAIT_NANOS}
+     * where something would not wake it: an engine with nothing to serve wakes for its timers, not a thousand times a
+     * second. While queue pairs exist the engine's timers are due at once and the strategy's short sleeps stay.
      */
-    void awaitWork(long maxNanos) {
-        if (!verbs.hasQueuePairs() && clock.getAsLong() - lastWorkNanos > QUIET_AFTER_NANOS) {
-            verbs.awaitFrames(Math.max(maxNanos, QUIET_WAIT_NANOS));
-        } else {
-            verbs.awaitFrames(maxNanos);
+    void awaitWork(long minNanos) {
+        long sleep = minNanos;
+        if (clock.getAsLong() - lastBusyNanos > QUIET_AFTER_NANOS) {
+            boolean polled = backends != null || !verbs.wakeable();
+            sleep = Math.max(minNanos, verbs.nanosUntilDue(polled ? POLLED_WAIT_NANOS : LONGEST_WAIT_NANOS));
         }
+        verbs.awaitFrames(sleep);
+    }
+
+    /**
+     * Ends the agent's sleep, or its next one, so that work handed over from another thread runs now rather than
+     * after the sleep: the port's wait is woken, a park unparked. Any thread.
+     */
+    void wake() {
+        verbs.wake();
+        LockSupport.unpark(thread);
     }
 
     /**
@@ -150,6 +172,8 @@ final class DataAgent implements Agent {
             }
             LockSupport.parkNanos(COMMAND_QUEUE_BACKOFF_NANOS);
         }
+        // After the offer: the agent either finds the command before it sleeps or is woken from that sleep.
+        wake();
     }
 
     @Override

@@ -13,10 +13,11 @@ import org.agrona.concurrent.IdleStrategy;
  * guests served last sleep (their cores are free), the agent first backs off as Agrona's does (spin, then yield, then
  * sleeps of doubling length up to a maximum), and a guest's notification still ends the sleep; so it does without a
  * doorbell. With no guest device to ring it, the agent sleeps in the wait it is given instead (the NIC port's
- * readiness, which a frame ends), spinning first only through spells that are typically short ({@link IdleSpells}).
- * With guest devices and a NIC both, where the port can sleep on the guests' event channel too, one sleep serves
- * both: it is entered as the NIC's alone is, or at once while the guests served last poll. Every sleep ends within
- * {@link #MAX_PARK_NANOS}, for the engine's timers and commands.
+ * readiness, which a frame ends), spinning first only through spells that are typically short ({@link IdleSpells});
+ * that wait may last longer than asked (the data agent's, until the engine's next timer once quiet: a frame or a
+ * command ends it). With guest devices and a NIC both, where the port can sleep on the guests' event channel too, one
+ * sleep serves both: it is entered as the NIC's alone is, or at once while the guests served last poll. Every other
+ * sleep ends within {@link #MAX_PARK_NANOS}, for the engine's timers and commands.
  */
 public final class WakeableIdleStrategy implements IdleStrategy {
 
@@ -48,7 +49,7 @@ public final class WakeableIdleStrategy implements IdleStrategy {
         this.doorbell = doorbell;
     }
 
-    /** The wait when no guest device rings the doorbell (at most the given nanoseconds), or null for a plain park. */
+    /** The wait when no guest device rings the doorbell (at least the given nanoseconds), or null for a plain park. */
     public void waiter(LongConsumer waiter) {
         this.waiter = waiter;
     }

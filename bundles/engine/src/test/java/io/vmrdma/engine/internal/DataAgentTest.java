@@ -91,43 +91,98 @@ class DataAgentTest {
     }
 
     /**
-     * An idle agent sleeps on its NIC port for as long as its idle strategy asks while it has been busy lately or has
-     * queue pairs, and for {@link DataAgent#QUIET_WAIT_NANOS} once it has been quiet with none: a hand-set clock says
-     * how long it has been quiet, the port records the sleeps it was asked for.
+     * A quiet agent on a port that a frame and a wake both end sleeps until the engine's next timer (the hello a second
+     * after the last), at most {@link DataAgent#LONGEST_WAIT_NANOS}; a frame does not bring back the idle strategy's
+     * short sleeps; a queue pair does. A hand-set clock says how long it has been quiet, the port records the sleeps it
+     * was asked for.
      */
     @Test
-    void aQuietAgentWithNoQueuePairsSleepsLongerOnItsPort() throws Exception {
-        AtomicLong clock = new AtomicLong(1_000_000_000L);
-        VerbsEngine verbs = new VerbsEngine(1, clock::get, 1L);
-        DataAgent agent = new DataAgent(verbs, clock::get);
-        List<Long> sleeps = new ArrayList<>();
-        LoopbackWire wire = new LoopbackWire();
-        LoopbackPort stranger = new LoopbackPort(wire, 2, 1500, 1 << 20);
-        LoopbackPort port = new LoopbackPort(wire, 1, 1500, 1 << 20);
-        verbs.nic(new ForwardingNicPort(port) {
-            @Override
-            public void awaitFrames(long timeoutNanos) {
-                sleeps.add(timeoutNanos);
-            }
-        });
+    void aQuietAgentOnAWakeablePortSleepsUntilItsNextTimer() throws Exception {
+        QuietAgent quiet = new QuietAgent(true);
+        DataAgent agent = quiet.agent;
+        quiet.verbs.peer(3, quiet.wire.address(3));
         agent.awaitWork(1_000);
-        clock.addAndGet(DataAgent.QUIET_AFTER_NANOS + 1);
+        quiet.clock.addAndGet(DataAgent.QUIET_AFTER_NANOS + 1);
+        // The port was just bound: its timers start in the next cycle, so nothing is known to be far off yet.
         agent.awaitWork(1_000);
-        // A frame, garbage from a stranger but work for the agent: it is busy again.
-        FrameClaim claim = new FrameClaim();
-        assertThat(stranger.tryClaim(port.address(), 20, claim)).isTrue();
-        stranger.commit(claim, 20);
-        stranger.flush();
-        assertThat(agent.doWork()).isPositive();
+        agent.doWork();
         agent.awaitWork(1_000);
-        clock.addAndGet(DataAgent.QUIET_AFTER_NANOS + 1);
-        VerbsContext domain = verbs.openDomain(1, "a");
-        domain.createQp(new QpInitAttributes().pd(domain.allocPd()).sendCq(domain.createCq(4)).recvCq(
-                domain.createCq(4)).maxSendWr(4).maxRecvWr(4));
+        quiet.clock.addAndGet(400_000_000L);
         agent.awaitWork(1_000);
-        assertThat(sleeps).as("busy lately; quiet; a frame came; quiet but a queue pair exists").containsExactly(
-                1_000L,
-                DataAgent.QUIET_WAIT_NANOS, 1_000L, 1_000L);
+        // A frame, garbage from a stranger but work for the agent: the next sleep is as long as before.
+        quiet.receiveGarbage();
+        agent.awaitWork(1_000);
+        quiet.clock.addAndGet(700_000_000L);
+        agent.awaitWork(1_000);
+        quiet.openQueuePair();
+        agent.awaitWork(1_000);
+        assertThat(quiet.sleeps).as("busy lately; port just bound; a hello period ahead; 0.4 s later; after a frame; "
+                + "a hello late; a queue pair exists").containsExactly(1_000L, 1_000L, 1_000_000_000L,
+                        600_000_000L, 600_000_000L, 1_000L, 1_000L);
+    }
+
+    /**
+     * Where a frame would wait out a sleep (a port that is not wakeable, here the loopback binding) the quiet agent
+     * sleeps at most {@link DataAgent#POLLED_WAIT_NANOS}, and any work brings back the idle strategy's short sleeps.
+     */
+    @Test
+    void aQuietAgentOnAPortThatCannotBeWokenSleepsShort() throws Exception {
+        QuietAgent quiet = new QuietAgent(false);
+        DataAgent agent = quiet.agent;
+        agent.doWork();
+        agent.awaitWork(1_000);
+        quiet.clock.addAndGet(DataAgent.QUIET_AFTER_NANOS + 1);
+        agent.awaitWork(1_000);
+        quiet.receiveGarbage();
+        agent.awaitWork(1_000);
+        quiet.clock.addAndGet(DataAgent.QUIET_AFTER_NANOS + 1);
+        agent.awaitWork(1_000);
+        quiet.openQueuePair();
+        agent.awaitWork(1_000);
+        assertThat(quiet.sleeps).as("busy lately; quiet; a frame came; quiet again; a queue pair exists")
+                .containsExactly(1_000L, DataAgent.POLLED_WAIT_NANOS, 1_000L, DataAgent.POLLED_WAIT_NANOS, 1_000L);
+    }
+
+    /**
+     * An agent on a hand-set clock whose loopback port records the sleeps it is asked for instead of sleeping, and a
+     * stranger on the same wire.
+     */
+    private static final class QuietAgent {
+        final AtomicLong clock = new AtomicLong(1_000_000_000L);
+        final VerbsEngine verbs = new VerbsEngine(1, clock::get, 1L);
+        final DataAgent agent = new DataAgent(verbs, clock::get);
+        final List<Long> sleeps = new ArrayList<>();
+        final LoopbackWire wire = new LoopbackWire();
+        private final LoopbackPort stranger = new LoopbackPort(wire, 2, 1500, 1 << 20);
+
+        QuietAgent(boolean wakeable) {
+            verbs.nic(new ForwardingNicPort(new LoopbackPort(wire, 1, 1500, 1 << 20)) {
+                @Override
+                public void awaitFrames(long timeoutNanos) {
+                    sleeps.add(timeoutNanos);
+                }
+
+                @Override
+                public boolean wakeable() {
+                    return wakeable;
+                }
+            });
+        }
+
+        /** A frame from the stranger, garbage but work for the agent's next cycle, which takes it. */
+        void receiveGarbage() {
+            FrameClaim claim = new FrameClaim();
+            assertThat(stranger.tryClaim(wire.address(1), 20, claim)).isTrue();
+            stranger.commit(claim, 20);
+            stranger.flush();
+            assertThat(agent.doWork()).isPositive();
+        }
+
+        void openQueuePair() throws Exception {
+            VerbsContext domain = verbs.openDomain(1, "a");
+            domain.createQp(new QpInitAttributes().pd(domain.allocPd()).sendCq(domain.createCq(4)).recvCq(
+                    domain.createCq(4)).maxSendWr(4).maxRecvWr(4));
+        }
     }
 
     private static void awaitQuietly(CountDownLatch latch) {

@@ -168,6 +168,11 @@ public final class Peer {
         return false;
     }
 
+    /** When its next hello is due. */
+    long nextHelloNanos() {
+        return nextHelloNanos;
+    }
+
     /** Its next hello goes in the next duty cycle. */
     void helloNow(long nowNanos) {
         nextHelloNanos = nowNanos;

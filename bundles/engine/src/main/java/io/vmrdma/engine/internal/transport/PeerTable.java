@@ -164,6 +164,23 @@ public final class PeerTable {
         }
     }
 
+    /**
+     * Nanoseconds from {@code nowNanos} until a peer's timer is due (a hello to send, or an up peer whose silence would
+     * mark it down), negative when one is late; {@code Long.MAX_VALUE} for no peers.
+     */
+    long nanosUntilTimer(long nowNanos, long helloIntervalNanos) {
+        long silence = DOWN_AFTER_PERIODS * helloIntervalNanos;
+        long earliest = Long.MAX_VALUE;
+        for (Peer peer : peers.values()) {
+            earliest = Math.min(earliest, peer.nextHelloNanos() - nowNanos);
+            if (peer.up()) {
+                // markDownIfSilent looks for silence longer than this, so one nanosecond past it.
+                earliest = Math.min(earliest, peer.lastHeardNanos() + silence + 1 - nowNanos);
+            }
+        }
+        return earliest;
+    }
+
     private void publish() {
         Peer[] all = peers.values().toArray(new Peer[0]);
         Arrays.sort(all, Comparator.comparingInt(Peer::node));

@@ -112,6 +112,8 @@ public final class WireTransport implements FrameHandler {
     /** Failures of the engine's own code while a frame was received or claimed: a bug, logged a few a second. */
     private final LogBudget failureLog;
     private NicPort port;
+    /** {@link #port} for other threads: the one to wake. */
+    private volatile NicPort waitingOn;
     private int portEpoch;
     private long now;
     /**
@@ -182,6 +184,7 @@ public final class WireTransport implements FrameHandler {
     public void port(NicPort newPort) {
         abandonClaim();
         port = newPort;
+        waitingOn = newPort;
         receiveDrops = newPort == null ? 0 : newPort.receiveDrops();
         fullPolls = 0;
         portEpoch++;
@@ -288,6 +291,42 @@ public final class WireTransport implements FrameHandler {
     public boolean awaitFramesOr(int fd, long timeoutNanos) {
         NicPort p = port;
         return p != null && p.awaitFramesOr(fd, timeoutNanos);
+    }
+
+    /**
+     * Whether a frame and a {@link #wake} both end {@link #awaitFrames}: the port is {@link NicPort#wakeable()}, or
+     * none is bound (then the wait is a park, which the waker unparks).
+     */
+    public boolean wakeable() {
+        NicPort p = port;
+        return p == null || p.wakeable();
+    }
+
+    /** Ends the bound port's {@link NicPort#awaitFrames} in progress, or its next; any thread. */
+    public void wake() {
+        NicPort p = waitingOn;
+        if (p != null) {
+            p.wake();
+        }
+    }
+
+    /**
+     * Nanoseconds from {@code nowNanos} until the transport's own timers want a duty cycle: a peer's hello or
+     * liveness, the discovery HELLO; 0 when a port was just bound (its timers start in the next cycle);
+     * {@code Long.MAX_VALUE} without a port (no timer runs then). The timers of queue pairs are not among them.
+     */
+    public long nanosUntilDue(long nowNanos) {
+        if (port == null) {
+            return Long.MAX_VALUE;
+        }
+        if (rebase) {
+            return 0;
+        }
+        long due = peers.nanosUntilTimer(nowNanos, HELLO_INTERVAL_NANOS);
+        if (discovery) {
+            due = Math.min(due, nextDiscoveryNanos - nowNanos);
+        }
+        return Math.max(0, due);
     }
 
     /**

@@ -292,6 +292,11 @@ final class ConnectionManager {
         }
     }
 
+    /** Whether a connection request is under way, sent or received: {@link #expire} then has timers to run. */
+    boolean inFlight() {
+        return !requestsSent.isEmpty() || !awaitingListener.isEmpty() || !fromPeers.isEmpty();
+    }
+
     /** Times out unanswered requests, local and remote, and repeats ours to other nodes; returns how many. */
     int expire(long now) {
         // Runs every duty cycle: an empty table is skipped, so that a quiet cycle allocates no iterator.

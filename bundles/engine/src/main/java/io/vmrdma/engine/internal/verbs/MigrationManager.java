@@ -109,9 +109,14 @@ public final class MigrationManager {
         return going;
     }
 
+    /** Whether a move, an arrival or a notice is under way: {@link #expire} then has timers to run. */
+    boolean inFlight() {
+        return !outgoing.isEmpty() || !incoming.isEmpty() || !notices.isEmpty();
+    }
+
     /** Timers: steps sent again, silent partners given up, notices repeated. */
     int expire(long now) {
-        if (outgoing.isEmpty() && incoming.isEmpty() && notices.isEmpty()) {
+        if (!inFlight()) {
             return 0;
         }
         int work = 0;

@@ -121,8 +121,8 @@ public final class VerbsEngine {
     }
 
     /**
-     * Sleeps until a frame may have arrived on the bound NIC port, at most {@code timeoutNanos}; parks while none is
-     * bound. The data agent's wait when it has nothing to do.
+     * Sleeps until a frame may have arrived on the bound NIC port or {@link #wake} was called, at most
+     * {@code timeoutNanos}; parks while none is bound. The data agent's wait when it has nothing to do.
      */
     public void awaitFrames(long timeoutNanos) {
         transport.awaitFrames(timeoutNanos);
@@ -136,9 +136,31 @@ public final class VerbsEngine {
         return transport.awaitFramesOr(fd, timeoutNanos);
     }
 
-    /** Whether any queue pair exists: without one, no retransmission, receiver-not-ready or rate timer can be due. */
-    public boolean hasQueuePairs() {
-        return !qps.isEmpty();
+    /**
+     * Nanoseconds until this node's duty cycle has something due by time, at most {@code capNanos}: the agent's sleep
+     * when it has nothing to do. 0 while a queue pair, a connection request or a migration exists (their
+     * retransmission, receiver-not-ready, rate, repeat and timeout timers are microseconds to milliseconds apart; the
+     * agent then keeps to its idle strategy's short sleeps); otherwise the transport's next peer timer (hello,
+     * liveness, discovery), a second apart.
+     */
+    public long nanosUntilDue(long capNanos) {
+        if (!qps.isEmpty() || connections.inFlight() || migrations.inFlight()) {
+            return 0;
+        }
+        return Math.min(capNanos, transport.nanosUntilDue(now()));
+    }
+
+    /**
+     * Whether {@link #awaitFrames} ends both when a frame arrives and when {@link #wake} is called, so that the agent
+     * may sleep in it until {@link #nanosUntilDue}; the agent's thread.
+     */
+    public boolean wakeable() {
+        return transport.wakeable();
+    }
+
+    /** Ends an {@link #awaitFrames} in progress on the bound port, or the next one; any thread. */
+    public void wake() {
+        transport.wake();
     }
 
     /** Adds a node to the static peer table: frames to {@code node} go to {@code address}. */
