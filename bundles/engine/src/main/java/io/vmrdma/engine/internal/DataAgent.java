@@ -45,6 +45,8 @@ final class DataAgent implements Agent {
     private volatile Thread thread;
     private volatile GuestBackends backends;
     private final LongSupplier clock;
+    /** Set once the agent is to be closed: its sleeps stay short, so that the runner's close needs no wake. */
+    private volatile boolean closing;
     /** When a cycle last did work that keeps the agent at short sleeps ({@link #QUIET_AFTER_NANOS}); its thread. */
     private long lastBusyNanos;
 
@@ -70,17 +72,27 @@ final class DataAgent implements Agent {
         runCommands();
     }
 
+    /**
+     * One duty cycle: commands, the engine's, the guests' backends'.
+     *
+     * @return the work the idle strategy is to see: on a {@link io.vmrdma.api.nic.NicPort#wakeable() wakeable} port
+     *         with no guests' work and nothing to serve (no queue pair, connection request or migration), none, since
+     *         what the engine did was control traffic (a peer's hello, a command) and the next frame or command wakes
+     *         the agent itself: it goes straight back to its wait instead of spinning and yielding a hundred cycles
+     *         or, as it did, sleeping a tenth of a second in millisecond sleeps
+     */
     @Override
     public int doWork() {
         GuestBackends b = backends;
         int work = runCommands() + verbs.doWork();
         int guests = b == null ? 0 : b.doWork();
-        // A command or a frame on a wakeable port buys no short sleeps: the next one wakes the agent itself. So a
-        // peer's HELLO costs one cycle and the strategy's spin, not a tenth of a second of millisecond sleeps.
-        if (guests > 0 || work > 0 && !verbs.wakeable()) {
-            lastBusyNanos = clock.getAsLong();
+        if (guests > 0 || !verbs.wakeable()) {
+            if (work + guests > 0) {
+                lastBusyNanos = clock.getAsLong();
+            }
+            return work + guests;
         }
-        return work + guests;
+        return verbs.serving() ? work : 0;
     }
 
     /** Sets the guests' backends served each cycle, or none; call on the agent's thread (through runAndWait). */
@@ -98,7 +110,7 @@ final class DataAgent implements Agent {
      */
     void awaitWork(long minNanos) {
         long sleep = minNanos;
-        if (clock.getAsLong() - lastBusyNanos > QUIET_AFTER_NANOS) {
+        if (!closing && clock.getAsLong() - lastBusyNanos > QUIET_AFTER_NANOS) {
             boolean polled = backends != null || !verbs.wakeable();
             sleep = Math.max(minNanos, verbs.nanosUntilDue(polled ? POLLED_WAIT_NANOS : LONGEST_WAIT_NANOS));
         }
@@ -121,6 +133,15 @@ final class DataAgent implements Agent {
      */
     boolean awaitWorkOr(int fd, long maxNanos) {
         return verbs.awaitFramesOr(fd, maxNanos);
+    }
+
+    /**
+     * The agent is about to be closed: it is woken and sleeps only the idle strategy's short sleeps from now on, since
+     * its runner's close cannot end a sleep on the port and would wait it out. Any thread, before the runner's close.
+     */
+    void closing() {
+        closing = true;
+        wake();
     }
 
     private int runCommands() {

@@ -254,6 +254,7 @@ public final class EngineNode implements Node, DomainRegistry, PeerRegistry, Ver
     @Deactivate
     void deactivate() {
         dataAgent.runAndWait(this::closeBackends);
+        dataAgent.closing();
         dataAgentRunner.close();
         LOG.info("vmrdma node {} stopped", nodeId);
     }

@@ -12,6 +12,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 
+import io.vmrdma.api.Counter;
 import io.vmrdma.api.nic.FrameClaim;
 import io.vmrdma.api.verbs.QpInitAttributes;
 import io.vmrdma.api.verbs.VerbsContext;
@@ -109,8 +110,9 @@ class DataAgentTest {
         agent.awaitWork(1_000);
         quiet.clock.addAndGet(400_000_000L);
         agent.awaitWork(1_000);
-        // A frame, garbage from a stranger but work for the agent: the next sleep is as long as before.
-        quiet.receiveGarbage();
+        // A frame, garbage from a stranger: control traffic with nothing to serve, so the idle strategy sees no work
+        // (no spin) and the next sleep is as long as before.
+        assertThat(quiet.receiveGarbage()).isZero();
         agent.awaitWork(1_000);
         quiet.clock.addAndGet(700_000_000L);
         agent.awaitWork(1_000);
@@ -133,7 +135,7 @@ class DataAgentTest {
         agent.awaitWork(1_000);
         quiet.clock.addAndGet(DataAgent.QUIET_AFTER_NANOS + 1);
         agent.awaitWork(1_000);
-        quiet.receiveGarbage();
+        assertThat(quiet.receiveGarbage()).isPositive();
         agent.awaitWork(1_000);
         quiet.clock.addAndGet(DataAgent.QUIET_AFTER_NANOS + 1);
         agent.awaitWork(1_000);
@@ -169,13 +171,19 @@ class DataAgentTest {
             });
         }
 
-        /** A frame from the stranger, garbage but work for the agent's next cycle, which takes it. */
-        void receiveGarbage() {
+        /**
+         * A frame from the stranger, garbage, that the agent's next cycle takes (and counts); returns the work that
+         * cycle reported to the idle strategy.
+         */
+        int receiveGarbage() {
             FrameClaim claim = new FrameClaim();
             assertThat(stranger.tryClaim(wire.address(1), 20, claim)).isTrue();
             stranger.commit(claim, 20);
             stranger.flush();
-            assertThat(agent.doWork()).isPositive();
+            long malformed = verbs.counter(Counter.MALFORMED_FRAMES);
+            int work = agent.doWork();
+            assertThat(verbs.counter(Counter.MALFORMED_FRAMES)).isEqualTo(malformed + 1);
+            return work;
         }
 
         void openQueuePair() throws Exception {

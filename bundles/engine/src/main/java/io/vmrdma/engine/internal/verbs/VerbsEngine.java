@@ -144,10 +144,18 @@ public final class VerbsEngine {
      * liveness, discovery), a second apart.
      */
     public long nanosUntilDue(long capNanos) {
-        if (!qps.isEmpty() || connections.inFlight() || migrations.inFlight()) {
+        if (serving()) {
             return 0;
         }
         return Math.min(capNanos, transport.nanosUntilDue(now()));
+    }
+
+    /**
+     * Whether this node serves anything whose timers run on the idle strategy's short sleeps: a queue pair, a
+     * connection request (sent or received) or a migration.
+     */
+    public boolean serving() {
+        return !qps.isEmpty() || connections.inFlight() || migrations.inFlight();
     }
 
     /**
