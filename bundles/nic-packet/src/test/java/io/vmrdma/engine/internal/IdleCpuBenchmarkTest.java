@@ -28,7 +28,10 @@ import org.junit.jupiter.api.Test;
  * guests, no queue pairs, only the peers' HELLOs once a second. After a warm-up, the CPU time of node 1's agent thread
  * over {@code vmrdma.bench.idle.seconds} (default 10) as a percentage of one core ({@code idle_cpu_pct}), beside the
  * whole JVM's over the same window (from {@code /proc/self/stat}) and, in the same run, the baseline: a thread that
- * does nothing but sleep 1 ms at a time, the wake-ups of an agent that polls its NIC on a 1 ms timer.
+ * does nothing but sleep 1 ms at a time, the wake-ups of an agent that polls its NIC on a 1 ms timer. The agent's
+ * wake-ups a second are counted too (its thread's context switches, from {@code /proc}): on a shared machine other
+ * work's softirqs run in whichever thread wakes and are charged to it, so the CPU figures move with the machine's load
+ * while the wake-ups do not.
  *
  * <p>{@code vmrdma.bench.out}: a file for the results as one JSON object.
  */
@@ -47,6 +50,7 @@ class IdleCpuBenchmarkTest {
         long measureNanos = (long) (SECONDS * 1e9);
         double agentPct;
         double processPct;
+        double agentWakeups;
         try (PacketLink link = PacketLink.create(9000)) {
             NicPort a = link.portA();
             NicPort b = link.portB();
@@ -55,12 +59,15 @@ class IdleCpuBenchmarkTest {
             try {
                 Thread.sleep(TimeUnit.NANOSECONDS.toMillis(WARMUP_NANOS));
                 Thread agent = first.thread();
+                Path task = taskOf(agent.getName());
                 long cpu = threads.getThreadCpuTime(agent.getId());
+                long switches = contextSwitches(task);
                 long process = processTicks();
                 long from = System.nanoTime();
                 Thread.sleep(TimeUnit.NANOSECONDS.toMillis(measureNanos));
                 long wall = System.nanoTime() - from;
                 agentPct = 100.0 * (threads.getThreadCpuTime(agent.getId()) - cpu) / wall;
+                agentWakeups = (contextSwitches(task) - switches) / (wall / 1e9);
                 processPct = 100.0 * (processTicks() - process) / TICKS_PER_SECOND / (wall / 1e9);
             } finally {
                 first.close();
@@ -69,16 +76,16 @@ class IdleCpuBenchmarkTest {
         }
         double parkPct = sleeperCpuPct(measureNanos);
         System.out.printf(Locale.ROOT, "idle engine (nic.packet on a veth, no guests, %.0f s): data agent %.3f %% of a"
-                + " core, the whole JVM %.3f %%; same run, a thread sleeping 1 ms at a time: %.3f %%%n", SECONDS,
-                agentPct, processPct, parkPct);
+                + " core, %.1f wake-ups/s, the whole JVM %.3f %%; same run, a thread sleeping 1 ms at a time: %.3f %%%n",
+                SECONDS, agentPct, agentWakeups, processPct, parkPct);
         assertThat(agentPct).isNotNegative();
         String out = System.getProperty("vmrdma.bench.out", "");
         if (!out.isEmpty()) {
             Path file = Path.of(out).toAbsolutePath();
             Files.createDirectories(file.getParent());
             Files.writeString(file, String.format(Locale.ROOT, "{\"seconds\":%.1f,\"idle_cpu_pct\":%.4f,"
-                    + "\"process_cpu_pct\":%.4f,\"sleep_1ms_cpu_pct\":%.4f}%n", SECONDS, agentPct, processPct,
-                    parkPct), StandardCharsets.UTF_8);
+                    + "\"idle_wakeups_per_s\":%.2f,\"process_cpu_pct\":%.4f,\"sleep_1ms_cpu_pct\":%.4f}%n", SECONDS,
+                    agentPct, agentWakeups, processPct, parkPct), StandardCharsets.UTF_8);
         }
     }
 
@@ -115,6 +122,33 @@ class IdleCpuBenchmarkTest {
         running.set(false);
         sleeper.join();
         return 100.0 * cpu.get() / (System.nanoTime() - from);
+    }
+
+    /**
+     * The {@code /proc} directory of this JVM's native thread named {@code name} (the JVM names each Java thread's
+     * native thread after it, cut to 15 bytes).
+     */
+    private static Path taskOf(String name) throws Exception {
+        String comm = name.length() > 15 ? name.substring(0, 15) : name;
+        try (var tasks = Files.list(Path.of("/proc/self/task"))) {
+            for (Path task : (Iterable<Path>) tasks::iterator) {
+                if (Files.readString(task.resolve("comm")).strip().equals(comm)) {
+                    return task;
+                }
+            }
+        }
+        throw new IllegalStateException("no native thread named " + comm);
+    }
+
+    /** The thread's context switches so far, voluntary (its sleeps) and not (preemptions). */
+    private static long contextSwitches(Path task) throws Exception {
+        long switches = 0;
+        for (String line : Files.readAllLines(task.resolve("status"))) {
+            if (line.startsWith("voluntary_ctxt_switches:") || line.startsWith("nonvoluntary_ctxt_switches:")) {
+                switches += Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+            }
+        }
+        return switches;
     }
 
     /** User and system time of this JVM so far, in clock ticks (fields 14 and 15 of /proc/self/stat). */
