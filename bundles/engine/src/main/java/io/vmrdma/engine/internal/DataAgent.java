@@ -72,27 +72,17 @@ final class DataAgent implements Agent {
         runCommands();
     }
 
-    /**
-     * One duty cycle: commands, the engine's, the guests' backends'.
-     *
-     * @return the work the idle strategy is to see: on a {@link io.vmrdma.api.nic.NicPort#wakeable() wakeable} port
-     *         with no guests' work and nothing to serve (no queue pair, connection request or migration), none, since
-     *         what the engine did was control traffic (a peer's hello, a command) and the next frame or command wakes
-     *         the agent itself: it goes straight back to its wait instead of spinning and yielding a hundred cycles
-     *         or, as it did, sleeping a tenth of a second in millisecond sleeps
-     */
     @Override
     public int doWork() {
         GuestBackends b = backends;
         int work = runCommands() + verbs.doWork();
         int guests = b == null ? 0 : b.doWork();
-        if (guests > 0 || !verbs.wakeable()) {
-            if (work + guests > 0) {
-                lastBusyNanos = clock.getAsLong();
-            }
-            return work + guests;
+        // A command or a frame on a wakeable port buys no 1 ms waits: the next one wakes the agent itself. So a peer's
+        // HELLO costs a duty cycle or two, not a tenth of a second of millisecond sleeps.
+        if (guests > 0 || work > 0 && !verbs.wakeable()) {
+            lastBusyNanos = clock.getAsLong();
         }
-        return verbs.serving() ? work : 0;
+        return work + guests;
     }
 
     /** Sets the guests' backends served each cycle, or none; call on the agent's thread (through runAndWait). */

@@ -154,7 +154,7 @@ public final class VerbsEngine {
      * Whether this node serves anything whose timers run on the idle strategy's short sleeps: a queue pair, a
      * connection request (sent or received) or a migration.
      */
-    public boolean serving() {
+    private boolean serving() {
         return !qps.isEmpty() || connections.inFlight() || migrations.inFlight();
     }
 
