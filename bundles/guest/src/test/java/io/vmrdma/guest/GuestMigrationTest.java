@@ -140,7 +140,9 @@ class GuestMigrationTest {
     void aCGuestWhoseMoveIsCancelledStreamsOnWhereItWas() throws Exception {
         CStream c = startCStream();
         moveToADestinationThatDies(c.domid);
-        assertThat(sims[0].list()).extracting(d -> d.name()).contains("c-mover");
+        assertThat(sims[0].list()).extracting(d -> d.name())
+                .as("host 1's domains after the cancel; the C mover's output so far:%n%s", Files.readString(c.log))
+                .contains("c-mover");
 
         c.finish();
     }
