@@ -89,8 +89,7 @@ public final class WakeableIdleStrategy implements IdleStrategy {
             return;
         }
         FramesOrDescriptor both = framesOr;
-        int fd = bell == null || !wirePolled || both == null ? -1 : bell.pollFd();
-        if (fd >= 0 && sleptOnWireAndGuests(bell, fd, both)) {
+        if (bell != null && wirePolled && both != null && sleptOnWireAndGuests(bell, both)) {
             return;
         }
         // With neither a doorbell nor a wait it backs off as with a NIC. Guests that sleep leave their cores free:
@@ -116,10 +115,14 @@ public final class WakeableIdleStrategy implements IdleStrategy {
     }
 
     /**
-     * A turn of the wait for a frame or a guest together; false where the port cannot wait on both (nothing done,
-     * the back-off follows).
+     * A turn of the wait for a frame or a guest together; false where the event channel has no descriptor or the
+     * port cannot wait on both (nothing slept, the back-off follows).
      */
-    private boolean sleptOnWireAndGuests(Doorbell bell, int fd, FramesOrDescriptor both) {
+    private boolean sleptOnWireAndGuests(Doorbell bell, FramesOrDescriptor both) {
+        int fd = bell.pollFd();
+        if (fd < 0) {
+            return false;
+        }
         // Guests that poll hold their cores: the agent gives its own up at once (measured with MPI ranks that poll:
         // 8-byte NetPIPE between two hosts 65-87 µs a hop, against 70-73 spinning through short spells and 151-184
         // with the back-off below).

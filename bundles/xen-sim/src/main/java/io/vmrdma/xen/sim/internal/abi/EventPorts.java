@@ -35,7 +35,8 @@ public final class EventPorts implements AutoCloseable {
     private final Memory drain = new Memory(DRAIN_BYTES);
     private final Memory timeout = new Memory(16);
     private int waiters;
-    private boolean closed;
+    /** Written under the handle's lock; volatile for {@link #pollFd}, which the data agent reads every sleep. */
+    private volatile boolean closed;
 
     /** A handle for ports 1 to {@code maxPorts - 1}. */
     public EventPorts(int maxPorts) throws XenException {
@@ -123,7 +124,7 @@ public final class EventPorts implements AutoCloseable {
      * its pending bit and returns it, masked; -1 on timeout.
      */
     /** The epoll set of the ports: readable while one of them has fired and is not masked. */
-    public synchronized int pollFd() {
+    public int pollFd() {
         return closed ? -1 : epoll;
     }
 
