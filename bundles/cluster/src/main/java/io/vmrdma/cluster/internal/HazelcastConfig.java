@@ -19,7 +19,9 @@ import com.hazelcast.splitbrainprotection.SplitBrainProtectionOn;
  * misses entries, and a node applying that copy would lose settings. When a split heals, the smaller side merges
  * into the larger, and its entries are discarded: only a side with a majority could write (the larger one), so its
  * maps are the agreed state, and a key it deleted during the split must not come back from the other side's copy
- * (Hazelcast's default, put-if-absent, would bring it back).
+ * (Hazelcast's default, put-if-absent, would bring it back). Each entry has as many synchronous backups as the
+ * members a majority may lose, so no minority takes an entry's last copy away with it (Hazelcast's default, one
+ * backup, loses entries when two of five are cut off).
  */
 final class HazelcastConfig {
 
@@ -60,10 +62,20 @@ final class HazelcastConfig {
 
         config.addSplitBrainProtectionConfig(new SplitBrainProtectionConfig(MAJORITY, true, settings.majority())
                 .setProtectOn(SplitBrainProtectionOn.READ_WRITE));
+        int backups = backupsFor(settings);
         for (String protectedMap : PROTECTED_MAPS) {
             config.addMapConfig(new MapConfig(protectedMap).setSplitBrainProtectionName(MAJORITY)
+                    .setBackupCount(backups)
                     .setMergePolicyConfig(new MergePolicyConfig().setPolicy(DiscardMergePolicy.class.getName())));
         }
         return config;
+    }
+
+    /**
+     * Copies of each entry besides its owner's: as many as members a majority can lose, so the side that goes on
+     * holds every entry whichever minority is cut off (one of three, two of five), up to Hazelcast's limit.
+     */
+    static int backupsFor(ClusterSettings settings) {
+        return Math.min(MapConfig.MAX_BACKUP_COUNT, settings.members().size() - settings.majority());
     }
 }

@@ -100,13 +100,30 @@ final class RelayedLinks implements AutoCloseable {
                     from.close();
                     continue;
                 }
-                Socket to = new Socket(address(accepting), memberPorts[accepting]);
+                Socket to = memberBehind(accepting, from);
+                if (to == null) {
+                    continue;
+                }
                 Link link = new Link(pair, from, to);
                 links.add(link);
                 link.start();
             } catch (IOException e) {
                 // The relay closed, or one connection failed: the member retries as after any network failure.
             }
+        }
+    }
+
+    /**
+     * A connection to the member behind relay {@code accepting}, or null when it does not listen (not started yet,
+     * or shut down): then the connection relayed is closed too, so the caller sees a refusal as without a relay, not
+     * an open connection that never answers (which a joining member waits on until its join times out).
+     */
+    private Socket memberBehind(int accepting, Socket from) throws IOException {
+        try {
+            return new Socket(address(accepting), memberPorts[accepting]);
+        } catch (IOException refused) {
+            from.close();
+            return null;
         }
     }
 
