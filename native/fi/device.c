@@ -158,6 +158,22 @@ static void pool_drain(void)
 	vfi_dev.cached_pages = 0;
 }
 
+/* Frees the largest cached buffer; 0 when the pool is empty. */
+static int pool_give_back_largest(void)
+{
+	for (int c = VFI_POOL_CLASSES - 1; c >= 0; c--)
+		for (int r = 0; r < 2; r++) {
+			struct vfi_bounce *b = vfi_dev.pool[r][c];
+			if (b != NULL) {
+				vfi_dev.pool[r][c] = b->next;
+				vfi_dev.cached_pages -= b->pages;
+				bounce_free(b);
+				return 1;
+			}
+		}
+	return 0;
+}
+
 static int bounce_alloc(uint32_t pages, int remote, struct vfi_bounce **out)
 {
 	struct vfi_bounce *b = calloc(1, sizeof(*b));
@@ -193,9 +209,19 @@ int vfi_bounce_get(size_t len, int remote, struct vfi_bounce **out)
 	}
 	int rc = bounce_alloc(pages, remote, out);
 	if (rc == -ENOSPC || rc == -ENOMEM || rc == -EDQUOT) {
-		/* Give back what the pool keeps and try once more: the grant limit is per guest. */
-		pool_drain();
-		rc = bounce_alloc(pages, remote, out);
+		/*
+		 * The guest's grant limit (gntalloc's, per domain) is reached: give back cached buffers, largest first,
+		 * only until this one fits, so the buffers in steady use stay registered. Each hit costs an unshare and a
+		 * share through the hypervisor: counted, and said once, since a limit below the working set makes every
+		 * message pay it.
+		 */
+		if (vfi_dev.counters.grant_limit_hits++ == 0)
+			FI_WARN(&vfi_prov, FI_LOG_MR,
+				"the guest's grant limit is reached with %zu pages cached: buffers are re-shared per "
+				"message; raise the domain's gntalloc limit (docs/mpi.md)\n",
+				vfi_dev.cached_pages);
+		while (rc < 0 && pool_give_back_largest())
+			rc = bounce_alloc(pages, remote, out);
 	}
 	if (rc < 0)
 		FI_WARN(&vfi_prov, FI_LOG_MR, "no bounce buffer of %" PRIu32 " pages: %s\n", pages,
@@ -278,9 +304,9 @@ void vfi_device_put(void)
 	FI_INFO(&vfi_prov, FI_LOG_FABRIC,
 		"closing: %" PRIu64 " transfers, %" PRIu64 " bytes; %" PRIu64 " bytes bounced in %" PRIu64
 		" us; %" PRIu64 " stray completions, %" PRIu64 " connection events without the provider header, "
-		"%" PRIu64 " requests for no listener, %" PRIu64 " refused posts\n",
+		"%" PRIu64 " requests for no listener, %" PRIu64 " refused posts; %" PRIu64 " grant limit hits\n",
 		n->transfers, n->bytes, n->copied, n->copy_ns / 1000, n->stray_completions, n->bad_cm_data,
-		n->unknown_requests, n->refused_posts);
+		n->unknown_requests, n->refused_posts, n->grant_limit_hits);
 	pool_drain();
 	vmrdma_close(vfi_dev.ctx); /* frees the protection domain and every queue pair with it */
 	vfi_dev.ctx = NULL;

@@ -98,6 +98,7 @@ struct vfi_counters {
 	uint64_t bad_cm_data;	    /* connection events whose private data lacks the provider's header */
 	uint64_t unknown_requests;  /* connection requests for no listening endpoint (rejected) */
 	uint64_t refused_posts;	    /* posts the engine refused after they were queued */
+	uint64_t grant_limit_hits;  /* bounce buffers that found the guest's grant limit reached */
 };
 
 struct vfi_ep;

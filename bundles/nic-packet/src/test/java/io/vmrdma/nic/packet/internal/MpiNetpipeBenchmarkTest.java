@@ -57,8 +57,8 @@ class MpiNetpipeBenchmarkTest {
                     lan.interfaces.get(0), lan.hosts.get(1).name(), lan.interfaces.get(1), 81, scratch);
             TcpBtlAcrossNamespaces overVeth = TcpBtlAcrossNamespaces.between(link.a.name(), link.interfaceA,
                     link.b.name(), link.interfaceB, 82, scratch);
-            try (GuestHost a = new GuestHost(1, link.a, link.interfaceA);
-                    GuestHost b = new GuestHost(2, link.b, link.interfaceB)) {
+            try (GuestHost a = new GuestHost(1, link.a, link.interfaceA, MpiAcrossHostsTest.GNTALLOC_PAGES);
+                    GuestHost b = new GuestHost(2, link.b, link.interfaceB, MpiAcrossHostsTest.GNTALLOC_PAGES)) {
                 GuestHost.join(a, b);
                 // The same VMs for every job, as a cluster keeps its VMs.
                 List<String> vmsOfOneHost = vmrdmaMpirun(a.vm("np0", 64 << 20), a.vm("np1", 64 << 20));
