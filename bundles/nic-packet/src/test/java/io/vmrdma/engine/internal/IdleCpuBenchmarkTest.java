@@ -15,8 +15,11 @@ import java.util.concurrent.locks.LockSupport;
 
 import io.vmrdma.api.nic.LinkAddress;
 import io.vmrdma.api.nic.NicPort;
+import io.vmrdma.api.xen.XenException;
+import io.vmrdma.engine.internal.backend.GuestBackends;
 import io.vmrdma.engine.internal.verbs.VerbsEngine;
 import io.vmrdma.nic.packet.internal.PacketLink;
+import io.vmrdma.xen.sim.internal.SimHypervisor;
 import org.agrona.concurrent.AgentRunner;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
@@ -25,7 +28,8 @@ import org.junit.jupiter.api.Test;
  * Benchmark, run with {@code -Dvmrdma.bench=true} (docs/performance.md): what an engine with nothing to do costs, as
  * the distribution runs it. Two engines on nic.packet at the ends of a veth (MTU 9000), each driven by its
  * {@link DataAgent} on an {@link AgentRunner} with the production idle strategy, as {@code EngineNode} starts them; no
- * guests, no queue pairs, only the peers' HELLOs once a second. After a warm-up, the CPU time of node 1's agent thread
+ * guests, no queue pairs, only the peers' HELLOs once a second. Measured twice: with no hypervisor bound, and with
+ * node 1's guest backends bound on xen.sim (no guest has a device), as the default distribution runs it. After a warm-up, the CPU time of node 1's agent thread
  * over {@code vmrdma.bench.idle.seconds} (default 10) as a percentage of one core ({@code idle_cpu_pct}), beside the
  * whole JVM's over the same window (from {@code /proc/self/stat}) and, in the same run, the baseline: a thread that
  * does nothing but sleep 1 ms at a time, the wake-ups of an agent that polls its NIC on a 1 ms timer. The agent's
@@ -48,14 +52,37 @@ class IdleCpuBenchmarkTest {
     void anIdleEngineBesideAThreadSleeping1msAtATime() throws Exception {
         Assumptions.assumeTrue(Boolean.getBoolean("vmrdma.bench"), "benchmark: run with -Dvmrdma.bench=true");
         long measureNanos = (long) (SECONDS * 1e9);
-        double agentPct;
-        double processPct;
-        double agentWakeups;
-        try (PacketLink link = PacketLink.create(9000)) {
+        Idle alone = measure(measureNanos, false);
+        Idle withBackends = measure(measureNanos, true);
+        double parkPct = sleeperCpuPct(measureNanos);
+        System.out.printf(Locale.ROOT, "idle engine (nic.packet on a veth, no guests, %.0f s): data agent %.3f %% of a"
+                + " core, %.1f wake-ups/s, the whole JVM %.3f %%; with guest backends bound on xen.sim (as the"
+                + " distribution runs it): %.3f %%, %.1f wake-ups/s; same run, a thread sleeping 1 ms at a time:"
+                + " %.3f %%%n", SECONDS, alone.agentPct, alone.wakeups, alone.processPct, withBackends.agentPct,
+                withBackends.wakeups, parkPct);
+        assertThat(alone.agentPct).isNotNegative();
+        assertThat(withBackends.agentPct).isNotNegative();
+        String out = System.getProperty("vmrdma.bench.out", "");
+        if (!out.isEmpty()) {
+            Path file = Path.of(out).toAbsolutePath();
+            Files.createDirectories(file.getParent());
+            Files.writeString(file, String.format(Locale.ROOT, "{\"seconds\":%.1f,\"idle_cpu_pct\":%.4f,"
+                    + "\"idle_wakeups_per_s\":%.2f,\"process_cpu_pct\":%.4f,\"sleep_1ms_cpu_pct\":%.4f,"
+                    + "\"backends_cpu_pct\":%.4f,\"backends_wakeups_per_s\":%.2f}%n", SECONDS, alone.agentPct,
+                    alone.wakeups, alone.processPct, parkPct, withBackends.agentPct, withBackends.wakeups),
+                    StandardCharsets.UTF_8);
+        }
+    }
+
+    /** What node 1's agent cost over {@code measureNanos} after the warm-up; its guest backends bound if asked. */
+    private Idle measure(long measureNanos, boolean backendsBound) throws Exception {
+        Path state = backendsBound ? Files.createTempDirectory(Path.of("/dev/shm"), "vmrdma-idle-") : null;
+        try (PacketLink link = PacketLink.create(9000);
+                SimHypervisor hv = backendsBound ? SimHypervisor.start(state) : null) {
             NicPort a = link.portA();
             NicPort b = link.portB();
-            AgentRunner first = start(1, a, 2, b.address());
-            AgentRunner second = start(2, b, 1, a.address());
+            AgentRunner first = start(1, a, 2, b.address(), hv);
+            AgentRunner second = start(2, b, 1, a.address(), null);
             try {
                 Thread.sleep(TimeUnit.NANOSECONDS.toMillis(WARMUP_NANOS));
                 Thread agent = first.thread();
@@ -66,39 +93,42 @@ class IdleCpuBenchmarkTest {
                 long from = System.nanoTime();
                 Thread.sleep(TimeUnit.NANOSECONDS.toMillis(measureNanos));
                 long wall = System.nanoTime() - from;
-                agentPct = 100.0 * (threads.getThreadCpuTime(agent.getId()) - cpu) / wall;
-                agentWakeups = (contextSwitches(task) - switches) / (wall / 1e9);
-                processPct = 100.0 * (processTicks() - process) / TICKS_PER_SECOND / (wall / 1e9);
+                return new Idle(100.0 * (threads.getThreadCpuTime(agent.getId()) - cpu) / wall,
+                        (contextSwitches(task) - switches) / (wall / 1e9),
+                        100.0 * (processTicks() - process) / TICKS_PER_SECOND / (wall / 1e9));
             } finally {
                 first.close();
                 second.close();
             }
         }
-        double parkPct = sleeperCpuPct(measureNanos);
-        System.out.printf(Locale.ROOT, "idle engine (nic.packet on a veth, no guests, %.0f s): data agent %.3f %% of a"
-                + " core, %.1f wake-ups/s, the whole JVM %.3f %%; same run, a thread sleeping 1 ms at a time: %.3f %%%n",
-                SECONDS, agentPct, agentWakeups, processPct, parkPct);
-        assertThat(agentPct).isNotNegative();
-        String out = System.getProperty("vmrdma.bench.out", "");
-        if (!out.isEmpty()) {
-            Path file = Path.of(out).toAbsolutePath();
-            Files.createDirectories(file.getParent());
-            Files.writeString(file, String.format(Locale.ROOT, "{\"seconds\":%.1f,\"idle_cpu_pct\":%.4f,"
-                    + "\"idle_wakeups_per_s\":%.2f,\"process_cpu_pct\":%.4f,\"sleep_1ms_cpu_pct\":%.4f}%n", SECONDS,
-                    agentPct, agentWakeups, processPct, parkPct), StandardCharsets.UTF_8);
-        }
     }
 
-    /** An engine on {@code port} knowing {@code peer} at {@code peerAddress}, on its own agent thread. */
-    private static AgentRunner start(int node, NicPort port, int peer, LinkAddress peerAddress) {
+    private record Idle(double agentPct, double wakeups, double processPct) {
+    }
+
+    /**
+     * An engine on {@code port} knowing {@code peer} at {@code peerAddress}, on its own agent thread, set up as
+     * {@code EngineNode} sets it up; with guest backends on {@code hv} unless it is null.
+     */
+    private static AgentRunner start(int node, NicPort port, int peer, LinkAddress peerAddress, SimHypervisor hv) {
         VerbsEngine verbs = new VerbsEngine(node, System::nanoTime, null);
         DataAgent agent = new DataAgent(verbs);
         WakeableIdleStrategy idle = new WakeableIdleStrategy();
         idle.waiter(agent::awaitWork);
+        idle.framesOrDescriptor(agent::awaitWorkOr);
         agent.runAndWait(() -> {
             verbs.nic(port);
             verbs.peer(peer, peerAddress);
             idle.wirePolled(true);
+            if (hv != null) {
+                try {
+                    GuestBackends backends = new GuestBackends(hv.dom0(), verbs);
+                    agent.backends(backends);
+                    idle.doorbell(backends);
+                } catch (XenException e) {
+                    throw new IllegalStateException(e);
+                }
+            }
         });
         AgentRunner runner = new AgentRunner(idle, Throwable::printStackTrace, null, agent);
         AgentRunner.startOnThread(runner);
