@@ -158,6 +158,12 @@ static void pool_drain(void)
 	vfi_dev.cached_pages = 0;
 }
 
+/* Whether an allocation failed for want of grants or pages, which buffers the pool keeps may give back. */
+static int over_grant_limit(int rc)
+{
+	return rc == -ENOSPC || rc == -ENOMEM || rc == -EDQUOT;
+}
+
 /* Frees the largest cached buffer; 0 when the pool is empty. */
 static int pool_give_back_largest(void)
 {
@@ -208,7 +214,7 @@ int vfi_bounce_get(size_t len, int remote, struct vfi_bounce **out)
 		return 0;
 	}
 	int rc = bounce_alloc(pages, remote, out);
-	if (rc == -ENOSPC || rc == -ENOMEM || rc == -EDQUOT) {
+	if (over_grant_limit(rc)) {
 		/*
 		 * The guest's grant limit (gntalloc's, per domain) is reached: give back cached buffers, largest first,
 		 * only until this one fits, so the buffers in steady use stay registered. Each hit costs an unshare and a
@@ -220,7 +226,7 @@ int vfi_bounce_get(size_t len, int remote, struct vfi_bounce **out)
 				"the guest's grant limit is reached with %zu pages cached: buffers are re-shared per "
 				"message; raise the domain's gntalloc limit (docs/mpi.md)\n",
 				vfi_dev.cached_pages);
-		while (rc < 0 && pool_give_back_largest())
+		while (over_grant_limit(rc) && pool_give_back_largest())
 			rc = bounce_alloc(pages, remote, out);
 	}
 	if (rc < 0)
