@@ -54,6 +54,16 @@ public interface XenStore extends AutoCloseable {
     /** Waits up to {@code timeoutNanos} for a watch to fire; null on timeout; 0 polls. */
     WatchEvent readWatch(long timeoutNanos) throws XenException;
 
+    /**
+     * A file descriptor that has something to read while a fired watch waits for {@link #readWatch}, as
+     * {@code xs_fileno}: for a caller that sleeps on it beside other descriptors, then reads the events with
+     * {@code readWatch(0)}, which keeps it right (the caller only polls it; it may be readable once more than needed).
+     * -1 when there is none (the default). Since 0.6.0 of this package.
+     */
+    default int watchFd() {
+        return -1;
+    }
+
     /** The path of a domain's home directory, {@code /local/domain/<domid>}. */
     default String domainPath(int domid) {
         return "/local/domain/" + domid;

@@ -7,7 +7,8 @@
  * Failures carry Xen's errno in a {@link io.vmrdma.api.xen.XenException}. A hypervisor that lets dom0 create and
  * destroy guests also provides {@link io.vmrdma.api.xen.DomainControl} (0.2.0). A guest's drivers take part in
  * its suspend and resume for live migration through {@link io.vmrdma.api.xen.SuspendHandler} (0.4.0). An
- * {@link io.vmrdma.api.xen.EventChannel} may give a descriptor to sleep on beside others (0.5.0).
+ * {@link io.vmrdma.api.xen.EventChannel} may give a descriptor to sleep on beside others (0.5.0), and so may a
+ * {@link io.vmrdma.api.xen.XenStore} for its fired watches (0.6.0).
  *
  * <h2>Memory lifetime</h2>
  * A {@link io.vmrdma.api.xen.GrantMapping} or {@link io.vmrdma.api.xen.SharedPages} buffer aliases foreign or
@@ -16,7 +17,7 @@
  * consumer stops touching mappings in its unbind and closes them there.
  */
 @Export
-@Version("0.5.0")
+@Version("0.6.0")
 package io.vmrdma.api.xen;
 
 import org.osgi.annotation.bundle.Export;

@@ -23,9 +23,9 @@ final class DataAgent implements Agent {
     private static final long COMMAND_QUEUE_BACKOFF_NANOS = 50_000;
     /**
      * How long after guests' backends last did something the agent keeps to its idle strategy's short sleeps: a
-     * device's XenStore handshake is a conversation of several steps whose watch events wake nobody, so it is read
-     * on the short sleeps until it ends. On a port that cannot be woken, any work counts: a frame would wait out a
-     * long sleep there.
+     * device's XenStore handshake is a conversation of several steps, read without a wake-up per step until it ends
+     * (and where XenStore gives no descriptor, its watch events wake nobody). On a port that cannot be woken, any
+     * work counts: a frame would wait out a long sleep there.
      */
     static final long QUIET_AFTER_NANOS = 100_000_000L;
     /**
@@ -36,8 +36,9 @@ final class DataAgent implements Agent {
     static final long LONGEST_WAIT_NANOS = 1_000_000_000L;
     /**
      * The longest sleep of a quiet agent where something would wake nobody: a port that cannot be woken (a frame
-     * waits out the sleep), or guests' backends bound, whose XenStore watch events (a guest's new device) are read
-     * each cycle. 50 wake-ups a second instead of the idle strategy's 1,000.
+     * waits out the sleep), or guests' backends bound on a hypervisor whose XenStore gives no descriptor for its
+     * watch events (a guest's new device), which are then read each cycle. 50 wake-ups a second instead of the idle
+     * strategy's 1,000.
      */
     static final long POLLED_WAIT_NANOS = 20_000_000L;
 
@@ -92,19 +93,25 @@ final class DataAgent implements Agent {
 
     /**
      * The agent's sleep when it has nothing to do and no guest's device would wake it, at least {@code minNanos} (the
-     * idle strategy's back-off): on the NIC port's readiness, which a frame or a command ({@link #wake}) ends. Once
+     * idle strategy's back-off): on the NIC port's readiness, which a frame or a command ({@link #wake}) ends, and
+     * with guests' backends bound on XenStore's watch descriptor too, which a guest's new device ends. Once
      * quiet ({@link #QUIET_AFTER_NANOS} since guests' backends last worked), it lasts until the engine's next timer is
      * due ({@link VerbsEngine#nanosUntilDue}), at most {@link #LONGEST_WAIT_NANOS}, or {@link #POLLED_WAIT_NANOS}
      * where something would not wake it: an engine with nothing to serve wakes for its timers, not a thousand times a
      * second. While queue pairs exist the engine's timers are due at once and the strategy's short sleeps stay.
      */
     void awaitWork(long minNanos) {
+        GuestBackends b = backends;
+        // The guests' backends with no device have only XenStore to look at: its watch events end the sleep too.
+        int watchFd = b == null || !verbs.wakeable() ? -1 : b.watchFd();
         long sleep = minNanos;
         if (!closing && clock.getAsLong() - lastBusyNanos > QUIET_AFTER_NANOS) {
-            boolean polled = backends != null || !verbs.wakeable();
+            boolean polled = b != null && watchFd < 0 || !verbs.wakeable();
             sleep = Math.max(minNanos, verbs.nanosUntilDue(polled ? POLLED_WAIT_NANOS : LONGEST_WAIT_NANOS));
         }
-        verbs.awaitFrames(sleep);
+        if (watchFd < 0 || !verbs.awaitFramesOr(watchFd, sleep)) {
+            verbs.awaitFrames(watchFd < 0 ? sleep : Math.min(sleep, POLLED_WAIT_NANOS));
+        }
     }
 
     /**

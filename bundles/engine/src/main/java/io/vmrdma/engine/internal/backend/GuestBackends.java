@@ -199,6 +199,14 @@ public final class GuestBackends implements Doorbell, AutoCloseable {
         return evtchn.pollFd();
     }
 
+    /**
+     * A descriptor that is readable while a XenStore watch event waits (a guest's new device, a domain gone), for the
+     * agent to sleep on when no device is connected; -1 when the hypervisor gives none.
+     */
+    public int watchFd() {
+        return xs.watchFd();
+    }
+
     @Override
     public boolean guestsSleep() {
         return servedGuestsSleep;

@@ -26,12 +26,20 @@ final class NativeXenStore implements XenStore {
 
     private final LibXenStore lib;
     private final FdWaiter watches;
+    private final int watchFd;
     private volatile Pointer handle;
 
     private NativeXenStore(LibXenStore lib, Pointer handle, int watchFd) {
         this.lib = lib;
         this.handle = handle;
+        this.watchFd = watchFd;
         this.watches = new FdWaiter(watchFd, "xs_read_watch");
+    }
+
+    /** libxenstore's watch pipe, which {@code xs_check_watch} empties when it takes the last event; -1 once closed. */
+    @Override
+    public int watchFd() {
+        return handle == null ? -1 : watchFd;
     }
 
     static NativeXenStore open() throws XenException {

@@ -137,6 +137,31 @@ public abstract class XenStoreContract {
         assertErrno(() -> domU.unwatch("device", "tok"), XenErrno.ENOENT);
     }
 
+    /**
+     * The watch descriptor is readable while fired watches wait to be read and not once they are: a reader that
+     * sleeps on it beside other descriptors neither misses an event nor wakes for nothing. Events that fired before
+     * the descriptor was first asked for make it readable too.
+     */
+    @Test
+    void theWatchDescriptorIsReadableWhileEventsWaitAndOnlyThen() throws Exception {
+        domU.watch("device", "early");
+        int fd = dom0.watchFd();
+        assertThat(fd).isNotNegative();
+        assertThat(Readiness.readable(fd, 0)).as("nothing fired").isFalse();
+        dom0.watch(home + "/device", "fd");
+        assertThat(Readiness.readable(fd, 10_000)).as("the watch fired on registration").isTrue();
+        assertThat(drain(dom0)).contains(new WatchEvent(home + "/device", "fd"));
+        assertThat(Readiness.readable(fd, 0)).as("every event read").isFalse();
+        dom0.write(T0, home + "/device/vbd/0", "x".getBytes(UTF_8));
+        assertThat(Readiness.readable(fd, 10_000)).as("a write below the watch").isTrue();
+        assertThat(drain(dom0)).contains(new WatchEvent(home + "/device/vbd/0", "fd"));
+        assertThat(Readiness.readable(fd, 0)).as("every event read").isFalse();
+        int guests = domU.watchFd();
+        assertThat(Readiness.readable(guests, 10_000)).as("an event queued before the descriptor was made").isTrue();
+        assertThat(drain(domU)).contains(new WatchEvent("device", "early"));
+        assertThat(Readiness.readable(guests, 0)).isFalse();
+    }
+
     @Test
     void transactionsCommitAtomicallyOrFailWithEagain() throws Exception {
         dom0.write(T0, "/t/x", "0".getBytes(UTF_8));

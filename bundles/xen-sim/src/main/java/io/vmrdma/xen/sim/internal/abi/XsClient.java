@@ -40,6 +40,9 @@ public final class XsClient implements XenStore {
     /** The watches this connection holds, path and token: what a resume registers again. */
     private final java.util.Set<List<String>> watches = java.util.concurrent.ConcurrentHashMap.newKeySet();
     private volatile Transport transport;
+    /** Made by the first {@link #watchFd} call, as libxenstore makes its pipe: most clients never sleep on one. */
+    private volatile WatchSignal signal;
+    private boolean closed;
 
     public XsClient(Opener opener) throws XenException {
         this.transport = opener.open(this);
@@ -63,6 +66,10 @@ public final class XsClient implements XenStore {
         List<String> parts = XsWire.split(payload, 0, payload.length);
         if (parts.size() >= 2) {
             events.add(new WatchEvent(parts.get(0), parts.get(1)));
+            WatchSignal s = signal;
+            if (s != null) {
+                s.raise();
+            }
         }
     }
 
@@ -193,7 +200,13 @@ public final class XsClient implements XenStore {
     @Override
     public WatchEvent readWatch(long timeoutNanos) throws XenException {
         try {
-            return timeoutNanos <= 0 ? events.poll() : events.poll(timeoutNanos, TimeUnit.NANOSECONDS);
+            WatchEvent event = timeoutNanos <= 0 ? events.poll() : events.poll(timeoutNanos, TimeUnit.NANOSECONDS);
+            WatchSignal s = signal;
+            if (event == null && s != null) {
+                s.lower();
+                event = events.poll();
+            }
+            return event;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new XenException("xs_read_watch", 4, "interrupted");
@@ -201,8 +214,34 @@ public final class XsClient implements XenStore {
     }
 
     @Override
+    public int watchFd() {
+        WatchSignal s = signal;
+        return s != null ? s.fd() : makeWatchFd();
+    }
+
+    private synchronized int makeWatchFd() {
+        if (signal == null && !closed) {
+            try {
+                signal = WatchSignal.open();
+            } catch (XenException e) {
+                return -1; // no descriptor to sleep on: the caller looks in short steps
+            }
+            if (!events.isEmpty()) {
+                signal.raise();
+            }
+        }
+        return signal == null ? -1 : signal.fd();
+    }
+
+    @Override
     public void close() {
         transport.close();
+        synchronized (this) {
+            closed = true;
+            if (signal != null) {
+                signal.close();
+            }
+        }
     }
 
     private byte[] call(String operation, int type, int tx, byte[] payload) throws XenException {
